@@ -1,0 +1,175 @@
+"""The execution context: what the host grants one run, and where its output goes.
+
+Compiled ML code and the standard library find the context of the run on their own thread
+with `current()`. Hosts (CLI, executor) build one per execution and install it with `using()`.
+Keeping it per thread is what lets four programs print at once without swapping
+`sys.stdout`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .signals import CapabilityDenied, OutputLimitStop
+
+CAPABILITY_NAMES = (
+    "file.read", "file.write", "file.append", "file.delete", "path.read", "path.write",
+    "network.http", "env.read", "env.write", "args.read",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one execution. Every one stops the program with an uncatchable error."""
+
+    default_timeout: float | None = None
+    max_timeout: float | None = None
+    output_bytes: int = 1 << 20
+    recursion_depth: int = 3000
+    max_sequence: int = 10_000_000        # elements of one array / range / repetition
+    max_string: int = 50_000_000          # characters of one string result
+    max_int_bits: int = 1_000_000         # bits of one integer result (about 300k digits)
+
+
+class Capabilities:
+    """The capability names a host granted for a run, optionally limited to resource patterns."""
+
+    def __init__(self, granted: Iterable[str] = (), patterns: dict[str, list[str]] | None = None):
+        names = set()
+        for name in granted:
+            if name == "all":
+                names.update(CAPABILITY_NAMES)
+            else:
+                names.add(name)
+        self.granted = frozenset(names)
+        self.patterns = patterns or {}
+        self.usage: dict[str, int] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.granted
+
+    def require(self, capability: str, function: str, hint: str = "") -> None:
+        """Raise CapabilityError unless `capability` was granted; count the use."""
+        if capability not in self.granted:
+            message = f"{function} requires capability '{capability}', which has not been granted"
+            if hint:
+                message += f" ({hint.format(cap=capability)})"
+            raise CapabilityDenied(message)
+        self.usage[capability] = self.usage.get(capability, 0) + 1
+
+
+class OutputSink:
+    """Captures the output of one execution, streams it to a callback and enforces the cap.
+
+    `on_output(stream, text)` is called with each write when given; the text is also kept in
+    `text()` up to `limit` bytes. Passing the cap stops the program (OutputLimitStop)."""
+
+    def __init__(self, limit: int = 1 << 20, on_output: Callable[[str, str], None] | None = None,
+                 keep: bool = True):
+        self.limit = limit
+        self.on_output = on_output
+        self.keep = keep
+        self._parts: list[str] = []
+        self._stderr: list[str] = []
+        self.size = 0
+        self.truncated = False
+
+    def write(self, text: str, stream: str = "stdout") -> None:
+        if not text:
+            return
+        size = len(text.encode("utf-8", "surrogatepass")) if not text.isascii() else len(text)
+        if self.size + size > self.limit:
+            room = max(self.limit - self.size, 0)
+            head = text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+            self._emit(head, stream)
+            self.size = self.limit
+            self.truncated = True
+            raise OutputLimitStop(f"output limit of {self.limit} bytes exceeded")
+        self.size += size
+        self._emit(text, stream)
+
+    def _emit(self, text: str, stream: str) -> None:
+        if not text:
+            return
+        if self.keep:
+            (self._parts if stream == "stdout" else self._stderr).append(text)
+        if self.on_output is not None:
+            self.on_output(stream, text)
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def stderr_text(self) -> str:
+        return "".join(self._stderr)
+
+
+class ConsoleSink(OutputSink):
+    """Writes straight to the process's stdout/stderr (the CLI: output as it happens)."""
+
+    def __init__(self, limit: int = 1 << 62):
+        super().__init__(limit=limit, keep=False)
+
+    def _emit(self, text: str, stream: str) -> None:
+        target = sys.stdout if stream == "stdout" else sys.stderr
+        target.write(text)
+        target.flush()
+
+
+@dataclass
+class ExecutionContext:
+    """Everything one run may reach outside its own values."""
+
+    output: OutputSink = field(default_factory=OutputSink)
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    limits: Limits = field(default_factory=Limits)
+    file_root: Path | None = None                 # file/path access is confined here
+    allowed_hosts: tuple[str, ...] = ()           # http may reach only these hosts
+    env: dict[str, str] = field(default_factory=dict)   # env vars the host lets ML read
+    argv: list[str] = field(default_factory=list)       # arguments after the program
+    script: str = ""                                    # the program's name for args.script()
+    import_paths: list[Path] = field(default_factory=list)
+    input: Callable[[str], str | None] | None = None    # input(); None: not available
+    grant_hint: str = ""                          # how to grant a capability, e.g. "--allow {cap}"
+    # Per-namespace state that outlives one execution (random generator, log settings,
+    # loaded user modules). The executor's sessions pass the same dict each time.
+    state: dict = field(default_factory=dict)
+
+    def require(self, capability: str, function: str) -> None:
+        self.capabilities.require(capability, function, self.grant_hint)
+
+    def root(self) -> Path:
+        return (self.file_root or Path(os.getcwd())).resolve()
+
+    def module_state(self, key: str, factory: Callable[[], object]):
+        """Per-namespace state for a library module (created on first use)."""
+        try:
+            return self.state[key]
+        except KeyError:
+            value = self.state[key] = factory()
+            return value
+
+
+_local = threading.local()
+_DEFAULT = ExecutionContext(output=ConsoleSink())
+
+
+def current() -> ExecutionContext:
+    """The context of the run on this thread (a console default outside of any run)."""
+    return getattr(_local, "context", None) or _DEFAULT
+
+
+@contextlib.contextmanager
+def using(context: ExecutionContext):
+    """Install `context` for the current thread for the duration of the block."""
+    previous = getattr(_local, "context", None)
+    _local.context = context
+    try:
+        yield context
+    finally:
+        _local.context = previous

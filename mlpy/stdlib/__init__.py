@@ -1,0 +1,112 @@
+"""The ML standard library: one Python module per ML module, loaded on `import name;`.
+
+Each module file builds a `LibraryModule` named `module`:
+
+    module = LibraryModule("math", "Mathematical functions and constants")
+
+    @module.function()                       # ML name = Python name
+    def sqrt(x): ...
+
+    @module.function("indexOf", "index_of")  # ML name and aliases
+    def index_of(l, x): ...
+
+    @module.function(capabilities=("file.read",))
+    def read(path, encoding="utf-8"): ...    # refused unless the host granted file.read
+
+    module.constant("pi", math.pi)
+
+Nothing is imported until a program imports the module, so an unused module costs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from typing import Any, Callable
+
+from ..runtime.context import current
+from ..runtime.values import MLModule
+
+MODULE_NAMES = (
+    "args", "collections", "console", "crypto", "csv", "datetime", "env", "file", "functional",
+    "http", "json", "log", "math", "path", "random", "regex",
+)
+
+
+class LibraryModule:
+    """The declaration of one ML module: its functions, constants and their capabilities."""
+
+    def __init__(self, name: str, description: str):
+        self.name = name
+        self.description = description
+        self.members: dict[str, Any] = {}
+        self.capabilities: set[str] = set()
+
+    def function(self, *names: str, capabilities: tuple[str, ...] = ()):
+        """Register the decorated Python function under `names` (default: its own name)."""
+
+        def register(fn: Callable) -> Callable:
+            ml_names = names or (fn.__name__,)
+            target = fn
+            if capabilities:
+                qualified = f"{self.name}.{ml_names[0]}"
+
+                @functools.wraps(fn)
+                def guarded(*args):
+                    ctx = current()
+                    for cap in capabilities:
+                        ctx.require(cap, qualified)
+                    return fn(*args)
+
+                target = guarded
+                self.capabilities.update(capabilities)
+            describe(target, f"{self.name}.{ml_names[0]}", fn, capabilities)
+            for ml_name in ml_names:
+                self.members[ml_name] = target
+            return fn
+
+        return register
+
+    def constant(self, name: str, value: Any) -> None:
+        self.members[name] = value
+
+    def build(self) -> MLModule:
+        return MLModule(self.name, dict(self.members), self.description,
+                        tuple(sorted(self.capabilities)))
+
+
+def describe(target: Callable, qualified: str, fn: Callable, capabilities: tuple[str, ...]) -> None:
+    """Attach the ML-facing name, signature, doc and capabilities that help() shows."""
+    short = qualified.rsplit(".", 1)[-1]
+    target.ml_name = short
+    target.ml_qualname = qualified
+    target.ml_capabilities = tuple(capabilities)
+    try:
+        params = ", ".join(str(p).replace("None", "null").replace("True", "true")
+                           .replace("False", "false")
+                           for p in inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = "..."
+    target.ml_signature = f"{qualified}({params})"
+    target.ml_doc = inspect.cleandoc(fn.__doc__ or "")
+
+
+_declarations: dict[str, LibraryModule] = {}
+
+
+def declaration(name: str) -> LibraryModule | None:
+    """The LibraryModule of a standard module (imported on first use), or None."""
+    if name not in MODULE_NAMES:
+        return None
+    decl = _declarations.get(name)
+    if decl is None:
+        decl = importlib.import_module(f"{__name__}.{name}").module
+        _declarations[name] = decl
+    return decl
+
+
+def load(name: str) -> MLModule | None:
+    """A fresh module object for one namespace, or None if `name` is not a library module."""
+    decl = declaration(name)
+    return decl.build() if decl is not None else None
