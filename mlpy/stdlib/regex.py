@@ -19,7 +19,8 @@ module = LibraryModule("regex", "Regular expressions (Python syntax): search, ma
 MATCH_TIMEOUT = 5.0          # seconds one match operation may take at most
 MAX_PATTERN = 100_000        # characters of one pattern
 
-# ML flag values (the same numbers as Python's re flags).
+# ML flag values: the numbers of Python's `re` flags (the `regex` package numbers ASCII
+# differently; `_compile` translates).
 IGNORECASE_FLAG, MULTILINE_FLAG, DOTALL_FLAG = 2, 8, 16
 UNICODE_FLAG, VERBOSE_FLAG, ASCII_FLAG = 32, 64, 256
 _ALL_FLAGS = IGNORECASE_FLAG | MULTILINE_FLAG | DOTALL_FLAG | UNICODE_FLAG | VERBOSE_FLAG | ASCII_FLAG
@@ -84,8 +85,9 @@ def _compile(pattern, flags=0):
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"Invalid regex pattern: longer than {MAX_PATTERN} characters")
     rx = _regex()
+    engine_flags = (flags & ~ASCII_FLAG) | (rx.ASCII if flags & ASCII_FLAG else 0)
     try:
-        return rx.compile(pattern, flags | rx.VERSION0)
+        return rx.compile(pattern, engine_flags | rx.VERSION0)
     except rx.error as exc:
         raise ValueError(f"Invalid regex pattern '{pattern}': {exc}") from None
     except (ValueError, OverflowError, RecursionError, MemoryError) as exc:
