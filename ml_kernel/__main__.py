@@ -1,0 +1,18 @@
+"""`python -m ml_kernel -f CONNECTION_FILE` runs the kernel (what kernel.json says);
+`python -m ml_kernel install [--user|--sys-prefix|--prefix P]` installs the kernelspec."""
+
+import sys
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "install":
+        from .install import main as install_main
+        sys.exit(install_main(sys.argv[2:]))
+    from ipykernel.kernelapp import IPKernelApp
+
+    from .kernel import MLKernel
+    IPKernelApp.launch_instance(kernel_class=MLKernel)
+
+
+if __name__ == "__main__":
+    main()

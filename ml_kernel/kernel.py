@@ -1,0 +1,502 @@
+"""MLKernel: an ipykernel wrapper kernel whose cells run in one mlpy executor session.
+
+The shell channel runs on the main thread's asyncio loop; ML code runs on the executor's
+worker threads, so the loop stays free while a cell runs. That is what makes the rest work:
+
+* `print` output arrives through the session's `on_output` callback (on a worker thread) and
+  is handed to the loop, which batches it into `stream` messages while the cell still runs;
+  the result is sent after the output because both travel through the loop in order.
+* An interrupt (interrupt_request on the control thread, or SIGINT on the main thread) asks
+  the loop to `session.cancel()` the running cell; the session stays.
+* `input()` sends an input_request over stdin from the worker thread, tagged with the parent
+  of the cell that asked (captured before the cell started).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from ipykernel.kernelbase import Kernel
+
+from . import __version__
+from .history import History
+from .introspect import Introspector, Var, normalise_variables
+from .magics import MagicError, lsmagic, parse_cell, parse_seconds
+
+TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
+CAPABILITIES_ENV = "ML_KERNEL_CAPABILITIES"
+SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
+
+
+def _mlpy_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("mlpy")
+    except Exception:
+        return __version__
+
+
+class _OutputPump:
+    """Collects output written on worker threads and sends it from the event loop in batches,
+    in the order it was written."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, emit):
+        self.loop = loop
+        self.emit = emit                        # emit(stream_name, text) on the loop thread
+        self.lock = threading.Lock()
+        self.pending: list[tuple[str, str]] = []
+        self.scheduled = False
+        self.loop_thread = threading.get_ident()
+
+    def write(self, stream: str, text: str) -> None:
+        if not text:
+            return
+        with self.lock:
+            self.pending.append(("stderr" if stream == "stderr" else "stdout", text))
+            if self.scheduled:
+                return
+            self.scheduled = True
+        try:
+            if threading.get_ident() == self.loop_thread:
+                self.loop.call_soon(self.flush)
+            else:
+                self.loop.call_soon_threadsafe(self.flush)
+        except RuntimeError:                    # loop closed: the kernel is going away
+            pass
+
+    def flush(self) -> None:
+        with self.lock:
+            items, self.pending, self.scheduled = self.pending, [], False
+        merged: list[list[str]] = []
+        for stream, text in items:
+            if merged and merged[-1][0] == stream:
+                merged[-1][1] += text
+            else:
+                merged.append([stream, text])
+        for stream, text in merged:
+            self.emit(stream, text)
+
+
+class MLKernel(Kernel):
+    implementation = "ml_kernel"
+    implementation_version = __version__
+    language = "ml"
+    language_version = _mlpy_version()
+    language_info = {
+        "name": "ml",
+        "version": language_version,
+        "mimetype": "text/x-ml",
+        "file_extension": ".ml",
+        "pygments_lexer": "ml",
+        "codemirror_mode": "javascript",
+    }
+    banner = (f"ML {language_version} — a small C/JavaScript-like scripting language compiled "
+              "to Python.\nMagics: %lsmagic. Help: NAME? or %help NAME.")
+    help_links = [{"text": "ML kernel", "url": "https://jupyter.org"}]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.default_timeout: float | None = self._env_timeout()
+        self.history = History()
+        self.introspector = Introspector(self._variables, self.history.sources)
+        self._executor = None
+        self._session = None
+        self._task: asyncio.Future | None = None     # the running cell's session.execute
+        self._interrupted = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._execute_accepts: set[str] = set()
+
+    # -- setup -----------------------------------------------------------------------------
+    @staticmethod
+    def _env_timeout() -> float | None:
+        text = os.environ.get(TIMEOUT_ENV, "").strip()
+        if not text or text.lower() in ("0", "none", "off"):
+            return None
+        try:
+            return parse_seconds(text)
+        except MagicError:
+            return None
+
+    @staticmethod
+    def granted_capabilities() -> list[str]:
+        text = os.environ.get(CAPABILITIES_ENV, "")
+        return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
+
+    @property
+    def session_ml(self):
+        """The executor session (created on first use, so a broken mlpy shows as a cell error
+        rather than a kernel that dies while starting)."""
+        if self._session is None:
+            try:
+                from mlpy import AsyncMLExecutor
+            except ImportError:
+                from mlpy.executor import AsyncMLExecutor
+            options: dict[str, Any] = {"max_workers": 1}
+            params = inspect.signature(AsyncMLExecutor).parameters
+            caps = self.granted_capabilities()
+            if caps and "capabilities" in params:
+                options["capabilities"] = caps
+            if "file_root" in params:
+                options["file_root"] = os.getcwd()
+            self._executor = AsyncMLExecutor(**options)
+            self._session = self._executor.session()
+            self._execute_accepts = set(inspect.signature(self._session.execute).parameters)
+        return self._session
+
+    def start(self):
+        super().start()
+        self._loop = self.io_loop.asyncio_loop
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_sigint)
+
+    # ipykernel swaps SIGINT to KeyboardInterrupt around each shell message; the ML kernel
+    # keeps its own handler, which cancels the running cell instead.
+    def pre_handler_hook(self):
+        pass
+
+    def post_handler_hook(self):
+        pass
+
+    @property
+    def kernel_info(self):
+        info = dict(super().kernel_info)
+        info["supported_features"] = []           # no debugger, no subshells
+        return info
+
+    # -- execution --------------------------------------------------------------------------
+    async def do_execute(self, code, silent, store_history=True, user_expressions=None,
+                         allow_stdin=False, *, cell_meta=None, cell_id=None):
+        self._allow_stdin = allow_stdin
+        count = self.execution_count
+        if store_history and not silent:
+            self.history.add(count, code)
+        try:
+            cell = parse_cell(code)
+        except MagicError as exc:
+            return self._error(count, "MagicError", str(exc), [f"MagicError: {exc}"], silent)
+
+        if cell.help is not None:
+            return self._page_help(count, cell.help)
+
+        # the cell's time limit: `%timeout N` line > cell metadata > the kernel default
+        timeout = self.default_timeout
+        meta_timeout = (cell_meta or {}).get("timeout") if isinstance(cell_meta, dict) else None
+        if meta_timeout is not None:
+            try:
+                timeout = parse_seconds(str(meta_timeout))
+            except MagicError as exc:
+                return self._error(count, "MagicError", str(exc), [f"MagicError: {exc}"], silent)
+        if cell.timeout is not None or cell.timeout_off:
+            if cell.only_magics and len(cell.magics) == 1:
+                self.default_timeout = cell.timeout
+                self._print(f"Default timeout: {self._timeout_text(cell.timeout)}\n", silent)
+                return self._ok(count)
+            timeout = None if cell.timeout_off else cell.timeout
+
+        for name, _arg in cell.magics:
+            if name == "timeout" and not _arg:
+                self._print(f"Default timeout: {self._timeout_text(self.default_timeout)}\n",
+                            silent)
+            elif name == "reset":
+                await self._reset()
+                self._print("Session reset: all variables, functions and imports removed.\n",
+                            silent)
+            elif name == "clear":
+                if not silent:
+                    self.send_response(self.iopub_socket, "clear_output", {"wait": False})
+            elif name == "lsmagic":
+                self._print(lsmagic() + "\n", silent)
+            elif name == "capabilities":
+                self._print(self._capabilities_text(), silent)
+            elif name == "who":
+                self._show_variables(silent)
+            elif name == "python":
+                return self._show_python(count, cell.code, silent)
+
+        if cell.only_magics:
+            return self._ok(count)
+
+        started = time.perf_counter()
+        reply = await self._run(count, cell.code, timeout, silent, store_history, allow_stdin)
+        if cell.has("time"):
+            elapsed = time.perf_counter() - started
+            self._print(f"Wall time: {elapsed * 1000:.1f} ms\n", silent, first=True)
+        self._flush_result(silent)
+        return reply
+
+    async def _run(self, count, code, timeout, silent, store_history, allow_stdin):
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._pending_result = None
+        try:
+            session = self.session_ml
+        except Exception as exc:   # mlpy missing or broken: say so in the cell
+            return self._error(count, "ImportError", f"cannot start the ML executor: {exc}",
+                               [f"ImportError: cannot start the ML executor: {exc}"], silent)
+        pump = _OutputPump(loop, (lambda s, t: None) if silent else self._send_stream)
+        options: dict[str, Any] = {"timeout": timeout, "on_output": pump.write,
+                                   "interactive": True}
+        asker = self._input_function(allow_stdin)
+        for name in ("input", "on_input", "input_handler"):
+            if name in self._execute_accepts:
+                options[name] = asker
+                break
+        self._interrupted = False
+        task = asyncio.ensure_future(session.execute(code, **options))
+        self._task = task
+        result = None
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            if not self._interrupted:
+                raise
+        except Exception as exc:            # an executor failure, not an ML error
+            pump.flush()
+            return self._error(count, type(exc).__name__, str(exc),
+                               [f"{type(exc).__name__}: {exc}"], silent)
+        finally:
+            self._task = None
+        pump.flush()
+
+        if self._interrupted or result is None or _is_interrupt(result):
+            from mlpy.errors import MLError
+            line = getattr(result, "line", None)
+            error = MLError("Execution interrupted", type="KeyboardInterrupt", line=line,
+                            column=getattr(result, "column", None))
+            return self._ml_error(count, error, code, silent)
+        if not getattr(result, "success", False):
+            return self._ml_error(count, _result_error(result), code, silent)
+
+        value = getattr(result, "display_value", None)
+        shown = getattr(result, "has_display", None)
+        if shown is None:
+            shown = getattr(result, "is_expression", getattr(result, "has_result", True))
+        if shown and value is not None and not silent:
+            from .render import mime_bundle
+            data = mime_bundle(value)
+            if data:
+                self._pending_result = (count, data)
+                if store_history:
+                    self.history.set_output(count, data.get("text/plain", ""))
+        return self._ok(count)
+
+    def _flush_result(self, silent: bool) -> None:
+        pending = getattr(self, "_pending_result", None)
+        self._pending_result = None
+        if pending and not silent:
+            count, data = pending
+            self.send_response(self.iopub_socket, "execute_result",
+                               {"execution_count": count, "data": data, "metadata": {}})
+
+    def _input_function(self, allow_stdin: bool):
+        """What ML's input() calls (on a worker thread), or None when the front end cannot
+        answer input requests."""
+        if not allow_stdin:
+            return None
+        parent = self.get_parent("shell")
+        ident = self._get_shell_context_var(self._shell_parent_ident)
+
+        def ask(prompt: str = "") -> str | None:
+            try:
+                return self._input_request(str(prompt), ident, parent, password=False)
+            except EOFError:
+                return None
+
+        return ask
+
+    async def _reset(self) -> None:
+        if self._session is None:
+            return
+        outcome = self._session.reset()
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    # -- interrupts and shutdown --------------------------------------------------------------
+    async def interrupt_request(self, stream, ident, parent):
+        """Stop the running cell, if any (control thread); an idle kernel ignores it."""
+        self._schedule_interrupt()
+        self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+
+    def _on_sigint(self, signum, frame):
+        self._schedule_interrupt()
+
+    def _schedule_interrupt(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._interrupt)
+        except RuntimeError:
+            pass
+
+    def _interrupt(self) -> None:
+        task = self._task
+        if task is None or task.done():
+            return                              # idle: nothing to stop
+        self._interrupted = True
+        asyncio.ensure_future(self._stop_running(task))
+
+    async def _stop_running(self, task: asyncio.Future) -> None:
+        try:
+            await asyncio.wait_for(self._session.cancel(), 0.6)
+        except Exception:
+            pass
+        if not task.done():                     # the session did not stop it: cancel the await
+            await asyncio.wait([task], timeout=0.3)
+            if not task.done():
+                task.cancel()
+
+    async def do_shutdown(self, restart):
+        """Stop a running cell and make sure the process exits promptly (control thread)."""
+        self._schedule_interrupt()
+        executor = self._executor
+        if executor is not None:
+            try:
+                executor.shutdown(wait=False)
+            except TypeError:
+                executor.shutdown()
+            except Exception:
+                pass
+        # A runaway cell can hold a worker thread that interpreter exit would wait for.
+        timer = threading.Timer(SHUTDOWN_GRACE, os._exit, (0,))
+        timer.daemon = True
+        timer.start()
+        return {"status": "ok", "restart": restart}
+
+    # -- introspection ------------------------------------------------------------------------
+    def _variables(self) -> list[Var]:
+        if self._session is None:
+            return []
+        return normalise_variables(self._session.variables())
+
+    async def do_complete(self, code, cursor_pos):
+        return self.introspector.complete(code, cursor_pos)
+
+    async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
+        return self.introspector.inspect(code, cursor_pos, detail_level)
+
+    async def do_is_complete(self, code):
+        return self.introspector.is_complete(code)
+
+    async def do_history(self, hist_access_type, output, raw, session=None, start=None,
+                         stop=None, n=None, pattern=None, unique=False):
+        if hist_access_type == "tail":
+            rows = self.history.tail(n, output)
+        elif hist_access_type == "range":
+            rows = self.history.range(session, start, stop, output)
+        elif hist_access_type == "search":
+            rows = self.history.search(pattern, n, unique, output)
+        else:
+            rows = []
+        return {"status": "ok", "history": rows}
+
+    # -- replies and output -------------------------------------------------------------------
+    def _ok(self, count: int) -> dict:
+        return {"status": "ok", "execution_count": count, "payload": [],
+                "user_expressions": {}}
+
+    def _error(self, count: int, ename: str, evalue: str, traceback: list[str],
+               silent: bool) -> dict:
+        content = {"ename": ename, "evalue": evalue, "traceback": traceback}
+        if not silent:
+            self.send_response(self.iopub_socket, "error", content)
+        return {"status": "error", "execution_count": count, **content}
+
+    def _ml_error(self, count: int, error, source: str, silent: bool) -> dict:
+        from .render import error_content
+        content = error_content(error, source)
+        return self._error(count, content["ename"], content["evalue"], content["traceback"],
+                           silent)
+
+    def _send_stream(self, name: str, text: str) -> None:
+        self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    def _print(self, text: str, silent: bool, first: bool = False) -> None:
+        if not silent:
+            self._send_stream("stdout", text)
+
+    @staticmethod
+    def _timeout_text(seconds: float | None) -> str:
+        return "none" if seconds is None else f"{seconds:g} seconds"
+
+    def _page_help(self, count: int, name: str) -> dict:
+        text = self.introspector.describe(name, detail_level=1)
+        if text is None:
+            text = f"No help available for {name}"
+        reply = self._ok(count)
+        reply["payload"] = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
+        return reply
+
+    def _capabilities_text(self) -> str:
+        from mlpy.runtime.context import CAPABILITY_NAMES
+        granted = self.granted_capabilities()
+        if "all" in granted:
+            granted = list(CAPABILITY_NAMES)
+        lines = ["Granted: " + (", ".join(sorted(granted)) if granted else "none")]
+        others = [c for c in CAPABILITY_NAMES if c not in granted]
+        if others:
+            lines.append("Not granted: " + ", ".join(others))
+        lines.append(f"Grant with the environment variable {CAPABILITIES_ENV} "
+                     "(comma-separated, or all) before starting the kernel.")
+        return "\n".join(lines) + "\n"
+
+    def _show_variables(self, silent: bool) -> None:
+        if silent:
+            return
+        import html
+        rows = self._variables()
+        if not rows:
+            data = {"text/plain": "No variables.",
+                    "text/html": "<p><em>No variables.</em></p>"}
+        else:
+            width = max(len(v.name) for v in rows)
+            kind = max(len(v.type) for v in rows)
+            text = "\n".join(f"{v.name:<{width}}  {v.type:<{kind}}  {v.repr}" for v in rows)
+            body = "".join(f"<tr><td><code>{html.escape(v.name)}</code></td>"
+                           f"<td>{html.escape(v.type)}</td>"
+                           f"<td><code>{html.escape(v.repr)}</code></td></tr>" for v in rows)
+            data = {"text/plain": text,
+                    "text/html": ("<table><thead><tr><th>name</th><th>type</th><th>value</th>"
+                                  f"</tr></thead><tbody>{body}</tbody></table>")}
+        self.send_response(self.iopub_socket, "display_data", {"data": data, "metadata": {}})
+
+    def _show_python(self, count: int, code: str, silent: bool) -> dict:
+        from mlpy.errors import MLError
+        try:
+            from mlpy import compile as ml_compile
+        except ImportError:
+            from mlpy.compiler import compile as ml_compile
+        try:
+            program = ml_compile(code, interactive=True)
+        except MLError as exc:
+            return self._ml_error(count, exc, code, silent)
+        self._print(program.python_source.rstrip("\n") + "\n", silent)
+        return self._ok(count)
+
+
+def _is_interrupt(result) -> bool:
+    return getattr(result, "error_type", None) in ("KeyboardInterrupt", "InterruptError",
+                                                    "CancelledError")
+
+
+def _result_error(result):
+    """An MLError from a failed executor result (error message, type, line, column)."""
+    from mlpy.errors import MLError
+    if isinstance(getattr(result, "error", None), MLError):
+        return result.error
+    etype = getattr(result, "error_type", None) or "Error"
+    message = str(getattr(result, "error", "") or "")
+    prefix = f"{etype}: "
+    if message.startswith(prefix):                 # "Type: message (line N)" form
+        message = message[len(prefix):]
+    line = getattr(result, "line", None)
+    suffix = f" (line {line})"
+    if line is not None and message.endswith(suffix):
+        message = message[: -len(suffix)]
+    return MLError(message, type=etype, line=line, column=getattr(result, "column", None))
