@@ -1,0 +1,159 @@
+"""`create_app(settings)`: the FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import threading
+from typing import Any, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+
+from . import __version__
+from .deps import json_response
+from .logs import REQUEST_ID, install_record_factory
+from .middleware import Gateway
+from .routers import calculate, execute, health, metrics, notebooks, sessions
+from .settings import Settings
+from .state import ServerState
+
+log = logging.getLogger("mlpy.server")
+
+DESCRIPTION = """
+Runs programs in **ML**, a small C/JavaScript-like scripting language compiled to Python,
+on a pool of workers (`AsyncMLExecutor`): one-shot executions, a calculator, sessions that
+keep variables across executions like a notebook, and whole Jupyter notebooks of ML cells.
+
+Parse, runtime and timeout failures of ML code are HTTP 200 with `success: false`; 4xx
+answers are about the request itself. Send `X-API-Key` when the server is configured with
+API keys. Every response carries an `X-Request-ID`.
+"""
+
+
+def default_executor(settings: Settings) -> Any:
+    from mlpy.executor import AsyncMLExecutor
+
+    kwargs: dict[str, Any] = {"max_workers": settings.max_workers,
+                              "strict_security": settings.strict_security}
+    if settings.isolation:
+        kwargs["isolation"] = settings.isolation
+    return AsyncMLExecutor(**kwargs)
+
+
+class _Holder:
+    state: ServerState | None = None
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _hook_signals(state: ServerState) -> Callable[[], None]:
+    """On SIGTERM/SIGINT stop running code at once (then let the server's own handler shut
+    down), so that shutdown never waits for user code.  Returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    installed: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue  # default or ignored: not ours to change (e.g. under gunicorn)
+
+        def handler(signum, frame, previous=previous):
+            loop.call_soon_threadsafe(_drain, state)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+        installed[sig] = (handler, previous)
+
+    def undo():
+        for sig, (handler, previous) in installed.items():
+            if signal.getsignal(sig) is handler:
+                signal.signal(sig, previous)
+
+    return undo
+
+
+def _drain(state: ServerState) -> None:
+    stopped = state.stop_running()
+    log.info("shutting down: stopped %d running execution(s)", stopped)
+
+
+def create_app(settings: Settings | None = None, *,
+               executor_factory: Callable[[Settings], Any] | None = None) -> FastAPI:
+    settings = settings or Settings()
+    make_executor = executor_factory or default_executor
+    holder = _Holder()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        install_record_factory()
+        executor = make_executor(settings)
+        state = ServerState(settings, executor)
+        app.state.ml = holder.state = state
+        undo_signals = _hook_signals(state)
+
+        async def sweep():
+            interval = max(0.05, min(60.0, settings.session_ttl / 4))
+            while True:
+                await asyncio.sleep(interval)
+                state.sessions.expire()
+
+        sweeper = asyncio.create_task(sweep())
+        log.info("mlpy server %s started: %d workers, strict_security=%s, isolation=%s",
+                 __version__, state.max_workers, state.strict_security, state.isolation)
+        try:
+            yield
+        finally:
+            undo_signals()
+            sweeper.cancel()
+            _drain(state)
+            state.sessions.close_all()
+            try:
+                await asyncio.wait_for(asyncio.to_thread(executor.shutdown, True), 5.0)
+            except asyncio.TimeoutError:
+                log.warning("executor shutdown took more than 5 s; leaving it")
+            except Exception:
+                log.exception("executor shutdown failed")
+            app.state.ml = holder.state = None
+            log.info("mlpy server stopped")
+
+    app = FastAPI(title="mlpy server", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.ml = None
+    app.state.settings = settings
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_failed(request: Request, exc: RequestValidationError):
+        errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
+        return json_response({"detail": _finite(errors)}, 422)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception):  # pragma: no cover - a bug
+        log.exception("unhandled error")
+        return json_response({"detail": "internal server error",
+                              "request_id": REQUEST_ID.get()}, 500)
+
+    for module in (health, execute, calculate, sessions, notebooks, metrics):
+        app.include_router(module.router)
+
+    app.add_middleware(Gateway, holder=holder, settings=settings)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=["X-Request-ID", "Retry-After"])
+    return app

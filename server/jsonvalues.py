@@ -1,0 +1,32 @@
+"""JSON checks for requests and responses; the value conversion lives in mlpy.display."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from mlpy.display import NotSerialisable, _walk, to_json
+
+__all__ = ["NotSerialisable", "to_json", "check_context"]
+
+def check_context(context: Any, *, max_depth: int, max_bytes: int) -> str | None:
+    """Why a request's `context` is unacceptable, or None.  (It arrived as JSON, so only
+    depth, size, non-finite numbers and key names remain to check.)"""
+    if context is None:
+        return None
+    ident = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+    for key in context:
+        if not ident.match(key):
+            return f"context key {key!r} is not a valid ML identifier"
+        if key.startswith("_"):
+            return f"context key {key!r} must not start with '_'"
+    try:
+        _walk(context, "context", 0, max_depth + 1, set())
+    except NotSerialisable as exc:
+        return str(exc)
+    size = len(json.dumps(context, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"))
+    if size > max_bytes:
+        return f"context is {size} bytes as JSON, more than the limit of {max_bytes} bytes"
+    return None

@@ -1,0 +1,129 @@
+"""A small Prometheus registry writing the text exposition format (version 0.0.4).
+
+Counters, gauges (callables read at scrape time) and histograms; labels as tuples.  Per
+process: under gunicorn each worker exposes its own numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from typing import Callable
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    2.5, 5.0, 10.0, 30.0)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
+    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values)]
+    if extra:
+        parts.append(extra)
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def _num(value: float) -> str:
+    if value == math.inf:
+        return "+Inf"
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+class Counter:
+    def __init__(self, name: str, help: str, labels: tuple[str, ...] = ()):
+        self.name, self.help, self.labelnames = name, help, labels
+        self.values: dict[tuple, float] = {}
+        self._lock = threading.Lock()
+
+    def inc(self, *labels: str, amount: float = 1) -> None:
+        with self._lock:
+            self.values[labels] = self.values.get(labels, 0) + amount
+
+    def get(self, *labels: str) -> float:
+        return self.values.get(labels, 0)
+
+    def render(self) -> list[str]:
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        for labels, value in sorted(self.values.items()):
+            out.append(f"{self.name}{_labels(self.labelnames, labels)} {_num(value)}")
+        return out
+
+
+class Gauge:
+    def __init__(self, name: str, help: str, read: Callable[[], float]):
+        self.name, self.help, self.read = name, help, read
+
+    def render(self) -> list[str]:
+        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge",
+                f"{self.name} {_num(self.read())}"]
+
+
+class Histogram:
+    def __init__(self, name: str, help: str, labels: tuple[str, ...] = (),
+                 buckets: tuple[float, ...] = DURATION_BUCKETS):
+        self.name, self.help, self.labelnames = name, help, labels
+        self.buckets = tuple(sorted(buckets))
+        self.series: dict[tuple, list] = {}  # labels -> [bucket counts..., sum, count]
+        self._lock = threading.Lock()
+
+    def observe(self, value: float, *labels: str) -> None:
+        i = bisect.bisect_left(self.buckets, value)
+        with self._lock:
+            s = self.series.get(labels)
+            if s is None:
+                s = self.series[labels] = [0] * (len(self.buckets) + 2)
+            if i < len(self.buckets):
+                s[i] += 1
+            s[-2] += value
+            s[-1] += 1
+
+    def render(self) -> list[str]:
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
+        for labels, s in sorted(self.series.items()):
+            running = 0
+            for bound, count in zip(self.buckets, s):
+                running += count
+                le = 'le="' + _num(bound) + '"'
+                out.append(f"{self.name}_bucket{_labels(self.labelnames, labels, le)} {running}")
+            inf = 'le="+Inf"'
+            out.append(f"{self.name}_bucket{_labels(self.labelnames, labels, inf)} {s[-1]}")
+            out.append(f"{self.name}_sum{_labels(self.labelnames, labels)} {_num(s[-2])}")
+            out.append(f"{self.name}_count{_labels(self.labelnames, labels)} {s[-1]}")
+        return out
+
+
+class Metrics:
+    def __init__(self, busy: Callable[[], float], queued: Callable[[], float],
+                 sessions: Callable[[], float], max_workers: int):
+        self.requests = Counter("mlpy_http_requests_total", "HTTP requests by method, route "
+                                "and status code", ("method", "route", "status"))
+        self.request_seconds = Histogram("mlpy_http_request_duration_seconds",
+                                         "HTTP request latency", ("route",))
+        self.executions = Counter("mlpy_executions_total", "ML executions by endpoint and "
+                                  "outcome (success, error, timeout, unserialisable, rejected, "
+                                  "cancelled)", ("endpoint", "outcome"))
+        self.execution_seconds = Histogram("mlpy_execution_duration_seconds",
+                                           "ML run time reported by the executor",
+                                           ("endpoint",))
+        self.queue_wait_seconds = Histogram("mlpy_queue_wait_seconds",
+                                            "time executions waited for a worker")
+        self.gauges = [
+            Gauge("mlpy_busy_workers", "executions running now", busy),
+            Gauge("mlpy_queued_executions", "executions waiting for a worker", queued),
+            Gauge("mlpy_max_workers", "executor capacity", lambda: max_workers),
+            Gauge("mlpy_sessions", "live sessions", sessions),
+        ]
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for metric in (self.requests, self.request_seconds, self.executions,
+                       self.execution_seconds, self.queue_wait_seconds, *self.gauges):
+            lines.extend(metric.render())
+        return "\n".join(lines) + "\n"

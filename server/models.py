@@ -1,0 +1,187 @@
+"""The HTTP contract: request and response bodies (pydantic v2)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TIMEOUT_FIELD = dict(gt=0, le=30, allow_inf_nan=False, strict=True,
+                     description="seconds the code may run, in (0, 30]; time spent waiting for "
+                                 "a free worker is not counted")
+
+EXECUTE_EXAMPLES = {
+    "simple": {"summary": "Simple calculation",
+               "value": {"code": "result = 2 + 2;", "timeout": 5.0}},
+    "context": {"summary": "With context variables",
+                "value": {"code": "result = x + y;", "timeout": 5.0,
+                          "context": {"x": 10, "y": 20}}},
+    "loop": {"summary": "With loops",
+             "value": {"code": "sum = 0;\ni = 1;\nwhile (i <= 100) {\n    sum = sum + i;\n"
+                               "    i = i + 1;\n}\nresult = sum;", "timeout": 5.0}},
+    "for": {"summary": "Iterating over a context array",
+            "value": {"code": "sum = 0;\nfor (n in numbers) {\n    sum = sum + n;\n}\n"
+                              "result = sum;", "context": {"numbers": [1, 2, 3, 4, 5]},
+                      "timeout": 5.0}},
+    "print": {"summary": "Printed output",
+              "value": {"code": "print(\"hello\", [1, true, null]);\nresult = 1;"}},
+}
+
+
+class ExecuteRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        EXECUTE_EXAMPLES["context"]["value"], EXECUTE_EXAMPLES["simple"]["value"]]})
+
+    code: str = Field(..., min_length=1, description="ML source; `result` is returned as `value`")
+    timeout: float = Field(5.0, **TIMEOUT_FIELD)
+    context: dict[str, Any] | None = Field(
+        None, description="variables made available to the program (JSON values)")
+
+
+class ExecuteResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"success": True, "value": 30, "error": None, "execution_time": 0.0004,
+         "transpile_time": 0.0011, "stdout": "", "stdout_truncated": False,
+         "error_type": None, "line": None, "column": None},
+        {"success": False, "value": None, "error": "name 'undefined_variable' is not defined",
+         "execution_time": 0.0002, "transpile_time": 0.0009, "stdout": "",
+         "stdout_truncated": False, "error_type": "NameError", "line": 1, "column": 10},
+    ]})
+
+    success: bool
+    value: Any = Field(None, description="the ML variable `result` (null if never set)")
+    error: str | None = None
+    execution_time: float = Field(0.0, description="seconds spent running")
+    transpile_time: float = Field(0.0, description="seconds spent compiling (≈0 when cached)")
+    stdout: str = ""
+    stdout_truncated: bool = False
+    error_type: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+class CalculateResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"operation": "add", "a": 10, "b": 5, "result": 15, "execution_time_ms": 0.6}]})
+
+    operation: str
+    a: int | float
+    b: int | float
+    result: Any
+    execution_time_ms: float
+
+
+class ExecutorInfo(BaseModel):
+    max_workers: int
+    strict_security: bool
+    isolation: str
+    busy_workers: int = Field(description="executions running now")
+    queued: int = Field(description="executions waiting for a worker")
+
+
+class TestExecution(BaseModel):
+    success: bool
+    execution_time_ms: float
+    via: Literal["executor", "inline"] = Field(
+        "executor", description="`inline` when every worker was busy: the test program ran "
+                                "beside the pool so that /health never waits behind user code")
+    error: str | None = None
+
+
+class HealthResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "healthy",
+         "executor": {"max_workers": 4, "strict_security": False, "isolation": "thread",
+                      "busy_workers": 0, "queued": 0},
+         "test_execution": {"success": True, "execution_time_ms": 0.4, "via": "executor",
+                            "error": None},
+         "version": "0.1.0", "pid": 4242, "uptime_seconds": 12.5, "sessions": 0}]})
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    executor: ExecutorInfo
+    test_execution: TestExecution
+    version: str
+    pid: int
+    uptime_seconds: float
+    sessions: int
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    reason: str | None = None
+
+
+class RootResponse(BaseModel):
+    name: str
+    version: str
+    endpoints: dict[str, str]
+
+
+class ErrorDetail(BaseModel):
+    detail: Any
+
+
+class SessionCreated(BaseModel):
+    id: str
+    ttl_seconds: float = Field(description="the session expires after this many idle seconds")
+
+
+class SessionExecuteRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "a = 40;", "timeout": 5.0}, {"code": "a + 2", "timeout": 5.0}]})
+
+    code: str = Field(..., min_length=1, description="one cell of ML; the last statement may "
+                                                    "omit its `;`")
+    timeout: float = Field(5.0, **TIMEOUT_FIELD)
+
+
+class SessionExecuteResponse(ExecuteResponse):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"success": True, "value": None, "error": None, "execution_time": 0.0003,
+         "transpile_time": 0.0008, "stdout": "", "stdout_truncated": False,
+         "error_type": None, "line": None, "column": None, "execution_count": 2,
+         "display_value": 42, "display": {"text/plain": "42"}, "display_error": None}]})
+
+    execution_count: int
+    display_value: Any = Field(None, description="the value of a final expression statement "
+                                                 "(null when there is none or it is null)")
+    display: dict[str, Any] | None = Field(
+        None, description="MIME bundle of the final expression's value, as a Jupyter kernel "
+                          "shows it: text/plain (ML form) and, for arrays/objects, "
+                          "application/json")
+    display_error: str | None = Field(
+        None, description="set when the final expression's value has no JSON form "
+                          "(`display_value` is then null; `display` still has its text)")
+
+
+class VariableInfo(BaseModel):
+    name: str
+    type: str
+    repr: str
+
+
+class SessionInfo(BaseModel):
+    id: str
+    created_at: float
+    last_used_at: float
+    execution_count: int
+    running: bool
+    variables: list[VariableInfo]
+
+
+class DeletedResponse(BaseModel):
+    id: str
+    deleted: bool
+
+
+NOTEBOOK_EXAMPLE = {
+    "nbformat": 4, "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "ml", "display_name": "ML", "language": "ml"}},
+    "cells": [
+        {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# Sums"},
+        {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None,
+         "outputs": [], "source": "xs = [1, 2, 3];\nprint(\"sum\", xs[0] + xs[1] + xs[2]);"},
+        {"cell_type": "code", "id": "c2", "metadata": {}, "execution_count": None,
+         "outputs": [], "source": "{\"n\": len(xs), \"xs\": xs}"},
+    ],
+}

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Body, Request
+
+from ..deps import (check_code, check_request_context, check_timeout, get_state,
+                    json_response, run_guarded)
+from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteResponse
+
+router = APIRouter(tags=["execute"])
+log = logging.getLogger("mlpy.server")
+
+COMMON_ERRORS = {
+    401: {"model": ErrorDetail, "description": "API keys are configured and none was sent"},
+    413: {"model": ErrorDetail, "description": "request body over the cap"},
+    429: {"model": ErrorDetail, "description": "rate limit exceeded (see Retry-After)"},
+    503: {"model": ErrorDetail, "description": "queue full or shutting down (see Retry-After)"},
+}
+
+
+@router.post("/execute", response_model=ExecuteResponse, responses=COMMON_ERRORS,
+             summary="Run ML code and return its `result`")
+async def execute(request: Request,
+                  body: ExecuteRequest = Body(openapi_examples=EXECUTE_EXAMPLES)):
+    """Runs `code` on a worker with `context` as variables.  Parse errors, runtime errors and
+    time-outs are `success: false` with status 200; bad requests are 422."""
+    state = get_state(request)
+    check_code(state, body.code)
+    check_timeout(state, body.timeout)
+    check_request_context(state, body.context)
+    executor = state.executor
+    result = await run_guarded(state, "execute", lambda: executor.execute(
+        body.code, timeout=body.timeout, context=body.context))
+    return json_response(state.result_body("execute", result))

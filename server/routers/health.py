@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Request
+
+from .. import __version__
+from ..deps import get_state, json_response
+from ..models import HealthResponse, ReadyResponse, RootResponse
+
+router = APIRouter(tags=["operations"])
+
+HEALTH_PROGRAM = "result = 1 + 1;"
+
+
+async def _inline_test() -> tuple[bool, str | None]:
+    """Run the test program beside the pool (a thread of its own), never queued behind user
+    code.  Proves the compiler and runtime work when every worker is busy."""
+    import mlpy
+
+    def run():
+        outcome = mlpy.run(HEALTH_PROGRAM)
+        ok = bool(getattr(outcome, "success", True)) and getattr(outcome, "value", 2) == 2
+        return ok, getattr(outcome, "error", None)
+
+    return await asyncio.wait_for(asyncio.to_thread(run), 1.0)
+
+
+@router.get("/health", response_model=HealthResponse,
+            summary="Health, executor load and a test execution")
+async def health(request: Request):
+    """Runs `result = 1 + 1;` on a free worker.  When every worker is busy it does not wait:
+    status is `degraded` and the test program runs beside the pool instead."""
+    state = get_state(request)
+    adm = state.admission
+    saturated = adm.saturated or state.draining
+    start = time.perf_counter()
+    ok, error, via = False, None, "executor"
+    try:
+        if not state.draining and adm.try_acquire():
+            try:
+                result = await state.executor.execute(HEALTH_PROGRAM, timeout=1.0)
+            finally:
+                adm.release()
+            ok = bool(result.success) and result.value == 2
+            error = None if ok else (result.error or f"unexpected value {result.value!r}")
+        else:
+            via = "inline"
+            ok, error = await _inline_test()
+    except asyncio.TimeoutError:
+        error = "the test execution did not finish within 1 second"
+    except Exception as exc:  # health must answer, whatever broke
+        error = f"{type(exc).__name__}: {exc}"
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    status = "unhealthy" if not ok else ("degraded" if saturated else "healthy")
+    body = {
+        "status": status,
+        "executor": {"max_workers": state.max_workers,
+                     "strict_security": state.strict_security,
+                     "isolation": state.isolation,
+                     "busy_workers": adm.running, "queued": adm.waiting},
+        "test_execution": {"success": ok, "execution_time_ms": round(elapsed_ms, 3),
+                           "via": via, "error": error},
+        "version": __version__,
+        "pid": state.pid,
+        "uptime_seconds": round(time.time() - state.started, 3),
+        "sessions": len(state.sessions),
+    }
+    return json_response(body, 200 if ok else 503)
+
+
+@router.get("/ready", response_model=ReadyResponse,
+            responses={503: {"model": ReadyResponse, "description": "no worker can take a job"}},
+            summary="Readiness: 503 when no worker can take a job")
+async def ready(request: Request):
+    state = getattr(request.app.state, "ml", None)
+    if state is None:
+        return json_response({"ready": False, "reason": "starting"}, 503,
+                             {"Retry-After": "1"})
+    if state.draining:
+        return json_response({"ready": False, "reason": "shutting down"}, 503,
+                             {"Retry-After": "5"})
+    if state.admission.saturated:
+        return json_response({"ready": False, "reason": f"all {state.max_workers} workers "
+                              f"are busy ({state.admission.waiting} queued)"}, 503,
+                             {"Retry-After": "1"})
+    return json_response({"ready": True, "reason": None})
+
+
+@router.get("/", response_model=RootResponse, summary="Name, version and endpoints")
+async def root():
+    return json_response({
+        "name": "mlpy server",
+        "version": __version__,
+        "endpoints": {
+            "POST /execute": "run ML code: {code, timeout, context} -> {success, value, ...}",
+            "GET /calculate": "operation=add|subtract|multiply|divide|power&a=&b=",
+            "GET /health": "health, executor load, test execution",
+            "GET /ready": "readiness (503 when no worker can take a job)",
+            "GET /metrics": "Prometheus metrics",
+            "POST /sessions": "create a session (persistent variables)",
+            "POST /sessions/{id}/execute": "run a cell in a session",
+            "GET /sessions/{id}": "a session's variables",
+            "DELETE /sessions/{id}": "delete a session",
+            "POST /notebooks/execute": "run an nbformat v4 notebook of ML cells",
+            "GET /docs": "interactive API documentation (Swagger UI)",
+            "GET /redoc": "API documentation (ReDoc)",
+        },
+    })

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from mlpy.display import error_content, mime_bundle
+
+from .. import __version__
+from ..deps import check_timeout, get_state, json_response, run_guarded, validation_error
+from ..models import NOTEBOOK_EXAMPLE, ErrorDetail
+from .execute import COMMON_ERRORS
+
+router = APIRouter(prefix="/notebooks", tags=["notebooks"])
+
+SKIP_TAG = "skip-execution"          # as nbclient's default skip_cells_with_tag
+RAISES_TAG = "raises-exception"      # as nbclient: an error in this cell does not stop the run
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _validate(nb: dict) -> dict:
+    import nbformat
+    from nbformat.validator import NotebookValidationError
+
+    if nb.get("nbformat") != 4:
+        raise validation_error(("body", "nbformat"), "only nbformat 4 notebooks are supported",
+                               nb.get("nbformat"))
+    nb = copy.deepcopy(nb)
+    try:
+        nbformat.validator.normalize(nb)  # adds missing cell ids (nbformat >= 4.5)
+    except Exception:
+        pass
+    try:
+        nbformat.validate(nb)
+    except NotebookValidationError as exc:
+        raise validation_error(("body",), f"not a valid nbformat 4 notebook: "
+                               f"{str(exc).splitlines()[0]}")
+    return nb
+
+
+@router.post("/execute", responses={
+    200: {"description": "the notebook with outputs filled in; headers X-Notebook-Status "
+                         "(`ok` or `error`) and, on error, X-Notebook-Failed-Cell (its index)",
+          "content": {"application/json": {"example": NOTEBOOK_EXAMPLE}}},
+    422: {"model": ErrorDetail, "description": "not an nbformat v4 notebook"},
+    **COMMON_ERRORS}, summary="Run a notebook of ML cells")
+async def execute_notebook(
+    request: Request,
+    notebook: dict[str, Any] = Body(..., description="an nbformat v4 notebook",
+                                    examples=[NOTEBOOK_EXAMPLE]),
+    allow_errors: bool = Query(False, description="continue after a failing cell "
+                                                  "(otherwise stop there, like nbclient)"),
+    timeout: float = Query(5.0, gt=0, le=30, allow_inf_nan=False,
+                           description="per-cell timeout in seconds"),
+):
+    """Runs the code cells in order in a fresh session and returns the notebook with
+    `outputs` and `execution_count` filled in as the ML Jupyter kernel produces them:
+    `stream` (stdout), `execute_result` (text/plain in ML form; application/json for arrays
+    and objects) and `error` (ename, evalue, traceback).  Empty cells and cells tagged
+    `skip-execution` are not run; an error in a cell tagged `raises-exception` does not stop
+    the run.  The result is valid under `nbformat.validate`."""
+    state = get_state(request)
+    check_timeout(state, timeout, ("query", "timeout"))
+    nb = _validate(notebook)
+    cells = nb.get("cells", [])
+    if len(cells) > state.settings.max_notebook_cells:
+        raise validation_error(("body", "cells"), f"{len(cells)} cells, more than the limit "
+                               f"of {state.settings.max_notebook_cells}")
+    session = state.executor.session()
+    count = 0
+    failed: int | None = None
+    try:
+        for index, cell in enumerate(cells):
+            if cell.get("cell_type") != "code":
+                continue
+            source = _source(cell)
+            tags = cell.get("metadata", {}).get("tags", [])
+            if not source.strip() or SKIP_TAG in tags:
+                continue
+            if len(source) > state.settings.max_code_length:
+                raise validation_error(("body", "cells", index, "source"),
+                                       f"cell source is more than "
+                                       f"{state.settings.max_code_length} characters")
+            count += 1
+            result = await run_guarded(state, "notebook", lambda: session.execute(
+                source, timeout=timeout, interactive=True))
+            state.result_body("notebook", result)  # metrics
+            outputs: list[dict] = []
+            stdout = getattr(result, "stdout", "") or ""
+            if stdout:
+                outputs.append({"output_type": "stream", "name": "stdout", "text": stdout})
+            if result.success:
+                data = mime_bundle(getattr(result, "display_value", None),
+                                   max_json_bytes=state.settings.max_result_bytes)
+                if data:
+                    outputs.append({"output_type": "execute_result", "execution_count": count,
+                                    "data": data, "metadata": {}})
+            else:
+                outputs.append({"output_type": "error", **error_content(result, source)})
+            cell["outputs"] = outputs
+            cell["execution_count"] = count
+            if not result.success and not allow_errors and RAISES_TAG not in tags:
+                failed = index
+                break
+    finally:
+        close = getattr(session, "close", None)
+        if close is not None:
+            close()
+    nb.setdefault("metadata", {}).setdefault("language_info", {
+        "name": "ml", "version": __version__, "mimetype": "text/x-ml",
+        "file_extension": ".ml", "pygments_lexer": "ml"})
+    headers = {"X-Notebook-Status": "error" if failed is not None else "ok"}
+    if failed is not None:
+        headers["X-Notebook-Failed-Cell"] = str(failed)
+    return json_response(nb, 200, headers)

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+
+from ..deps import (check_code, check_timeout, get_state, json_response, owner_of,
+                    run_guarded)
+from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecuteRequest,
+                      SessionExecuteResponse, SessionInfo)
+from .execute import COMMON_ERRORS
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+NOT_FOUND = {404: {"model": ErrorDetail, "description": "no such session (or it expired)"}}
+
+SESSION_EXAMPLES = {
+    "assign": {"summary": "Define a variable", "value": {"code": "a = 40;", "timeout": 5.0}},
+    "expression": {"summary": "Show a final expression", "value": {"code": "a + 2"}},
+    "function": {"summary": "Define and call a function",
+                 "value": {"code": "function twice(x) { return 2 * x; }\ntwice(a)"}},
+}
+
+
+def _entry(request: Request, session_id: str):
+    state = get_state(request)
+    entry = state.sessions.get(session_id, owner_of(request))
+    if entry is None:
+        raise HTTPException(404, f"session '{session_id}' not found")
+    return state, entry
+
+
+def _variables(session: Any) -> list[dict]:
+    """session.variables() in one shape: [{name, type, repr}]."""
+    raw = session.variables()
+    items: list[dict] = []
+    if isinstance(raw, dict):
+        for name, info in raw.items():
+            if isinstance(info, dict):
+                items.append({"name": name, "type": str(info.get("type", "")),
+                              "repr": str(info.get("repr", info.get("value", "")))})
+            elif isinstance(info, (tuple, list)) and len(info) >= 2:
+                items.append({"name": name, "type": str(info[0]), "repr": str(info[1])})
+            else:
+                items.append({"name": name, "type": "", "repr": str(info)})
+    else:
+        for info in raw:
+            if isinstance(info, dict):
+                items.append({"name": str(info.get("name")), "type": str(info.get("type", "")),
+                              "repr": str(info.get("repr", info.get("value", "")))})
+            elif isinstance(info, (tuple, list)) and len(info) >= 3:
+                items.append({"name": str(info[0]), "type": str(info[1]),
+                              "repr": str(info[2])})
+            else:
+                items.append({"name": str(getattr(info, "name", info)),
+                              "type": str(getattr(info, "type", "")),
+                              "repr": str(getattr(info, "repr", ""))})
+    return items
+
+
+@router.post("", response_model=SessionCreated, status_code=201,
+             responses=COMMON_ERRORS, summary="Create a session")
+async def create_session(request: Request):
+    """A session keeps its variables and functions across executions, like a notebook.
+    It expires after `ttl_seconds` without use; the least recently used is evicted when
+    the server holds its maximum number of sessions."""
+    state = get_state(request)
+    entry = state.sessions.create(owner_of(request))
+    return json_response({"id": entry.id, "ttl_seconds": state.sessions.ttl}, 201)
+
+
+@router.post("/{session_id}/execute", response_model=SessionExecuteResponse,
+             responses={**NOT_FOUND, **COMMON_ERRORS}, summary="Run a cell in a session")
+async def execute_in_session(session_id: str, request: Request,
+                             body: SessionExecuteRequest = Body(
+                                 openapi_examples=SESSION_EXAMPLES)):
+    """Runs `code` interactively: the last statement may omit its `;`, and the value of a
+    final expression statement comes back as `display_value` (and as the MIME bundle
+    `display`).  Executions in one session run one at a time, in order."""
+    state, entry = _entry(request, session_id)
+    check_code(state, body.code)
+    check_timeout(state, body.timeout)
+    async with entry.lock:
+        entry.touch()
+        session = entry.session
+        result = await run_guarded(state, "session", lambda: session.execute(
+            body.code, timeout=body.timeout, interactive=True))
+        entry.execution_count += 1
+        entry.touch()
+        out = state.result_body("session", result, display=True)
+        out["execution_count"] = entry.execution_count
+    return json_response(out)
+
+
+@router.get("/{session_id}", response_model=SessionInfo, responses=NOT_FOUND,
+            summary="A session's variables")
+async def get_session(session_id: str, request: Request):
+    state, entry = _entry(request, session_id)
+    return json_response({"id": entry.id, "created_at": entry.created_at,
+                          "last_used_at": entry.last_used_at,
+                          "execution_count": entry.execution_count,
+                          "running": entry.running,
+                          "variables": _variables(entry.session)})
+
+
+@router.delete("/{session_id}", response_model=DeletedResponse, responses=NOT_FOUND,
+               summary="Delete a session (stopping what it runs)")
+async def delete_session(session_id: str, request: Request):
+    state = get_state(request)
+    if not state.sessions.delete(session_id, owner_of(request)):
+        raise HTTPException(404, f"session '{session_id}' not found")
+    return json_response({"id": session_id, "deleted": True})

@@ -1,0 +1,83 @@
+"""Server settings: every field can be set from an environment variable named MLPY_<FIELD>.
+
+Lists (`MLPY_API_KEYS`, `MLPY_CORS_ORIGINS`) accept either a JSON array or a comma-separated string.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_list(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MLPY_", extra="ignore")
+
+    # where `python -m server` / `mlpy-server` listen
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    # the executor
+    max_workers: int = Field(4, ge=1, le=256, description="worker threads of the AsyncMLExecutor")
+    strict_security: bool = False
+    isolation: Literal["thread", "process"] | None = Field(
+        None, description="executor isolation; None = the executor's default")
+
+    # limits on what a request may ask for (422 when exceeded)
+    max_timeout: float = Field(30.0, gt=0, le=30.0, description="largest accepted timeout (seconds)")
+    max_code_length: int = Field(100_000, ge=1, description="characters of ML code per request")
+    max_context_bytes: int = Field(256 * 1024, ge=2, description="JSON size of `context`")
+    max_context_depth: int = Field(32, ge=1, description="nesting depth of `context`")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="request body cap (413)")
+    # limits on what a response may carry (success false when exceeded)
+    max_result_bytes: int = Field(1024 * 1024, ge=16)
+    max_result_depth: int = Field(64, ge=1)
+
+    # admission: at most max_workers run, at most max_queue wait (503 + Retry-After beyond)
+    max_queue: int = Field(64, ge=0)
+    queue_timeout: float = Field(30.0, gt=0, description="seconds a request may wait for a worker")
+
+    # security and traffic
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="accepted X-API-Key values; empty = no authentication")
+    public_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["/", "/health", "/ready", "/docs", "/docs/oauth2-redirect",
+                                 "/redoc", "/openapi.json"],
+        description="paths that need no API key and are not rate limited")
+    rate_limit_per_minute: int = Field(0, ge=0, description="requests per minute per API key or "
+                                       "client address; 0 = unlimited")
+    rate_limit_burst: int | None = Field(None, ge=1, description="bucket size; default = per-minute rate")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # sessions
+    session_ttl: float = Field(900.0, gt=0, description="idle seconds before a session expires")
+    max_sessions: int = Field(100, ge=1, description="live sessions; least recently used evicted")
+
+    # notebooks
+    max_notebook_cells: int = Field(500, ge=1)
+
+    # operations
+    log_level: str = "info"
+    graceful_shutdown_timeout: float = Field(
+        5.0, ge=0, description="seconds in-flight requests get after SIGTERM before being stopped")
+
+    @field_validator("api_keys", "public_paths", "cors_origins", mode="before")
+    @classmethod
+    def _lists(cls, value):
+        return _split_list(value)
