@@ -30,8 +30,8 @@ def _bytes(data, what: str, where: str) -> bytes:
     raise TypeError(f"crypto.{where}() {what} must be a string or an array of bytes, got {typeof(data)}")
 
 
-def _hasher(algorithm, where: str):
-    import hashlib
+def _algorithm(algorithm, where: str) -> str:
+    """The hashlib name of a supported algorithm ("SHA-256" and "sha256" alike)."""
     if not isinstance(algorithm, str):
         raise TypeError(f"crypto.{where}() algorithm must be a string, got {typeof(algorithm)}")
     name = algorithm.lower().replace("-", "")
@@ -40,7 +40,7 @@ def _hasher(algorithm, where: str):
     if name not in _ALGORITHMS:
         raise ValueError(f"Unsupported hash algorithm: {algorithm} "
                          f"(use one of {', '.join(_ALGORITHMS)})")
-    return name, hashlib
+    return name
 
 
 def _digest(name: str, data, salt, where: str) -> str:
@@ -71,7 +71,7 @@ def sha256(data, salt=""):
 def hmac(message, key, algorithm="sha256"):
     """Hex HMAC of message under key (algorithm default sha256)."""
     import hmac as _hmac
-    name, _ = _hasher(algorithm, "hmac")
+    name = _algorithm(algorithm, "hmac")
     return _hmac.new(_bytes(key, "key", "hmac"), _bytes(message, "message", "hmac"),
                      name).hexdigest()
 
@@ -183,7 +183,7 @@ def hash_file(path, algorithm="sha256"):
     """Hex digest of a file's contents (algorithm default sha256)."""
     import hashlib
     from ._paths import confine_for
-    name, _ = _hasher(algorithm, "hash_file")
+    name = _algorithm(algorithm, "hash_file")
     resolved = confine_for("file.read", path)
     if not resolved.exists():
         raise RuntimeError(f"File not found: {path}")
