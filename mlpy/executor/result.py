@@ -1,0 +1,34 @@
+"""What one execution reports to its host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass
+class AsyncMLResult:
+    """The outcome of one execution.
+
+    `value` is the ML variable `result` after the run (None if never set, or if the run
+    failed) — the raw ML value; hosts that send JSON convert (and reject) it themselves.
+    `display_value` is the value of a final expression statement of an interactive run.
+    `error` is the message alone: `Execution timeout after 5.0 seconds`, `Parse error: ...`,
+    `name 'x' is not defined`; `error_type`, `line`, `column` locate it."""
+
+    success: bool
+    value: Any = None
+    error: str | None = None
+    execution_time: float = 0.0
+    transpile_time: float = 0.0
+    stdout: str = ""
+    stdout_truncated: bool = False
+    error_type: str | None = None
+    line: int | None = None
+    column: int | None = None
+    display_value: Any = None
+    stderr: str = ""
+
+    def to_dict(self) -> dict:
+        """The fields as a dict (values not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,54 @@
+"""Executor settings: the limits of one execution plus how the executor itself behaves."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..runtime.context import Limits
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Defaults for an `AsyncMLExecutor`; override any field per executor.
+
+    `limits` bounds each execution (`mlpy.runtime.context.Limits`: default and maximum
+    timeout, output cap, recursion depth, size caps of single operations). The other fields
+    tune how executions are stopped and how output is streamed."""
+
+    limits: Limits = field(default_factory=Limits)
+    stop_grace: float = 1.0          # a stopped program that has not unwound by then is abandoned
+    reinject_interval: float = 0.02  # how often a stop is raised again while the program unwinds
+    output_interval: float = 0.02    # minimum time between two on_output batches
+    cache: bool = True               # cache compiled programs
+    thread_stack_size: int = 64 << 20   # worker threads get deep stacks for deep ML recursion
+
+    def __post_init__(self):
+        if self.stop_grace <= 0 or self.reinject_interval <= 0:
+            raise ValueError("stop_grace and reinject_interval must be positive")
+        if self.output_interval < 0:
+            raise ValueError("output_interval must not be negative")
+
+    def replace(self, **changes) -> "ExecutorSettings":
+        """A copy with `changes`; limit names (`output_bytes=...`) update `limits`."""
+        limit_names = {f.name for f in dataclasses.fields(Limits)}
+        limit_changes = {k: changes.pop(k) for k in list(changes) if k in limit_names}
+        limits = dataclasses.replace(self.limits, **limit_changes) if limit_changes else self.limits
+        return dataclasses.replace(self, limits=limits, **changes)
+
+    def effective_timeout(self, timeout: float | None) -> float | None:
+        """The timeout a run gets: the requested one (or the default), capped by the maximum."""
+        limits = self.limits
+        if timeout is None:
+            timeout = limits.default_timeout
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError("timeout must be a number of seconds or None")
+            if not timeout > 0:
+                raise ValueError("timeout must be positive")
+        if limits.max_timeout is not None and (timeout is None or timeout > limits.max_timeout):
+            timeout = limits.max_timeout
+        return None if timeout is None else float(timeout)
+
+
+__all__ = ["ExecutorSettings", "Limits"]
