@@ -1,0 +1,545 @@
+"""ML syntax tree -> Python `ast` -> code object.
+
+Every generated Python node carries the ML line and column of the construct it came from,
+so a traceback of the compiled code points at ML lines, and `ast.unparse` shows readable
+Python for `mlpy transpile` and `%python`. Runtime helpers are referenced by names starting
+with `__ml_`, which ML cannot spell (identifiers starting with `__` are refused).
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+from dataclasses import dataclass, field
+
+from . import nodes as N
+from .errors import MLError, MLSecurityError, MLSyntaxError
+from .security import DENIED_NAMES, forbidden_import
+
+KW_PREFIX = "__ml_kw_"
+ARROW_PREFIX = "__ml_arrow_"
+DISPLAY_NAME = "__ml_display"
+
+
+def py_name(name: str) -> str:
+    """The Python identifier for an ML name (Python keywords are renamed out of the way)."""
+    if keyword.iskeyword(name):
+        return KW_PREFIX + name
+    return name
+
+
+def ml_name(py: str) -> str:
+    return py[len(KW_PREFIX):] if py.startswith(KW_PREFIX) else py
+
+
+@dataclass
+class _Scope:
+    """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
+    params: set
+    bound: set
+    nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
+    parent: "_Scope | None" = None
+
+    @property
+    def locals(self) -> set:
+        return (self.params | self.bound) - set(self.nonlocals)
+
+
+def _bound_in(body: list, out: set | None = None) -> set:
+    """Names a body binds itself (not inside nested functions or arrows)."""
+    out = set() if out is None else out
+    for stmt in body:
+        t = type(stmt)
+        if t is N.Assign and type(stmt.target) is N.Name:
+            out.add(stmt.target.name)
+        elif t is N.Destructure:
+            out.update(stmt.names)
+        elif t is N.FunctionDef:
+            out.add(stmt.name)
+        elif t is N.For:
+            out.add(stmt.var)
+            _bound_in(stmt.body, out)
+        elif t is N.While:
+            _bound_in(stmt.body, out)
+        elif t is N.If:
+            for _, b in stmt.branches:
+                _bound_in(b, out)
+            if stmt.otherwise:
+                _bound_in(stmt.otherwise, out)
+        elif t is N.Try:
+            _bound_in(stmt.body, out)
+            if stmt.handler is not None:
+                if stmt.handler_name:
+                    out.add(stmt.handler_name)
+                _bound_in(stmt.handler, out)
+            if stmt.finally_body:
+                _bound_in(stmt.finally_body, out)
+        elif t is N.Import:
+            out.add(stmt.alias or stmt.path[0])
+    return out
+
+
+def _nonlocals_in(body: list, out: list | None = None) -> list:
+    out = [] if out is None else out
+    for stmt in body:
+        t = type(stmt)
+        if t is N.Nonlocal:
+            out.append(stmt)
+        elif t in (N.For, N.While):
+            _nonlocals_in(stmt.body, out)
+        elif t is N.If:
+            for _, b in stmt.branches:
+                _nonlocals_in(b, out)
+            if stmt.otherwise:
+                _nonlocals_in(stmt.otherwise, out)
+        elif t is N.Try:
+            for b in (stmt.body, stmt.handler, stmt.finally_body):
+                if b:
+                    _nonlocals_in(b, out)
+    return out
+
+
+def _all_bound(program: N.Program) -> set:
+    """Every name the program binds anywhere (for the deny-list rule of spec §11.1)."""
+    names: set = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if isinstance(node, tuple):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, N.Node):
+            return
+        if isinstance(node, N.Assign) and isinstance(node.target, N.Name):
+            names.add(node.target.name)
+        elif isinstance(node, N.Destructure):
+            names.update(node.names)
+        elif isinstance(node, N.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, N.For):
+            names.add(node.var)
+        elif isinstance(node, N.Try) and node.handler_name:
+            names.add(node.handler_name)
+        elif isinstance(node, N.Param):
+            names.add(node.name)
+        elif isinstance(node, N.Import):
+            names.add(node.alias or node.path[0])
+        for slot in node.__slots__:
+            walk(getattr(node, slot))
+
+    walk(program.body)
+    return names
+
+
+class Compiler:
+    """Translates one Program. `strict` turns run-time security refusals into compile errors;
+    `problems` (when a list) collects security problems instead of raising the first."""
+
+    def __init__(self, source: str, *, interactive: bool = False, strict: bool = False,
+                 filename: str = "<ml>", problems: list | None = None):
+        self.source = source
+        self.interactive = interactive
+        self.strict = strict
+        self.filename = filename
+        self.problems = problems
+        self.scope: _Scope | None = None
+        self.loop_depth = 0
+        self.preludes: list[list] = []
+        self.arrow_count = 0
+        self.program_bound: set = set()
+        self.imports: list[N.Import] = []
+        self.has_display = False
+
+    # ------------------------------------------------------------ entry point
+    def compile_module(self, program: N.Program) -> ast.Module:
+        self.program_bound = _all_bound(program)
+        body: list = []
+        stmts = program.body
+        for i, stmt in enumerate(stmts):
+            last = i == len(stmts) - 1
+            if last and self.interactive and type(stmt) is N.ExprStmt:
+                self.has_display = True
+                body.extend(self._with_prelude(
+                    lambda s=stmt: [self._at(ast.Assign(
+                        targets=[ast.Name(DISPLAY_NAME, ast.Store())],
+                        value=self.expr(s.expr)), s)]))
+            else:
+                body.extend(self.stmt_with_prelude(stmt))
+        module = ast.Module(body=body, type_ignores=[])
+        ast.fix_missing_locations(module)
+        return module
+
+    # ------------------------------------------------------------ helpers
+    def _at(self, py, node):
+        """Copy the ML position of `node` onto Python node `py` (and return it)."""
+        py.lineno = py.end_lineno = node.line
+        py.col_offset = node.column - 1
+        py.end_col_offset = node.column
+        return py
+
+    def error(self, cls, message: str, node) -> None:
+        err = cls(message, line=node.line, column=node.column)
+        if self.problems is not None and cls is MLSecurityError:
+            self.problems.append(err)
+            return
+        raise err
+
+    def helper(self, name: str, args: list, node) -> ast.Call:
+        return self._at(ast.Call(func=self._at(ast.Name(name, ast.Load()), node),
+                                 args=args, keywords=[]), node)
+
+    def _with_prelude(self, build) -> list:
+        self.preludes.append([])
+        try:
+            stmts = build()
+        finally:
+            prelude = self.preludes.pop()
+        return prelude + stmts
+
+    def stmt_with_prelude(self, stmt) -> list:
+        return self._with_prelude(lambda: self.stmt(stmt))
+
+    def block(self, body: list) -> list:
+        out: list = []
+        for stmt in body:
+            out.extend(self.stmt_with_prelude(stmt))
+        return out or [self._at(ast.Pass(), body[0]) if body else ast.Pass()]
+
+    # ------------------------------------------------------------ names
+    def check_name(self, name: str, node) -> bool:
+        """Refuse reserved identifiers (spec §11.1). True if the name may be used."""
+        if name.startswith("__"):
+            if self.strict or self.problems is not None:
+                self.error(MLSecurityError, f"'{name}' is not allowed", node)
+            return False
+        return True
+
+    def _bound_in_functions(self, name: str) -> bool:
+        scope = self.scope
+        while scope is not None:
+            if name in scope.params or name in scope.bound:
+                return True
+            scope = scope.parent
+        return False
+
+    def load_name(self, name: str, node):
+        if not self.check_name(name, node):
+            return self.helper("__ml_refuse_name", [ast.Constant(name)], node)
+        if name in DENIED_NAMES and not self._bound_in_functions(name):
+            if name not in self.program_bound and (self.strict or self.problems is not None):
+                self.error(MLSecurityError, f"'{name}' is not allowed", node)
+            return self.helper("__ml_guarded_global", [ast.Constant(name)], node)
+        return self._at(ast.Name(py_name(name), ast.Load()), node)
+
+    def store_name(self, name: str, node):
+        if not self.check_name(name, node):
+            return None
+        return self._at(ast.Name(py_name(name), ast.Store()), node)
+
+    def _refuse_stmt(self, name: str, node) -> list:
+        return [self._at(ast.Expr(self.helper("__ml_refuse_name", [ast.Constant(name)], node)),
+                         node)]
+
+    # ------------------------------------------------------------ statements
+    def stmt(self, s) -> list:
+        method = getattr(self, "stmt_" + type(s).__name__)
+        return method(s)
+
+    def stmt_ExprStmt(self, s):
+        return [self._at(ast.Expr(self.expr(s.expr)), s)]
+
+    def stmt_Assign(self, s):
+        target = s.target
+        value = self.expr(s.value)
+        if type(target) is N.Name:
+            py = self.store_name(target.name, target)
+            if py is None:
+                return self._refuse_stmt(target.name, target)
+            return [self._at(ast.Assign(targets=[py], value=value), s)]
+        if type(target) is N.Index:
+            sub = self._at(ast.Subscript(self.expr(target.obj), self.expr(target.index),
+                                         ast.Store()), target)
+            return [self._at(ast.Assign(targets=[sub], value=value), s)]
+        # o.name = v: value first, then the object (spec §3)
+        self.check_member(target.name, target)
+        call = self.helper("__ml_setm", [value, self.expr(target.obj), ast.Constant(target.name)],
+                           target)
+        return [self._at(ast.Expr(call), s)]
+
+    def stmt_Destructure(self, s):
+        targets = []
+        for name in s.names:
+            py = self.store_name(name, s)
+            if py is None:
+                return self._refuse_stmt(name, s)
+            targets.append(py)
+        if s.kind == "array":
+            value = self.helper("__ml_unpack", [self.expr(s.value)], s)
+        else:
+            value = self.helper("__ml_pick", [self.expr(s.value),
+                                              ast.Tuple([ast.Constant(n) for n in s.names],
+                                                        ast.Load())], s)
+        tup = self._at(ast.Tuple(targets, ast.Store()), s)
+        return [self._at(ast.Assign(targets=[tup], value=value), s)]
+
+    def _function(self, name: str, params: list, body_builder, node) -> ast.FunctionDef:
+        seen = set()
+        args = []
+        for p in params:
+            if p.name in seen:
+                raise MLSyntaxError(f"duplicate parameter '{p.name}' in function definition",
+                                    line=p.line, column=p.column)
+            seen.add(p.name)
+            if not self.check_name(p.name, p):
+                raise MLSecurityError(f"'{p.name}' is not allowed", line=p.line, column=p.column)
+            args.append(self._at(ast.arg(py_name(p.name)), p))
+        outer_scope, outer_loops = self.scope, self.loop_depth
+        body_nodes = body_builder(None)
+        scope = _Scope(params=seen, bound=_bound_in(body_nodes) if isinstance(body_nodes, list)
+                       else set(), parent=outer_scope)
+        decls = []
+        if isinstance(body_nodes, list):
+            for stmt in _nonlocals_in(body_nodes):
+                for nl_name in stmt.names:
+                    if nl_name in seen:
+                        raise MLSyntaxError(f"name '{nl_name}' is parameter and nonlocal",
+                                            line=stmt.line, column=stmt.column)
+                    kind = self._resolve_nonlocal(nl_name, outer_scope)
+                    scope.nonlocals[nl_name] = kind
+        for nl_name, kind in scope.nonlocals.items():
+            cls = ast.Nonlocal if kind == "nonlocal" else ast.Global
+            decls.append(self._at(cls(names=[py_name(nl_name)]), node))
+        self.scope, self.loop_depth = scope, 0
+        try:
+            body = body_builder(scope)
+        finally:
+            self.scope, self.loop_depth = outer_scope, outer_loops
+        fdef = ast.FunctionDef(name=name, args=ast.arguments(
+            posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]), body=decls + body, decorator_list=[], returns=None)
+        if "type_params" in ast.FunctionDef._fields:
+            fdef.type_params = []
+        return self._at(fdef, node)
+
+    def _resolve_nonlocal(self, name: str, enclosing: _Scope | None) -> str:
+        scope = enclosing
+        while scope is not None:
+            if name in scope.nonlocals:
+                return scope.nonlocals[name]
+            if name in scope.params or name in scope.bound:
+                return "nonlocal"
+            scope = scope.parent
+        return "global"
+
+    def stmt_FunctionDef(self, s):
+        target = self.store_name(s.name, s)
+        if target is None:
+            return self._refuse_stmt(s.name, s)
+
+        def build(scope):
+            return s.body if scope is None else self.block(s.body)
+
+        return [self._function(py_name(s.name), s.params, build, s)]
+
+    def stmt_Nonlocal(self, s):
+        if self.scope is None:
+            raise MLSyntaxError("nonlocal declaration not allowed at top level",
+                                line=s.line, column=s.column)
+        return []          # emitted as a declaration at the top of the function
+
+    def stmt_If(self, s):
+        orelse = self.block(s.otherwise) if s.otherwise else []
+        for test, body in reversed(s.branches[1:]):
+            node = self._at(ast.If(self.expr(test), self.block(body), orelse), test)
+            orelse = [node]
+        test, body = s.branches[0]
+        return [self._at(ast.If(self.expr(test), self.block(body), orelse), s)]
+
+    def stmt_While(self, s):
+        test = self.expr(s.test)
+        self.loop_depth += 1
+        try:
+            body = self.block(s.body)
+        finally:
+            self.loop_depth -= 1
+        return [self._at(ast.While(test, body, []), s)]
+
+    def stmt_For(self, s):
+        target = self.store_name(s.var, s)
+        if target is None:
+            return self._refuse_stmt(s.var, s)
+        iterable = self.helper("__ml_iter", [self.expr(s.iterable)], s.iterable)
+        self.loop_depth += 1
+        try:
+            body = self.block(s.body)
+        finally:
+            self.loop_depth -= 1
+        return [self._at(ast.For(target, iterable, body, []), s)]
+
+    def stmt_Try(self, s):
+        body = self.block(s.body)
+        handlers = []
+        if s.handler is not None:
+            hbody = []
+            catch = self.helper("__ml_catch", [ast.Name("__ml_exc", ast.Load())], s)
+            if s.handler_name:
+                target = self.store_name(s.handler_name, s)
+                if target is None:
+                    return self._refuse_stmt(s.handler_name, s)
+                hbody.append(self._at(ast.Assign(targets=[target], value=catch), s))
+            else:
+                hbody.append(self._at(ast.Expr(catch), s))
+            hbody.extend(self.block(s.handler) if s.handler else [])
+            if s.handler_name:
+                hbody.append(self._at(ast.Delete([ast.Name(py_name(s.handler_name), ast.Del())]),
+                                      s))
+            handlers.append(self._at(ast.ExceptHandler(
+                type=ast.Name("__ml_Exception", ast.Load()), name="__ml_exc", body=hbody), s))
+        final = self.block(s.finally_body) if s.finally_body is not None else []
+        if not handlers and not final:
+            final = [ast.Pass()]
+        return [self._at(ast.Try(body=body, handlers=handlers, orelse=[], finalbody=final), s)]
+
+    def stmt_Throw(self, s):
+        return [self._at(ast.Raise(exc=self.helper("__ml_throw", [self.expr(s.value)], s),
+                                   cause=None), s)]
+
+    def stmt_Return(self, s):
+        value = self.expr(s.value) if s.value is not None else ast.Constant(None)
+        if self.scope is None:
+            # top level: `return;` ends the program or cell quietly
+            out = []
+            if s.value is not None:
+                out.append(self._at(ast.Expr(value), s))
+            out.append(self._at(ast.Raise(exc=self.helper("__ml_ReturnTop", [], s), cause=None),
+                                s))
+            return out
+        return [self._at(ast.Return(value), s)]
+
+    def stmt_Break(self, s):
+        if not self.loop_depth:
+            raise MLSyntaxError("'break' outside loop", line=s.line, column=s.column)
+        return [self._at(ast.Break(), s)]
+
+    def stmt_Continue(self, s):
+        if not self.loop_depth:
+            raise MLSyntaxError("'continue' outside loop", line=s.line, column=s.column)
+        return [self._at(ast.Continue(), s)]
+
+    def stmt_Import(self, s):
+        dotted = ".".join(s.path)
+        for part in s.path + ([s.alias] if s.alias else []):
+            if part.startswith("__"):
+                self.error(MLSecurityError, f"'{part}' is not allowed", s)
+        if forbidden_import(s.path[0]) and (self.strict or self.problems is not None):
+            self.error(MLSecurityError, f"import of '{dotted}' is not allowed", s)
+        self.imports.append(s)
+        bind = s.alias or s.path[0]
+        target = self.store_name(bind, s)
+        if target is None:
+            return self._refuse_stmt(bind, s)
+        call = self.helper("__ml_import", [ast.Constant(tuple(s.path)),
+                                           ast.Constant(s.alias is None)], s)
+        return [self._at(ast.Assign(targets=[target], value=call), s)]
+
+    def stmt_Capability(self, s):
+        return []          # capability blocks parse and grant nothing (spec §3, D15)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e):
+        return getattr(self, "expr_" + type(e).__name__)(e)
+
+    def expr_Number(self, e):
+        return self._at(ast.Constant(e.value), e)
+
+    def expr_String(self, e):
+        return self._at(ast.Constant(e.value), e)
+
+    def expr_Literal(self, e):
+        return self._at(ast.Constant(e.value), e)
+
+    def expr_Name(self, e):
+        return self.load_name(e.name, e)
+
+    def expr_Array(self, e):
+        return self._at(ast.List([self.expr(i) for i in e.items], ast.Load()), e)
+
+    def expr_Object(self, e):
+        return self._at(ast.Dict([self._at(ast.Constant(k), e) for k, _ in e.properties],
+                                 [self.expr(v) for _, v in e.properties]), e)
+
+    def expr_Arrow(self, e):
+        self.arrow_count += 1
+        name = f"{ARROW_PREFIX}{self.arrow_count}"
+
+        def build(scope):
+            if e.block:
+                if scope is None:
+                    return e.body
+                return self.block(e.body)
+            if scope is None:
+                return []
+            return self._with_prelude(lambda: [self._at(ast.Return(self.expr(e.body)), e)])
+
+        fdef = self._function(name, e.params, build, e)
+        self.preludes[-1].append(fdef)
+        return self._at(ast.Name(name, ast.Load()), e)
+
+    def expr_Unary(self, e):
+        operand = self.expr(e.operand)
+        op = ast.Not() if e.op == "!" else ast.USub()
+        return self._at(ast.UnaryOp(op, operand), e)
+
+    _BINOPS = {"-": ast.Sub, "/": ast.Div, "//": ast.FloorDiv}
+    _CMPOPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, ">": ast.Gt, "<=": ast.LtE,
+               ">=": ast.GtE}
+    _HELPED = {"+": ("__ml_add", ast.Add), "*": ("__ml_mul", ast.Mult),
+               "%": ("__ml_mod", ast.Mod)}
+
+    def expr_Binary(self, e):
+        left, right = self.expr(e.left), self.expr(e.right)
+        op = e.op
+        if op in self._CMPOPS:
+            return self._at(ast.Compare(left, [self._CMPOPS[op]()], [right]), e)
+        if op in self._BINOPS:
+            return self._at(ast.BinOp(left, self._BINOPS[op](), right), e)
+        helper, pyop = self._HELPED[op]
+        return self.helper(helper, [left, right], e)
+
+    def expr_Logical(self, e):
+        op = ast.And() if e.op == "&&" else ast.Or()
+        return self._at(ast.BoolOp(op, [self.expr(e.left), self.expr(e.right)]), e)
+
+    def expr_Conditional(self, e):
+        return self._at(ast.IfExp(self.expr(e.test), self.expr(e.then),
+                                  self.expr(e.otherwise)), e)
+
+    def expr_Call(self, e):
+        func = e.func
+        if type(func) is N.Member:
+            self.check_member(func.name, func)
+            callee = self.helper("__ml_meth", [self.expr(func.obj), ast.Constant(func.name)],
+                                 func)
+        else:
+            callee = self.expr(func)
+        return self._at(ast.Call(callee, [self.expr(a) for a in e.args], []), e)
+
+    def expr_Index(self, e):
+        return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), ast.Load()), e)
+
+    def expr_Slice(self, e):
+        parts = [self.expr(p) if p is not None else None for p in (e.start, e.stop, e.step)]
+        return self._at(ast.Subscript(self.expr(e.obj), self._at(ast.Slice(*parts), e),
+                                      ast.Load()), e)
+
+    def check_member(self, name: str, node) -> None:
+        if name.startswith("_") and (self.strict or self.problems is not None):
+            self.error(MLSecurityError, f"access to member '{name}' is not allowed", node)
+
+    def expr_Member(self, e):
+        self.check_member(e.name, e)
+        return self.helper("__ml_getm", [self.expr(e.obj), ast.Constant(e.name)], e)

@@ -1,0 +1,115 @@
+"""`compile(source) -> CompiledProgram`, with a bounded cache keyed by source and options."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from types import CodeType
+
+from . import nodes as N
+from .compiler import Compiler
+from .errors import MLError, MLSecurityError, MLSyntaxError
+from .parser import parse
+
+CACHE_SIZE = 512
+
+
+@dataclass
+class CompiledProgram:
+    """A compiled ML program: the code object to exec, and what hosts want to know of it."""
+
+    source: str
+    code: CodeType
+    tree: ast.Module = field(repr=False)
+    interactive: bool = False
+    strict_security: bool = False
+    has_display: bool = False
+    imports: list = field(default_factory=list)     # [(path tuple, line, column)]
+    transpile_time: float = 0.0
+    filename: str = "<ml>"
+
+    @property
+    def python_source(self) -> str:
+        """Readable Python for `mlpy transpile` and `%python` (made on first use)."""
+        text = self.__dict__.get("_python_source")
+        if text is None:
+            text = self.__dict__["_python_source"] = ast.unparse(self.tree)
+        return text
+
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def compile(source: str, *, interactive: bool = False, strict_security: bool = False,
+            cache: bool = True, filename: str = "<ml>") -> CompiledProgram:
+    """Parse, check and compile ML source. Raises MLSyntaxError / MLSecurityError."""
+    if not isinstance(source, str):
+        raise TypeError("ML source must be a string")
+    key = (source, interactive, strict_security, filename)
+    if cache:
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+                return hit
+    started = time.perf_counter()
+    program = parse(source, interactive=interactive)
+    compiler = Compiler(source, interactive=interactive, strict=strict_security,
+                        filename=filename)
+    tree = compiler.compile_module(program)
+    code = _python_compile(tree, filename)
+    result = CompiledProgram(
+        source=source, code=code, tree=tree, interactive=interactive,
+        strict_security=strict_security, has_display=compiler.has_display,
+        imports=[(tuple(i.path), i.line, i.column) for i in compiler.imports],
+        transpile_time=time.perf_counter() - started, filename=filename)
+    if cache:
+        with _cache_lock:
+            _cache[key] = result
+            if len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    return result
+
+
+def _python_compile(tree: ast.Module, filename: str) -> CodeType:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return builtins.compile(tree, filename, "exec")
+    except SyntaxError as exc:
+        # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
+        message = exc.msg.replace("__ml_kw_", "")
+        if "prior to global declaration" in message:
+            message = message.replace("global", "nonlocal")
+        raise MLSyntaxError(message, line=exc.lineno, column=(exc.offset or 0) + 1 or None) \
+            from None
+    except (RecursionError, MemoryError):
+        raise MLSyntaxError("program is too deeply nested to compile") from None
+
+
+def check(source: str, *, strict: bool = True) -> list[MLError]:
+    """All syntax and security problems of a program (for `mlpy check`); [] when clean."""
+    try:
+        program = parse(source)
+    except MLSyntaxError as exc:
+        return [exc]
+    problems: list[MLError] = []
+    compiler = Compiler(source, strict=strict, problems=problems if strict else None)
+    try:
+        tree = compiler.compile_module(program)
+        _python_compile(tree, "<ml>")
+    except MLError as exc:
+        problems.append(exc)
+    problems.sort(key=lambda e: (e.line or 0, e.column or 0))
+    return problems
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()

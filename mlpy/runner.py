@@ -1,0 +1,199 @@
+"""Running a compiled program in a namespace, and turning every failure into an MLError.
+
+`execute` runs on the calling thread — the thread a host can interrupt — with the run's
+context installed. `run` is the synchronous convenience of the public API.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, MLRuntimeError,
+                     MLSecurityError, MLSyntaxError, MLTimeoutError)
+from .program import CompiledProgram, compile as compile_program
+from .runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
+from .runtime.errors import ml_message, ml_type_of
+from .runtime.imports import check_import
+from .runtime.namespace import new_namespace
+from .runtime.ops import ReturnTop
+from .runtime.signals import HostStop, MLThrow, TimeoutStop
+
+DISPLAY_NAME = "__ml_display"
+_ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabilityError,
+                  "ImportError": MLImportError}
+
+
+@dataclass
+class Outcome:
+    """What one execution produced."""
+
+    success: bool
+    value: Any = None                 # the ML variable `result` (None if never set)
+    display_value: Any = None         # the value of a final expression statement
+    has_display: bool = False
+    error: MLError | None = None
+
+
+def _ensure_recursion_limit(depth: int) -> None:
+    # ML needs at least 1000 nested calls; helpers and library callbacks add frames.
+    wanted = depth + 200
+    if sys.getrecursionlimit() < wanted:
+        sys.setrecursionlimit(wanted)
+
+
+def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext) -> Outcome:
+    """Run `program` in `namespace` on this thread; never raises for ML-level failures."""
+    origin = None
+    importer = namespace.get("__ml_import")
+    _ensure_recursion_limit(context.limits.recursion_depth)
+    namespace.pop(DISPLAY_NAME, None)
+    with using(context):
+        try:
+            for path, line, column in program.imports:
+                try:
+                    if ".".join(path) not in namespace.get("__ml_modules", {}):
+                        check_import(path, _origin_of(importer))
+                except MLThrow as exc:
+                    cls = _ERROR_CLASSES.get(exc.ml_type, MLImportError)
+                    raise cls(exc.ml_message, line=line, column=column) from None
+            try:
+                exec(program.code, namespace)
+            except ReturnTop:
+                pass
+        except MLError as exc:
+            return Outcome(False, error=exc)
+        except HostStop as exc:
+            return Outcome(False, error=host_stop_error(exc))
+        except BaseException as exc:     # noqa: BLE001 - every failure becomes an ML error
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                return Outcome(False, error=MLRuntimeError(
+                    "Execution interrupted", type="KeyboardInterrupt",
+                    **_position(exc)))
+            return Outcome(False, error=runtime_error(exc))
+    has_display = program.has_display and DISPLAY_NAME in namespace
+    display_value = namespace.pop(DISPLAY_NAME, None)
+    return Outcome(True, value=namespace.get("result"), display_value=display_value,
+                   has_display=has_display)
+
+
+def _origin_of(importer) -> Path | None:
+    cells = getattr(importer, "__closure__", None) or ()
+    for cell in cells:
+        if isinstance(cell.cell_contents, Path):
+            return cell.cell_contents
+    return None
+
+
+def host_stop_error(exc: HostStop) -> MLError:
+    cls = MLTimeoutError if isinstance(exc, TimeoutStop) else MLLimitError
+    err = cls(exc.message or str(exc) or exc.ml_type, type=exc.ml_type, **_position(exc))
+    return err
+
+
+def runtime_error(exc: BaseException) -> MLError:
+    """An uncaught Python/ML exception -> MLRuntimeError (or its ML-only subclasses)."""
+    if isinstance(exc, MLError):
+        return exc
+    kind = ml_type_of(exc)
+    message = ml_message(exc)
+    value = exc.value if isinstance(exc, MLThrow) else {"message": message, "type": kind}
+    cls = _ERROR_CLASSES.get(kind, MLRuntimeError)
+    if cls is MLImportError:
+        cls = MLRuntimeError
+    return cls(message, type=kind, value=dict(value), **_position(exc))
+
+
+def _position(exc: BaseException) -> dict:
+    """Line and column of the innermost ML frame of the exception's traceback."""
+    line = column = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<ml"):
+            line = tb.tb_lineno
+            column = None
+            try:
+                positions = list(code.co_positions())
+                index = tb.tb_lasti // 2
+                if 0 <= index < len(positions) and positions[index][2] is not None:
+                    column = positions[index][2] + 1
+                    if positions[index][0] is not None:
+                        line = positions[index][0]
+            except (AttributeError, IndexError):
+                pass
+        tb = tb.tb_next
+    return {"line": line, "column": column}
+
+
+@dataclass
+class RunResult:
+    """The outcome of `mlpy.run`."""
+
+    success: bool
+    value: Any = None
+    error: str | None = None
+    error_type: str | None = None
+    line: int | None = None
+    column: int | None = None
+    stdout: str = ""
+    stdout_truncated: bool = False
+    exception: MLError | None = field(default=None, repr=False)
+
+
+def run(source: str, *, context: dict | None = None, capabilities: Iterable[str] = (),
+        timeout: float | None = None, strict_security: bool = False,
+        file_root: str | Path | None = None) -> RunResult:
+    """Compile and run ML source in a fresh namespace; output is captured, never printed."""
+    sink = OutputSink()
+    ctx = ExecutionContext(output=sink, capabilities=Capabilities(capabilities),
+                           limits=Limits(), file_root=Path(file_root) if file_root else None)
+    try:
+        program = compile_program(source, strict_security=strict_security)
+        namespace = new_namespace(context)
+    except MLError as exc:
+        return _result(None, sink, exc)
+    except ValueError as exc:       # a bad context variable name
+        return _result(None, sink, MLRuntimeError(str(exc), type="ValueError"))
+    if timeout is None:
+        outcome = execute(program, namespace, ctx)
+    else:
+        outcome = _execute_with_deadline(program, namespace, ctx, timeout)
+    return _result(outcome, sink, outcome.error)
+
+
+def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
+    """Run on this thread while a watchdog raises TimeoutStop in it once time is up."""
+    from .executor.interrupt import raise_in_thread, stop_class, timeout_message
+    done = threading.Event()
+    target = threading.get_ident()
+    stop = stop_class(TimeoutStop, timeout_message(timeout))
+
+    def watchdog():
+        if done.wait(timeout):
+            return
+        while not done.is_set():
+            raise_in_thread(target, stop)
+            done.wait(0.05)
+
+    thread = threading.Thread(target=watchdog, name="mlpy-run-deadline", daemon=True)
+    thread.start()
+    try:
+        outcome = execute(program, namespace, ctx)
+    finally:
+        done.set()
+        thread.join()
+    return outcome
+
+
+def _result(outcome: Outcome | None, sink: OutputSink, error: MLError | None) -> RunResult:
+    if error is None and outcome is not None:
+        return RunResult(True, value=outcome.value, stdout=sink.text(),
+                         stdout_truncated=sink.truncated)
+    return RunResult(False, error=error.message, error_type=error.type, line=error.line,
+                     column=error.column, stdout=sink.text(), stdout_truncated=sink.truncated,
+                     exception=error)

@@ -1,0 +1,497 @@
+"""The ML builtin functions (spec §8). `BUILTINS` maps each ML name to its function.
+
+Each function takes positional arguments only, returns ML values, and carries `ml_name`,
+`ml_signature`, `ml_doc` and `ml_capabilities` for help(), completion and inspection.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math as _math
+import re
+
+from .context import current
+from .ops import _cap_sequence, _cap_string, add, getm, has_member, member_names
+from .signals import MLThrow
+from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
+                     ml_repr, typeof)
+
+BUILTINS: dict = {}
+
+
+def builtin(*names):
+    """Register a builtin under its own name (or the names given)."""
+    def register(fn):
+        for name in names or (fn.__name__.rstrip("_"),):
+            BUILTINS[name] = fn
+        fn.ml_name = (names or (fn.__name__.rstrip("_"),))[0]
+        fn.ml_capabilities = ()
+        try:
+            params = ", ".join(str(p).replace("None", "null").replace("False", "false")
+                               .replace("True", "true")
+                               for p in inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            params = "..."
+        fn.ml_signature = f"{fn.ml_name}({params})"
+        fn.ml_doc = inspect.cleandoc(fn.__doc__ or "")
+        return fn
+    return register
+
+
+_NUM = (int, float)
+
+
+def _is_number(x) -> bool:
+    return type(x) is int or type(x) is float
+
+
+# ----------------------------------------------------------------- conversion
+@builtin("int")
+def int_(x):
+    """Convert to an integer: booleans 0/1, floats toward zero, numeric strings parsed."""
+    t = type(x)
+    if t is int:
+        return x
+    if t is bool:
+        return int(x)
+    if t is float:
+        return int(x)
+    if t is str:
+        text = x.strip()
+        try:
+            return int(text, 10)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"invalid literal for int() with base 10: {x!r}") from None
+        if _math.isinf(number) or _math.isnan(number):
+            raise ValueError(f"invalid literal for int() with base 10: {x!r}")
+        return int(number)
+    raise TypeError(f"int() argument must be a string or a number, not '{typeof(x)}'")
+
+
+@builtin("float")
+def float_(x):
+    """Convert to a float: numbers, booleans and numeric strings ("2.5", "1e3", "inf")."""
+    t = type(x)
+    if t is float:
+        return x
+    if t is int or t is bool:
+        return float(x)
+    if t is str:
+        try:
+            return float(x)
+        except ValueError:
+            raise ValueError(f"could not convert string to float: {x!r}") from None
+    raise TypeError(f"float() argument must be a string or a number, not '{typeof(x)}'")
+
+
+@builtin("str")
+def str_(x=""):
+    """The display form of a value: what print shows."""
+    return display(x)
+
+
+@builtin("repr")
+def repr_(x):
+    """The container form of a value: strings quoted, as inside arrays."""
+    return ml_repr(x)
+
+
+@builtin("bool")
+def bool_(x=False):
+    """Truthiness: false, null, 0, "", [] and {} are false."""
+    return bool(x)
+
+
+@builtin("typeof")
+def typeof_(x):
+    """The type name: number, string, boolean, null, array, object, function, module..."""
+    return typeof(x)
+
+
+@builtin("isinstance")
+def isinstance_(x, name):
+    """typeof(x) == name."""
+    return typeof(x) == name
+
+
+@builtin("callable")
+def callable_(x):
+    """True for functions."""
+    return typeof(x) == "function"
+
+
+@builtin("len")
+def len_(x):
+    """Characters of a string, elements of an array, keys of an object; 0 otherwise."""
+    t = type(x)
+    if t is str or t is list or t is dict or t is ErrorValue:
+        return len(x)
+    return 0
+
+
+# ----------------------------------------------------------------- sequences
+@builtin("range")
+def range_(start, stop=None, step=1):
+    """range(stop) or range(start, stop, step=1): a new array of integers."""
+    for v in (start, stop, step):
+        if v is not None and type(v) is not int and type(v) is not bool:
+            raise TypeError(f"range() arguments must be integers, not '{typeof(v)}'")
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        raise ValueError("range() arg 3 must not be zero")
+    r = range(start, stop, step)
+    if len(r) > 100_000:
+        _cap_sequence(len(r), "range")
+    return list(r)
+
+
+def _sequence(seq, fname):
+    t = type(seq)
+    if t is list:
+        return seq
+    if t is str:
+        return list(seq)
+    if t is dict or t is ErrorValue:
+        return list(seq)
+    if t is MLIterator:
+        return list(seq)
+    raise TypeError(f"{fname}() expects an array, a string or an object, got {typeof(seq)}")
+
+
+@builtin("enumerate")
+def enumerate_(seq, start=0):
+    """[[start, e0], [start + 1, e1], ...]."""
+    return [[i, v] for i, v in enumerate(_sequence(seq, "enumerate"), start)]
+
+
+@builtin("zip")
+def zip_(*seqs):
+    """[[a0, b0, ...], [a1, b1, ...], ...] as long as the shortest."""
+    return [list(t) for t in zip(*[_sequence(s, "zip") for s in seqs])]
+
+
+@builtin("sorted")
+def sorted_(arr, reverse=False):
+    """A new array ordered by `<` (stable)."""
+    return sorted(_sequence(arr, "sorted"), reverse=bool(reverse))
+
+
+@builtin("reversed")
+def reversed_(seq):
+    """A new array in reverse order (a string gives its characters)."""
+    return _sequence(seq, "reversed")[::-1]
+
+
+@builtin("keys")
+def keys_(obj):
+    """The keys of an object, in insertion order."""
+    if type(obj) is dict or type(obj) is ErrorValue:
+        return list(obj)
+    raise TypeError(f"keys() expects an object, got {typeof(obj)}")
+
+
+@builtin("values")
+def values_(obj):
+    """The values of an object, in insertion order."""
+    if type(obj) is dict or type(obj) is ErrorValue:
+        return list(obj.values())
+    raise TypeError(f"values() expects an object, got {typeof(obj)}")
+
+
+@builtin("sum")
+def sum_(arr, start=0):
+    """start + arr[0] + arr[1] + ... with ML `+`."""
+    total = start
+    for v in _sequence(arr, "sum"):
+        total = add(total, v)
+    return total
+
+
+@builtin("all")
+def all_(arr):
+    """True if every element is truthy (true for [])."""
+    return all(_sequence(arr, "all"))
+
+
+@builtin("any")
+def any_(arr):
+    """True if some element is truthy (false for [])."""
+    return any(_sequence(arr, "any"))
+
+
+@builtin("iter")
+def iter_(x):
+    """An iterator over an array, a string or an object's keys."""
+    t = type(x)
+    if t is list or t is str or t is dict or t is ErrorValue:
+        return MLIterator(x)
+    if t is MLIterator:
+        return x
+    raise TypeError(f"'{typeof(x)}' is not iterable")
+
+
+_NO_DEFAULT = object()
+
+
+@builtin("next")
+def next_(it, default=_NO_DEFAULT):
+    """The next item of an iterator; at the end, `default` or a RuntimeError."""
+    if type(it) is not MLIterator:
+        raise TypeError(f"next() expects an iterator, got {typeof(it)}")
+    try:
+        return next(it._it)
+    except StopIteration:
+        if default is _NO_DEFAULT:
+            raise RuntimeError("Iterator exhausted - use default parameter to avoid error") \
+                from None
+        return default
+
+
+# ----------------------------------------------------------------- numbers
+@builtin("abs")
+def abs_(x):
+    """Absolute value."""
+    if type(x) not in (int, float, bool):
+        raise TypeError(f"bad operand type for abs(): '{typeof(x)}'")
+    return abs(x)
+
+
+def _extreme(values, pick_max: bool):
+    if len(values) == 1 and type(values[0]) is list:
+        values = values[0]
+    if not values:
+        return None
+    best = values[0]
+    for v in values[1:]:
+        if (best < v) if pick_max else (v < best):
+            best = v
+    return best
+
+
+@builtin("min")
+def min_(*values):
+    """The smallest of the arguments, or of one array (null if there are none)."""
+    return _extreme(list(values), False)
+
+
+@builtin("max")
+def max_(*values):
+    """The largest of the arguments, or of one array (null if there are none)."""
+    return _extreme(list(values), True)
+
+
+@builtin("round")
+def round_(x, digits=0):
+    """Round half to even; a float stays a float, an integer stays an integer."""
+    if type(x) is bool:
+        x = int(x)
+    if type(x) is int:
+        return round(x, digits) if digits else x
+    if type(x) is float:
+        if _math.isinf(x) or _math.isnan(x):
+            return x
+        return float(round(x, digits))
+    raise TypeError(f"round() expects a number, got {typeof(x)}")
+
+
+@builtin("chr")
+def chr_(code):
+    """The character with this code point."""
+    return chr(code)
+
+
+@builtin("ord")
+def ord_(ch):
+    """The code point of a one-character string."""
+    return ord(ch)
+
+
+@builtin("hex")
+def hex_(n):
+    """'0xff'."""
+    return hex(n)
+
+
+@builtin("bin")
+def bin_(n):
+    """'0b101'."""
+    return bin(n)
+
+
+@builtin("oct")
+def oct_(n):
+    """'0o10'."""
+    return oct(n)
+
+
+@builtin("format")
+def format_(value, spec=""):
+    """Python format specs: format(3.14159, ".2f") -> 3.14."""
+    if type(spec) is not str:
+        raise TypeError("format() spec must be a string")
+    for number in re.findall(r"\d+", spec):          # width and precision are size caps
+        if len(number) > 9:
+            _cap_string(10 ** 9)
+        _cap_string(int(number))
+    if type(value) in (int, float, str):
+        return format(value, spec)
+    return format(display(value), spec)
+
+
+# ----------------------------------------------------------------- input/output
+@builtin("print")
+def print_(*values):
+    """Write the display forms separated by spaces, then a newline."""
+    current().output.write(" ".join([display(v) for v in values]) + "\n")
+
+
+@builtin("input")
+def input_(prompt=""):
+    """One line of input without its newline (null at the end of input)."""
+    reader = current().input
+    if reader is None:
+        raise RuntimeError("input is not available")
+    return reader(display(prompt))
+
+
+# ----------------------------------------------------------------- functions and members
+@builtin("call")
+def call_(f, *args):
+    """call(f, a, b) is f(a, b)."""
+    if not callable(f):
+        raise TypeError(f"'{typeof(f)}' object is not callable")
+    return f(*args)
+
+
+@builtin("hasattr")
+def hasattr_(x, name):
+    """Whether member access x.name would succeed."""
+    return has_member(x, name)
+
+
+@builtin("getattr")
+def getattr_(x, name, default=None):
+    """x.name where it succeeds, else `default`."""
+    if not has_member(x, name):
+        return default
+    try:
+        value = getm(x, name)
+    except Exception:
+        return default
+    return default if value is None and (type(x) is dict and name not in x) else value
+
+
+@builtin("methods")
+def methods_(x):
+    """Sorted member names usable on x."""
+    return member_names(x)
+
+
+@builtin("help")
+def help_(x=None):
+    """A description of a builtin, library function, module or library object."""
+    if type(x) is MLModule:
+        caps = ", ".join(x.capabilities) if x.capabilities else "None required"
+        text = f"module {x.ml_name}: {x.description}\nFunctions: {', '.join(sorted(x.members))}"
+        return text + ("\nCapabilities: None required" if not x.capabilities
+                       else f"\nRequires: {caps}")
+    if isinstance(x, MLObject):
+        return (f"{x.ml_type} object\nMethods: {', '.join(x.ml_member_names())}\n"
+                "Capabilities: None required")
+    signature = getattr(x, "ml_signature", None)
+    if signature is not None and callable(x):
+        caps = getattr(x, "ml_capabilities", ())
+        doc = getattr(x, "ml_doc", "")
+        tail = f"Requires: {', '.join(caps)}" if caps else "Capabilities: None required"
+        return "\n".join(part for part in (signature, doc, tail) if part)
+    return f"No help available for {display(x)}"
+
+
+# ----------------------------------------------------------------- modules and capabilities
+@builtin("modules")
+def modules_():
+    """Sorted names of the standard-library modules."""
+    from ..stdlib import MODULE_NAMES
+    return sorted(MODULE_NAMES)
+
+
+def _user_modules() -> list:
+    names = set()
+    for folder in current().import_paths:
+        try:
+            for path in folder.rglob("*.ml"):
+                rel = path.relative_to(folder).with_suffix("")
+                parts = rel.parts
+                if all(p.isidentifier() and not p.startswith("__") for p in parts):
+                    names.add(".".join(parts))
+        except OSError:
+            continue
+    return sorted(names)
+
+
+@builtin("available_modules")
+def available_modules_():
+    """Standard-library modules and the user modules on the import path."""
+    return sorted(set(modules_()) | set(_user_modules()))
+
+
+@builtin("has_module")
+def has_module_(name):
+    """Whether `import name;` would find a module."""
+    return name in available_modules_()
+
+
+@builtin("module_info")
+def module_info_(name):
+    """{name, description, functions, capabilities} of a library module, or null."""
+    from ..stdlib import declaration
+    decl = declaration(name) if type(name) is str else None
+    if decl is None:
+        return None
+    return {"name": decl.name, "description": decl.description,
+            "functions": sorted(k for k, v in decl.members.items() if callable(v)),
+            "capabilities": sorted(decl.capabilities)}
+
+
+@builtin("hasCapability")
+def has_capability_(name):
+    """Whether the host granted capability `name`."""
+    return current().capabilities.has(name)
+
+
+@builtin("getCapabilities")
+def get_capabilities_():
+    """Sorted names of the granted capabilities."""
+    return sorted(current().capabilities.granted)
+
+
+@builtin("getCapabilityInfo")
+def get_capability_info_(name):
+    """Details of a granted capability, or null."""
+    caps = current().capabilities
+    if not caps.has(name):
+        return None
+    return {"type": name, "available": True, "usage_count": caps.usage.get(name, 0),
+            "patterns": list(caps.patterns.get(name, [])), "operations": [name.split(".")[-1]],
+            "max_usage": None, "expires_at": None}
+
+
+@builtin("requiredCapabilities")
+def required_capabilities_(f):
+    """The capabilities library function f needs ([] for others)."""
+    return list(getattr(f, "ml_capabilities", ()) or ())
+
+
+BUILTIN_MODULE_DESCRIPTION = "The builtin functions, also reachable as builtin.name"
+
+
+def builtin_module() -> MLModule:
+    return MLModule("builtin", dict(BUILTINS), BUILTIN_MODULE_DESCRIPTION)
+
+
+__all__ = ["BUILTINS", "builtin_module", "MLThrow", "function_name"]

@@ -1,0 +1,84 @@
+"""Python exceptions -> ML error values (spec §7.1): a type name and an ML-worded message.
+
+No Python class name, internal identifier or file path survives into the message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .signals import MLThrow
+from .values import ErrorValue, display
+
+ML_TYPES = ("ZeroDivisionError", "IndexError", "KeyError", "TypeError", "ValueError",
+            "NameError", "AttributeError", "OverflowError", "RecursionError", "RuntimeError")
+_ALIASES = {"UnboundLocalError": "NameError", "StopIteration": "RuntimeError",
+            "UnicodeError": "ValueError", "MemoryError": "MemoryError",
+            "NotImplementedError": "RuntimeError", "ArithmeticError": "ValueError",
+            "LookupError": "KeyError", "FloatingPointError": "OverflowError",
+            "re.error": "ValueError", "error": "ValueError"}
+
+_PY_TYPE_NAMES = {
+    "NoneType": "null", "int": "number", "float": "number", "str": "string", "list": "array",
+    "dict": "object", "bool": "boolean", "function": "function", "ErrorValue": "object",
+    "MLModule": "module", "builtin_function_or_method": "function", "method": "function",
+    "MLIterator": "iterator", "tuple": "array",
+}
+_INTERNAL = re.compile(r"__ml_kw_(\w+)|__ml_arrow_\d+|__ml_\w+")
+
+
+def _ml_type_word(match: re.Match) -> str:
+    return "'" + _PY_TYPE_NAMES.get(match.group(1), match.group(1)) + "'"
+
+
+def _clean_internal(text: str) -> str:
+    def repl(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(1)
+        if m.group(0).startswith("__ml_arrow_"):
+            return "<function>"
+        return "<internal>"
+    return _INTERNAL.sub(repl, text)
+
+
+def ml_type_of(exc: BaseException) -> str:
+    if isinstance(exc, MLThrow):
+        return exc.ml_type
+    for cls in type(exc).__mro__:
+        name = cls.__name__
+        if name in ML_TYPES:
+            return name
+        if name in _ALIASES:
+            return _ALIASES[name]
+    return "RuntimeError"
+
+
+def ml_message(exc: BaseException) -> str:
+    """The ML wording of a Python exception's message."""
+    if isinstance(exc, MLThrow):
+        return exc.ml_message
+    kind = ml_type_of(exc)
+    if kind == "ZeroDivisionError":
+        return "division by zero"
+    if kind == "RecursionError":
+        return "maximum recursion depth exceeded"
+    if isinstance(exc, KeyError) and exc.args:
+        key = exc.args[0]
+        return f"'{key}'" if type(key) is str else display(key)
+    text = str(exc) if exc.args else type(exc).__name__
+    if kind == "TypeError":
+        # ML type names where Python would say 'NoneType', 'dict', ... (but the comparison
+        # message keeps Python's names, as the spec shows)
+        if "not supported between instances" not in text:
+            text = re.sub(r"'(\w+)'", _ml_type_word, text)
+        text = text.replace("'NoneType'", "'null'")
+    if kind == "AttributeError" and " object has no attribute " in text:
+        text = text.replace(" object has no attribute ", " object has no property ")
+    return _clean_internal(text)
+
+
+def error_value(exc: BaseException) -> ErrorValue:
+    if isinstance(exc, MLThrow):
+        value = exc.value
+        return value if type(value) is ErrorValue else ErrorValue(value)
+    return ErrorValue({"message": ml_message(exc), "type": ml_type_of(exc)})

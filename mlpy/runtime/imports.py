@@ -1,0 +1,89 @@
+"""`import name;` at run time: standard-library modules, user modules, refusals (spec §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..security import forbidden_import
+from .context import current
+from .signals import ImportFailure, SecurityViolation
+from .values import MLModule
+
+
+def find_user_module(path: tuple, origin: Path | None) -> Path | None:
+    """The file `a/b.ml` for `import a.b;`: the importing file's folder, then import paths."""
+    folders = ([origin] if origin is not None else []) + list(current().import_paths)
+    relative = Path(*path[:-1], path[-1] + ".ml")
+    for folder in folders:
+        candidate = Path(folder) / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def check_import(path: tuple, origin: Path | None) -> None:
+    """Raise the error `import path;` would raise (used before a program starts)."""
+    from ..stdlib import MODULE_NAMES
+    dotted = ".".join(path)
+    if forbidden_import(path[0]):
+        raise SecurityViolation(f"import of '{dotted}' is not allowed")
+    if len(path) == 1 and path[0] in MODULE_NAMES:
+        return
+    if find_user_module(path, origin) is None:
+        raise ImportFailure(f"no ML module named '{dotted}'")
+
+
+def make_importer(ns: dict, origin: Path | None):
+    """The `__ml_import` helper of one namespace (modules run once per namespace)."""
+
+    def ml_import(path: tuple, bind_root: bool) -> Any:
+        from .. import stdlib
+        dotted = ".".join(path)
+        cache = ns["__ml_modules"]
+        module = cache.get(dotted)
+        if module is None:
+            if forbidden_import(path[0]):
+                raise SecurityViolation(f"import of '{dotted}' is not allowed")
+            module = stdlib.load(path[0]) if len(path) == 1 else None
+            if module is None:
+                module = _load_user_module(path, origin, ns)
+            cache[dotted] = module
+        if not bind_root or len(path) == 1:
+            return module
+        # `import lib.util;` binds `lib`, a package whose member `util` is the module
+        root = ns.get(path[0])
+        if type(root) is not MLModule or root.description != "package":
+            root = MLModule(path[0], {}, "package")
+        node = root
+        for part in path[1:-1]:
+            child = node.members.get(part)
+            if type(child) is not MLModule:
+                child = node.members[part] = MLModule(part, {}, "package")
+            node = child
+        node.members[path[-1]] = module
+        return root
+
+    return ml_import
+
+
+def _load_user_module(path: tuple, origin: Path | None, importer_ns: dict) -> MLModule:
+    from .. import program as _program
+    from .namespace import new_namespace, user_variables
+    file = find_user_module(path, origin)
+    dotted = ".".join(path)
+    if file is None:
+        raise ImportFailure(f"no ML module named '{dotted}'")
+    loading = importer_ns.setdefault("__ml_loading", set())
+    key = str(file.resolve())
+    if key in loading:
+        raise ImportFailure(f"circular import of ML module '{dotted}'")
+    loading.add(key)
+    try:
+        compiled = _program.compile(file.read_text(encoding="utf-8"), filename=f"<ml:{file.name}>")
+        ns = new_namespace(origin=file.parent)
+        exec(compiled.code, ns)
+    finally:
+        loading.discard(key)
+    members = {k: v for k, v in user_variables(ns).items()}
+    return MLModule(path[-1], members, f"user module {dotted}")

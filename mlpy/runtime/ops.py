@@ -1,0 +1,363 @@
+"""The operations compiled ML code calls: the `+` rule, guarded members, iteration, errors.
+
+Everything ML can reach goes through here or through plain Python operations that are safe on
+ML values (arithmetic, comparison, subscripts). Member access is by allow-list per type; no
+name starting with `_` is ever looked up.
+"""
+
+from __future__ import annotations
+
+from .context import current
+from .errors import error_value
+from .signals import LimitStop, MLThrow, SecurityViolation
+from .values import ErrorValue, MLIterator, MLModule, MLObject, display, ml_repr, typeof
+
+_MISSING = object()
+
+
+# ----------------------------------------------------------------- size caps
+def _cap_sequence(n: int, what: str) -> None:
+    limit = current().limits.max_sequence
+    if n > limit:
+        raise LimitStop(f"{what} would have {n} elements, more than the limit of {limit}")
+
+
+def _cap_string(n: int) -> None:
+    limit = current().limits.max_string
+    if n > limit:
+        raise LimitStop(f"string of {n} characters exceeds the limit of {limit}")
+
+
+def cap_int(value: int) -> int:
+    limit = current().limits.max_int_bits
+    if value.bit_length() > limit:
+        raise LimitStop(f"integer of more than {limit} bits exceeds the size limit")
+    return value
+
+
+# ----------------------------------------------------------------- arithmetic
+def add(a, b):
+    """ML `+` (spec §4, D9): a string on either side concatenates display forms."""
+    ta = type(a)
+    tb = type(b)
+    if ta is str or tb is str:
+        left = a if ta is str else display(a)
+        right = b if tb is str else display(b)
+        if len(left) + len(right) > 1_000_000:
+            _cap_string(len(left) + len(right))
+        return left + right
+    if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
+        return a + b
+    if ta is list and tb is list:
+        if len(a) + len(b) > 1_000_000:
+            _cap_sequence(len(a) + len(b), "array")
+        return a + b
+    if isinstance(a, ErrorValue) or isinstance(b, ErrorValue):
+        pass
+    raise TypeError(f"unsupported operand type(s) for +: '{typeof(a)}' and '{typeof(b)}'")
+
+
+_NUMBER = (int, float, bool)
+
+
+def mul(a, b):
+    """ML `*`: numbers multiply; a string or array times a count repeats (size-capped)."""
+    ta = type(a)
+    tb = type(b)
+    if ta in _NUMBER and tb in _NUMBER:
+        if ta is int and tb is int and (a.bit_length() + b.bit_length()) > 4096:
+            return cap_int(_big_product(a, b))
+        return a * b
+    if (ta is str or ta is list) and (tb is int or tb is bool):
+        seq, count = a, b
+    elif (tb is str or tb is list) and (ta is int or ta is bool):
+        seq, count = b, a
+    else:
+        raise TypeError(f"unsupported operand type(s) for *: '{typeof(a)}' and '{typeof(b)}'")
+    total = len(seq) * max(int(count), 0)
+    if type(seq) is str:
+        _cap_string(total)
+    else:
+        _cap_sequence(total, "array")
+    return seq * count
+
+
+def _big_product(a: int, b: int) -> int:
+    limit = current().limits.max_int_bits
+    if a.bit_length() + b.bit_length() > limit + 1:
+        raise LimitStop(f"integer of more than {limit} bits exceeds the size limit")
+    return a * b
+
+
+def mod(a, b):
+    """ML `%` on numbers only (Python's string formatting `%` is not reachable)."""
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a % b
+    raise TypeError(f"unsupported operand type(s) for %: '{typeof(a)}' and '{typeof(b)}'")
+
+
+# ----------------------------------------------------------------- members
+def _string_method(name):
+    return STRING_METHODS.get(name)
+
+
+def getm(obj, name: str):
+    """`obj.name` (spec §4): object keys, `length`, allow-listed methods, module members."""
+    if name[0] == "_":
+        raise SecurityViolation(f"access to member '{name}' is not allowed")
+    cls = type(obj)
+    if cls is dict or cls is ErrorValue:
+        value = obj.get(name, _MISSING)
+        if value is _MISSING:
+            return len(obj) if name == "length" else None
+        return value
+    if cls is str or cls is list:
+        if name == "length":
+            return len(obj)
+        table = STRING_METHODS if cls is str else ARRAY_METHODS
+        method = table.get(name)
+        if method is None:
+            raise AttributeError(f"'{typeof(obj)}' object has no property '{name}'")
+        return method(obj)
+    if cls is MLModule:
+        try:
+            return obj.members[name]
+        except KeyError:
+            raise AttributeError(f"module '{obj.ml_name}' has no property '{name}'") from None
+    if isinstance(obj, MLObject):
+        attr = obj.ml_attribute(name)
+        if attr is None:
+            raise AttributeError(f"'{obj.ml_type}' object has no property '{name}'")
+        return getattr(obj, attr)
+    raise AttributeError(f"'{typeof(obj)}' value has no property '{name}'")
+
+
+def meth(obj, name: str):
+    """The callable for `obj.name(...)`: on an object the property must hold a function."""
+    cls = type(obj)
+    if cls is dict or cls is ErrorValue:
+        if name[0] == "_":
+            raise SecurityViolation(f"access to member '{name}' is not allowed")
+        value = obj.get(name, _MISSING)
+        if value is _MISSING:
+            raise AttributeError(f"object has no property '{name}'")
+        if not callable(value):
+            raise TypeError(f"property '{name}' is not a function")
+        return value
+    value = getm(obj, name)
+    if not callable(value):
+        raise TypeError(f"property '{name}' is not a function")
+    return value
+
+
+def setm(value, obj, name: str) -> None:
+    """`obj.name = value` — objects only."""
+    if name[0] == "_":
+        raise SecurityViolation(f"access to member '{name}' is not allowed")
+    if type(obj) is dict or type(obj) is ErrorValue:
+        obj[name] = value
+        return
+    raise TypeError(f"cannot set property '{name}' on {typeof(obj)}")
+
+
+def has_member(obj, name: str) -> bool:
+    if not isinstance(name, str) or not name or name[0] == "_":
+        return False
+    if type(obj) is dict or type(obj) is ErrorValue:
+        return name in obj or name == "length"
+    try:
+        getm(obj, name)
+        return True
+    except Exception:
+        return False
+
+
+def member_names(obj) -> list:
+    cls = type(obj)
+    if cls is str:
+        return sorted(STRING_METHODS)
+    if cls is list:
+        return sorted(ARRAY_METHODS)
+    if cls is MLModule:
+        return sorted(obj.members)
+    if isinstance(obj, MLObject):
+        return obj.ml_member_names()
+    return []
+
+
+# ----------------------------------------------------------------- methods of strings/arrays
+def _bound(fn, obj, name):
+    def method(*args):
+        return fn(obj, *args)
+    method.__name__ = method.__qualname__ = name
+    method.ml_name = name
+    return method
+
+
+def _plain(name):
+    def get(obj):
+        return getattr(obj, name)
+    return get
+
+
+def _wrapped(name, fn):
+    def get(obj):
+        return _bound(fn, obj, name)
+    return get
+
+
+def _pad(kind):
+    def pad(s, width, fill=" "):
+        if type(width) is not int:
+            raise TypeError(f"{kind}() width must be an integer")
+        _cap_string(width)
+        return getattr(str, kind)(s, width, fill)
+    return pad
+
+
+def _replace(s, old, new, count=-1):
+    if type(old) is str and type(new) is str and len(new) > len(old):
+        occurrences = s.count(old) if old else len(s) + 1
+        if count >= 0:
+            occurrences = min(occurrences, count)
+        _cap_string(len(s) + occurrences * (len(new) - len(old)))
+    return s.replace(old, new, count)
+
+
+def _split(s, sep=None, maxsplit=-1):
+    return s.split(sep, maxsplit)
+
+
+def _rsplit(s, sep=None, maxsplit=-1):
+    return s.rsplit(sep, maxsplit)
+
+
+def _join(s, items):
+    if type(items) is not list:
+        raise TypeError("join() expects an array of strings")
+    for i, item in enumerate(items):
+        if type(item) is not str:
+            raise TypeError(f"join() element {i} is {typeof(item)}, not string")
+    return s.join(items)
+
+
+_STRING_PLAIN = ("upper lower capitalize title swapcase strip lstrip rstrip startswith endswith "
+                 "find rfind index rindex count isdigit isalpha isalnum isspace isupper islower "
+                 "istitle").split()
+STRING_METHODS = {name: _plain(name) for name in _STRING_PLAIN}
+STRING_METHODS.update({
+    "replace": _wrapped("replace", _replace), "split": _wrapped("split", _split),
+    "rsplit": _wrapped("rsplit", _rsplit), "join": _wrapped("join", _join),
+    "center": _wrapped("center", _pad("center")), "ljust": _wrapped("ljust", _pad("ljust")),
+    "rjust": _wrapped("rjust", _pad("rjust")),
+})
+
+
+def _extend(a, items):
+    if type(items) is not list:
+        raise TypeError(f"extend() expects an array, got {typeof(items)}")
+    if len(a) + len(items) > 1_000_000:
+        _cap_sequence(len(a) + len(items), "array")
+    a.extend(items)
+
+
+def _append(a, item):
+    a.append(item)
+
+
+def _index(a, item, *rest):
+    try:
+        return a.index(item, *rest)
+    except ValueError:
+        raise ValueError(f"{ml_repr(item)} is not in list") from None
+
+
+def _remove(a, item):
+    try:
+        a.remove(item)
+    except ValueError:
+        raise ValueError(f"{ml_repr(item)} is not in list") from None
+
+
+def _sort(a, reverse=False):
+    a.sort(reverse=bool(reverse))
+
+
+def _insert(a, index, item):
+    a.insert(index, item)
+
+
+def _pop(a, *index):
+    return a.pop(*index)
+
+
+_ARRAY_PLAIN = "clear reverse count copy".split()
+ARRAY_METHODS = {name: _plain(name) for name in _ARRAY_PLAIN}
+ARRAY_METHODS.update({
+    "append": _wrapped("append", _append), "extend": _wrapped("extend", _extend),
+    "index": _wrapped("index", _index), "remove": _wrapped("remove", _remove),
+    "sort": _wrapped("sort", _sort), "insert": _wrapped("insert", _insert),
+    "pop": _wrapped("pop", _pop),
+})
+
+
+# ----------------------------------------------------------------- iteration and unpacking
+def ml_iter(value):
+    """What `for (x in value)` iterates: array elements, characters, object keys, iterators."""
+    cls = type(value)
+    if cls is list or cls is str or cls is dict:
+        return value
+    if cls is MLIterator:
+        return value
+    if cls is ErrorValue:
+        return value
+    raise TypeError(f"'{typeof(value)}' is not iterable")
+
+
+def unpack(value):
+    """`[a, b] = value` needs an array or a string (Python checks the count and says so)."""
+    if type(value) is list or type(value) is str:
+        return value
+    raise TypeError(f"cannot unpack {typeof(value)} (expected an array or a string)")
+
+
+def pick(value, names: tuple):
+    """`{a, b} = value` -> (value["a"], value["b"])."""
+    if type(value) is not dict and type(value) is not ErrorValue:
+        raise TypeError(f"cannot destructure {typeof(value)} (expected an object)")
+    return tuple(value[n] for n in names)
+
+
+# ----------------------------------------------------------------- errors
+def throw(value):
+    """`throw value;` — a copy of the object with `message` and `type` filled in (spec §3)."""
+    if type(value) is ErrorValue:
+        return MLThrow(value)
+    if type(value) is not dict:
+        raise TypeError(f"throw expects an object, got {typeof(value)}")
+    err = ErrorValue(value)
+    if "message" not in err:
+        err["message"] = "User-defined exception"
+    else:
+        err["message"] = display(err["message"]) if type(err["message"]) is not str \
+            else err["message"]
+    if "type" not in err:
+        err["type"] = "Error"
+    elif type(err["type"]) is not str:
+        err["type"] = display(err["type"])
+    return MLThrow(err)
+
+
+def catch(exc: BaseException) -> ErrorValue:
+    """The error value `except (e)` binds; host limits are re-raised, never caught."""
+    if isinstance(exc, MemoryError):
+        raise exc
+    return error_value(exc)
+
+
+class ReturnTop(BaseException):
+    """`return;` at top level: ends the program or cell quietly."""
+
+
+def refuse_name(name: str):
+    raise SecurityViolation(f"'{name}' is not allowed")
