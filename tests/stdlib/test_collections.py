@@ -138,3 +138,22 @@ def test_non_arrays_are_type_errors():
     with pytest.raises(TypeError):
         L["length"](3)
     assert L["length"]("abc") == 3 and L["length"]({"a": 1}) == 1
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_example_28_runs_end_to_end():
+    with open("/work/shared/examples/28_collections_module.ml") as f:
+        result = mlpy.run(f.read())
+    with open("/work/shared/examples/28_collections_module.out") as f:
+        assert result.success and result.stdout == f.read()
+
+
+def test_ml_collections_callbacks_and_errors():
+    result = mlpy.run('import collections as c; xs = [3, 1]; '
+                      'print(c.reduce(xs, fn(acc, x) => acc + [x * 2], []), c.sortBy(["bb", "a"], len), xs); '
+                      'try { c.first(5); } except (e) { print(e.type); }')
+    assert result.success and result.stdout == '[6, 2] ["a", "bb"] [3, 1]\nTypeError\n'

@@ -50,3 +50,22 @@ def test_functions_return_null():
 def test_output_goes_to_the_installed_context_not_sys_stdout(capsys):
     run(lambda: C["log"]("captured"))
     assert capsys.readouterr().out == ""
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_example_25_runs_end_to_end():
+    with open("/work/shared/examples/25_console_module.ml") as f:
+        result = mlpy.run(f.read())
+    with open("/work/shared/examples/25_console_module.out") as f:
+        assert result.success and result.stdout == f.read()
+
+
+def test_ml_console_calls():
+    result = mlpy.run('import console as c; c.log("n=" + 1, [1, "a"], {k: null}); c.warn("hidden"); '
+                      'c.error("hidden too"); c.debug(); r = c.log("x"); print(typeof(r));')
+    assert result.success
+    assert result.stdout == 'n=1 [1, "a"] {"k": null}\nDEBUG:\nx\nnull\n'

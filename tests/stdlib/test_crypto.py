@@ -141,3 +141,27 @@ def test_capabilities_declared_on_the_module():
     assert module.capabilities == ("file.read",)
     assert K["hash_file"].ml_capabilities == ("file.read",)
     assert K["sha256"].ml_capabilities == ()
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_ml_crypto_without_capabilities():
+    result = mlpy.run('import crypto; print(crypto.sha256("abc", ""), len(crypto.uuid()), '
+                      'crypto.compare_hash("a", "a"), len(crypto.random_bytes(3)));')
+    expected = hashlib.sha256(b"abc").hexdigest()
+    assert result.success and result.stdout == f"{expected} 36 true 3\n"
+
+
+def test_ml_hash_file_capability(tmp_path):
+    (tmp_path / "f.txt").write_text("hello")
+    src = 'import crypto; print(crypto.hash_file("f.txt"));'
+    denied = mlpy.run(src, file_root=tmp_path)
+    assert not denied.success and denied.error_type == "CapabilityError"
+    granted = mlpy.run(src, capabilities=["file.read"], file_root=tmp_path)
+    assert granted.success and granted.stdout == hashlib.sha256(b"hello").hexdigest() + "\n"
+    escape = mlpy.run('import crypto; crypto.hash_file("../f.txt");', capabilities=["file.read"],
+                      file_root=tmp_path / "..")
+    assert not escape.success and escape.error_type == "SecurityError"

@@ -187,3 +187,26 @@ def test_data_arguments_must_be_arrays():
     with pytest.raises(TypeError, match="expects an array, got number"):
         F["map"](abs, 5)
     assert F["map"](str.upper, "ab") == ["A", "B"]
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_example_29_runs_end_to_end():
+    with open("/work/shared/examples/29_functional_module.ml") as f:
+        result = mlpy.run(f.read())
+    with open("/work/shared/examples/29_functional_module.out") as f:
+        assert result.success and result.stdout == f.read()
+
+
+def test_ml_curry_uses_the_parameter_count_of_ml_functions():
+    result = mlpy.run("import functional as f;\nfunction sub3(a, b, c) { return a - b - c; }\n"
+                      "g = f.curry(sub3); print(g(10)(1)(2), g(10, 1)(2), g, f.curry(fn() => 5));")
+    assert result.success and result.stdout == "7 7 <function> <function>\n"
+
+
+def test_ml_reduce_without_values_is_a_type_error():
+    result = mlpy.run("import functional as f; f.reduce(fn(a, b) => a + b, []);")
+    assert not result.success and result.error_type == "TypeError"

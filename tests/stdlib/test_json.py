@@ -136,3 +136,29 @@ def test_round_trip():
     value = {"nested": {"list": [1, {"deep": "yes"}], "f": 0.1, "u": "\u00fc"}}
     assert J["parse"](J["stringify"](value)) == value
     assert J["parse"](J["prettyPrint"](value, 3)) == value
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_example_27_runs_end_to_end():
+    with open("/work/shared/examples/27_json_module.ml") as f:
+        result = mlpy.run(f.read())
+    with open("/work/shared/examples/27_json_module.out") as f:
+        assert result.success and result.stdout == f.read()
+
+
+def test_ml_json_snippets():
+    result = mlpy.run('import json; d = json.parse(\'{"a": [1, 2.0]}\'); '
+                      'print(d.a[1], typeof(d.a[0]), json.stringify({k: "\u00e9"}), json.isNumber(true));')
+    assert result.success
+    assert result.stdout == '2.0 number {"k": "\\u00e9"} false\n'
+
+
+def test_ml_json_errors():
+    result = mlpy.run('import json; try { json.stringify([fn(x) => x]); } except (e) { print(e.type, '
+                      'e.message.startswith("JSON serialization failed")); } '
+                      'try { json.safeParse("[[[1]]]", 2); } except (e) { print(e.message); }')
+    assert result.stdout == "ValueError true\nJSON object depth exceeds maximum allowed (2)\n"

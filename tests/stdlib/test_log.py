@@ -158,3 +158,27 @@ def test_functions_return_null_and_have_docs():
         assert LOG["info"]("x") is None and LOG["set_level"]("INFO") is None
     for name, fn in LOG.items():
         assert fn.ml_doc, name
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_ml_logging_and_logger_objects():
+    result = mlpy.run('import log; log.set_timestamp(false); log.info("up", {port: 80}); '
+                      'l = log.create_logger("svc"); l.set_timestamp(false); l.set_format("json"); '
+                      'l.warn("w"); print(typeof(l), l, log.is_debug());')
+    assert result.success
+    assert result.stdout == ('INFO: up | port=80\n'
+                             '{"message": "w", "level": "WARNING", "logger": "svc"}\n'
+                             'Logger <Logger> false\n')
+
+
+def test_ml_add_file_capability(tmp_path):
+    src = 'import log; log.set_timestamp(false); log.add_file("app.log"); log.error("bad");'
+    denied = mlpy.run(src, file_root=tmp_path)
+    assert not denied.success and denied.error_type == "CapabilityError"
+    granted = mlpy.run(src, capabilities=["file.write"], file_root=tmp_path)
+    assert granted.success and granted.stdout == "ERROR: bad\n"
+    assert (tmp_path / "app.log").read_text() == "ERROR: bad\n"

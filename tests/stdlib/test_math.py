@@ -143,3 +143,30 @@ def test_functions_have_docs_and_names():
         if callable(fn):
             assert fn.ml_doc, name
             assert fn.ml_qualname.startswith("math.")
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_example_26_runs_end_to_end():
+    with open("/work/shared/examples/26_math_module.ml") as f:
+        result = mlpy.run(f.read())
+    with open("/work/shared/examples/26_math_module.out") as f:
+        assert result.success and result.stdout == f.read()
+
+
+def test_ml_math_snippets():
+    result = mlpy.run("import math; print(math.sqrt(16), math.pow(2, 100), math.exp(1000), "
+                      "math.factorial(-1), typeof(math.pi), math.log(8, 2));")
+    assert result.success
+    assert result.stdout == "4.0 1267650600228229401496703205376 inf 0 number 3.0\n"
+
+
+def test_ml_math_domain_error_is_catchable():
+    result = mlpy.run('import math; try { math.acos(2); } except (e) { print(e.type + ": " + e.message); }')
+    assert result.stdout == "ValueError: math domain error\n"
+    uncaught = mlpy.run("import math;\nx = math.asin(5);")
+    assert not uncaught.success and uncaught.error_type == "ValueError"
+    assert uncaught.error == "math domain error" and uncaught.line == 2

@@ -129,3 +129,21 @@ def test_random_indices_respects_sequence_limit():
     with using(ExecutionContext(output=OutputSink(), limits=Limits(max_sequence=1000))):
         with pytest.raises(LimitStop):
             R["randomIndices"](10 ** 9, 10 ** 9)
+
+
+# --- end to end: ML programs through mlpy.run ------------------------------------------------
+
+import mlpy  # noqa: E402
+
+
+def test_example_32_runs_end_to_end():
+    with open("/work/shared/examples/32_random_module.ml") as f:
+        result = mlpy.run(f.read())
+    with open("/work/shared/examples/32_random_module.out") as f:
+        assert result.success and result.stdout == f.read()
+
+
+def test_ml_seeded_sequences_repeat_across_runs():
+    src = "import random; random.set_seed(77); print(random.randomInt(0, 1000000), random.nextInt(), random.getSeed());"
+    first, second = mlpy.run(src), mlpy.run(src)
+    assert first.success and first.stdout == second.stdout and first.stdout.endswith(" 77\n")
