@@ -63,12 +63,12 @@ def _check_size(resolved, path: str, limit: int, what: str) -> None:
         raise LimitStop(f"file '{path}' is larger than the {what} limit ({limit})")
 
 
-def read_text(resolved, path: str, encoding="utf-8") -> str:
-    """The text of a confined file (shared with csv)."""
+def read_text(resolved, path: str, encoding="utf-8", newline=None) -> str:
+    """The text of a confined file (shared with csv: newline="" keeps line ends as they are)."""
     encoding = _encoding(encoding)
     _check_size(resolved, path, current().limits.max_string, "string")
     try:
-        with open(resolved, "r", encoding=encoding) as handle:
+        with open(resolved, "r", encoding=encoding, newline=newline) as handle:
             return handle.read()
     except OSError as exc:
         raise os_failure(exc, path) from None
