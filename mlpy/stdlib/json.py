@@ -6,6 +6,8 @@ not JSON and are refused both ways. Python's json module is imported on first us
 
 from __future__ import annotations
 
+from ..runtime.context import current
+from ..runtime.signals import LimitStop
 from ..runtime.values import MLObject, MLModule, typeof
 from . import LibraryModule
 
@@ -108,7 +110,15 @@ def prettyPrint(value, indent=4):
     """JSON text with every element and member on its own line, indented `indent` spaces per level."""
     if type(indent) is not int:
         raise TypeError(f"json.prettyPrint() indent must be an integer, got {typeof(indent)}")
-    return _dumps(value, indent=max(indent, 0))
+    indent = max(indent, 0)
+    if indent > 16:
+        # Indentation grows with indent * depth on every line: bound the text before building it.
+        flat, one = _dumps(value, indent=0), _dumps(value, indent=1)
+        size = len(flat) + indent * (len(one) - len(flat))
+        limit = current().limits.max_string
+        if size > limit:
+            raise LimitStop(f"json.prettyPrint(): the text would exceed {limit} characters")
+    return _dumps(value, indent=indent)
 
 
 @module.function()

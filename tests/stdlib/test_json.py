@@ -162,3 +162,21 @@ def test_ml_json_errors():
                       'e.message.startswith("JSON serialization failed")); } '
                       'try { json.safeParse("[[[1]]]", 2); } except (e) { print(e.message); }')
     assert result.stdout == "ValueError true\nJSON object depth exceeds maximum allowed (2)\n"
+
+
+def test_pretty_print_large_indent_is_bounded():
+    from mlpy.runtime.context import ExecutionContext, Limits, OutputSink, using
+    from mlpy.runtime.signals import LimitStop
+    assert J["prettyPrint"]([[1]], 20) == "[\n" + " " * 20 + "[\n" + " " * 40 + "1\n" + " " * 20 + "]\n]"
+    with using(ExecutionContext(output=OutputSink(), limits=Limits(max_string=10_000))):
+        assert J["prettyPrint"]([1, 2], 1000).count("\n") == 3
+        with pytest.raises(LimitStop):
+            J["prettyPrint"]([[[1, 2, 3]]], 10 ** 9)
+
+
+def test_stringify_very_deep_ml_value_fails_cleanly():
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="^JSON serialization failed"):
+        J["stringify"](deep)
