@@ -50,14 +50,17 @@ def plain(text: str) -> str:
 
 
 def run_cell(kc, code: str, timeout: float = 30, allow_stdin: bool = False,
-             metadata: dict | None = None, on_stdin=None):
+             metadata: dict | None = None, on_stdin=None, stop_on_error: bool = False):
     """Execute `code`; return (reply content, [iopub messages of this request] with an
-    arrival time in msg["_t"], the reply's arrival time)."""
+    arrival time in msg["_t"], the reply's arrival time).
+
+    `stop_on_error` is off by default: these tests send the next cell right after an error,
+    and ipykernel aborts requests that arrive while it is still aborting the queue."""
     if metadata is None:
-        msg_id = kc.execute(code, allow_stdin=allow_stdin)
+        msg_id = kc.execute(code, allow_stdin=allow_stdin, stop_on_error=stop_on_error)
     else:
         content = dict(code=code, silent=False, store_history=True, user_expressions={},
-                       allow_stdin=allow_stdin, stop_on_error=True)
+                       allow_stdin=allow_stdin, stop_on_error=stop_on_error)
         msg = kc.session.msg("execute_request", content, metadata=metadata)
         kc.shell_channel.send(msg)
         msg_id = msg["header"]["msg_id"]
