@@ -30,11 +30,11 @@ def _validate(nb: dict) -> dict:
     if nb.get("nbformat") != 4:
         raise validation_error(("body", "nbformat"), "only nbformat 4 notebooks are supported",
                                nb.get("nbformat"))
-    nb = copy.deepcopy(nb)
     try:
-        nbformat.validator.normalize(nb)  # adds missing cell ids (nbformat >= 4.5)
+        # a copy, with missing cell ids added (nbformat >= 4.5) as nbformat.read would
+        _, nb = nbformat.validator.normalize(nb)
     except Exception:
-        pass
+        nb = copy.deepcopy(nb)
     try:
         nbformat.validate(nb)
     except NotebookValidationError as exc:

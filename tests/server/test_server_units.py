@@ -1,0 +1,500 @@
+"""TestClient units over a scripted fake executor: validation, limits, auth, rate limit,
+admission, health, sessions, notebooks, metrics, request ids."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+
+from conftest import FakeExecutor
+
+
+# -- /execute: the contract -------------------------------------------------------------------
+def test_execute_simple(make_client):
+    c = make_client()
+    r = c.post("/execute", json={"code": "result = 2 + 2;", "timeout": 5.0})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is True and body["value"] == 4 and body["error"] is None
+    for key in ("execution_time", "transpile_time", "stdout", "stdout_truncated",
+                "error_type", "line", "column"):
+        assert key in body
+
+
+def test_execute_context(make_client):
+    r = make_client().post("/execute", json={"code": "result = x + y;", "timeout": 5.0,
+                                             "context": {"x": 10, "y": 20}})
+    assert r.json()["value"] == 30
+
+
+def test_runtime_error_is_200(make_client):
+    body = make_client().post("/execute", json={"code": "fail"}).json()
+    assert body["success"] is False and body["value"] is None
+    assert body["error"] == "name 'undefined_variable' is not defined"
+    assert body["error_type"] == "NameError" and body["line"] == 1
+    assert body["stdout"] == "before\n"
+
+
+def test_timeout_is_200(make_client):
+    body = make_client().post("/execute", json={"code": "sleep 5", "timeout": 0.05}).json()
+    assert body["success"] is False
+    assert body["error"] == "Execution timeout after 0.05 seconds"
+
+
+@pytest.mark.parametrize("raw", [
+    '{"code": ""}',
+    '{"timeout": 5}',
+    '{"code": "result = 1;", "timeout": null}',
+    '{"code": "result = 1;", "timeout": NaN}',
+    '{"code": "result = 1;", "timeout": Infinity}',
+    '{"code": "result = 1;", "timeout": -Infinity}',
+    '{"code": "result = 1;", "timeout": 0}',
+    '{"code": "result = 1;", "timeout": -1}',
+    '{"code": "result = 1;", "timeout": 30.0001}',
+    '{"code": "result = 1;", "timeout": true}',
+    '{"code": "result = 1;", "timeout": "5"}',
+    '{"code": null}',
+    '{"code": 5}',
+    '{"code": "result = 1;", "context": [1, 2]}',
+    '{"code": "result = 1;", "context": {"__class__": 1}}',
+    '{"code": "result = 1;", "context": {"not valid": 1}}',
+    '{"code": "result = 1;", "context": {"x": NaN}}',
+    '[1]',
+    'not json',
+])
+def test_bad_requests_are_422(make_client, raw):
+    r = make_client().post("/execute", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "detail" in r.json()
+
+
+def test_timeout_bounds_inclusive(make_client):
+    c = make_client()
+    assert c.post("/execute", json={"code": "result = 2 + 2;", "timeout": 30}).status_code == 200
+    assert c.post("/execute", json={"code": "result = 2 + 2;", "timeout": 0.001}).status_code == 200
+
+
+@pytest.mark.parametrize("script,fragment", [
+    ("nan", "nan at result is not a JSON number"),
+    ("inf", "inf at result is not a JSON number"),
+    ("fn", "a function"),
+    ("cycle", "contains itself"),
+    ("deep65", "nesting deeper than 64 levels"),
+    ("big", "more than the limit of 1048576 bytes"),
+    ("intkey", "key that is not a string"),
+    ("nested_fn", 'result["f"]'),
+])
+def test_unserialisable_results(make_client, script, fragment):
+    r = make_client().post("/execute", json={"code": script})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is False and body["value"] is None
+    assert body["error"].startswith("result is not serialisable: ")
+    assert fragment in body["error"]
+    assert body["error_type"] == "SerialisationError"
+
+
+def test_depth_64_is_fine(make_client):
+    body = make_client().post("/execute", json={"code": "deep64"}).json()
+    assert body["success"] is True
+
+
+def test_code_length_cap(make_client):
+    c = make_client(max_code_length=100)
+    r = c.post("/execute", json={"code": "x" * 101})
+    assert r.status_code == 422 and "limit" in r.text
+    assert c.post("/execute", json={"code": " " * 10}).status_code == 422
+
+
+def test_context_caps(make_client):
+    c = make_client(max_context_bytes=1000, max_context_depth=3)
+    assert c.post("/execute", json={"code": "result = x + y;",
+                                    "context": {"x": "a" * 2000, "y": ""}}).status_code == 422
+    deep = {"x": [[[[1]]]], "y": 1}
+    r = c.post("/execute", json={"code": "result = 2 + 2;", "context": deep})
+    assert r.status_code == 422 and "nesting" in r.text
+    assert c.post("/execute", json={"code": "result = 2 + 2;",
+                                    "context": {"x": [[1]]}}).status_code == 200
+
+
+def test_body_cap(make_client):
+    c = make_client(max_body_bytes=2048)
+    r = c.post("/execute", json={"code": "x" * 5000})
+    assert r.status_code == 413
+    assert "limit" in r.json()["detail"]
+
+    def chunks():  # no content-length: counted while read
+        for _ in range(10):
+            yield b" " * 1000
+
+    r = c.post("/execute", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+# -- auth, rate limit, request id -----------------------------------------------------------
+def test_open_without_keys(make_client):
+    assert make_client().post("/execute", json={"code": "result = 2 + 2;"}).status_code == 200
+
+
+def test_api_keys(make_client):
+    c = make_client(api_keys=["k1", "k2"])
+    assert c.post("/execute", json={"code": "result = 2 + 2;"}).status_code == 401
+    assert c.post("/execute", json={"code": "result = 2 + 2;"},
+                  headers={"X-API-Key": "nope"}).status_code == 401
+    for key in ("k1", "k2"):
+        assert c.post("/execute", json={"code": "result = 2 + 2;"},
+                      headers={"X-API-Key": key}).status_code == 200
+    assert c.get("/metrics").status_code == 401
+    # probes and docs stay open
+    for path in ("/health", "/ready", "/", "/openapi.json", "/docs"):
+        assert c.get(path).status_code == 200, path
+
+
+def test_api_keys_from_environment(monkeypatch):
+    from server.settings import Settings
+
+    monkeypatch.setenv("MLPY_API_KEYS", "a, b")
+    monkeypatch.setenv("MLPY_MAX_WORKERS", "7")
+    monkeypatch.setenv("MLPY_CORS_ORIGINS", '["http://localhost:3000"]')
+    s = Settings()
+    assert s.api_keys == ["a", "b"] and s.max_workers == 7
+    assert s.cors_origins == ["http://localhost:3000"]
+
+
+def test_rate_limit(make_client):
+    c = make_client(rate_limit_per_minute=60, rate_limit_burst=3)
+    codes = [c.post("/execute", json={"code": "result = 2 + 2;"}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    r = c.post("/execute", json={"code": "result = 2 + 2;"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert c.get("/health").status_code == 200  # probes are not limited
+
+
+def test_rate_limit_per_key(make_client):
+    c = make_client(api_keys=["a", "b"], rate_limit_per_minute=60, rate_limit_burst=1)
+    ok = {"code": "result = 2 + 2;"}
+    assert c.post("/execute", json=ok, headers={"X-API-Key": "a"}).status_code == 200
+    assert c.post("/execute", json=ok, headers={"X-API-Key": "a"}).status_code == 429
+    assert c.post("/execute", json=ok, headers={"X-API-Key": "b"}).status_code == 200
+
+
+def test_request_id(make_client):
+    c = make_client()
+    r = c.get("/")
+    generated = r.headers["x-request-id"]
+    assert len(generated) >= 16
+    r = c.post("/execute", json={"code": "result = 2 + 2;"},
+               headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    # ids that could forge log lines are replaced
+    r = c.get("/", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert r.headers["x-request-id"] != "bad id\twith spaces"
+    assert c.post("/execute", json={"code": ""}).headers.get("x-request-id")
+    assert c.get("/nowhere").headers.get("x-request-id")
+
+
+def test_request_id_in_log_records(make_client, caplog):
+    import logging
+
+    from server.logs import install_record_factory
+
+    install_record_factory()
+    c = make_client()
+    with caplog.at_level(logging.INFO, logger="mlpy.server"):
+        c.get("/", headers={"X-Request-ID": "trace-me-1"})
+    records = [r for r in caplog.records if "GET /" in r.getMessage()]
+    assert records and records[-1].request_id == "trace-me-1"
+
+
+# -- admission, health, ready --------------------------------------------------------------
+def _fire(c, n, code="sleep 0.5", timeout=5.0):
+    results: list = [None] * n
+
+    def one(i):
+        results[i] = c.post("/execute", json={"code": code, "timeout": timeout})
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def _wait_busy(c, busy, queued=0):
+    for _ in range(200):
+        info = c.get("/health").json()["executor"]
+        if info["busy_workers"] >= busy and info["queued"] >= queued:
+            return info
+        time.sleep(0.01)
+    raise AssertionError(f"never saw {busy} busy / {queued} queued: {info}")
+
+
+def test_queue_full_is_503(make_client):
+    c = make_client(max_workers=2, max_queue=1)
+    threads, results = _fire(c, 3, "sleep 0.6")
+    _wait_busy(c, 2, 1)
+    r = c.post("/execute", json={"code": "result = 2 + 2;"})
+    assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
+    for t in threads:
+        t.join()
+    assert [x.status_code for x in results] == [200, 200, 200]
+    assert c.post("/execute", json={"code": "result = 2 + 2;"}).status_code == 200
+    metrics = c.get("/metrics").text
+    assert 'mlpy_executions_total{endpoint="execute",outcome="rejected"} 1' in metrics
+
+
+def test_health_degraded_and_ready_when_saturated(make_client):
+    c = make_client(max_workers=2)
+    assert c.get("/ready").status_code == 200
+    h = c.get("/health").json()
+    assert h["status"] == "healthy" and h["executor"]["max_workers"] == 2
+    threads, _ = _fire(c, 4, "sleep 0.6")
+    _wait_busy(c, 2, 2)
+    r = c.get("/ready")
+    assert r.status_code == 503 and r.json()["ready"] is False
+    h = c.get("/health").json()
+    assert h["status"] in ("degraded", "unhealthy")  # the fake has no mlpy.run fallback
+    assert h["executor"]["busy_workers"] == 2 and h["executor"]["queued"] == 2
+    for t in threads:
+        t.join()
+    assert c.get("/ready").status_code == 200
+
+
+def test_health_shape(make_client):
+    body = make_client().get("/health").json()
+    assert body["status"] == "healthy"
+    assert body["executor"] == {"max_workers": 4, "strict_security": False,
+                                "isolation": "thread", "busy_workers": 0, "queued": 0}
+    assert body["test_execution"]["success"] is True
+    assert body["test_execution"]["execution_time_ms"] >= 0
+
+
+# -- calculate -------------------------------------------------------------------------------
+def test_calculate_unknown_operation(make_client):
+    r = make_client().get("/calculate", params={"operation": "mod", "a": 1, "b": 2})
+    assert r.status_code == 400
+    detail = r.json()["detail"]
+    for op in ("add", "subtract", "multiply", "divide", "power"):
+        assert op in detail
+
+
+def test_calculate_bad_numbers(make_client):
+    c = make_client()
+    for a in ("nan", "inf", "x"):
+        assert c.get("/calculate", params={"operation": "add", "a": a, "b": 1}).status_code == 422
+    assert c.get("/calculate", params={"operation": "add", "a": 1}).status_code == 422
+
+
+# -- sessions -------------------------------------------------------------------------------
+def test_session_lifecycle(make_client):
+    c = make_client()
+    r = c.post("/sessions")
+    assert r.status_code == 201
+    sid = r.json()["id"]
+    r = c.post(f"/sessions/{sid}/execute", json={"code": "a = 40;"})
+    assert r.json()["success"] is True and r.json()["execution_count"] == 1
+    body = c.post(f"/sessions/{sid}/execute", json={"code": "a + 2"}).json()
+    assert body["display_value"] == 42 and body["display"] == {"text/plain": "42"}
+    assert body["execution_count"] == 2
+    info = c.get(f"/sessions/{sid}").json()
+    assert info["variables"] == [{"name": "a", "type": "number", "repr": "40"}]
+    assert c.delete(f"/sessions/{sid}").status_code == 200
+    assert c.get(f"/sessions/{sid}").status_code == 404
+    assert c.post(f"/sessions/{sid}/execute", json={"code": "a"}).status_code == 404
+    assert c.delete(f"/sessions/{sid}").status_code == 404
+
+
+def test_session_display_not_serialisable(make_client):
+    c = make_client()
+    sid = c.post("/sessions").json()["id"]
+    body = c.post(f"/sessions/{sid}/execute", json={"code": "fn"}).json()
+    assert body["display_value"] is None
+    assert body["display"]["text/plain"].startswith("<function")
+    assert body["display_error"].startswith("display value is not serialisable")
+
+
+def test_session_unknown_404(make_client):
+    c = make_client()
+    assert c.get("/sessions/nope").status_code == 404
+    assert c.post("/sessions/nope/execute", json={"code": "a"}).status_code == 404
+
+
+def test_session_validation(make_client):
+    c = make_client()
+    sid = c.post("/sessions").json()["id"]
+    assert c.post(f"/sessions/{sid}/execute", json={"code": ""}).status_code == 422
+    assert c.post(f"/sessions/{sid}/execute",
+                  json={"code": "a", "timeout": 31}).status_code == 422
+
+
+def test_session_cap_evicts_lru(make_client):
+    c = make_client(max_sessions=2)
+    s1, s2 = (c.post("/sessions").json()["id"] for _ in range(2))
+    c.get(f"/sessions/{s1}")  # s1 is now the most recently used
+    s3 = c.post("/sessions").json()["id"]
+    assert c.get(f"/sessions/{s2}").status_code == 404
+    assert c.get(f"/sessions/{s1}").status_code == 200
+    assert c.get(f"/sessions/{s3}").status_code == 200
+
+
+def test_session_ttl(make_client):
+    c = make_client(session_ttl=0.2)
+    sid = c.post("/sessions").json()["id"]
+    assert c.get(f"/sessions/{sid}").status_code == 200
+    time.sleep(0.5)
+    assert c.get(f"/sessions/{sid}").status_code == 404
+    assert c.get("/health").json()["sessions"] == 0
+
+
+def test_sessions_belong_to_their_key(make_client):
+    c = make_client(api_keys=["a", "b"])
+    sid = c.post("/sessions", headers={"X-API-Key": "a"}).json()["id"]
+    assert c.get(f"/sessions/{sid}", headers={"X-API-Key": "a"}).status_code == 200
+    assert c.get(f"/sessions/{sid}", headers={"X-API-Key": "b"}).status_code == 404
+
+
+# -- notebooks ------------------------------------------------------------------------------
+def _nb(*sources, tags=None):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# title"))
+    for i, src in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(src)
+        if tags and i in tags:
+            cell.metadata["tags"] = tags[i]
+        nb.cells.append(cell)
+    return nb
+
+
+def test_notebook_outputs_and_validation(make_client):
+    import nbformat
+
+    c = make_client()
+    nb = _nb("a = 1;", "print hello", "", "a + 1")
+    r = c.post("/notebooks/execute", json=nb)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-notebook-status"] == "ok"
+    out = nbformat.from_dict(r.json())
+    nbformat.validate(out)
+    cells = out.cells
+    assert cells[1].execution_count == 1 and cells[1].outputs == []
+    assert cells[2].outputs == [{"output_type": "stream", "name": "stdout", "text": "hello\n"}]
+    assert cells[3].execution_count is None and cells[3].outputs == []  # empty: not run
+    assert cells[4].execution_count == 3
+    assert cells[4].outputs[0]["output_type"] == "execute_result"
+    assert cells[4].outputs[0]["data"] == {"text/plain": "2"}
+    assert cells[4].outputs[0]["execution_count"] == 3
+
+
+def test_notebook_stops_on_error(make_client):
+    import nbformat
+
+    c = make_client()
+    r = c.post("/notebooks/execute", json=_nb("a = 1;", "fail", "a = 2;"))
+    assert r.headers["x-notebook-status"] == "error"
+    assert r.headers["x-notebook-failed-cell"] == "2"
+    out = nbformat.from_dict(r.json())
+    nbformat.validate(out)
+    err = out.cells[2].outputs[-1]
+    assert err.output_type == "error" and err.ename == "NameError"
+    assert err.evalue == "name 'undefined_variable' is not defined"
+    assert "NameError" in err.traceback[0]
+    assert out.cells[2].outputs[0] == {"output_type": "stream", "name": "stdout",
+                                       "text": "before\n"}
+    assert out.cells[3].execution_count is None  # not reached
+
+
+def test_notebook_allow_errors(make_client):
+    c = make_client()
+    r = c.post("/notebooks/execute", params={"allow_errors": "true"},
+               json=_nb("fail", "a = 2;"))
+    assert r.headers["x-notebook-status"] == "ok"
+    assert r.json()["cells"][2]["execution_count"] == 2
+
+
+def test_notebook_raises_exception_tag(make_client):
+    c = make_client()
+    r = c.post("/notebooks/execute", json=_nb("fail", "a = 2;",
+                                              tags={0: ["raises-exception"]}))
+    assert r.json()["cells"][2]["execution_count"] == 2
+
+
+def test_notebook_rejects_non_notebooks(make_client):
+    c = make_client()
+    assert c.post("/notebooks/execute", json={"cells": []}).status_code == 422
+    assert c.post("/notebooks/execute", json={"nbformat": 3, "cells": []}).status_code == 422
+    assert c.post("/notebooks/execute", json={"nbformat": 4, "nbformat_minor": 5,
+                                              "metadata": {}, "cells": [{"x": 1}]}
+                  ).status_code == 422
+
+
+# -- docs and metrics ----------------------------------------------------------------------
+def test_openapi_has_examples(make_client):
+    schema = make_client().get("/openapi.json").json()
+    op = schema["paths"]["/execute"]["post"]
+    examples = op["requestBody"]["content"]["application/json"]["examples"]
+    assert examples["simple"]["value"] == {"code": "result = 2 + 2;", "timeout": 5.0}
+    for path in ("/calculate", "/health", "/ready", "/sessions", "/sessions/{session_id}",
+                 "/sessions/{session_id}/execute", "/notebooks/execute", "/metrics", "/"):
+        assert path in schema["paths"], path
+    assert make_client().get("/redoc").status_code == 200
+
+
+def test_metrics_text(make_client):
+    c = make_client()
+    c.post("/execute", json={"code": "result = 2 + 2;"})
+    c.post("/execute", json={"code": "fail"})
+    c.post("/execute", json={"code": "sleep 1", "timeout": 0.01})
+    r = c.get("/metrics")
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    assert 'mlpy_executions_total{endpoint="execute",outcome="success"} 1' in text
+    assert 'mlpy_executions_total{endpoint="execute",outcome="error"} 1' in text
+    assert 'mlpy_executions_total{endpoint="execute",outcome="timeout"} 1' in text
+    assert 'mlpy_http_requests_total{method="POST",route="/execute",status="200"} 3' in text
+    assert "mlpy_busy_workers 0" in text and "mlpy_queued_executions 0" in text
+    assert 'mlpy_execution_duration_seconds_bucket{endpoint="execute",le="+Inf"} 3' in text
+    for line in text.splitlines():  # every sample line: name{labels} number
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            float(value.replace("+Inf", "inf"))
+
+
+def test_root(make_client):
+    body = make_client().get("/").json()
+    assert body["name"] and body["version"] and "POST /execute" in body["endpoints"]
+
+
+# -- shutdown ------------------------------------------------------------------------------
+def test_lifespan_shuts_executor_down(make_client):
+    fake = FakeExecutor()
+    from fastapi.testclient import TestClient
+
+    from server.factory import create_app
+    from server.settings import Settings
+
+    with TestClient(create_app(Settings(), executor_factory=lambda s: fake)) as c:
+        assert c.get("/ready").status_code == 200
+    assert fake.closed
+
+
+def test_drain_stops_running_executions(make_client):
+    c = make_client()
+    threads, results = _fire(c, 2, "sleep 20", timeout=30)
+    _wait_busy(c, 2)
+    state = c.app.state.ml
+    c.portal.call(lambda: asyncio.sleep(0))
+    stopped = c.portal.call(_stop, state)
+    assert stopped == 2
+    for t in threads:
+        t.join(10)
+    assert [r.status_code for r in results] == [503, 503]
+    assert "shutting down" in results[0].json()["detail"]
+
+
+async def _stop(state):
+    return state.stop_running()
