@@ -106,7 +106,7 @@ _NAMESPACES = {"dns": "NAMESPACE_DNS", "url": "NAMESPACE_URL", "oid": "NAMESPACE
 
 @module.function()
 def uuid_from_string(text, namespace="DNS"):
-    """The name-based (version 5) UUID of text in a namespace: DNS (default), URL, OID, X500 or a UUID string."""
+    """The version 5 UUID of text in a namespace: DNS (default), URL, OID, X500 or a UUID string."""
     import uuid as _uuid
     if not isinstance(text, str):
         raise TypeError(f"crypto.uuid_from_string() text must be a string, got {typeof(text)}")

@@ -46,9 +46,6 @@ def _anonymous(fn, doc: str):
     return fn
 
 
-_NO_INITIAL = object()
-
-
 # --- applying functions to data ---------------------------------------------------------
 
 
@@ -66,7 +63,7 @@ def filter(pred, xs):
 
 @module.function()
 def reduce(f, xs, initial=None):
-    """Fold xs from the left with acc = f(acc, x); without (or with a null) initial the first element starts."""
+    """Fold xs from the left with acc = f(acc, x); a missing or null initial uses the first element."""
     items = _items(xs, "reduce")
     if initial is None:
         if not items:
@@ -330,7 +327,7 @@ def _curried(f, arity: int, collected: tuple):
 
 @module.function()
 def curry(f, arity=None):
-    """A curried f: takes its arguments one or more at a time until `arity` (default: f's parameter count) are given."""
+    """A curried f taking one or more arguments per call until `arity` (default: f's parameter count)."""
     _callable(f, "curry")
     if arity is None:
         arity = _arity(f)
