@@ -165,3 +165,16 @@ def test_ml_hash_file_capability(tmp_path):
     escape = mlpy.run('import crypto; crypto.hash_file("../f.txt");', capabilities=["file.read"],
                       file_root=tmp_path / "..")
     assert not escape.success and escape.error_type == "SecurityError"
+
+
+def test_loading_the_modules_defers_heavy_imports():
+    import subprocess
+    import sys
+    code = ("import sys\nimport mlpy.stdlib as s\n"
+            "for n in ['console', 'math', 'json', 'collections', 'functional', 'random', 'crypto', 'log']:\n"
+            "    s.load(n)\n"
+            "print(sorted(m for m in ('json', 'hashlib', 'hmac', 'uuid', 'secrets', 'datetime') "
+            "if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    assert out.stdout.strip() == "[]"
