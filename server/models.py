@@ -55,6 +55,8 @@ class ExecuteResponse(BaseModel):
     transpile_time: float = Field(0.0, description="seconds spent compiling (≈0 when cached)")
     stdout: str = ""
     stdout_truncated: bool = False
+    stderr: str = Field("", description="what the program wrote to standard error "
+                                        "(console.error, console.warn)")
     error_type: str | None = None
     line: int | None = None
     column: int | None = None

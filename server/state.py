@@ -314,6 +314,7 @@ class ServerState:
             "transpile_time": float(getattr(result, "transpile_time", 0.0) or 0.0),
             "stdout": getattr(result, "stdout", "") or "",
             "stdout_truncated": bool(getattr(result, "stdout_truncated", False)),
+            "stderr": getattr(result, "stderr", "") or "",
             "error_type": getattr(result, "error_type", None),
             "line": getattr(result, "line", None),
             "column": getattr(result, "column", None),
@@ -367,11 +368,6 @@ class FailedResult:
     transpile_time: float = 0.0
     stdout: str = ""
     stdout_truncated: bool = False
+    stderr: str = ""
     line: int | None = None
     column: int | None = None
-
-
-def failure_body(error: str, error_type: str) -> dict:
-    return {"success": False, "value": None, "error": error, "execution_time": 0.0,
-            "transpile_time": 0.0, "stdout": "", "stdout_truncated": False,
-            "error_type": error_type, "line": None, "column": None}

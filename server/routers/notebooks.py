@@ -94,6 +94,9 @@ async def execute_notebook(
             stdout = getattr(result, "stdout", "") or ""
             if stdout:
                 outputs.append({"output_type": "stream", "name": "stdout", "text": stdout})
+            stderr = getattr(result, "stderr", "") or ""
+            if stderr:
+                outputs.append({"output_type": "stream", "name": "stderr", "text": stderr})
             if result.success:
                 data = mime_bundle(getattr(result, "display_value", None),
                                    max_json_bytes=state.settings.max_result_bytes)
