@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import shutil
 
 from ..runtime.context import current
 from ..runtime.signals import LimitStop
@@ -216,6 +215,7 @@ def copy(src, dst):
     source = confine_for("file.read", src)
     target = confine_for("file.write", dst)
     _require_file(source, src)
+    import shutil
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
@@ -229,6 +229,7 @@ def move(src, dst):
     source = confine_for(("file.read", "file.delete"), src, follow=False)
     target = confine_for("file.write", dst)
     _require_file(source, src)
+    import shutil
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), str(target))

@@ -10,10 +10,8 @@ of the process environment are ignored. `httpx` is imported on first use.
 
 from __future__ import annotations
 
-import json as _json
 import time
 from fnmatch import fnmatchcase
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ..runtime.context import current
 from ..runtime.signals import ml_error
@@ -39,12 +37,14 @@ def _string(value, what: str) -> str:
 @module.function("encodeURI")
 def encodeURI(text):
     """Percent-encode text for a URL (/ is kept)."""
+    from urllib.parse import quote
     return quote(_string(text, "text"), safe="/")
 
 
 @module.function("decodeURI")
 def decodeURI(text):
     """Decode %XX escapes."""
+    from urllib.parse import unquote
     return unquote(_string(text, "text"))
 
 
@@ -53,6 +53,7 @@ def encodeQuery(obj):
     """A query string from an object: a=1&b=x+y (array values repeat the key)."""
     if not isinstance(obj, dict):
         raise TypeError(f"encodeQuery expects an object, not {typeof(obj)}")
+    from urllib.parse import urlencode
     pairs = []
     for key, value in obj.items():
         values = value if isinstance(value, list) else [value]
@@ -63,6 +64,7 @@ def encodeQuery(obj):
 @module.function("parseQuery")
 def parseQuery(text):
     """An object from a query string (leading ? ignored; a repeated key gives an array)."""
+    from urllib.parse import parse_qsl
     text = _string(text, "text")
     if text.startswith("?"):
         text = text[1:]
@@ -104,6 +106,7 @@ def _target(url) -> str:
     """The validated URL; refuses hosts the host did not allow."""
     if not isinstance(url, str):
         raise ValueError(f"Invalid URL: expected a string, not {typeof(url)}")
+    from urllib.parse import urlsplit
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -151,6 +154,7 @@ def _body(body, headers: dict) -> bytes | None:
         return None
     if isinstance(body, str):
         return body.encode("utf-8")
+    import json as _json
     try:
         text = _json.dumps(body, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -249,6 +253,7 @@ class HttpResponse(MLObject):
 
     def json(self):
         """The body parsed as JSON."""
+        import json as _json
         try:
             return _json.loads(self.text())
         except (ValueError, RecursionError) as exc:

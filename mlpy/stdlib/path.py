@@ -9,7 +9,6 @@ paths that leave it, symlinks included); `cwd()` is that root.
 from __future__ import annotations
 
 import os
-import shutil
 
 from ..runtime.context import current
 from ..runtime.signals import LimitStop, ml_error
@@ -256,6 +255,7 @@ def removeDir(dir):
 def removeDirRecursive(dir):
     """Remove a folder and everything in it (symlinks inside are removed, not followed)."""
     folder = _removable(dir)
+    import shutil
     try:
         shutil.rmtree(folder)
     except OSError as exc:
