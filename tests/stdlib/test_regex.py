@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import ExecutionContext, Limits, OutputSink, using
 from mlpy.runtime.values import MLObject, display, typeof
@@ -184,3 +185,41 @@ def test_help_docs_are_one_line():
     for name, fn in decl.members.items():
         assert fn.ml_doc and "\n" not in fn.ml_doc, name
     assert decl.capabilities == set()
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_30_regex_module_output_is_exact():
+    source = (EXAMPLES / "30_regex_module.ml").read_text(encoding="utf-8")
+    result = mlpy.run(source)
+    assert result.success, result.error
+    assert result.stdout == (EXAMPLES / "30_regex_module.out").read_text(encoding="utf-8")
+
+
+def test_ml_program_uses_regex_objects_safely(monkeypatch):
+    monkeypatch.setattr(regex_impl, "MATCH_TIMEOUT", 0.3)
+    result = mlpy.run(r'''
+import regex;
+m = regex.search("(?P<y>\d{4})-(\d+)", "on 2024-03 ok");
+print(m, typeof(m), m.span(), m.groups(), m.groupDict(), m.toString());
+p = regex.compile("a+", regex.IGNORECASE() + regex.MULTILINE());
+print(p, typeof(p), p.toString(), p.getFlags(), p.findall("aA b AAA"));
+print(regex.subn("(\w)(\d)", "\2\1", "a1 b2"), regex.finditer("\d", "1x2").length);
+try { m._match; } except (e) { print(e.type); }
+try { regex.test("[bad", "x"); } except (e) { print(e.type, e.message); }
+try { regex.compile("(a|aa)+$").test("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"); } except (e) { print(e.type); }
+result = regex.findall("(\d)(\w)", "1a 2b");
+''', timeout=30)
+    assert result.success, result.error
+    assert result.stdout.splitlines()[:4] == [
+        '<Match> Match [3, 10] ["2024", "03"] {"y": "2024"} Match("2024-03", span=[3, 10])',
+        '<Pattern> Pattern /a+/im 10 ["aA", "AAA"]',
+        '{"result": "1a 2b", "count": 2} 2',
+        "SecurityError",
+    ]
+    assert result.stdout.splitlines()[4].startswith("ValueError Invalid regex pattern '[bad': ")
+    assert result.stdout.splitlines()[5] == "RuntimeError"
+    assert result.value == [["1", "a"], ["2", "b"]]
