@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import ExecutionContext, OutputSink, using
 from mlpy.runtime.values import MLObject, display, typeof
@@ -254,3 +255,37 @@ def test_docs_and_no_capabilities():
                     ("addBusinessDays", "add_business_days"), ("calculateAge", "calculate_age"),
                     ("fromTimestamp", "from_timestamp")):
         assert decl.members[aliases[0]] is decl.members[aliases[1]]
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_31_datetime_module_output_is_exact():
+    source = (EXAMPLES / "31_datetime_module.ml").read_text(encoding="utf-8")
+    result = mlpy.run(source)
+    assert result.success, result.error
+    assert result.stdout == (EXAMPLES / "31_datetime_module.out").read_text(encoding="utf-8")
+
+
+def test_ml_program_uses_datetime_objects():
+    result = mlpy.run('''
+import datetime;
+d = datetime.create(2024, 12, 31, 23, 0, 0);
+print(d, d.add_hours(2).to_string(), d.end_of_day().toISOString(), d.format("%A, %B %d"));
+print(typeof(d.date()), typeof(d.time()), typeof(datetime.createTime()), datetime.utc());
+print(datetime.createTimeZone(5), datetime.days_in_month(2023, 2));
+try { datetime.create(2023, 2, 29); } except (e) { print(e.type, e.message); }
+try { d._value; } except (e) { print(e.type); }
+result = [d.date().toISOString(), d.diff(datetime.create(2024, 12, 30)).totalHours()];
+''')
+    assert result.success, result.error
+    assert result.stdout.splitlines() == [
+        "<DateTimeObject> 2025-01-01T01:00:00 2024-12-31T23:59:59.999999 Tuesday, December 31",
+        "Date Time Time UTC",
+        '{"hours": 5, "minutes": 0, "name": "UTC+5:00"} 28',
+        "RuntimeError Invalid datetime components: day is out of range for month",
+        "SecurityError",
+    ]
+    assert result.value == ["2024-12-31", 47.0]
