@@ -150,6 +150,7 @@ class Compiler:
         self.loop_depth = 0
         self.preludes: list[list] = []
         self.arrow_count = 0
+        self.temp_count = 0
         self.program_bound: set = set()
         self.imports: list[N.Import] = []
         self.has_display = False
@@ -508,7 +509,39 @@ class Compiler:
         if op in self._BINOPS:
             return self._at(ast.BinOp(left, self._BINOPS[op](), right), e)
         helper, pyop = self._HELPED[op]
-        return self.helper(helper, [left, right], e)
+        return self._fast_int(left, right, pyop, helper, e)
+
+    # The largest factor the inline `*` path accepts: the product stays small, so a loop of
+    # squarings reaches the helper (and its integer size cap) instead of growing unchecked.
+    _MUL_BOUND = 1 << 62
+
+    def _fast_int(self, left, right, pyop, helper: str, e):
+        """`left op right` inline when both operands are ints, else the helper (ML rules).
+
+        (a op b) if type(a := L) is type(b := R) is int else helper(a, b) — costs a couple of
+        fast type checks instead of a Python call on the hot numeric path."""
+        self.temp_count += 1
+        a = f"__ml_a{self.temp_count}"
+        b = f"__ml_b{self.temp_count}"
+        at = lambda node: self._at(node, e)  # noqa: E731
+        load_a, load_b = at(ast.Name(a, ast.Load())), at(ast.Name(b, ast.Load()))
+        type_of = lambda value: at(ast.Call(at(ast.Name("__ml_type", ast.Load())),  # noqa: E731
+                                            [value], []))
+        test = at(ast.Compare(
+            type_of(at(ast.NamedExpr(at(ast.Name(a, ast.Store())), left))),
+            [ast.Is(), ast.Is()],
+            [type_of(at(ast.NamedExpr(at(ast.Name(b, ast.Store())), right))),
+             at(ast.Name("__ml_int", ast.Load()))]))
+        if pyop is ast.Mult:
+            bound = at(ast.Constant(self._MUL_BOUND))
+            neg = at(ast.Constant(-self._MUL_BOUND))
+            test = at(ast.BoolOp(ast.And(), [
+                test,
+                at(ast.Compare(neg, [ast.Lt(), ast.Lt()], [load_a, bound])),
+                at(ast.Compare(neg, [ast.Lt(), ast.Lt()], [load_b, bound]))]))
+        fast = at(ast.BinOp(at(ast.Name(a, ast.Load())), pyop(), at(ast.Name(b, ast.Load()))))
+        slow = self.helper(helper, [at(ast.Name(a, ast.Load())), at(ast.Name(b, ast.Load()))], e)
+        return at(ast.IfExp(test, fast, slow))
 
     def expr_Logical(self, e):
         op = ast.And() if e.op == "&&" else ast.Or()

@@ -30,9 +30,9 @@ CAPABILITY_WORDS = {"resource": "RESOURCE", "allow": "ALLOW", "read": "CAP_KIND"
 OPERATORS = {
     ";": "_SEMI", ",": "_COMMA", "(": "_LPAR", ")": "_RPAR", "{": "LBRACE", "}": "_RBRACE",
     "[": "LSQB", "]": "_RSQB", ".": "_DOT", ":": "_COLON", "?": "_QMARK", "=": "_ASSIGN",
-    "=>": "_ARROW", "==": "EQ", "!=": "NE", "<": "LT", ">": "GT", "<=": "LE", ">=": "GE",
-    "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "//": "FLOORDIV", "%": "PERCENT",
-    "&&": "AND", "||": "OR", "!": "BANG",
+    "=>": "_ARROW", "==": "BINOP", "!=": "BINOP", "<": "BINOP", ">": "BINOP", "<=": "BINOP",
+    ">=": "BINOP", "+": "BINOP", "-": "BINOP", "*": "BINOP", "/": "BINOP", "//": "BINOP",
+    "%": "BINOP", "&&": "BINOP", "||": "BINOP", "!": "BANG",
 }
 OPERAND_END = frozenset({"NUMBER", "STRING", "NAME", "TRUE", "FALSE", "NULL", "_RPAR", "_RSQB"})
 
@@ -173,6 +173,11 @@ def tokenize(source: str) -> list[Token]:
         else:
             typ = OPERATORS[text]
             value = text
+            if text == "-" and prev not in OPERAND_END:
+                typ = "MINUS"             # prefix minus (a sign before digits is a number)
+            elif text == "+" and prev not in OPERAND_END:
+                typ = "PLUS"              # there is no unary plus: a parse error
+
         # capability blocks: `capability NAME {` ... `}`
         if typ == "CAPABILITY":
             cap_state = 1
@@ -182,11 +187,22 @@ def tokenize(source: str) -> list[Token]:
             cap_state = 3 if typ == "LBRACE" else 0
         elif cap_state == 3 and typ == "_RBRACE":
             cap_state = 0
-        append(Token(typ, value, pos, line, column, line, column + (end - pos), end))
+        tok = _new_str(Token, text)
+        tok.type = typ
+        tok.value = value
+        tok.start_pos = pos
+        tok.line = tok.end_line = line
+        tok.column = column
+        tok.end_column = column + (end - pos)
+        tok.end_pos = end
+        append(tok)
         prev = typ
         pos = end
     _mark_arrow_blocks(tokens)
     return tokens
+
+
+_new_str = str.__new__      # Token(...) parses *args/**kwargs; a token per call adds up
 
 
 def _number(text: str) -> int | float:

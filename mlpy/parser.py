@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from . import nodes as N
 from .errors import MLSyntaxError
@@ -21,10 +21,9 @@ GRAMMAR = Path(__file__).with_name("grammar") / "ml.lark"
 _TERMINAL_WORDS = {
     "_SEMI": "';'", "_COMMA": "','", "_LPAR": "'('", "_RPAR": "')'", "LBRACE": "'{'",
     "_BLOCK_LBRACE": "'{'", "_RBRACE": "'}'", "LSQB": "'['", "_RSQB": "']'", "_DOT": "'.'",
-    "_COLON": "':'", "_QMARK": "'?'", "_ASSIGN": "'='", "_ARROW": "'=>'", "EQ": "'=='",
-    "NE": "'!='", "LT": "'<'", "GT": "'>'", "LE": "'<='", "GE": "'>='", "PLUS": "'+'",
-    "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "FLOORDIV": "'//'", "PERCENT": "'%'",
-    "AND": "'&&'", "OR": "'||'", "BANG": "'!'", "NUMBER": "a number", "STRING": "a string",
+    "_COLON": "':'", "_QMARK": "'?'", "_ASSIGN": "'='", "_ARROW": "'=>'",
+    "BINOP": "an operator", "MINUS": "'-'", "PLUS": "'+'", "BANG": "'!'",
+    "NUMBER": "a number", "STRING": "a string",
     "NAME": "a name", "CAP_KIND": "read, write, execute, network or system",
     "$END": "the end of the input",
 }
@@ -32,6 +31,20 @@ _EXPRESSION_STARTS = {"NUMBER", "STRING", "NAME", "TRUE", "FALSE", "NULL", "_LPA
                       "LBRACE", "FN", "BANG", "MINUS"}
 _CLOSERS = (("_RPAR", "expected ')' to close '('"), ("_RSQB", "expected ']' to close '['"),
             ("_COLON", "expected ':'"), ("_SEMI", "expected ';' after the statement"))
+
+
+_PRECEDENCE = {"||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, ">": 5, "<=": 5, ">=": 5,
+               "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7}
+
+
+def _reduce(operands: list, op: Token) -> None:
+    right = operands.pop()
+    left = operands.pop()
+    text = str(op)
+    if text == "&&" or text == "||":
+        operands.append(N.Logical(left.line, left.column, text, left, right))
+    else:
+        operands.append(N.Binary(op.line, op.column, text, left, right))
 
 
 def _word(terminal: str) -> str:
@@ -180,13 +193,20 @@ class _Build(Transformer):
         test, then, otherwise = c
         return N.Conditional(test.line, test.column, test, then, otherwise)
 
-    def logical(self, c):
-        left, op, right = c
-        return N.Logical(left.line, left.column, str(op), left, right)
-
-    def binary(self, c):
-        left, op, right = c
-        return N.Binary(op.line, op.column, str(op), left, right)
+    def operation(self, c):
+        """Operator-precedence parsing of `u0 op1 u1 op2 u2 ...` (all left-associative)."""
+        operands = [c[0]]
+        operators: list = []
+        for i in range(1, len(c), 2):
+            op, right = c[i], c[i + 1]
+            level = _PRECEDENCE[op]
+            while operators and _PRECEDENCE[operators[-1]] >= level:
+                _reduce(operands, operators.pop())
+            operators.append(op)
+            operands.append(right)
+        while operators:
+            _reduce(operands, operators.pop())
+        return operands[0]
 
     def unary(self, c):
         op, operand = c
@@ -272,7 +292,7 @@ def _get_parser() -> Lark:
         with _lock:
             if _parser is None:
                 _parser = Lark(GRAMMAR.read_text(), parser="lalr", lexer=MLLexer,
-                               maybe_placeholders=True)
+                               maybe_placeholders=True, transformer=_Build())
     return _parser
 
 
@@ -294,24 +314,12 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
                 tree = parser.parse(tokens)
             except UnexpectedInput as exc2:
                 raise _syntax_error(exc2, source) from None
-            program = _transform(tree, source)
-            program.interactive_tail = True
-            return program
+            tree.interactive_tail = True
+            return tree
         raise _syntax_error(exc, source) from None
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
-    return _transform(tree, source)
-
-
-def _transform(tree, source: str) -> N.Program:
-    builder = _Build()
-    builder.source = source
-    try:
-        return builder.transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, MLSyntaxError):
-            raise exc.orig_exc from None
-        raise
+    return tree
 
 
 def _syntax_error(exc: UnexpectedInput, source: str) -> MLSyntaxError:

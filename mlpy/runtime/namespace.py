@@ -22,7 +22,7 @@ _HELPERS = {
     "__ml_setm": ops.setm, "__ml_meth": ops.meth, "__ml_iter": ops.ml_iter,
     "__ml_unpack": ops.unpack, "__ml_pick": ops.pick, "__ml_throw": ops.throw,
     "__ml_catch": ops.catch, "__ml_Exception": Exception, "__ml_ReturnTop": ops.ReturnTop,
-    "__ml_refuse_name": ops.refuse_name,
+    "__ml_refuse_name": ops.refuse_name, "__ml_type": type, "__ml_int": int,
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 

@@ -1,0 +1,245 @@
+"""Language speed: ML time / hand-written Python time, both measured in this run.
+
+    python bench/language.py [--repeat N]
+
+Each case is an ML program and the Python a person would write for the same job; both run
+as top-level code calling a function, best of N runs. Also: cold and cached transpile time
+of a ~20 KB program, and `import mlpy` in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import mlpy  # noqa: E402
+from mlpy.runner import execute  # noqa: E402
+from mlpy.runtime.context import ExecutionContext, OutputSink  # noqa: E402
+from mlpy.runtime.namespace import new_namespace  # noqa: E402
+
+CASES = {
+    "fib(25)": ("""
+function fib(n) {
+    if (n < 2) { return n; }
+    return fib(n - 1) + fib(n - 2);
+}
+result = fib(25);
+""", """
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+result = fib(25)
+"""),
+    "numeric while loop": ("""
+function loop(n) {
+    total = 0;
+    i = 0;
+    while (i < n) {
+        total = total + i * i % 7 - i // 3;
+        i = i + 1;
+    }
+    return total;
+}
+result = loop(300000);
+""", """
+def loop(n):
+    total = 0
+    i = 0
+    while i < n:
+        total = total + i * i % 7 - i // 3
+        i = i + 1
+    return total
+result = loop(300000)
+"""),
+    "string building": ("""
+function build(n) {
+    parts = [];
+    s = "";
+    for (i in range(n)) {
+        s = s + "x" + i;
+        if (len(s) > 200) { parts.append(s); s = ""; }
+    }
+    return len(parts);
+}
+result = build(100000);
+""", """
+def build(n):
+    parts = []
+    s = ""
+    for i in range(n):
+        s = s + "x" + str(i)
+        if len(s) > 200:
+            parts.append(s)
+            s = ""
+    return len(parts)
+result = build(100000)
+"""),
+    "objects, arrays, methods, builtins": ("""
+function work(n) {
+    items = [];
+    for (i in range(n)) {
+        items.append({id: i, name: "item" + i, score: i % 17, tags: ["a", "b"]});
+    }
+    total = 0;
+    names = [];
+    for (item in items) {
+        if (item.score > 8 && len(item.tags) == 2) {
+            total = total + item.score * 2;
+            names.append(item.name.upper());
+        }
+        item.score = max(item.score, 3);
+    }
+    return total + len(names);
+}
+result = work(60000);
+""", """
+def work(n):
+    items = []
+    for i in range(n):
+        items.append({"id": i, "name": "item" + str(i), "score": i % 17, "tags": ["a", "b"]})
+    total = 0
+    names = []
+    for item in items:
+        if item["score"] > 8 and len(item["tags"]) == 2:
+            total = total + item["score"] * 2
+            names.append(item["name"].upper())
+        item["score"] = max(item["score"], 3)
+    return total + len(names)
+result = work(60000)
+"""),
+    "closures": ("""
+function counter() {
+    count = 0;
+    return fn() => { nonlocal count; count = count + 1; return count; };
+}
+function run(n) {
+    c = counter();
+    add = fn(a) => fn(b) => a + b;
+    total = 0;
+    for (i in range(n)) {
+        total = add(total)(c());
+    }
+    return total;
+}
+result = run(150000);
+""", """
+def counter():
+    count = 0
+    def inc():
+        nonlocal count
+        count = count + 1
+        return count
+    return inc
+def run(n):
+    c = counter()
+    add = lambda a: lambda b: a + b
+    total = 0
+    for i in range(n):
+        total = add(total)(c())
+    return total
+result = run(150000)
+"""),
+}
+
+
+def best_of(repeat: int, fn) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run_ml(code_obj):
+    def go():
+        ctx = ExecutionContext(output=OutputSink())
+        outcome = execute(code_obj, new_namespace(), ctx)
+        assert outcome.success, outcome.error
+        return outcome.value
+    return go
+
+
+def run_py(source: str):
+    code = compile(source, "<python>", "exec")
+
+    def go():
+        ns: dict = {}
+        exec(code, ns)
+        return ns["result"]
+    return go
+
+
+def big_program(target_bytes: int = 20_000) -> str:
+    chunk = """
+function stats_{i}(values) {{
+    total = 0;
+    count = 0;
+    for (v in values) {{
+        if (v > 0 && v % 2 == 0) {{
+            total = total + v * 2;
+        }} elif (v < 0) {{
+            total = total - v;
+        }} else {{
+            count = count + 1;
+        }}
+    }}
+    label = count > 3 ? "many" : "few";
+    return {{total: total, count: count, label: label, items: [1, 2, 3]}};
+}}
+r_{i} = stats_{i}(range(10));
+"""
+    parts = []
+    i = 0
+    while sum(len(p) for p in parts) < target_bytes:
+        parts.append(chunk.format(i=i))
+        i += 1
+    return "".join(parts)
+
+
+def import_time(runs: int = 5) -> float:
+    cmd = [sys.executable, "-c", "import time; t = time.perf_counter(); import mlpy; "
+           "print(time.perf_counter() - t)"]
+    base = [sys.executable, "-c", "import time; t = time.perf_counter(); "
+            "print(time.perf_counter() - t)"]
+    samples = [float(subprocess.check_output(cmd, text=True)) for _ in range(runs)]
+    del base
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{'case':38} {'ML ms':>9} {'Python ms':>10} {'ratio':>7}")
+    for name, (ml_source, py_source) in CASES.items():
+        program = mlpy.compile(ml_source, cache=False)
+        ml_value = run_ml(program)()
+        py_value = run_py(py_source)()
+        assert ml_value == py_value, (name, ml_value, py_value)
+        ml_t = best_of(args.repeat, run_ml(program))
+        py_t = best_of(args.repeat, run_py(py_source))
+        print(f"{name:38} {ml_t * 1e3:9.2f} {py_t * 1e3:10.2f} {ml_t / py_t:7.2f}")
+
+    source = big_program()
+    mlpy.compile("x = 1;", cache=False)          # build the parser once, as a process would
+    cold = best_of(args.repeat, lambda: mlpy.compile(source, cache=False))
+    mlpy.compile(source)
+    cached = best_of(args.repeat * 20, lambda: mlpy.compile(source))
+    py_compile = best_of(args.repeat, lambda: compile(mlpy.compile(source).python_source,
+                                                     "<x>", "exec"))
+    print(f"transpile {len(source) / 1024:.1f} KB cold: {cold * 1e3:.2f} ms "
+          f"(Python's own compile() of the output: {py_compile * 1e3:.2f} ms)")
+    print(f"transpile {len(source) / 1024:.1f} KB cached: {cached * 1e3:.4f} ms")
+    print(f"import mlpy in a fresh process: {import_time() * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
