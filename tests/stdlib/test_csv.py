@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied, SecurityViolation
@@ -130,3 +131,29 @@ def test_declaration():
     assert decl.members["append"].ml_capabilities == ("file.read", "file.write")
     for name, fn in decl.members.items():
         assert fn.ml_doc and "\n" not in fn.ml_doc, name
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+
+def test_ml_program_uses_csv(root):
+    source = '''
+import csv;
+rows = csv.read("people.csv");
+print(rows[0].name, rows[0].city, len(rows), csv.get_headers("people.csv"));
+text = csv.write_string([{a: 1, b: null}, {a: "x,y", b: true}]);
+print(len(text), csv.read_string(text));
+csv.write("copy.csv", rows);
+csv.append("copy.csv", {name: "Zed", age: 9, city: "Z"});
+result = csv.count_rows("copy.csv");
+'''
+    result = mlpy.run(source, capabilities=["file.read", "file.write"], file_root=root)
+    assert result.success, result.error
+    assert result.stdout.splitlines() == [
+        'Ann Paris, FR 2 ["name", "age", "city"]',
+        '25 [{"a": "1", "b": "null"}, {"a": "x,y", "b": "true"}]',
+    ]
+    assert result.value == 3
+    denied = mlpy.run('import csv; print(csv.read_string("a\\n1")); csv.read("people.csv");',
+                      file_root=root)
+    assert denied.stdout == '[{"a": "1"}]\n' and denied.error_type == "CapabilityError"

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied, LimitStop, SecurityViolation
@@ -209,3 +210,46 @@ def test_declaration():
         assert fn.ml_doc and "\n" not in fn.ml_doc, name
     assert decl.members["copy"].ml_capabilities == ("file.read", "file.write")
     assert decl.members["move"].ml_capabilities == ("file.read", "file.write", "file.delete")
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_34_imports_capabilities_output_is_exact():
+    source = (EXAMPLES / "34_imports_capabilities.ml").read_text(encoding="utf-8")
+    result = mlpy.run(source, file_root=EXAMPLES)
+    assert result.success, result.error
+    assert result.stdout == (EXAMPLES / "34_imports_capabilities.out").read_text(encoding="utf-8")
+
+
+def test_ml_program_reads_and_writes_inside_the_root(root):
+    source = '''
+import file;
+file.write("out/log.txt", "a\\n");
+file.append("out/log.txt", "b\\n");
+print(file.readLines("out/log.txt"), file.size("out/log.txt"), file.exists("nope"));
+file.writeBytes("b.bin", [104, 105]);
+print(file.read("b.bin"), file.readBytes("b.bin"));
+try { file.read("../secret.txt"); } except (e) { print(e.type, e.message); }
+try { file.read("missing.txt"); } except (e) { print(e.type, e.message); }
+print(file.delete("b.bin"), file.delete("b.bin"));
+'''
+    result = mlpy.run(source, capabilities=ALL, file_root=root)
+    assert result.success, result.error
+    assert result.stdout.splitlines() == [
+        '["a", "b"] 4 false',
+        "hi [104, 105]",
+        "SecurityError access to path '../secret.txt' is not allowed: it is outside the allowed folder",
+        "RuntimeError File not found: missing.txt",
+        "true false",
+    ]
+
+
+def test_ml_program_without_grant_gets_capability_error(root):
+    result = mlpy.run('import file; file.write("x.txt", "y");', capabilities=["file.read"],
+                      file_root=root)
+    assert not result.success and result.error_type == "CapabilityError"
+    assert "file.write requires capability 'file.write'" in result.error
+    assert not (root / "x.txt").exists()

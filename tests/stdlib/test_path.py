@@ -5,6 +5,7 @@ import tempfile
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied, SecurityViolation
@@ -194,3 +195,29 @@ def test_declaration():
     assert decl.capabilities == {"path.read", "path.write"}
     for name, fn in decl.members.items():
         assert fn.ml_doc and "\n" not in fn.ml_doc, name
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+
+def test_ml_program_uses_path(root):
+    source = '''
+import path;
+print(path.join("a", "b.txt"), path.extname("x.tar.gz"), path.split("a/b"));
+print(path.listDir("src"), path.glob("**/*.ml"), path.walk("src", 0));
+path.createDir("made/here");
+print(path.isDirectory("made/here"));
+try { path.listDir(".."); } except (e) { print(e.type); }
+try { path.removeDir("."); } except (e) { print(e.type); }
+'''
+    result = mlpy.run(source, capabilities=["path.read", "path.write"], file_root=root)
+    assert result.success, result.error
+    assert result.stdout.splitlines() == [
+        'a/b.txt .gz ["a", "b"]',
+        '["main.ml", "pkg"] ["src/main.ml", "src/pkg/util.ml"] ["main.ml"]',
+        "true",
+        "SecurityError",
+        "SecurityError",
+    ]
+    denied = mlpy.run('import path; print(path.basename("a/b")); path.cwd();', file_root=root)
+    assert denied.stdout == "b\n" and denied.error_type == "CapabilityError"
