@@ -2,6 +2,7 @@
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied
@@ -154,3 +155,36 @@ def test_members_and_declaration():
     assert p.ml_member_names() == ["add_flag", "add_option", "add_positional", "help", "parse"]
     r = p.parse([])
     assert r.ml_member_names() == ["flags", "get", "get_bool", "has", "options", "positionals"]
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+
+def run_ml(source, ctx):
+    from mlpy.runner import execute
+    from mlpy.runtime.namespace import new_namespace
+    outcome = execute(mlpy.compile(source), new_namespace(), ctx)
+    return outcome, ctx.output.text()
+
+
+def test_ml_program_parses_its_arguments():
+    outcome, out = run_ml('''
+import args;
+p = args.create_parser("tool", "demo");
+p.add_flag("verbose", "v", "Talk");
+p.add_option("output", "o", "Where", "out.txt");
+p.add_positional("input", "What", true);
+r = p.parse();
+print(typeof(p), typeof(r), r.get_bool("verbose"), r.get("output"), r.get("input"));
+print(args.script(), args.rest(), r.positionals());
+try { p.parse(["--bogus"]); } except (e) { print(e.type, e.message); }
+''', context())
+    assert outcome.success, outcome.error
+    assert out.splitlines() == [
+        "ArgParser ParsedArgs true out.txt in.txt",
+        'tool.ml ["--verbose", "-o", "out.txt", "in.txt"] ["in.txt"]',
+        "ValueError Unknown option: --bogus",
+    ]
+    outcome, out = run_ml('import args; p = args.create_parser(); print(p.parse(["a"]).positionals()); '
+                          'args.rest();', context(caps=()))
+    assert out == '["a"]\n' and outcome.error.type == "CapabilityError"

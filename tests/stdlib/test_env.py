@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied
@@ -108,3 +109,36 @@ def test_declaration():
     assert decl.capabilities == {"env.read", "env.write"}
     for name, fn in decl.members.items():
         assert fn.ml_doc and "\n" not in fn.ml_doc, name
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+
+def run_ml(source, ctx):
+    from mlpy.runner import execute
+    from mlpy.runtime.namespace import new_namespace
+    outcome = execute(mlpy.compile(source), new_namespace(), ctx)
+    return outcome, ctx.output.text()
+
+
+def test_ml_program_reads_only_listed_variables(monkeypatch):
+    monkeypatch.setenv("MLPY_TEST_HIDDEN", "x")
+    ctx = ExecutionContext(output=OutputSink(), capabilities=Capabilities(["env.read", "env.write"]),
+                           env={"MODE": "dev", "N": "3"})
+    outcome, out = run_ml('''
+import env;
+print(env.get("MODE"), env.get_int("N") + 1, env.get("MLPY_TEST_HIDDEN", "hidden"), env.has("PATH"));
+env.set("NEW", 5);
+print(env.all());
+try { env.require("MLPY_TEST_HIDDEN"); } except (e) { print(e.type, e.message); }
+''', ctx)
+    assert outcome.success, outcome.error
+    assert out.splitlines() == [
+        "dev 4 hidden false",
+        '{"MODE": "dev", "N": "3", "NEW": "5"}',
+        "RuntimeError Required environment variable not set: MLPY_TEST_HIDDEN",
+    ]
+    assert "NEW" not in os.environ
+    denied = ExecutionContext(output=OutputSink(), env={"MODE": "dev"})
+    outcome, _ = run_ml('import env; env.get("MODE");', denied)
+    assert outcome.error.type == "CapabilityError"

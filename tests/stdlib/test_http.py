@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied, SecurityViolation
@@ -260,3 +261,38 @@ def test_declaration():
         assert decl.members[name].ml_capabilities == ()
     for name, fn in decl.members.items():
         assert fn.ml_doc and "\n" not in fn.ml_doc, name
+
+
+# --- end to end: ML programs through the compiler ------------------------------------------
+
+
+def run_ml(source, ctx):
+    from mlpy.runner import execute
+    from mlpy.runtime.namespace import new_namespace
+    outcome = execute(mlpy.compile(source), new_namespace(), ctx)
+    return outcome, ctx.output.text()
+
+
+def test_ml_program_talks_to_the_local_server(server):
+    source = '''
+import http;
+r = http.get(URL + "/hello");
+print(typeof(r), r.status(), r.ok(), r.json().method, r.headers()["content-type"]);
+p = http.post(URL + "/p", {body: {n: [1, 2]}, timeout: 5});
+print(p.json().body, http.get(URL + "/status/404").status());
+print(http.encodeQuery({q: "a b", n: 1}), http.parseQuery("?x=1&x=2"));
+try { http.get("http://example.com/"); } except (e) { print(e.type, e.message); }
+try { r._raw; } except (e) { print(e.type); }
+'''.replace("URL", '"' + server + '"')
+    outcome, out = run_ml(source, context())
+    assert outcome.success, outcome.error
+    assert out.splitlines() == [
+        "HttpResponse 200 true GET application/json",
+        '{"n": [1, 2]} 404',
+        'q=a+b&n=1 {"x": ["1", "2"]}',
+        "SecurityError access to host 'example.com' is not allowed",
+        "SecurityError",
+    ]
+    outcome, out = run_ml('import http; print(http.encodeURI("a b")); http.get("' + server + '");',
+                          context(caps=()))
+    assert out == "a%20b\n" and outcome.error.type == "CapabilityError"
