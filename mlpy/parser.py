@@ -313,18 +313,57 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
             try:
                 tree = parser.parse(tokens)
             except UnexpectedInput as exc2:
-                raise _syntax_error(exc2, source) from None
+                raise _syntax_error(exc2, source, tokens) from None
             tree.interactive_tail = True
             return tree
-        raise _syntax_error(exc, source) from None
+        raise _syntax_error(exc, source, tokens) from None
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, source) from None
+        raise _syntax_error(exc, source, tokens) from None
     return tree
 
 
-def _syntax_error(exc: UnexpectedInput, source: str) -> MLSyntaxError:
+def _open_bracket(tokens: list, token) -> str | None:
+    """The innermost bracket still open where the parser stopped: what the error should name."""
+    stop = token.start_pos if token is not None and token.type != "$END" else None
+    stack: list[list] = [["", 0]]        # [bracket, conditionals waiting for ':']
+    for tok in tokens:
+        if stop is not None and tok.start_pos >= stop:
+            break
+        kind = tok.type
+        if kind in ("_LPAR", "LSQB", "LBRACE", "_BLOCK_LBRACE"):
+            stack.append([kind, 0])
+        elif kind in ("_RPAR", "_RSQB", "_RBRACE") and len(stack) > 1:
+            stack.pop()
+        elif kind == "_QMARK":
+            stack[-1][1] += 1
+        elif kind == "_COLON" and stack[-1][1]:
+            stack[-1][1] -= 1
+        elif kind == "_SEMI":
+            stack[-1][1] = 0
+    if stack[-1][1]:
+        return "?"
+    return stack[-1][0] or None
+
+
+def _syntax_error(exc: UnexpectedInput, source: str, tokens: list) -> MLSyntaxError:
     token = getattr(exc, "token", None)
     expected = set(getattr(exc, "expected", ()) or ())
+    opener = _open_bracket(tokens, token)
+    closer = {"_LPAR": "_RPAR", "LSQB": "_RSQB"}.get(opener)
+    # LALR merges look-ahead sets: keep only the closer of the bracket actually open
+    for other in ("_RPAR", "_RSQB"):
+        if other != closer and len(expected) > 1:
+            expected.discard(other)
+    if opener == "?" and "_COLON" in expected:
+        expected = {"_COLON"}
+    elif opener == "LBRACE" and "_RBRACE" in expected and "_COMMA" in expected:
+        return _error_at(token, source, "expected ',' or '}'")
+    elif "_SEMI" in expected:
+        expected.discard("_COLON")
+    return _error_at(token, source, _expected_words(expected))
+
+
+def _error_at(token, source: str, expectation: str) -> MLSyntaxError:
     if token is None or token.type == "$END":
         lines = source.split("\n")
         line = len(lines)
@@ -342,7 +381,7 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> MLSyntaxError:
         elif token.type == "NAME":
             what = f"name '{token.value}'"
     return MLSyntaxError(f"Parse error: unexpected {what} at line {line}, column {column}: "
-                         f"{_expected_words(expected)}", line=line, column=column)
+                         f"{expectation}", line=line, column=column)
 
 
 def _expected_words(expected: set[str]) -> str:
