@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 TIMEOUT_FIELD = dict(gt=0, le=30, allow_inf_nan=False, strict=True,
                      description="seconds the code may run, in (0, 30]; time spent waiting for "
@@ -28,14 +28,18 @@ EXECUTE_EXAMPLES = {
 }
 
 
+ContextName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         EXECUTE_EXAMPLES["context"]["value"], EXECUTE_EXAMPLES["simple"]["value"]]})
 
     code: str = Field(..., min_length=1, description="ML source; `result` is returned as `value`")
     timeout: float = Field(5.0, **TIMEOUT_FIELD)
-    context: dict[str, Any] | None = Field(
-        None, description="variables made available to the program (JSON values)")
+    context: dict[ContextName, Any] | None = Field(
+        None, description="variables made available to the program (JSON values); names are "
+                          "ML identifiers not starting with `_`")
 
 
 class ExecuteResponse(BaseModel):

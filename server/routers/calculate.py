@@ -21,15 +21,16 @@ OPERATIONS = {
 
 
 @router.get("/calculate", response_model=CalculateResponse,
-            responses={400: {"model": ErrorDetail, "description": "unknown operation, or the "
+            responses={**COMMON_ERRORS,
+                       400: {"model": ErrorDetail, "description": "unknown operation, or the "
                                                                   "ML code failed (e.g. division "
-                                                                  "by zero)"},
-                       **COMMON_ERRORS},
+                                                                  "by zero)"}},
             summary="A predefined operation on a and b, computed by ML code")
 async def calculate(
     request: Request,
-    operation: str = Query(..., description="add, subtract, multiply, divide or power",
-                           examples=["add"]),
+    operation: str = Query(..., description="add, subtract, multiply, divide or power "
+                                            "(anything else: 400)",
+                           examples=["add"], json_schema_extra={"enum": list(OPERATIONS)}),
     a: int | float = Query(..., description="first operand", examples=[10]),
     b: int | float = Query(..., description="second operand", examples=[5]),
 ):

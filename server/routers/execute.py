@@ -12,6 +12,7 @@ router = APIRouter(tags=["execute"])
 log = logging.getLogger("mlpy.server")
 
 COMMON_ERRORS = {
+    400: {"model": ErrorDetail, "description": "the body could not be read (e.g. not UTF-8)"},
     401: {"model": ErrorDetail, "description": "API keys are configured and none was sent"},
     413: {"model": ErrorDetail, "description": "request body over the cap"},
     429: {"model": ErrorDetail, "description": "rate limit exceeded (see Retry-After)"},

@@ -30,11 +30,20 @@ def _validate(nb: dict) -> dict:
     if nb.get("nbformat") != 4:
         raise validation_error(("body", "nbformat"), "only nbformat 4 notebooks are supported",
                                nb.get("nbformat"))
+    nb = copy.deepcopy(nb)
+    if isinstance(nb.get("cells"), list):  # fill what a hand-written notebook may leave out
+        for cell in nb["cells"]:
+            if isinstance(cell, dict):
+                cell.setdefault("metadata", {})
+                if cell.get("cell_type") == "code":
+                    cell.setdefault("outputs", [])
+                    cell.setdefault("execution_count", None)
+    nb.setdefault("metadata", {})
     try:
-        # a copy, with missing cell ids added (nbformat >= 4.5) as nbformat.read would
+        # with missing cell ids added (nbformat >= 4.5) as nbformat.read would
         _, nb = nbformat.validator.normalize(nb)
     except Exception:
-        nb = copy.deepcopy(nb)
+        pass
     try:
         nbformat.validate(nb)
     except NotebookValidationError as exc:
