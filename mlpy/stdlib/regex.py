@@ -98,7 +98,9 @@ def _run(compiled, operation, *args, **kwargs):
     """Call one `regex` operation with the time bound; translate its failures to ML errors."""
     rx = _regex()
     try:
-        return operation(*args, timeout=_timeout(), **kwargs)
+        # concurrent=True releases the GIL while matching, so a slow match does not stall
+        # the other threads (executor workers, the server's event loop).
+        return operation(*args, timeout=_timeout(), concurrent=True, **kwargs)
     except TimeoutError:
         raise RuntimeError(f"Regex operation timed out after {_timeout():g} seconds "
                            f"(pattern '{compiled.pattern}')") from None
@@ -173,8 +175,9 @@ class Pattern(MLObject):
         """All matches as an array of Match objects."""
         text = _check_text(text)
 
-        def collect(t, timeout, **span):
-            return [Match(m) for m in self._compiled.finditer(t, timeout=timeout, **span)]
+        def collect(t, timeout, concurrent, **span):
+            return [Match(m) for m in self._compiled.finditer(t, timeout=timeout,
+                                                              concurrent=concurrent, **span)]
 
         return _run(self._compiled, collect, text, **_span(pos, endpos, text))
 
@@ -201,8 +204,9 @@ class Pattern(MLObject):
         """The number of non-overlapping matches in text."""
         text = _check_text(text)
 
-        def counting(t, timeout):
-            return sum(1 for _ in self._compiled.finditer(t, timeout=timeout))
+        def counting(t, timeout, concurrent):
+            return sum(1 for _ in self._compiled.finditer(t, timeout=timeout,
+                                                          concurrent=concurrent))
 
         return _run(self._compiled, counting, text)
 

@@ -223,3 +223,27 @@ result = regex.findall("(\d)(\w)", "1a 2b");
     assert result.stdout.splitlines()[4].startswith("ValueError Invalid regex pattern '[bad': ")
     assert result.stdout.splitlines()[5] == "RuntimeError"
     assert result.value == [["1", "a"], ["2", "b"]]
+
+
+def test_a_slow_match_does_not_block_other_threads(monkeypatch):
+    import threading
+    monkeypatch.setattr(regex_impl, "MATCH_TIMEOUT", 1.0)
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    with using(ExecutionContext(output=OutputSink())):
+        rx = mlpy.stdlib.load("regex").members
+        thread = threading.Thread(target=ticker)
+        thread.start()
+        try:
+            with pytest.raises(RuntimeError, match="timed out"):
+                rx["test"](r"(a|aa)+$", "a" * 60 + "!")
+        finally:
+            stop.set()
+            thread.join()
+    assert len(ticks) > 20          # the other thread kept running during the 1 s match
