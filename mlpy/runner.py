@@ -147,11 +147,15 @@ class RunResult:
 
 def run(source: str, *, context: dict | None = None, capabilities: Iterable[str] = (),
         timeout: float | None = None, strict_security: bool = False,
-        file_root: str | Path | None = None) -> RunResult:
+        file_root: str | Path | None = None, allowed_hosts: Iterable[str] = (),
+        env: dict[str, str] | None = None, argv: Iterable[str] = (),
+        script: str = "") -> RunResult:
     """Compile and run ML source in a fresh namespace; output is captured, never printed."""
     sink = OutputSink()
     ctx = ExecutionContext(output=sink, capabilities=Capabilities(capabilities),
-                           limits=Limits(), file_root=Path(file_root) if file_root else None)
+                           limits=Limits(), file_root=Path(file_root) if file_root else None,
+                           allowed_hosts=tuple(allowed_hosts), env=dict(env or {}),
+                           argv=list(argv), script=script)
     try:
         program = compile_program(source, strict_security=strict_security)
         namespace = new_namespace(context)

@@ -6,11 +6,11 @@ Each function takes positional arguments only, returns ML values, and carries `m
 
 from __future__ import annotations
 
-import inspect
 import math as _math
 import re
 
 from .context import current
+from .describe import describe
 from .ops import _cap_sequence, _cap_string, add, getm, has_member, member_names
 from .signals import MLThrow
 from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
@@ -22,19 +22,10 @@ BUILTINS: dict = {}
 def builtin(*names):
     """Register a builtin under its own name (or the names given)."""
     def register(fn):
-        for name in names or (fn.__name__.rstrip("_"),):
+        ml_names = names or (fn.__name__.rstrip("_"),)
+        for name in ml_names:
             BUILTINS[name] = fn
-        fn.ml_name = (names or (fn.__name__.rstrip("_"),))[0]
-        fn.ml_capabilities = ()
-        try:
-            params = ", ".join(str(p).replace("None", "null").replace("False", "false")
-                               .replace("True", "true")
-                               for p in inspect.signature(fn).parameters.values())
-        except (TypeError, ValueError):
-            params = "..."
-        fn.ml_signature = f"{fn.ml_name}({params})"
-        fn.ml_doc = inspect.cleandoc(fn.__doc__ or "")
-        return fn
+        return describe(fn, ml_names[0])
     return register
 
 

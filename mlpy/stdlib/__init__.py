@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 from typing import Any, Callable
 
 from ..runtime.context import current
+from ..runtime.describe import describe
 from ..runtime.values import MLModule
 
 MODULE_NAMES = (
@@ -74,22 +74,6 @@ class LibraryModule:
     def build(self) -> MLModule:
         return MLModule(self.name, dict(self.members), self.description,
                         tuple(sorted(self.capabilities)))
-
-
-def describe(target: Callable, qualified: str, fn: Callable, capabilities: tuple[str, ...]) -> None:
-    """Attach the ML-facing name, signature, doc and capabilities that help() shows."""
-    short = qualified.rsplit(".", 1)[-1]
-    target.ml_name = short
-    target.ml_qualname = qualified
-    target.ml_capabilities = tuple(capabilities)
-    try:
-        params = ", ".join(str(p).replace("None", "null").replace("True", "true")
-                           .replace("False", "false")
-                           for p in inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        params = "..."
-    target.ml_signature = f"{qualified}({params})"
-    target.ml_doc = inspect.cleandoc(fn.__doc__ or "")
 
 
 _declarations: dict[str, LibraryModule] = {}

@@ -1,0 +1,46 @@
+"""The ML-facing description of a Python function: name, signature text, doc, capabilities.
+
+help(), the kernel's completion/inspection and module_info() read these attributes. The
+signature comes straight from the code object (inspect.signature costs too much at import
+time for a whole library)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .values import ml_repr
+
+
+def signature_text(fn: Callable) -> str:
+    """`(x, digits=0, *values)` with defaults in ML spelling."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return "(...)"
+    names = code.co_varnames[:code.co_argcount]
+    defaults = fn.__defaults__ or ()
+    first_default = len(names) - len(defaults)
+    parts = []
+    for i, name in enumerate(names):
+        if i >= first_default:
+            default = defaults[i - first_default]
+            shown = ml_repr(default) if default is None or isinstance(
+                default, (bool, int, float, str, list, dict)) else "…"
+            parts.append(f"{name}={shown}")
+        else:
+            parts.append(name)
+    if code.co_flags & 0x04:                 # *args
+        parts.append("*" + code.co_varnames[code.co_argcount + code.co_kwonlyargcount])
+    return "(" + ", ".join(parts) + ")"
+
+
+def describe(target: Callable, qualified: str, source: Callable | None = None,
+             capabilities: tuple[str, ...] = ()) -> Callable:
+    """Attach ml_name, ml_qualname, ml_signature, ml_doc and ml_capabilities to `target`."""
+    source = source or target
+    target.ml_name = qualified.rsplit(".", 1)[-1]
+    target.ml_qualname = qualified
+    target.ml_capabilities = tuple(capabilities)
+    target.ml_signature = qualified + signature_text(source)
+    doc = (source.__doc__ or "").strip()
+    target.ml_doc = doc.splitlines()[0] if doc else ""
+    return target
