@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from time import perf_counter
@@ -223,7 +224,8 @@ class AsyncMLExecutor:
         timeout = self.settings.effective_timeout(timeout)
         sink = OutputSink(limit=self.limits.output_bytes, on_output=write)
         run = _Run(code, bool(interactive), context, session, sink)
-        return Job(self._run_job, self._stopped_result, timeout=timeout, data=run)
+        return Job(self._run_job, self._stopped_result, timeout=timeout, data=run,
+                   clock_on_start=False)
 
     # -- on the worker thread ----------------------------------------------------------------
     def _run_job(self, job: Job) -> AsyncMLResult:
@@ -259,6 +261,7 @@ class AsyncMLExecutor:
             output=run.sink, capabilities=Capabilities(self.capabilities, self._patterns),
             limits=self.limits, file_root=self.file_root, allowed_hosts=self.allowed_hosts,
             env=dict(self.env), state=state)
+        self._pool.start_clock(job)          # the timeout bounds the run, not the compile
         run.run_started = perf_counter()
         try:
             outcome = execute(program, namespace, context)
@@ -301,7 +304,32 @@ class AsyncMLExecutor:
         if run.run_started is not None and not run.execution_time:
             run.execution_time = perf_counter() - run.run_started
         stop = job.stop or INTERRUPT
-        return self._error_result(run, MLError(stop.message, type=stop.ml_type))
+        line, column = ml_position(job.stop_exception)
+        return self._error_result(run, MLError(stop.message, type=stop.ml_type, line=line,
+                                               column=column))
+
+
+def ml_position(exc: BaseException | None) -> tuple[int | None, int | None]:
+    """Line and column where a stopped program was: the innermost ML frame (code compiled
+    from "<ml...>") in the traceback of the first exception of the chain."""
+    first = exc
+    seen = 0
+    while first is not None and first.__context__ is not None and seen < 10_000:
+        first, seen = first.__context__, seen + 1
+    line = column = None
+    tb = first.__traceback__ if first is not None else None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<ml"):
+            line, column = tb.tb_lineno, None
+            for start, _end, col, _end_col in itertools.islice(
+                    code.co_positions(), tb.tb_lasti // 2, tb.tb_lasti // 2 + 1):
+                if start is not None:
+                    line = start
+                if col is not None:
+                    column = col + 1
+        tb = tb.tb_next
+    return line, column
 
 
 def _message(err: BaseException) -> str:

@@ -26,11 +26,12 @@ import time
 from typing import Any, Callable
 
 from ..runtime.signals import HostStop, TimeoutStop
-from .interrupt import clear_pending, raise_in_thread, stop_class, timeout_message
+from .interrupt import _clear_async_exc, raise_in_thread, sticky_stop_class, timeout_message
 
 log = logging.getLogger("mlpy.executor")
 
 QUEUED, RUNNING, LEFT, CANCELLED, ABANDONED = "queued", "running", "left", "cancelled", "abandoned"
+ABANDONED_REINJECT = 0.5    # seconds between stops sent to an abandoned thread
 
 
 class Stop:
@@ -44,9 +45,9 @@ class Stop:
         self.message = message
         self.ml_type = base.ml_type
 
-    @property
-    def exc_class(self) -> type[HostStop]:
-        return stop_class(self.base, self.message)
+    def exc_class(self, thread_id: int) -> type[HostStop]:
+        """The class raised in `thread_id` (it re-raises itself there; see interrupt.py)."""
+        return sticky_stop_class(self.base, self.message, thread_id)
 
 
 class Job:
@@ -54,10 +55,12 @@ class Job:
     reported when the job is stopped before `run` could return one."""
 
     __slots__ = ("run", "stopped", "timeout", "timeout_stop", "state", "stop", "worker",
-                 "started", "finished", "result", "_callbacks", "data")
+                 "started", "finished", "result", "_callbacks", "data", "stop_exception",
+                 "clock_on_start")
 
     def __init__(self, run: Callable[["Job"], Any], stopped: Callable[["Job"], Any],
-                 timeout: float | None = None, timeout_stop: Stop | None = None, data: Any = None):
+                 timeout: float | None = None, timeout_stop: Stop | None = None, data: Any = None,
+                 clock_on_start: bool = True):
         self.run = run
         self.stopped = stopped
         self.timeout = timeout
@@ -70,6 +73,9 @@ class Job:
         self.result: Any = None
         self._callbacks: list[Callable[["Job"], None]] = []
         self.data = data
+        self.stop_exception: BaseException | None = None   # the HostStop that ended run()
+        # False: the timeout starts when run() calls pool.start_clock(job), not at pickup
+        self.clock_on_start = clock_on_start
 
     def add_done_callback(self, fn: Callable[["Job"], None]) -> None:
         """Call `fn(job)` once the job has finished (at once if it already has)."""
@@ -109,8 +115,11 @@ class _Worker:
         self.thread = threading.Thread(target=self._main, name=f"mlpy-worker-{number}",
                                        daemon=True)
 
+    # An injected stop re-arms itself each time it reaches a handler (interrupt.py), so the
+    # handlers below must end the barrage before running any Python call: the first thing
+    # they do is call the ctypes function directly with operands that need no call.
     def _main(self) -> None:
-        self.ident = threading.get_ident()
+        ident = self.ident = threading.get_ident()
         pool = self.pool
         get = pool._queue.get
         while True:
@@ -123,13 +132,13 @@ class _Worker:
             try:
                 result = self._run(job)
             except HostStop:
-                pass
-            # A second stop may have landed while leaving; leave again until we are out.
+                _clear_async_exc(ident, None)
+            # A late stop may have landed while leaving; leave again until we are out.
             while self.job is job:
                 try:
                     self._leave(job)
                 except HostStop:
-                    pass
+                    _clear_async_exc(ident, None)
             if result is None:
                 result = job.stopped(job)
             job.finish(result)
@@ -140,7 +149,9 @@ class _Worker:
         try:
             try:
                 return job.run(job)
-            except HostStop:
+            except HostStop as stop:
+                _clear_async_exc(self.ident, None)
+                job.stop_exception = stop
                 return None
             except Exception:
                 log.exception("job failed")
@@ -149,23 +160,18 @@ class _Worker:
             self._leave(job)
 
     def _leave(self, job: Job) -> None:
-        for _ in range(3):
-            try:
-                with self.pool._lock:
-                    if job.state == RUNNING:
-                        job.state = LEFT
-                    self.job = None
-                    clear_pending(self.ident)
-                return
-            except HostStop:
-                continue
+        with self.pool._lock:
+            if job.state == RUNNING:
+                job.state = LEFT
+            self.job = None
+            _clear_async_exc(self.ident, None)
 
 
 class WorkerPool:
     """`max_workers` daemon threads serving one FIFO queue, plus a watchdog thread."""
 
     def __init__(self, max_workers: int, *, stop_grace: float = 1.0,
-                 reinject_interval: float = 0.02, stack_size: int = 0, name: str = "mlpy"):
+                 reinject_interval: float = 0.005, stack_size: int = 0, name: str = "mlpy"):
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
@@ -180,6 +186,7 @@ class WorkerPool:
         self._deadlines: list[tuple[float, int, Job]] = []
         self._seq = itertools.count()
         self._stopping: dict[Job, list[float]] = {}   # job -> [next injection, abandon at]
+        self._abandoned: dict[Job, float] = {}        # job -> next injection
         self._next_wake = float("inf")
         self._started = False
         self._closed = False
@@ -267,15 +274,26 @@ class WorkerPool:
                 return False
             job.state = RUNNING
             job.worker = worker
-            job.started = now = time.monotonic()
+            job.started = time.monotonic()
             worker.job = job
-            if job.timeout is not None:
-                deadline = now + job.timeout
-                heapq.heappush(self._deadlines, (deadline, next(self._seq), job))
-                if deadline < self._next_wake:
-                    self._next_wake = deadline
-                    self._wake.notify()
+            if job.clock_on_start:
+                self._arm_locked(job)
         return True
+
+    def start_clock(self, job: Job) -> None:
+        """Start `job`'s timeout now (for jobs created with clock_on_start=False)."""
+        if job.timeout is not None:
+            with self._lock:
+                self._arm_locked(job)
+
+    def _arm_locked(self, job: Job) -> None:
+        if job.timeout is None:
+            return
+        deadline = time.monotonic() + job.timeout
+        heapq.heappush(self._deadlines, (deadline, next(self._seq), job))
+        if deadline < self._next_wake:
+            self._next_wake = deadline
+            self._wake.notify()
 
     # -- stopping --------------------------------------------------------------------------
     def request_stop(self, job: Job, stop: Stop) -> bool:
@@ -302,8 +320,8 @@ class WorkerPool:
 
     def _inject_locked(self, job: Job) -> None:
         worker = job.worker
-        if job.state == RUNNING and worker is not None and worker.job is job and worker.ident:
-            raise_in_thread(worker.ident, job.stop.exc_class)
+        if worker is not None and worker.job is job and worker.ident and job.stop is not None:
+            raise_in_thread(worker.ident, job.stop.exc_class(worker.ident))
 
     def _abandon_locked(self, job: Job) -> None:
         worker = job.worker
@@ -343,11 +361,21 @@ class WorkerPool:
                     elif now >= times[1]:
                         del self._stopping[job]
                         self._abandon_locked(job)
+                        self._abandoned[job] = now + ABANDONED_REINJECT
                         finished.append(job)
                     elif now >= times[0]:
                         self._inject_locked(job)
                         times[0] = now + self.reinject_interval
+                # an abandoned thread gets the stop again now and then until it has left
+                for job, at in list(self._abandoned.items()):
+                    if job.worker is None or job.worker.job is not job:
+                        del self._abandoned[job]
+                    elif now >= at:
+                        self._inject_locked(job)
+                        self._abandoned[job] = now + ABANDONED_REINJECT
                 wake = deadlines[0][0] if deadlines else float("inf")
+                for at in self._abandoned.values():
+                    wake = min(wake, at)
                 for times in self._stopping.values():
                     wake = min(wake, times[0], times[1])
                 self._next_wake = wake

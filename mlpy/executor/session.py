@@ -151,9 +151,8 @@ class Session:
                 raise RuntimeError("session is closed")
             namespace, state = self._namespace, self._state
         if context:
-            fresh = self._executor_toolchain()[1](context)   # validates and copies
-            for name in context:
-                namespace[name] = fresh[name]
+            from ..runtime.namespace import bind_context
+            bind_context(namespace, dict(context))   # validates the names, copies the values
         return namespace, state
 
     def _enqueue(self, job: Job) -> None:

@@ -18,7 +18,7 @@ class ExecutorSettings:
 
     limits: Limits = field(default_factory=Limits)
     stop_grace: float = 1.0          # a stopped program that has not unwound by then is abandoned
-    reinject_interval: float = 0.02  # how often a stop is raised again while the program unwinds
+    reinject_interval: float = 0.005 # how often a stop is raised again while the program unwinds
     output_interval: float = 0.02    # minimum time between two on_output batches
     cache: bool = True               # cache compiled programs
     thread_stack_size: int = 64 << 20   # worker threads get deep stacks for deep ML recursion
