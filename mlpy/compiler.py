@@ -151,13 +151,12 @@ class Compiler:
         self.preludes: list[list] = []
         self.arrow_count = 0
         self.temp_count = 0
-        self.program_bound: set = set()
         self.imports: list[N.Import] = []
         self.has_display = False
 
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
-        self.program_bound = _all_bound(program)
+        self.program = program
         body: list = []
         stmts = program.body
         for i, stmt in enumerate(stmts):
@@ -170,9 +169,15 @@ class Compiler:
                         value=self.expr(s.expr)), s)]))
             else:
                 body.extend(self.stmt_with_prelude(stmt))
-        module = ast.Module(body=body, type_ignores=[])
-        ast.fix_missing_locations(module)
-        return module
+        return ast.Module(body=body, type_ignores=[])
+
+    @property
+    def program_bound(self) -> set:
+        """Every name the program binds (computed only when a deny-listed name is read)."""
+        names = self.__dict__.get("_program_bound")
+        if names is None:
+            names = self.__dict__["_program_bound"] = _all_bound(self.program)
+        return names
 
     # ------------------------------------------------------------ helpers
     def _at(self, py, node):

@@ -81,7 +81,13 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return builtins.compile(tree, filename, "exec")
+            try:
+                return builtins.compile(tree, filename, "exec")
+            except (TypeError, ValueError):
+                # a generated node without a position: fill it in from its parent (slow path;
+                # the compiler positions every node it makes, so this is a safety net)
+                ast.fix_missing_locations(tree)
+                return builtins.compile(tree, filename, "exec")
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
         message = exc.msg.replace("__ml_kw_", "")

@@ -1,0 +1,42 @@
+"""Every Python node the compiler makes carries the ML position it came from (so tracebacks
+point at ML lines and compile() never needs the slow fix-up pass)."""
+
+import ast
+
+import mlpy
+
+EVERY_CONSTRUCT = """
+import math;
+import json as j;
+capability C { resource "x"; allow read "y"; }
+x = 1; y = -x + 2 * 3 - 4 / 5 // 6 % 7;
+s = "a" + 1; t = !true || false && null == 1 != 2 < 3 > 4 <= 5 >= 6;
+a = [1, 2, 3]; o = {k: 1, "s": 2};
+[p, q] = [1, 2]; {k} = o;
+a[0] = 5; o.k = 6; o["z"] = 7;
+b = a[1:2:1]; c = a[:]; d = o.k; e = a.length;
+function f(u, v: number) { nonlocal x; x = u; return v; }
+g = fn(w) => w + 1; h = fn() => { return {}; }; i = fn() => {};
+if (x) { y = 1; } elif (y) { y = 2; } else if (t) { y = 3; } else { y = 4; }
+while (false) { break; }
+for (n in a) { continue; }
+try { throw {message: "m"}; } except (err) { r = err.message; } finally { z = 1; }
+try { z = 2; } except { z = 3; }
+try { z = 4; } finally { z = 5; }
+r = c ? 1 : 2; f(1, 2)(3); a.append(4); print(math.pi);
+__nope = 1; m = o.__class__; eval;
+return;
+"""
+
+
+def test_every_generated_node_has_a_position():
+    program = mlpy.compile(EVERY_CONSTRUCT, cache=False, interactive=False)
+    missing = [type(node).__name__ for node in ast.walk(program.tree)
+               if isinstance(node, (ast.stmt, ast.expr)) and getattr(node, "lineno", None) is None]
+    assert missing == []
+
+
+def test_positions_are_ml_lines():
+    program = mlpy.compile("x = 1;\n\ny = x + 2;\n", cache=False)
+    lines = sorted({node.lineno for node in ast.walk(program.tree) if isinstance(node, ast.stmt)})
+    assert lines == [1, 3]
