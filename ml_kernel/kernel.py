@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any
 
+from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 
 from . import __version__
@@ -152,6 +153,7 @@ class MLKernel(Kernel):
     def start(self):
         super().start()
         self._loop = self.io_loop.asyncio_loop
+        threading.Thread(target=self._warm_up, name="ml-warm-up", daemon=True).start()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_sigint)
 
@@ -165,9 +167,27 @@ class MLKernel(Kernel):
 
     @property
     def kernel_info(self):
-        info = dict(super().kernel_info)
-        info["supported_features"] = []           # no debugger, no subshells
-        return info
+        # Built here rather than by the base class, which imports debugpy to decide whether
+        # to advertise a debugger: this kernel has none, and no subshells either.
+        return {
+            "protocol_version": kernel_protocol_version,
+            "implementation": self.implementation,
+            "implementation_version": self.implementation_version,
+            "language_info": self.language_info,
+            "banner": self.banner,
+            "help_links": self.help_links,
+            "supported_features": [],
+        }
+
+    def _warm_up(self) -> None:
+        """Import the compiler and build the parser off the main thread, so the first
+        is_complete (jupyter console waits 1 s for it) and the first cell are quick."""
+        try:
+            import mlpy
+            from mlpy.executor import AsyncMLExecutor  # noqa: F401
+            mlpy.compile("x = 1", interactive=True)
+        except Exception:
+            pass
 
     # -- execution --------------------------------------------------------------------------
     async def do_execute(self, code, silent, store_history=True, user_expressions=None,
