@@ -336,6 +336,13 @@ class TestPostfix:
         assert expr("a[::]") == "(slice a _ _ _)"
         assert expr("a[i + 1:n - 1]") == "(slice a (+ i 1) (- n 1) _)"
 
+    def test_object_literal_as_left_operand(self):
+        assert expr("{} + {}") == "(+ {} {})"
+        assert expr('{a: 1} + "s"') == "(+ {a:1} s's')"
+        assert expr("{} - 1") == "(- {} 1)"
+        assert expr('print({a: 1} + "s")') == "(call print (+ {a:1} s's'))"
+        assert expr("{} * 2") == "(* {} 2)"
+
     def test_index_and_member(self):
         assert expr("a[b][c]") == "(idx (idx a b) c)"
         assert expr("a.b.c") == "(. (. a b) c)"
