@@ -99,6 +99,39 @@ def _nonlocals_in(body: list, out: list | None = None) -> list:
     return out
 
 
+def _first_use(body: list, name: str):
+    """(line, column) of the first read or binding of `name` in a function's own body."""
+    first = None
+
+    def visit(node):
+        nonlocal first
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, N.Node) or isinstance(node, (N.FunctionDef, N.Arrow)):
+            if isinstance(node, N.FunctionDef) and node.name == name:
+                _note(node)
+            return
+        hit = (isinstance(node, N.Name) and node.name == name) or (
+            isinstance(node, (N.For,)) and node.var == name) or (
+            isinstance(node, N.Destructure) and name in node.names) or (
+            isinstance(node, N.Try) and node.handler_name == name)
+        if hit:
+            _note(node)
+        for slot in node.__slots__:
+            visit(getattr(node, slot))
+
+    def _note(node):
+        nonlocal first
+        pos = (node.line, node.column)
+        if first is None or pos < first:
+            first = pos
+
+    visit(body)
+    return first
+
+
 def _all_bound(program: N.Program) -> set:
     """Every name the program binds anywhere (for the deny-list rule of spec §11.1)."""
     names: set = set()
@@ -311,6 +344,11 @@ class Compiler:
         if isinstance(body_nodes, list):
             for stmt in _nonlocals_in(body_nodes):
                 for nl_name in stmt.names:
+                    used = _first_use(body_nodes, nl_name)
+                    if used is not None and used < (stmt.line, stmt.column):
+                        raise MLSyntaxError(
+                            f"name '{nl_name}' is used prior to nonlocal declaration",
+                            line=stmt.line, column=stmt.column)
                     if nl_name in seen:
                         raise MLSyntaxError(f"name '{nl_name}' is parameter and nonlocal",
                                             line=stmt.line, column=stmt.column)
