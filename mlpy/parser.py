@@ -40,7 +40,7 @@ _PRECEDENCE = {"||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, ">": 5, "<=": 5, ">="
 def _reduce(operands: list, op: Token) -> None:
     right = operands.pop()
     left = operands.pop()
-    text = str(op)
+    text = op.value
     if text == "&&" or text == "||":
         operands.append(N.Logical(left.line, left.column, text, left, right))
     else:
@@ -199,8 +199,8 @@ class _Build(Transformer):
         operators: list = []
         for i in range(1, len(c), 2):
             op, right = c[i], c[i + 1]
-            level = _PRECEDENCE[op]
-            while operators and _PRECEDENCE[operators[-1]] >= level:
+            level = _PRECEDENCE[op.value]
+            while operators and _PRECEDENCE[operators[-1].value] >= level:
                 _reduce(operands, operators.pop())
             operators.append(op)
             operands.append(right)
