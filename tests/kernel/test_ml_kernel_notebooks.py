@@ -96,5 +96,6 @@ def test_html_export_highlights_ml(tmp_path):
     # `function` is a declaration keyword (kd), `fizzbuzz` a function name (nf), strings s2
     assert '<span class="kd">function</span>' in html
     assert '<span class="nf">fizzbuzz</span>' in html
-    assert '<span class="s2">&quot;Hello&quot;</span>' in html
+    assert '<span class="s2">"Hello"</span>' in html
     assert "Hello, world! 42" in html
+    assert "hl-ml" in html          # highlighted with the ml lexer, not as plain text
