@@ -1,0 +1,290 @@
+"""The `mlpy` command line (`python -m mlpy`), through subprocesses.
+
+The example programs live in tests/examples (a copy of the shared corpus); set MLPY_EXAMPLES
+to run another folder of NN_name.ml / .out / .err programs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = Path(os.environ.get("MLPY_EXAMPLES") or REPO / "tests" / "examples")
+PROGRAMS = sorted(EXAMPLES.glob("*.ml"))
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def _close_stdin():
+    os.close(0)
+
+
+def mlpy_cli(*args, cwd=None, stdin_closed=True, input_text=None, timeout=60):
+    kw = {}
+    if input_text is not None:
+        kw["input"] = input_text.encode()
+    elif stdin_closed:
+        kw["stdin"] = subprocess.DEVNULL
+        kw["preexec_fn"] = _close_stdin
+    return subprocess.run([sys.executable, "-m", "mlpy", *map(str, args)], cwd=cwd,
+                          capture_output=True, env=_env(), timeout=timeout, **kw)
+
+
+def text(data: bytes) -> str:
+    return data.decode("utf-8")
+
+
+def test_examples_found():
+    assert len(PROGRAMS) >= 40, EXAMPLES
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_example(program: Path):
+    expected_out = program.with_suffix(".out").read_bytes()
+    err_file = program.with_suffix(".err")
+    r = mlpy_cli("run", program.name, cwd=program.parent)
+    assert r.stdout == expected_out, (
+        f"stdout differs\n--- got\n{text(r.stdout)}\n--- expected\n{text(expected_out)}\n"
+        f"--- stderr\n{text(r.stderr)}")
+    if not err_file.exists():
+        assert r.returncode == 0, text(r.stderr)
+        return
+    assert r.returncode != 0
+    report = text(r.stderr) + text(r.stdout)
+    for line in err_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            assert line in report, f"{line!r} not in error report:\n{report}"
+    # compile-time (parse, security) failures exit 2 before running; runtime errors exit 1
+    first = err_file.read_text(encoding="utf-8").splitlines()[0]
+    if first.startswith("Parse error") or program.stem.split("_", 2)[-1].startswith("security") \
+            or "import" in program.stem:
+        assert r.returncode == 2, report
+        assert r.stdout == b""
+    else:
+        assert r.returncode == 1, report
+
+
+# ------------------------------------------------------------------ run
+class TestRun:
+    def test_success(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("hi", 1 + 1);\nresult = 3;\n', encoding="utf-8")
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert (r.returncode, r.stdout, r.stderr) == (0, b"hi 2\n", b"")
+
+    def test_runtime_error_exit_1_output_kept(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("before");\nx = 1;\ny = x / 0;\nprint("after");\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1
+        assert r.stdout == b"before\n"
+        assert "ZeroDivisionError: division by zero (line 3)" in text(r.stderr)
+
+    def test_error_inside_function_reports_function_line(self, tmp_path):
+        (tmp_path / "p.ml").write_text("function f(a) {\n  return a[5];\n}\nf([1]);\n")
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1
+        assert "IndexError: list index out of range (line 2)" in text(r.stderr)
+
+    def test_uncaught_throw(self, tmp_path):
+        (tmp_path / "p.ml").write_text('x = 1;\nthrow {type: "ValidationError", message: "bad age"};\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1
+        assert "ValidationError: bad age (line 2)" in text(r.stderr)
+
+    def test_parse_error_exit_2_nothing_runs(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("ran");\nx = (1 + 2;\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == b""
+        assert "Parse error:" in text(r.stderr) and "line 2, column 11" in text(r.stderr)
+
+    def test_compile_time_syntax_error_exit_2(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("ran");\nbreak;\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == b""
+        assert "SyntaxError" in text(r.stderr)
+
+    def test_strict_by_default_and_no_strict(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("ran");\ntry { x = "".__class__; } except (e) { print(e.type); }\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == b""
+        assert "SecurityError" in text(r.stderr) and "__class__" in text(r.stderr)
+        r = mlpy_cli("run", "--no-strict", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == b"ran\nSecurityError\n"
+
+    def test_missing_file(self, tmp_path):
+        r = mlpy_cli("run", "nope.ml", cwd=tmp_path)
+        assert r.returncode == 2 and "nope.ml" in text(r.stderr)
+
+    def test_utf8_output(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("café ✓", "\\ud83d\\ude00");\n', encoding="utf-8")
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0 and text(r.stdout) == "café ✓ \U0001F600\n"
+
+    def test_input_with_closed_and_given_stdin(self, tmp_path):
+        (tmp_path / "p.ml").write_text('a = input(); b = input(); print("got", a, b);\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path, input_text="line one\n")
+        assert r.returncode == 0 and r.stdout == b"got line one null\n"
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1 and r.stdout == b""
+        assert "RuntimeError: input is not available" in text(r.stderr)
+
+
+class TestCapabilitiesAndTimeout:
+    def test_allow_file_read(self, tmp_path):
+        (tmp_path / "data.txt").write_text("hello file\n")
+        (tmp_path / "p.ml").write_text('import file;\nprint(file.read("data.txt"));\n'
+                                       'print(getCapabilities());\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1
+        assert "CapabilityError" in text(r.stderr) and "file.read" in text(r.stderr)
+        r = mlpy_cli("run", "--allow", "file.read", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b'hello file\n\n["file.read"]\n'
+
+    def test_options_after_file(self, tmp_path):
+        # the documented usage is `mlpy run FILE [--allow CAP]... [--timeout S] [-- ARGS...]`
+        # and the CapabilityError hint says "grant it with --allow file.read"
+        (tmp_path / "data.txt").write_text("hello file\n")
+        (tmp_path / "p.ml").write_text('import file;\nprint(file.read("data.txt"));\n')
+        r = mlpy_cli("run", "p.ml", "--allow", "file.read", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b"hello file\n\n"
+        (tmp_path / "t.ml").write_text("while (true) { }\n")
+        r = mlpy_cli("run", "t.ml", "--timeout", "1", cwd=tmp_path, timeout=30)
+        assert r.returncode == 1 and "TimeoutError" in text(r.stderr)
+
+    def test_program_arguments_after_double_dash(self, tmp_path):
+        (tmp_path / "p.ml").write_text("import args;\nprint(args.rest(), args.all());\n")
+        r = mlpy_cli("run", "--allow", "args.read", "p.ml", "--", "a", "--b", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b'["a", "--b"] ["p.ml", "a", "--b"]\n'
+
+    def test_allow_all(self, tmp_path):
+        (tmp_path / "data.txt").write_text("x")
+        (tmp_path / "p.ml").write_text('import file;\nprint(file.read("data.txt"), hasCapability("file.write"));\n')
+        r = mlpy_cli("run", "--allow", "all", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b"x true\n"
+
+    def test_capability_block_grants_nothing(self, tmp_path):
+        (tmp_path / "data.txt").write_text("x")
+        (tmp_path / "p.ml").write_text('capability R { allow read "data.txt"; }\nimport file;\n'
+                                       'print(file.read("data.txt"));\n')
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1 and "CapabilityError" in text(r.stderr)
+
+    def test_timeout_stops_infinite_loop(self, tmp_path):
+        (tmp_path / "p.ml").write_text('print("start");\nwhile (true) { }\n')
+        started = time.monotonic()
+        r = mlpy_cli("run", "--timeout", "1", "p.ml", cwd=tmp_path, timeout=30)
+        assert time.monotonic() - started < 20
+        assert r.returncode == 1
+        assert r.stdout == b"start\n"
+        assert "TimeoutError" in text(r.stderr)
+
+    def test_timeout_not_caught_by_try(self, tmp_path):
+        (tmp_path / "p.ml").write_text("while (true) { try { while (true) { } } except (e) { } "
+                                       "finally { } }\n")
+        r = mlpy_cli("run", "--timeout", "1", "p.ml", cwd=tmp_path, timeout=30)
+        assert r.returncode == 1 and "TimeoutError" in text(r.stderr)
+
+
+# ------------------------------------------------------------------ transpile / check
+class TestTranspileAndCheck:
+    def test_transpile_prints_python(self, tmp_path):
+        (tmp_path / "p.ml").write_text("function f(x) { return x + 1; }\nresult = f(1);\n")
+        r = mlpy_cli("transpile", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        source = text(r.stdout)
+        compile(source, "<transpiled>", "exec")     # valid Python
+        assert "def " in source and "return" in source
+
+    def test_transpile_parse_error(self, tmp_path):
+        (tmp_path / "p.ml").write_text("x = ;\n")
+        r = mlpy_cli("transpile", "p.ml", cwd=tmp_path)
+        assert r.returncode == 2 and "Parse error:" in text(r.stderr)
+
+    def test_check_clean(self, tmp_path):
+        (tmp_path / "p.ml").write_text("x = 1;\nprint(x);\n")
+        r = mlpy_cli("check", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == b""
+
+    def test_check_problems(self, tmp_path):
+        (tmp_path / "p.ml").write_text('x = 1;\ny = x.__class__;\nz = eval;\n')
+        r = mlpy_cli("check", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1
+        lines = text(r.stdout).splitlines()
+        assert lines == ["p.ml:2:6: SecurityError: access to member '__class__' is not allowed",
+                         "p.ml:3:5: SecurityError: 'eval' is not allowed"]
+
+    def test_check_parse_error(self, tmp_path):
+        (tmp_path / "p.ml").write_text("x = 1;\ny = (2 + 3;\n")
+        r = mlpy_cli("check", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1
+        line = text(r.stdout).splitlines()[0]
+        assert line.startswith("p.ml:2:11: Parse error:"), line
+
+    def test_check_no_strict(self, tmp_path):
+        (tmp_path / "p.ml").write_text('y = "".__class__;\n')
+        assert mlpy_cli("check", "p.ml", cwd=tmp_path).returncode == 1
+        r = mlpy_cli("check", "p.ml", "--no-strict", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == b""
+
+
+# ------------------------------------------------------------------ user modules
+class TestUserModules:
+    def test_sibling_module(self, tmp_path):
+        (tmp_path / "util.ml").write_text('print("loading util");\nfunction double(x) { return x * 2; }\n'
+                                          "answer = 42;\n")
+        (tmp_path / "main.ml").write_text("import util;\nimport util;\n"
+                                          "print(util.double(4), util.answer, typeof(util));\n")
+        r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b"loading util\n8 42 module\n"
+
+    def test_dotted_module_and_alias(self, tmp_path):
+        (tmp_path / "lib").mkdir()
+        (tmp_path / "lib" / "util.ml").write_text("function inc(x) { return x + 1; }\n")
+        (tmp_path / "main.ml").write_text("import lib.util;\nimport lib.util as u;\n"
+                                          "print(lib.util.inc(1), u.inc(2));\n")
+        r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b"2 3\n"
+
+    def test_module_found_next_to_importing_file_not_cwd(self, tmp_path):
+        (tmp_path / "proj").mkdir()
+        (tmp_path / "proj" / "helper.ml").write_text('greeting = "hello";\n')
+        (tmp_path / "proj" / "main.ml").write_text("import helper as h;\nprint(h.greeting);\n")
+        r = mlpy_cli("run", "proj/main.ml", cwd=tmp_path)
+        assert r.returncode == 0, text(r.stderr)
+        assert r.stdout == b"hello\n"
+
+    def test_module_with_error(self, tmp_path):
+        (tmp_path / "bad.ml").write_text("x = 1 / 0;\n")
+        (tmp_path / "main.ml").write_text("import bad;\nprint(1);\n")
+        r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+        assert r.returncode != 0 and r.stdout == b""
+        assert "ZeroDivisionError" in text(r.stderr)
+
+    def test_missing_module(self, tmp_path):
+        (tmp_path / "main.ml").write_text("import nothere;\nprint(1);\n")
+        r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == b""
+        assert "ImportError" in text(r.stderr) and "no ML module named 'nothere'" in text(r.stderr)
+
+    def test_module_names_are_sandboxed_too(self, tmp_path):
+        (tmp_path / "evil.ml").write_text('x = "".__class__;\n')
+        (tmp_path / "main.ml").write_text('import evil;\nprint("ran");\n')
+        r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+        assert r.returncode != 0 and b"ran" not in r.stdout
+        assert "SecurityError" in text(r.stderr)
