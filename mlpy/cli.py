@@ -150,8 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
     run.add_argument("--no-strict", action="store_true",
                      help="report security problems at run time instead of before running")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program "
-                     "(after --)")
+    run.add_argument("args", nargs="*", help="arguments for the program, after --")
     run.set_defaults(handler=cmd_run)
     tr = sub.add_parser("transpile", help="print the Python an ML program compiles to")
     tr.add_argument("file")
@@ -164,9 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    program_args: list[str] = []
+    if "--" in argv:                  # everything after `--` belongs to the program
+        cut = argv.index("--")
+        argv, program_args = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
-    if getattr(args, "args", None) and args.args[0] == "--":
-        args.args = args.args[1:]
+    if hasattr(args, "args"):
+        args.args = list(args.args or []) + program_args
     try:
         return args.handler(args)
     except KeyboardInterrupt:
