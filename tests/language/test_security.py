@@ -297,6 +297,19 @@ ESCAPES = [
     "x = keys(builtin);",
     "x = values(builtin);",
     "x = keys(print);",
+    'import math; x = math["sqrt"];',
+    'x = builtin["eval"];',
+    'x = builtin["__dict__"];',
+    "x = print[0];",
+    'f = fn() => 1; x = f["__code__"];',
+    'import regex; x = regex.compile("a")["test"];',
+    "import math; for (k in math) { }",
+    "for (k in builtin) { }",
+    "x = iter(print);",
+    "[a, b] = builtin;",
+    "{a} = builtin;",
+    '{__class__} = "";',
+    "x = sorted(builtin);",
 ]
 
 

@@ -200,6 +200,16 @@ class TestComparison:
         fails("x = {} < {};", "TypeError")
         fails("x = null < 1;", "TypeError")
 
+    def test_equality_of_cyclic_containers_never_raises(self):
+        r = mlpy.run("a = []; a.append(a); b = []; b.append(b);\n"
+                     "result = [a == a, a != a, a == b, a != b, a == 1];")
+        assert r.success, f"{r.error_type}: {r.error}"
+        eq_aa, ne_aa, eq_ab, ne_ab, eq_a1 = r.value
+        assert (eq_aa, ne_aa, eq_a1) == (True, False, False)
+        assert eq_ab is not ne_ab
+        r = mlpy.run("o = {}; o.me = o; p = {}; p.me = p; result = [o == p, o != p];")
+        assert r.success, f"{r.error_type}: {r.error}"
+
     def test_equality_never_raises(self):
         assert show('[1, "a", null] == [1, "a", null] && !({a: print} == 1) && !(iter([]) == 1)') \
             == "true"
@@ -518,6 +528,12 @@ class TestScope:
 
     def test_context_variables(self):
         assert out("print(x + 1); x = 5; print(x);", context={"x": 3}) == "4\n5\n"
+
+    def test_context_variable_names_are_checked(self):
+        for name in ["_x", "__builtins__", "if", "true", "caf\u00e9", "1x", "a-b", ""]:
+            r = mlpy.run("print(1);", context={name: 1})
+            assert not r.success and r.stdout == "", name
+        assert out("print(class);", context={"class": 2}) == "2\n"
 
     def test_result_is_the_value(self):
         r = mlpy.run("result = 2 + 2;")
