@@ -20,7 +20,6 @@ import os
 import signal
 import threading
 import time
-from typing import Any
 
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
@@ -111,7 +110,6 @@ class MLKernel(Kernel):
         self._task: asyncio.Future | None = None     # the running cell's session.execute
         self._interrupted = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._execute_accepts: set[str] = set()
 
     # -- setup -----------------------------------------------------------------------------
     @staticmethod
@@ -134,20 +132,11 @@ class MLKernel(Kernel):
         """The executor session (created on first use, so a broken mlpy shows as a cell error
         rather than a kernel that dies while starting)."""
         if self._session is None:
-            try:
-                from mlpy import AsyncMLExecutor
-            except ImportError:
-                from mlpy.executor import AsyncMLExecutor
-            options: dict[str, Any] = {"max_workers": 1}
-            params = inspect.signature(AsyncMLExecutor).parameters
-            caps = self.granted_capabilities()
-            if caps and "capabilities" in params:
-                options["capabilities"] = caps
-            if "file_root" in params:
-                options["file_root"] = os.getcwd()
-            self._executor = AsyncMLExecutor(**options)
+            from mlpy import AsyncMLExecutor
+            self._executor = AsyncMLExecutor(max_workers=1,
+                                             capabilities=self.granted_capabilities(),
+                                             file_root=os.getcwd())
             self._session = self._executor.session()
-            self._execute_accepts = set(inspect.signature(self._session.execute).parameters)
         return self._session
 
     def start(self):
@@ -260,15 +249,10 @@ class MLKernel(Kernel):
             return self._error(count, "ImportError", f"cannot start the ML executor: {exc}",
                                [f"ImportError: cannot start the ML executor: {exc}"], silent)
         pump = _OutputPump(loop, (lambda s, t: None) if silent else self._send_stream)
-        options: dict[str, Any] = {"timeout": timeout, "on_output": pump.write,
-                                   "interactive": True}
-        asker = self._input_function(allow_stdin)
-        for name in ("input", "on_input", "input_handler"):
-            if name in self._execute_accepts:
-                options[name] = asker
-                break
         self._interrupted = False
-        task = asyncio.ensure_future(session.execute(code, **options))
+        task = asyncio.ensure_future(session.execute(
+            code, timeout=timeout, on_output=pump.write, interactive=True,
+            input=self._input_function(allow_stdin)))
         self._task = task
         result = None
         try:

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "parse", "compile", "check", "run", "CompiledProgram", "AsyncMLExecutor", "AsyncMLResult",
-    "Session", "MLError", "MLSyntaxError", "MLSecurityError", "MLRuntimeError",
+    "Session", "ExecutorSettings", "MLError", "MLSyntaxError", "MLSecurityError", "MLRuntimeError",
     "MLCapabilityError", "MLTimeoutError", "MLLimitError", "MLImportError", "__version__",
 ]
 
@@ -30,6 +30,7 @@ _LAZY = {
     "AsyncMLExecutor": ("mlpy.executor", "AsyncMLExecutor"),
     "AsyncMLResult": ("mlpy.executor", "AsyncMLResult"),
     "Session": ("mlpy.executor", "Session"),
+    "ExecutorSettings": ("mlpy.executor", "ExecutorSettings"),
 }
 
 

@@ -312,8 +312,9 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
                                 last.end_line, last.end_column, last.end_pos))
             try:
                 tree = parser.parse(tokens)
-            except UnexpectedInput as exc2:
-                raise _syntax_error(exc2, source, tokens) from None
+            except UnexpectedInput:
+                tokens.pop()          # report the program as written, not the retry
+                raise _syntax_error(exc, source, tokens) from None
             tree.interactive_tail = True
             return tree
         raise _syntax_error(exc, source, tokens) from None

@@ -58,10 +58,11 @@ class _Run:
     """What one execution needs on the worker and what it has measured so far."""
 
     __slots__ = ("code", "interactive", "context", "session", "sink", "transpile_time",
-                 "run_started", "execution_time")
+                 "run_started", "execution_time", "input")
 
-    def __init__(self, code, interactive, context, session, sink):
+    def __init__(self, code, interactive, context, session, sink, input=None):
         self.code = code
+        self.input = input            # what ML's input() reads from (None: not available)
         self.interactive = interactive
         self.context = context
         self.session = session
@@ -127,21 +128,23 @@ class AsyncMLExecutor:
     async def execute(self, code: str, timeout: float | None = None,
                       context: Mapping[str, Any] | None = None, *,
                       on_output: OutputCallback | None = None,
-                      interactive: bool = False) -> AsyncMLResult:
+                      interactive: bool = False,
+                      input: Callable[[str], str | None] | None = None) -> AsyncMLResult:
         """Run `code` in a fresh namespace holding `context`; the result of the run.
 
         `timeout` (seconds; default `limits.default_timeout`, capped by `limits.max_timeout`)
         bounds the run, not the time spent waiting for a worker. Cancelling the awaiting task
         stops the program."""
-        return await self._execute(code, timeout, context, on_output, interactive, None)
+        return await self._execute(code, timeout, context, on_output, interactive, None, input)
 
     def run_sync(self, code: str, timeout: float | None = None,
                  context: Mapping[str, Any] | None = None, *,
                  on_output: OutputCallback | None = None,
-                 interactive: bool = False) -> AsyncMLResult:
+                 interactive: bool = False,
+                 input: Callable[[str], str | None] | None = None) -> AsyncMLResult:
         """`execute()` for synchronous hosts: blocks the calling thread (call it from a thread
         that is not running an event loop). `on_output` is called on the calling thread."""
-        return self._run_sync(code, timeout, context, on_output, interactive, None)
+        return self._run_sync(code, timeout, context, on_output, interactive, None, input)
 
     def session(self, context: Mapping[str, Any] | None = None):
         """A `Session`: a persistent namespace whose executions run one at a time, in order."""
@@ -178,11 +181,12 @@ class AsyncMLExecutor:
                 f"strict_security={self.strict_security})")
 
     # -- shared by the executor and its sessions --------------------------------------------
-    async def _execute(self, code, timeout, context, on_output, interactive, session):
+    async def _execute(self, code, timeout, context, on_output, interactive, session,
+                       input=None):
         loop = asyncio.get_running_loop()
         stream = LoopOutput(loop, on_output, self.settings.output_interval) if on_output else None
         job = self._make_job(code, timeout, context, interactive, session,
-                             stream.write if stream else None)
+                             stream.write if stream else None, input)
         fut = loop.create_future()
         job.add_done_callback(_deliver_to(loop, fut))
         self._submit(job, session)
@@ -197,10 +201,10 @@ class AsyncMLExecutor:
             stream.flush()
         return result
 
-    def _run_sync(self, code, timeout, context, on_output, interactive, session):
+    def _run_sync(self, code, timeout, context, on_output, interactive, session, input=None):
         waiter = ThreadOutput(on_output)
         job = self._make_job(code, timeout, context, interactive, session,
-                             waiter.write if on_output else None)
+                             waiter.write if on_output else None, input)
         job.add_done_callback(waiter.done)
         self._submit(job, session)
         try:
@@ -216,14 +220,14 @@ class AsyncMLExecutor:
         else:
             self._pool.submit(job)
 
-    def _make_job(self, code, timeout, context, interactive, session, write) -> Job:
+    def _make_job(self, code, timeout, context, interactive, session, write, input=None) -> Job:
         if not isinstance(code, str):
             raise TypeError(f"code must be a string, not {type(code).__name__}")
         if context is not None and not isinstance(context, Mapping):
             raise TypeError("context must be a mapping of variable names to values")
         timeout = self.settings.effective_timeout(timeout)
         sink = OutputSink(limit=self.limits.output_bytes, on_output=write)
-        run = _Run(code, bool(interactive), context, session, sink)
+        run = _Run(code, bool(interactive), context, session, sink, input)
         return Job(self._run_job, self._stopped_result, timeout=timeout, data=run,
                    clock_on_start=False)
 
@@ -260,7 +264,7 @@ class AsyncMLExecutor:
         context = ExecutionContext(
             output=run.sink, capabilities=Capabilities(self.capabilities, self._patterns),
             limits=self.limits, file_root=self.file_root, allowed_hosts=self.allowed_hosts,
-            env=dict(self.env), state=state)
+            env=dict(self.env), state=state, input=run.input)
         self._pool.start_clock(job)          # the timeout bounds the run, not the compile
         run.run_started = perf_counter()
         try:

@@ -12,7 +12,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Callable, Any
 
 from ..runtime.values import ErrorValue, ml_repr, typeof
 from .output import OutputCallback
@@ -42,20 +42,24 @@ class Session:
     # -- running ---------------------------------------------------------------------------
     async def execute(self, code: str, timeout: float | None = None,
                       on_output: OutputCallback | None = None, interactive: bool = True,
-                      context: Mapping[str, Any] | None = None) -> AsyncMLResult:
+                      context: Mapping[str, Any] | None = None,
+                      input: Callable[[str], str | None] | None = None) -> AsyncMLResult:
         """Run `code` in this session's namespace (after every earlier execution).
 
-        `context` binds (copies of) more variables into the namespace first."""
+        `context` binds (copies of) more variables into the namespace first; `input` is what
+        ML's input() reads from (called on the worker thread with the prompt)."""
         self._check_open()
         return await self._executor._execute(code, timeout, context, on_output, interactive,
-                                             self)
+                                             self, input)
 
     def run_sync(self, code: str, timeout: float | None = None,
                  on_output: OutputCallback | None = None, interactive: bool = True,
-                 context: Mapping[str, Any] | None = None) -> AsyncMLResult:
+                 context: Mapping[str, Any] | None = None,
+                 input: Callable[[str], str | None] | None = None) -> AsyncMLResult:
         """`execute()` for synchronous hosts (blocks the calling thread)."""
         self._check_open()
-        return self._executor._run_sync(code, timeout, context, on_output, interactive, self)
+        return self._executor._run_sync(code, timeout, context, on_output, interactive, self,
+                                        input)
 
     def interrupt(self) -> bool:
         """Ask the running execution to stop and return at once. False: nothing is running."""

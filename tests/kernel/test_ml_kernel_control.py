@@ -149,15 +149,6 @@ def test_timeout_from_environment():
         km.shutdown_kernel(now=True)
 
 
-def _executor_takes_input() -> bool:
-    import inspect
-    from mlpy.executor import Session
-    return "input" in inspect.signature(Session.execute).parameters
-
-
-@pytest.mark.xfail(not _executor_takes_input(), strict=False,
-                   reason="Session.execute has no input= parameter yet, so input() cannot "
-                          "reach the kernel's stdin channel")
 def test_input_through_stdin(kc):
     def answer(client, request):
         assert request["content"]["prompt"] == "Name? "
