@@ -25,6 +25,9 @@ def builtin(*names):
         ml_names = names or (fn.__name__.rstrip("_"),)
         for name in ml_names:
             BUILTINS[name] = fn
+        # Python's argument-count errors use __qualname__: `len() missing 1 required
+        # positional argument: 'x'`, not `len_() ...`.
+        fn.__qualname__ = ml_names[0]
         return describe(fn, ml_names[0])
     return register
 

@@ -776,6 +776,17 @@ class TestNumberBuiltins:
 
 
 class TestMiscBuiltins:
+    def test_builtin_arity_errors_use_ml_names(self):
+        fails("x = len();", "TypeError", "len() missing 1 required positional argument: 'x'")
+        fails("x = range(1, 2, 3, 4);", "TypeError",
+              "range() takes from 1 to 3 positional arguments but 4 were given")
+        fails("x = typeof();", "TypeError")
+        for name in ["len", "range", "typeof", "getattr", "format", "callable", "hasCapability",
+                     "module_info", "enumerate", "str", "int"]:
+            r = mlpy.run(f"x = {name}(1, 2, 3, 4, 5, 6);")
+            assert not r.success and r.error_type == "TypeError", name
+            assert "_(" not in r.error and "_()" not in r.error, r.error
+
     def test_call(self):
         assert show("call(fn(a, b) => a - b, 5, 3)") == "2"
         assert show("call(max, 1, 9)") == "9"
