@@ -31,6 +31,9 @@ def _ml_type_word(match: re.Match) -> str:
     return "'" + _PY_TYPE_NAMES.get(match.group(1), match.group(1)) + "'"
 
 
+_LOCALS_PREFIX = re.compile(r"(?:\b[A-Za-z_]\w*\.<locals>\.)+")
+
+
 def _clean_internal(text: str) -> str:
     def repl(m: re.Match) -> str:
         if m.group(1):
@@ -72,6 +75,9 @@ def ml_message(exc: BaseException) -> str:
         if "not supported between instances" not in text:
             text = re.sub(r"'(\w+)'", _ml_type_word, text)
         text = text.replace("'NoneType'", "'null'")
+    # a nested function's Python qualname (`outer.<locals>.inner() missing ...`): ML names
+    # a function by its own name
+    text = _LOCALS_PREFIX.sub("", text)
     if kind == "AttributeError" and " object has no attribute " in text:
         text = text.replace(" object has no attribute ", " object has no property ")
     return _clean_internal(text)

@@ -406,6 +406,14 @@ class TestFunctions:
         fails("function g() { }\ng(1);", "TypeError")
         fails("h = fn(x) => x;\nh();", "TypeError", line=2)
 
+    def test_arity_errors_of_nested_functions_use_their_own_name(self):
+        fails("function outer() {\n  function inner(a) { }\n  inner();\n}\nouter();", "TypeError",
+              "inner() missing 1 required positional argument: 'a'", line=3)
+        fails("function o() { function m() { function i(a, b) { } i(1, 2, 3); } m(); }\no();",
+              "TypeError", "i() takes 2 positional arguments but 3 were given")
+        assert caught("function o() { function m() { g = fn(q) => q; g(); } m(); }\no();") == \
+            "TypeError|<function>() missing 1 required positional argument: 'q'"
+
     def test_return_values(self):
         assert out("function f() { } function g() { return; } print(f(), g());") == "null null\n"
         assert out("function f(x) { if (x) { return 1; } return 2; } print(f(true), f(false));") \
