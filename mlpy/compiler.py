@@ -303,11 +303,35 @@ class Compiler:
             sub = self._at(ast.Subscript(self.expr(target.obj), self.expr(target.index),
                                          ast.Store()), target)
             return [self._at(ast.Assign(targets=[sub], value=value), s)]
-        # o.name = v: value first, then the object (spec §3)
+        # o.name = v: value first, then the object (spec §3); a plain object is set inline
         self.check_member(target.name, target)
-        call = self.helper("__ml_setm", [value, self.expr(target.obj), ast.Constant(target.name)],
-                           target)
-        return [self._at(ast.Expr(call), s)]
+        obj = self.expr(target.obj)
+        if target.name.startswith("_"):
+            call = self.helper("__ml_setm", [value, obj, ast.Constant(target.name)], target)
+            return [self._at(ast.Expr(call), s)]
+        at = lambda node: self._at(node, target)  # noqa: E731
+        v, o = self._temp("v"), self._temp("o")
+        store = at(ast.Assign(targets=[at(ast.Subscript(at(ast.Name(o, ast.Load())),
+                                                          at(ast.Constant(target.name)),
+                                                          ast.Store()))],
+                              value=at(ast.Name(v, ast.Load()))))
+        slow = at(ast.Expr(self.helper("__ml_setm", [at(ast.Name(v, ast.Load())),
+                                                     at(ast.Name(o, ast.Load())),
+                                                     at(ast.Constant(target.name))], target)))
+        return [at(ast.Assign(targets=[at(ast.Name(v, ast.Store()))], value=value)),
+                at(ast.Assign(targets=[at(ast.Name(o, ast.Store()))], value=obj)),
+                at(ast.If(self._is_type(at(ast.Name(o, ast.Load())), "__ml_dict", target),
+                          [store], [slow]))]
+
+    def _temp(self, kind: str) -> str:
+        self.temp_count += 1
+        return f"__ml_{kind}{self.temp_count}"
+
+    def _is_type(self, value, type_name: str, node):
+        """`__ml_type(value) is <type_name>`."""
+        at = lambda n: self._at(n, node)  # noqa: E731
+        return at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", ast.Load())), [value], [])),
+                              [ast.Is()], [at(ast.Name(type_name, ast.Load()))]))
 
     def stmt_Destructure(self, s):
         targets = []
@@ -547,6 +571,10 @@ class Compiler:
     def expr_Binary(self, e):
         left, right = self.expr(e.left), self.expr(e.right)
         op = e.op
+        if op in ("==", "!=") and not (self._scalar_literal(e.left)
+                                       or self._scalar_literal(e.right)):
+            # two containers that hold themselves would overflow Python's `==`
+            return self.helper("__ml_eq" if op == "==" else "__ml_ne", [left, right], e)
         if op in self._CMPOPS:
             return self._at(ast.Compare(left, [self._CMPOPS[op]()], [right]), e)
         if op in self._BINOPS:
@@ -586,6 +614,10 @@ class Compiler:
         slow = self.helper(helper, [at(ast.Name(a, ast.Load())), at(ast.Name(b, ast.Load()))], e)
         return at(ast.IfExp(test, fast, slow))
 
+    @staticmethod
+    def _scalar_literal(node) -> bool:
+        return type(node) in (N.Number, N.String, N.Literal)
+
     def expr_Logical(self, e):
         op = ast.And() if e.op == "&&" else ast.Or()
         return self._at(ast.BoolOp(op, [self.expr(e.left), self.expr(e.right)]), e)
@@ -617,5 +649,16 @@ class Compiler:
             self.error(MLSecurityError, f"access to member '{name}' is not allowed", node)
 
     def expr_Member(self, e):
+        """`o.name`: a plain object is read inline (`dict.get` gives null when absent, as ML
+        does); everything else — and `length`, and `_` names — goes through the guard."""
         self.check_member(e.name, e)
-        return self.helper("__ml_getm", [self.expr(e.obj), ast.Constant(e.name)], e)
+        obj = self.expr(e.obj)
+        if e.name == "length" or e.name.startswith("_"):
+            return self.helper("__ml_getm", [obj, ast.Constant(e.name)], e)
+        at = lambda n: self._at(n, e)  # noqa: E731
+        t = self._temp("t")
+        fast = at(ast.Call(at(ast.Attribute(at(ast.Name(t, ast.Load())), "get", ast.Load())),
+                           [at(ast.Constant(e.name))], []))
+        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, ast.Store())), obj)), "__ml_dict", e)
+        slow = self.helper("__ml_getm", [at(ast.Name(t, ast.Load())), at(ast.Constant(e.name))], e)
+        return at(ast.IfExp(test, fast, slow))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
 from . import nodes as N
 from .errors import MLSyntaxError
@@ -282,17 +283,81 @@ class _Build(Transformer):
         return N.Arrow(kw.line, kw.column, params or [], list(body), True)
 
 
-_parser: Lark | None = None
+class _Unexpected(UnexpectedToken):
+    """A token the LALR table has no action for (what `_syntax_error` reports)."""
+
+    def __init__(self, token, expected):
+        Exception.__init__(self, "unexpected token")
+        self.token = token
+        self.expected = expected
+
+
+class _Driver:
+    """The LALR loop over lark's parse table, with each reduction's size, target and
+    callback resolved once (lark's own loop hashes Rule objects and checks asserts per step).
+    Same table, same callbacks, same result as `Lark.parse`."""
+
+    def __init__(self, lark: Lark):
+        inner = lark.parser.parser.parser
+        table = inner.parse_table
+        callbacks = inner.callbacks
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        self.states: dict = {}
+        for state, actions in table.states.items():
+            row = {}
+            for terminal, (action, arg) in actions.items():
+                if action is Shift:
+                    row[terminal] = (True, arg)
+                else:
+                    row[terminal] = (False, (len(arg.expansion), arg.origin.name,
+                                             callbacks[arg]))
+            self.states[state] = row
+
+    def parse(self, tokens: list):
+        states = self.states
+        state_stack = [self.start]
+        value_stack: list = []
+        end = Token("$END", "")
+        end.start_pos = None
+        for token in tokens + [end]:
+            kind = token.type
+            while True:
+                row = states[state_stack[-1]]
+                try:
+                    shift, arg = row[kind]
+                except KeyError:
+                    raise _Unexpected(token, {t for t in row if t.isupper()}) from None
+                if shift:
+                    state_stack.append(arg)
+                    value_stack.append(token)
+                    break
+                size, origin, callback = arg
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                value_stack.append(callback(children))
+                state_stack.append(states[state_stack[-1]][origin][1])
+                if token is end and state_stack[-1] == self.end:
+                    return value_stack[-1]
+        raise _Unexpected(end, set())
+
+
+_parser: _Driver | None = None
 _lock = threading.Lock()
 
 
-def _get_parser() -> Lark:
+def _get_parser() -> _Driver:
     global _parser
     if _parser is None:
         with _lock:
             if _parser is None:
-                _parser = Lark(GRAMMAR.read_text(), parser="lalr", lexer=MLLexer,
-                               maybe_placeholders=True, transformer=_Build())
+                lark = Lark(GRAMMAR.read_text(), parser="lalr", lexer=MLLexer,
+                            maybe_placeholders=True, transformer=_Build())
+                _parser = _Driver(lark)
     return _parser
 
 

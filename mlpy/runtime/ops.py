@@ -96,6 +96,48 @@ def mod(a, b):
     raise TypeError(f"unsupported operand type(s) for %: '{typeof(a)}' and '{typeof(b)}'")
 
 
+# ----------------------------------------------------------------- equality
+def eq(a, b) -> bool:
+    """ML `==`: structural, and never raises — containers that hold themselves included."""
+    try:
+        return a == b
+    except RecursionError:
+        return _equal(a, b, set())
+
+
+def ne(a, b) -> bool:
+    return not eq(a, b)
+
+
+def _equal(a, b, assumed: set) -> bool:
+    """Structural equality that treats a pair already being compared as equal (so cycles of
+    the same shape are equal), with an explicit stack instead of recursion."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        tx, ty = type(x), type(y)
+        if tx in (list, dict, ErrorValue) or ty in (list, dict, ErrorValue):
+            key = (id(x), id(y))
+            if key in assumed:
+                continue
+            assumed.add(key)
+            if tx is list and ty is list:
+                if len(x) != len(y):
+                    return False
+                stack.extend(zip(x, y))
+            elif tx in (dict, ErrorValue) and ty in (dict, ErrorValue):
+                if len(x) != len(y) or x.keys() != y.keys():
+                    return False
+                stack.extend((x[k], y[k]) for k in x)
+            else:
+                return False
+        elif not (x == y):
+            return False
+    return True
+
+
 # ----------------------------------------------------------------- members
 def _string_method(name):
     return STRING_METHODS.get(name)
@@ -135,7 +177,13 @@ def getm(obj, name: str):
 def meth(obj, name: str):
     """The callable for `obj.name(...)`: on an object the property must hold a function."""
     cls = type(obj)
-    if cls is dict or cls is ErrorValue:
+    if cls is list:
+        if name in _ARRAY_DIRECT:
+            return getattr(obj, name)
+    elif cls is str:
+        if name in _STRING_DIRECT:
+            return getattr(obj, name)
+    elif cls is dict or cls is ErrorValue:
         if name[0] == "_":
             raise SecurityViolation(f"access to member '{name}' is not allowed")
         value = obj.get(name, _MISSING)
@@ -261,10 +309,6 @@ def _extend(a, items):
     a.extend(items)
 
 
-def _append(a, item):
-    a.append(item)
-
-
 def _index(a, item, *rest):
     try:
         return a.index(item, *rest)
@@ -292,9 +336,13 @@ def _pop(a, *index):
 
 
 _ARRAY_PLAIN = "clear reverse count copy".split()
+# Methods whose Python behaviour is the ML behaviour (append grows by one element at a time,
+# so it needs no size check): a method call can use the bound builtin directly.
+_ARRAY_DIRECT = frozenset(_ARRAY_PLAIN + ["append"])
+_STRING_DIRECT = frozenset(_STRING_PLAIN)
 ARRAY_METHODS = {name: _plain(name) for name in _ARRAY_PLAIN}
 ARRAY_METHODS.update({
-    "append": _wrapped("append", _append), "extend": _wrapped("extend", _extend),
+    "append": _plain("append"), "extend": _wrapped("extend", _extend),
     "index": _wrapped("index", _index), "remove": _wrapped("remove", _remove),
     "sort": _wrapped("sort", _sort), "insert": _wrapped("insert", _insert),
     "pop": _wrapped("pop", _pop),
