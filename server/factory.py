@@ -42,7 +42,13 @@ def default_executor(settings: Settings) -> Any:
                               "strict_security": settings.strict_security}
     if settings.isolation:
         kwargs["isolation"] = settings.isolation
-    return AsyncMLExecutor(**kwargs)
+    try:
+        return AsyncMLExecutor(**kwargs)
+    except TypeError as exc:
+        if settings.isolation and "isolation" in str(exc):
+            raise RuntimeError(f"MLPY_ISOLATION={settings.isolation}: this AsyncMLExecutor "
+                               "has no isolation option") from exc
+        raise
 
 
 class _Holder:
