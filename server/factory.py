@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 import signal
@@ -136,8 +137,11 @@ def create_app(settings: Settings | None = None, *,
             app.state.ml = holder.state = None
             log.info("mlpy server stopped")
 
+    extra: dict[str, Any] = {}
+    if "strict_content_type" in inspect.signature(FastAPI.__init__).parameters:
+        extra["strict_content_type"] = False  # a JSON body is JSON whatever its Content-Type
     app = FastAPI(title="mlpy server", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, **extra)
     app.state.ml = None
     app.state.settings = settings
 

@@ -22,9 +22,10 @@ def check_context(context: Any, *, max_depth: int, max_bytes: int) -> str | None
         if key.startswith("_"):
             return f"context key {key!r} must not start with '_'"
     try:
-        _walk(context, "context", 0, max_depth + 1, set())
+        for key, value in context.items():
+            _walk(value, f"context[{json.dumps(key)}]", 0, max_depth, set())
     except NotSerialisable as exc:
-        return str(exc)
+        return f"context value: {exc}"
     size = len(json.dumps(context, ensure_ascii=False, separators=(",", ":")).encode(
         "utf-8", "surrogatepass"))
     if size > max_bytes:
