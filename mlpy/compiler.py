@@ -13,7 +13,7 @@ import keyword
 from dataclasses import dataclass, field
 
 from . import nodes as N
-from .errors import MLError, MLSecurityError, MLSyntaxError
+from .errors import MLSecurityError, MLSyntaxError
 from .security import DENIED_NAMES, forbidden_import
 
 KW_PREFIX = "__ml_kw_"
@@ -104,7 +104,6 @@ def _first_use(body: list, name: str):
     first = None
 
     def visit(node):
-        nonlocal first
         if isinstance(node, (list, tuple)):
             for item in node:
                 visit(item)

@@ -37,15 +37,18 @@ OPERATORS = {
 OPERAND_END = frozenset({"NUMBER", "STRING", "NAME", "TRUE", "FALSE", "NULL", "_RPAR", "_RSQB"})
 
 _NUMBER = r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"
+# Leading whitespace is consumed with each token (half the matches otherwise).
 _TOKEN = re.compile(
-    r"(?P<ws>[ \t\f\v\n]+)"
-    rf"|(?P<number>{_NUMBER})"
+    r"[ \t\f\v\n]*(?:"
+    rf"(?P<number>{_NUMBER})"
     rf"|(?P<signed>[+-]{_NUMBER})"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"""|(?P<string>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')"""
     r"|(?P<comment>//[^\n]*)"
     r"|(?P<op>=>|==|!=|<=|>=|&&|\|\||//|[;,(){}\[\].:?=<>+\-*/%!])"
+    r"|(?P<end>\Z))"
 )
+_SPACE = re.compile(r"[ \t\f\v\n]*")
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
@@ -107,6 +110,22 @@ def _lone_surrogate(line: int, column: int):
                         line=line, column=column)
 
 
+def _unexpected_char(source: str, pos: int, line: int, column: int):
+    ch = source[pos]
+    if ch in "\"'":
+        raise MLSyntaxError(f"Parse error: unterminated string at line {line}, column {column}",
+                            line=line, column=column)
+    if ch == "\\":
+        what = "unexpected '\\'"
+    elif ord(ch) > 127 and (ch.isalpha() or ch.isdigit()):
+        what = (f"unexpected character {describe_char(ch)} (identifiers are ASCII letters, "
+                "digits and '_')")
+    else:
+        what = f"unexpected character {describe_char(ch)}"
+    raise MLSyntaxError(f"Parse error: {what} at line {line}, column {column}",
+                        line=line, column=column)
+
+
 def tokenize(source: str) -> list[Token]:
     """The token list of `source` (newlines already normalised)."""
     tokens: list[Token] = []
@@ -121,32 +140,22 @@ def tokenize(source: str) -> list[Token]:
     while pos < n:
         m = match(source, pos)
         if m is None:
-            column = pos - line_start + 1
-            ch = source[pos]
-            if ch in "\"'":
-                raise MLSyntaxError(
-                    f"Parse error: unterminated string at line {line}, column {column}",
-                    line=line, column=column)
-            if ch == "\\":
-                what = "unexpected '\\'"
-            elif ord(ch) > 127 and (ch.isalpha() or ch.isdigit()):
-                what = (f"unexpected character {describe_char(ch)} (identifiers are ASCII "
-                        f"letters, digits and '_')")
-            else:
-                what = f"unexpected character {describe_char(ch)}"
-            raise MLSyntaxError(f"Parse error: {what} at line {line}, column {column}",
-                                line=line, column=column)
+            bad = _SPACE.match(source, pos).end()
+            line += source.count("\n", pos, bad)
+            if "\n" in source[pos:bad]:
+                line_start = source.rfind("\n", pos, bad) + 1
+            _unexpected_char(source, bad, line, bad - line_start + 1)
         kind = m.lastgroup
-        text = m.group()
+        start = m.start(kind)
+        if start != pos and "\n" in source[pos:start]:
+            line += source.count("\n", pos, start)
+            line_start = source.rfind("\n", pos, start) + 1
+        if kind == "end":
+            break
+        pos = start
+        text = m.group(kind)
         end = m.end()
         column = pos - line_start + 1
-        if kind == "ws":
-            nl = text.count("\n")
-            if nl:
-                line += nl
-                line_start = pos + text.rfind("\n") + 1
-            pos = end
-            continue
         if kind == "signed" and prev in OPERAND_END:
             # After an operand end the sign is the binary operator: lex it on its own.
             kind, text, end = "op", text[0], pos + 1
@@ -191,9 +200,8 @@ def tokenize(source: str) -> list[Token]:
         tok.type = typ
         tok.value = value
         tok.start_pos = pos
-        tok.line = tok.end_line = line
+        tok.line = line
         tok.column = column
-        tok.end_column = column + (end - pos)
         tok.end_pos = end
         append(tok)
         prev = typ
@@ -203,6 +211,18 @@ def tokenize(source: str) -> list[Token]:
 
 
 _new_str = str.__new__      # Token(...) parses *args/**kwargs; a token per call adds up
+
+
+def make_token(typ: str, value, start: int, line: int, column: int, end: int) -> Token:
+    """A lark Token with the fields the parser and error messages use."""
+    tok = _new_str(Token, value if isinstance(value, str) else str(value))
+    tok.type = typ
+    tok.value = value
+    tok.start_pos = start
+    tok.line = line
+    tok.column = column
+    tok.end_pos = end
+    return tok
 
 
 def _number(text: str) -> int | float:
@@ -220,8 +240,8 @@ def _mark_arrow_blocks(tokens: list[Token]) -> None:
         nxt2 = tokens[i + 2].type if i + 2 < len(tokens) else None
         is_object = nxt == "_RBRACE" or (nxt in ("NAME", "STRING") and nxt2 == "_COLON")
         if not is_object:
-            tokens[i] = Token("_BLOCK_LBRACE", "{", tok.start_pos, tok.line, tok.column,
-                              tok.end_line, tok.end_column, tok.end_pos)
+            tokens[i] = make_token("_BLOCK_LBRACE", "{", tok.start_pos, tok.line, tok.column,
+                                   tok.end_pos)
 
 
 class MLLexer(Lexer):

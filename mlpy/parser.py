@@ -15,7 +15,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from . import nodes as N
 from .errors import MLSyntaxError
-from .lexer import MLLexer, normalise_newlines, tokenize
+from .lexer import MLLexer, make_token, normalise_newlines, tokenize
 
 GRAMMAR = Path(__file__).with_name("grammar") / "ml.lark"
 
@@ -292,6 +292,15 @@ class _Unexpected(UnexpectedToken):
         self.expected = expected
 
 
+def _passes_through(callback) -> bool:
+    """True if a reduction callback returns its single child unchanged (an inlined `?rule`)."""
+    probe = object()
+    try:
+        return callback([probe]) is probe
+    except Exception:
+        return False
+
+
 class _Driver:
     """The LALR loop over lark's parse table, with each reduction's size, target and
     callback resolved once (lark's own loop hashes Rule objects and checks asserts per step).
@@ -308,10 +317,13 @@ class _Driver:
             row = {}
             for terminal, (action, arg) in actions.items():
                 if action is Shift:
-                    row[terminal] = (True, arg)
+                    row[str(terminal)] = (True, arg)
                 else:
-                    row[terminal] = (False, (len(arg.expansion), arg.origin.name,
-                                             callbacks[arg]))
+                    size = len(arg.expansion)
+                    callback = callbacks[arg]
+                    if size == 1 and _passes_through(callback):
+                        callback = None       # `?rule` with one child: the child itself
+                    row[str(terminal)] = (False, (size, str(arg.origin.name), callback))
             self.states[state] = row
 
     def parse(self, tokens: list):
@@ -333,6 +345,10 @@ class _Driver:
                     value_stack.append(token)
                     break
                 size, origin, callback = arg
+                if callback is None:
+                    state_stack.pop()
+                    state_stack.append(states[state_stack[-1]][origin][1])
+                    continue
                 if size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
@@ -373,8 +389,9 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
     except UnexpectedToken as exc:
         if interactive and exc.token.type == "$END" and "_SEMI" in exc.expected and tokens:
             last = tokens[-1]
-            tokens.append(Token("_SEMI", ";", last.end_pos, last.end_line, last.end_column,
-                                last.end_line, last.end_column, last.end_pos))
+            tokens.append(make_token("_SEMI", ";", last.end_pos, last.line,
+                                     last.column + (last.end_pos - last.start_pos),
+                                     last.end_pos))
             try:
                 tree = parser.parse(tokens)
             except UnexpectedInput:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import gc
 import threading
 import time
 import warnings
@@ -11,9 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from types import CodeType
 
-from . import nodes as N
 from .compiler import Compiler
-from .errors import MLError, MLSecurityError, MLSyntaxError
+from .errors import MLError, MLSyntaxError
 from .parser import parse
 
 CACHE_SIZE = 512
@@ -59,11 +59,19 @@ def compile(source: str, *, interactive: bool = False, strict_security: bool = F
                 _cache.move_to_end(key)
                 return hit
     started = time.perf_counter()
-    program = parse(source, interactive=interactive)
-    compiler = Compiler(source, interactive=interactive, strict=strict_security,
-                        filename=filename)
-    tree = compiler.compile_module(program)
-    code = _python_compile(tree, filename)
+    # A compile allocates ~20 objects per source byte and frees none of them until it ends:
+    # the cyclic collector would only rescan them (about 15% of the time).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        program = parse(source, interactive=interactive)
+        compiler = Compiler(source, interactive=interactive, strict=strict_security,
+                            filename=filename)
+        tree = compiler.compile_module(program)
+        code = _python_compile(tree, filename)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     result = CompiledProgram(
         source=source, code=code, tree=tree, interactive=interactive,
         strict_security=strict_security, has_display=compiler.has_display,

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, MLRuntimeError,
-                     MLSecurityError, MLSyntaxError, MLTimeoutError)
+                     MLSecurityError, MLTimeoutError)
 from .program import CompiledProgram, compile as compile_program
 from .runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
 from .runtime.errors import ml_message, ml_type_of
@@ -48,7 +47,6 @@ def _ensure_recursion_limit(depth: int) -> None:
 
 def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext) -> Outcome:
     """Run `program` in `namespace` on this thread; never raises for ML-level failures."""
-    origin = None
     importer = namespace.get("__ml_import")
     _ensure_recursion_limit(context.limits.recursion_depth)
     namespace.pop(DISPLAY_NAME, None)
