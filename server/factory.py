@@ -8,6 +8,7 @@ import inspect
 import logging
 import math
 import signal
+import sys
 import threading
 from typing import Any, Callable
 
@@ -107,6 +108,11 @@ def create_app(settings: Settings | None = None, *,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         install_record_factory()
+        previous_interval = sys.getswitchinterval()
+        if settings.switch_interval:
+            # CPU-bound ML code on the workers holds the GIL for a whole switch interval at a
+            # time; a shorter interval keeps the event loop (/health, /ready) responsive.
+            sys.setswitchinterval(settings.switch_interval)
         executor = make_executor(settings)
         state = ServerState(settings, executor)
         app.state.ml = holder.state = state
@@ -135,6 +141,7 @@ def create_app(settings: Settings | None = None, *,
             except Exception:
                 log.exception("executor shutdown failed")
             app.state.ml = holder.state = None
+            sys.setswitchinterval(previous_interval)
             log.info("mlpy server stopped")
 
     extra: dict[str, Any] = {}

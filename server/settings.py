@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     max_notebook_cells: int = Field(500, ge=1)
 
     # operations
+    switch_interval: float = Field(
+        0.001, ge=0, description="sys.setswitchinterval for the server process (seconds; 0 = "
+                                 "leave Python's 0.005): how long a worker running ML code may "
+                                 "hold the GIL before the event loop gets a turn")
     log_level: str = "info"
     graceful_shutdown_timeout: float = Field(
         5.0, ge=0, description="seconds in-flight requests get after SIGTERM before being stopped")
