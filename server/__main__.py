@@ -8,7 +8,7 @@ import argparse
 def main(argv: list[str] | None = None, *, app: str = "server.app:app") -> None:
     import uvicorn
 
-    from server.logs import uvicorn_log_config
+    from server.logs import install_record_factory, uvicorn_log_config
     from server.settings import Settings
 
     settings = Settings()
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None, *, app: str = "server.app:app") -> None:
     args = parser.parse_args(argv)
     if args.reload and args.workers > 1:
         parser.error("--reload and --workers > 1 cannot be combined")
+    install_record_factory()
     uvicorn.run(app, host=args.host, port=args.port, workers=args.workers, reload=args.reload,
                 log_config=uvicorn_log_config(args.log_level), log_level=args.log_level,
                 access_log=False,

@@ -96,7 +96,8 @@ def _hook_signals(state: ServerState) -> Callable[[], None]:
 
 def _drain(state: ServerState) -> None:
     stopped = state.stop_running()
-    log.info("shutting down: stopped %d running execution(s)", stopped)
+    if stopped:
+        log.info("shutting down: stopped %d running execution(s)", stopped)
 
 
 def create_app(settings: Settings | None = None, *,

@@ -30,6 +30,16 @@ def install_record_factory() -> None:
     _installed = True
 
 
+class RequestIdFilter(logging.Filter):
+    """Gives every record passing a handler its `request_id` (for records made before the
+    record factory was installed, or by threads outside any request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
 FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 
@@ -40,8 +50,10 @@ def uvicorn_log_config(level: str = "info") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"format": FORMAT}},
+        "filters": {"request_id": {"()": "server.logs.RequestIdFilter"}},
         "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default",
-                                 "stream": "ext://sys.stderr"}},
+                                 "filters": ["request_id"], "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["default"], "level": "WARNING"},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.error": {"level": level},

@@ -27,6 +27,11 @@ async def _send_json(send, status: int, body: dict, headers: list | None = None)
     await send({"type": "http.response.body", "body": data})
 
 
+def _json_only(path: str) -> bool:
+    return path in ("/execute", "/notebooks/execute") or (
+        path.startswith("/sessions/") and path.endswith("/execute"))
+
+
 class Gateway:
     def __init__(self, app, *, holder, settings):
         self.app = app
@@ -42,13 +47,17 @@ class Gateway:
         rid = None
         api_key = None
         content_length = None
-        for name, value in scope["headers"]:
+        content_type_at = -1
+        for i, (name, value) in enumerate(scope["headers"]):
             if name == b"x-request-id":
                 text = value.decode("latin-1")
                 if _VALID_ID.match(text):
                     rid = text
             elif name == b"x-api-key":
                 api_key = value.decode("latin-1")
+            elif name == b"content-type":
+                if b"json" not in value:
+                    content_type_at = i
             elif name == b"content-length":
                 try:
                     content_length = int(value)
@@ -56,6 +65,12 @@ class Gateway:
                     content_length = None
         if rid is None:
             rid = uuid.uuid4().hex
+        if content_type_at >= 0 and scope["method"] == "POST" and _json_only(scope["path"]):
+            # these endpoints take JSON only: read the body as JSON whatever it was labelled
+            # (e.g. `curl -d '{...}'` without -H, which says form-urlencoded)
+            headers = list(scope["headers"])
+            headers[content_type_at] = (b"content-type", b"application/json")
+            scope = dict(scope, headers=headers)
         token = REQUEST_ID.set(rid)
         rid_header = (b"x-request-id", rid.encode())
         status_box = [500]

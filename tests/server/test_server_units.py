@@ -498,3 +498,34 @@ def test_drain_stops_running_executions(make_client):
 
 async def _stop(state):
     return state.stop_running()
+
+
+def test_json_endpoints_ignore_the_content_type_label(make_client):
+    c = make_client()
+    # what `curl -d '{...}'` sends without -H
+    r = c.post("/execute", content='{"code": "result = 2 + 2;"}',
+               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and r.json()["value"] == 4
+    r = c.post("/execute", content="code=1", headers={"content-type": "text/plain"})
+    assert r.status_code == 422
+    assert r.headers["x-request-id"]
+    metrics = c.get("/metrics").text
+    assert 'route="/execute",status="200"' in metrics
+
+
+def test_log_config_has_request_ids():
+    import logging.config
+
+    from server.logs import REQUEST_ID, uvicorn_log_config
+
+    config = uvicorn_log_config("info")
+    assert "%(request_id)s" in config["formatters"]["default"]["format"]
+    logging.config.dictConfig(config)
+    handler = logging.getLogger("uvicorn").handlers[0]
+    token = REQUEST_ID.set("rid-7")
+    try:
+        record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "hello", (), None)
+        assert handler.filter(record)
+        assert "[rid-7]" in handler.format(record)
+    finally:
+        REQUEST_ID.reset(token)
