@@ -50,6 +50,7 @@ def toolchain() -> tuple[Callable, Callable, Callable, Callable]:
     return _TOOLCHAIN
 
 
+ISOLATIONS = ("thread", "process")
 INTERRUPT = Stop("interrupt", InterruptStop, INTERRUPT_MESSAGE)
 SHUTDOWN = Stop("shutdown", InterruptStop, SHUTDOWN_MESSAGE)
 
@@ -93,7 +94,9 @@ class AsyncMLExecutor:
                  settings: ExecutorSettings | None = None, limits: Limits | None = None,
                  capabilities: Iterable[str] | Mapping[str, Iterable[str]] = (),
                  allowed_hosts: Iterable[str] = (), file_root: Any = None,
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, isolation: str = "thread"):
+        if isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError("max_workers must be a positive integer")
         settings = settings or ExecutorSettings()
@@ -120,6 +123,11 @@ class AsyncMLExecutor:
         from pathlib import Path
         self.file_root = Path(file_root) if file_root is not None else None
         self.env = dict(env or {})
+        self.isolation = isolation
+        if isolation == "process":
+            from .process import ProcessPool
+            self._pool = ProcessPool(self, max_workers)
+            return
         self._pool = WorkerPool(max_workers, stop_grace=settings.stop_grace,
                                 reinject_interval=settings.reinject_interval,
                                 stack_size=settings.thread_stack_size)
@@ -147,7 +155,11 @@ class AsyncMLExecutor:
         return self._run_sync(code, timeout, context, on_output, interactive, None, input)
 
     def session(self, context: Mapping[str, Any] | None = None):
-        """A `Session`: a persistent namespace whose executions run one at a time, in order."""
+        """A `Session`: a persistent namespace whose executions run one at a time, in order.
+        With isolation="process" the namespace lives in one worker process."""
+        if self.isolation == "process":
+            from .process import ProcessSession
+            return ProcessSession(self, context)
         from .session import Session
         return Session(self, context)
 
@@ -157,8 +169,11 @@ class AsyncMLExecutor:
         self._pool.shutdown(wait=wait, cancel_pending=cancel_pending, stop=SHUTDOWN)
 
     def stats(self) -> dict:
-        """Worker counts for health checks: max_workers, workers, busy, queued, abandoned_total."""
-        return self._pool.stats()
+        """Worker counts for health checks: isolation, max_workers, workers, busy, queued,
+        abandoned_total (process mode adds killed/recycled/crashed/spawned totals and pids)."""
+        stats = self._pool.stats()
+        stats.setdefault("isolation", self.isolation)
+        return stats
 
     @property
     def closed(self) -> bool:
@@ -178,7 +193,7 @@ class AsyncMLExecutor:
 
     def __repr__(self) -> str:
         return (f"AsyncMLExecutor(max_workers={self.max_workers}, "
-                f"strict_security={self.strict_security})")
+                f"strict_security={self.strict_security}, isolation={self.isolation!r})")
 
     # -- shared by the executor and its sessions --------------------------------------------
     async def _execute(self, code, timeout, context, on_output, interactive, session,
@@ -226,6 +241,10 @@ class AsyncMLExecutor:
         if context is not None and not isinstance(context, Mapping):
             raise TypeError("context must be a mapping of variable names to values")
         timeout = self.settings.effective_timeout(timeout)
+        if self.isolation == "process":
+            from .process import ProcessRun
+            run = ProcessRun(code, timeout, context, bool(interactive), session, write, input)
+            return Job(None, self._pool.stopped_result, timeout=timeout, data=run)
         sink = OutputSink(limit=self.limits.output_bytes, on_output=write)
         run = _Run(code, bool(interactive), context, session, sink, input)
         return Job(self._run_job, self._stopped_result, timeout=timeout, data=run,

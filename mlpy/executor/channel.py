@@ -1,0 +1,160 @@
+"""Messages between the executor and its worker processes: length-prefixed pickles on pipes.
+
+The parent trusts what it sends; it does not trust what a worker sends back (the worker ran
+untrusted code), so the parent unpickles with `load_from_worker`, which reconstructs plain
+data, `ErrorValue`s and the stand-ins of `remote_value` and nothing else — no other class
+or function can be named by a worker's message.
+
+A worker's values that cannot cross a process boundary (functions, modules, library
+objects, iterators) are sent as stand-ins that print the same way (`<function f>`,
+`<module math>`, `<Regex>`); hosts that send JSON reject them as before.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+from typing import Any
+
+from ..runtime.values import ErrorValue, MLIterator, MLModule, MLObject, function_name, typeof
+
+_HEADER = struct.Struct("!Q")
+PROTOCOL = 5
+MAX_MESSAGE = 1 << 31          # a worker's message larger than this is refused
+
+
+class ChannelClosed(Exception):
+    """The other end has gone away."""
+
+
+class Channel:
+    """One direction of a pipe (`read_fd` or `write_fd`)."""
+
+    def __init__(self, read_fd: int | None = None, write_fd: int | None = None):
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+
+    def send_bytes(self, data: bytes) -> None:
+        view = memoryview(_HEADER.pack(len(data)) + data) if len(data) < 65536 else None
+        try:
+            if view is not None:
+                while view:
+                    view = view[os.write(self.write_fd, view):]
+                return
+            header = memoryview(_HEADER.pack(len(data)))
+            while header:
+                header = header[os.write(self.write_fd, header):]
+            body = memoryview(data)
+            while body:
+                body = body[os.write(self.write_fd, body[:1 << 20]):]
+        except (BrokenPipeError, OSError) as err:
+            raise ChannelClosed(str(err)) from None
+
+    def recv_bytes(self) -> bytes:
+        header = self._read(_HEADER.size)
+        (size,) = _HEADER.unpack(header)
+        if size > MAX_MESSAGE:
+            raise ChannelClosed(f"message of {size} bytes refused")
+        return self._read(size)
+
+    def _read(self, n: int) -> bytes:
+        chunks = []
+        while n:
+            try:
+                chunk = os.read(self.read_fd, min(n, 1 << 20))
+            except OSError as err:
+                raise ChannelClosed(str(err)) from None
+            if not chunk:
+                raise ChannelClosed("end of file")
+            chunks.append(chunk)
+            n -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.read_fd = self.write_fd = None
+
+
+# -- values leaving a worker ---------------------------------------------------------------
+class RemoteObject(MLObject):
+    """A library object (or any other value) that stayed in the worker process."""
+
+    ml_members = frozenset()
+
+    def __init__(self, ml_type: str):
+        self.ml_type = ml_type
+
+
+def _remote_function(name: str):
+    def remote(*_args, **_kwargs):
+        raise TypeError(f"function {name or '<function>'} ran in a worker process and "
+                        f"cannot be called here")
+    remote.ml_name = name
+    remote.__name__ = remote.__qualname__ = name or "function"
+    return remote
+
+
+def remote_value(kind: str, name: str) -> Any:
+    """The parent's stand-in for a value that cannot leave the worker."""
+    if kind == "function":
+        return _remote_function(name)
+    if kind == "module":
+        return MLModule(name, {})
+    if kind == "iterator":
+        return MLIterator(())
+    return RemoteObject(name or "unknown")
+
+
+class _WorkerPickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        cls = type(obj)
+        if cls is ErrorValue or obj is remote_value:
+            return NotImplemented
+        if cls is MLModule:
+            return remote_value, ("module", obj.ml_name)
+        if cls is MLIterator:
+            return remote_value, ("iterator", "")
+        if isinstance(obj, MLObject):
+            return remote_value, ("object", obj.ml_type)
+        if cls in (bool, int, float, str, list, dict, tuple, bytes) or obj is None:
+            return NotImplemented
+        if callable(obj) and not isinstance(obj, type):
+            return remote_value, ("function", function_name(obj))
+        return remote_value, ("object", typeof(obj))
+
+
+def dump_from_worker(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    _WorkerPickler(buffer, PROTOCOL).dump(obj)
+    return buffer.getvalue()
+
+
+_ALLOWED = {("mlpy.runtime.values", "ErrorValue"): ErrorValue,
+            ("mlpy.executor.channel", "remote_value"): remote_value}
+
+
+class _ParentUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"a worker may not send {module}.{name}") from None
+
+
+def load_from_worker(data: bytes) -> Any:
+    return _ParentUnpickler(io.BytesIO(data)).load()
+
+
+def dump(obj: Any) -> bytes:
+    return pickle.dumps(obj, PROTOCOL)
+
+
+def load(data: bytes) -> Any:
+    return pickle.loads(data)

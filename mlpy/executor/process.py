@@ -1,0 +1,746 @@
+"""`AsyncMLExecutor(isolation="process")`: ML runs in pre-started worker processes.
+
+Each worker (`worker.py`) is started with fork+exec of a fresh interpreter (never a fork of
+the host, which has threads), an empty environment, an empty temporary working directory and
+no inherited descriptors but its two pipes, and sets OS limits before any ML code runs:
+address space (`memory_limit`, default 256 MiB), CPU seconds, file size, open files, no core
+dumps. Inside, programs run exactly as in thread mode, so results are the same.
+
+The parent side here:
+- `ProcessPool` keeps `max_workers` slots, each holding one worker process, plus one spare
+  process already started, so a replacement is ready at once.
+- One reader thread per worker receives its messages: `("ready", pid)`, `("clock", rid)` (the
+  run's timeout starts now), `("out", rid, [(stream, text), ...])` (batched output),
+  `("input?", rid, prompt)`, `("vars", qid, items)`, `("done", rid, fields, recycle)`.
+  The parent sends `("run", rid, code, timeout, context, interactive, sid, session_context,
+  has_input)`, `("stop", rid, kind, stop class, message)`, `("input", rid, text)`,
+  `("vars", qid, sid)`, `("reset", sid)`, `("drop", sid)`, `("exit",)`.
+- A watchdog thread SIGKILLs a worker whose program has not reported `timeout + kill_grace`
+  after its clock started (or `kill_grace` after a stop was requested): a long C call (a
+  pathological regular expression, a giant integer operation) cannot hold a worker. The slot
+  gets the spare process and a new spare is started.
+- Workers are recycled after `recycle_after` runs, after hitting the memory limit, and after
+  a time-out or size limit when no session lives in them.
+- A session is pinned to one slot: its namespace lives in that worker. A worker that is
+  killed or recycled takes the namespaces of its sessions with it; they start empty again.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from time import perf_counter
+from typing import Any, Callable
+
+from ..runtime.signals import TimeoutStop
+from . import channel
+from .interrupt import timeout_message
+from .pool import ABANDONED, CANCELLED, LEFT, QUEUED, RUNNING, Job, Stop
+from .result import AsyncMLResult
+from .worker import BOOTSTRAP, memory_message
+
+log = logging.getLogger("mlpy.executor")
+
+COMPILE_ALLOWANCE = 10.0    # seconds a program may take to compile before its clock starts
+RECYCLE_TYPES = frozenset({"TimeoutError", "LimitError", "OutputLimitError", "MemoryLimit"})
+
+
+class ProcessRun:
+    """What one execution needs, and what the parent has received of it so far."""
+
+    __slots__ = ("code", "timeout", "context", "interactive", "session", "write", "input",
+                 "rid", "stdout", "stderr", "submitted", "clock", "ended", "proc")
+
+    def __init__(self, code, timeout, context, interactive, session, write, input):
+        self.code = code
+        self.timeout = timeout
+        self.context = context
+        self.interactive = interactive
+        self.session = session
+        self.write = write
+        self.input = input
+        self.rid = 0
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.submitted = perf_counter()
+        self.clock: float | None = None
+        self.ended: float | None = None
+        self.proc: _Proc | None = None
+
+
+class _Proc:
+    """One worker process and the thread that reads its messages."""
+
+    def __init__(self, pool: "ProcessPool", number: int):
+        self.pool = pool
+        self.number = number
+        self.ready = False
+        self.dead = False
+        self.retired = False
+        self.job: Job | None = None
+        self.runs = 0
+        self.slot: _Slot | None = None
+        self.kill_reason: Stop | None = None
+        self.send_lock = threading.Lock()
+        self.started = time.monotonic()
+        self.ready_at: float | None = None
+        self.tmpdir = tempfile.mkdtemp(prefix="mlpy-worker-")
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-I", "-X", "utf8", "-c", BOOTSTRAP, str(to_child_r),
+                 str(from_child_w)],
+                env={}, cwd=self.tmpdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=None if pool.worker_stderr else subprocess.DEVNULL,
+                pass_fds=(to_child_r, from_child_w), close_fds=True,
+                start_new_session=True)
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self.pid = self.popen.pid
+        self.to_child = channel.Channel(write_fd=to_child_w)
+        self.from_child = channel.Channel(read_fd=from_child_r)
+        self.send(pool.config)
+        self.reader = threading.Thread(target=self._read, name=f"mlpy-proc-{number}",
+                                       daemon=True)
+        self.reader.start()
+
+    def send(self, message: Any) -> bool:
+        data = channel.dump(message)
+        try:
+            with self.send_lock:
+                if self.to_child.write_fd is None:
+                    return False
+                self.to_child.send_bytes(data)
+            return True
+        except channel.ChannelClosed:
+            return False
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                self.popen.kill()
+            except OSError:
+                pass
+
+    def _read(self) -> None:
+        pool = self.pool
+        try:
+            while True:
+                message = channel.load_from_worker(self.from_child.recv_bytes())
+                pool._on_message(self, message)
+        except Exception as err:   # ChannelClosed, or a message the parent refuses
+            if not isinstance(err, channel.ChannelClosed):
+                log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
+        self.kill()
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.to_child.close()
+        self.from_child.close()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        pool._on_death(self)
+
+
+class _Slot:
+    __slots__ = ("index", "proc", "private", "sessions")
+
+    def __init__(self, index: int):
+        self.index = index
+        self.proc: _Proc | None = None
+        self.private: deque[Job] = deque()
+        self.sessions: set[int] = set()
+
+
+class ProcessPool:
+    """`max_workers` worker processes serving a shared queue and per-slot session queues."""
+
+    def __init__(self, executor, max_workers: int):
+        settings = executor.settings
+        self.executor = executor
+        self.max_workers = max_workers
+        self.settings = settings
+        self.kill_grace = settings.kill_grace
+        self.recycle_after = settings.recycle_after
+        self.worker_stderr = True
+        caps: Any = executor.capabilities
+        if executor._patterns:
+            caps = {name: executor._patterns.get(name, ()) for name in executor.capabilities}
+        # the worker's executor stops a program itself; the parent kills before it abandons
+        inner = settings.replace(stop_grace=settings.kill_grace + 5.0,
+                                 thread_stack_size=min(settings.thread_stack_size, 16 << 20))
+        self.config = {
+            "path": list(sys.path), "settings": inner,
+            "strict_security": executor.strict_security, "capabilities": caps,
+            "allowed_hosts": tuple(executor.allowed_hosts), "file_root": executor.file_root,
+            "env": dict(executor.env), "memory_limit": settings.memory_limit,
+            "cpu_limit": settings.cpu_limit, "file_size_limit": settings.file_size_limit,
+            "open_files_limit": settings.open_files_limit,
+        }
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._shared: deque[Job] = deque()
+        self._slots = [_Slot(i) for i in range(max_workers)]
+        self._spare: _Proc | None = None
+        self._numbers = itertools.count(1)
+        self._rids = itertools.count(1)
+        self._deadlines: list = []
+        self._seq = itertools.count()
+        self._queries: dict[int, list] = {}
+        self._closed = False
+        self._procs: set[_Proc] = set()
+        self.killed_total = 0
+        self.recycled_total = 0
+        self.spawned_total = 0
+        self.crashed_total = 0
+        self.last_respawn: float | None = None
+        for slot in self._slots:
+            self._install(slot, self._spawn())
+        if settings.spare_workers:
+            self._spare = self._spawn()
+        self._watchdog = threading.Thread(target=self._watch, name="mlpy-proc-watchdog",
+                                          daemon=True)
+        self._watchdog.start()
+
+    # -- processes ---------------------------------------------------------------------------
+    def _spawn(self) -> _Proc:
+        proc = _Proc(self, next(self._numbers))
+        with self._lock:
+            self._procs.add(proc)
+            self.spawned_total += 1
+        return proc
+
+    def _install(self, slot: _Slot, proc: _Proc) -> None:
+        with self._lock:
+            slot.proc = proc
+            proc.slot = slot
+
+    def _replace(self, slot: _Slot) -> None:
+        """Give `slot` the spare process (or a new one) and start a new spare."""
+        if self._closed:
+            with self._lock:
+                slot.proc = None
+            return
+        started = perf_counter()
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and not spare.dead:
+            self._install(slot, spare)
+            if spare.ready:
+                self.last_respawn = perf_counter() - started
+            self._pump()
+        else:
+            self._install(slot, self._spawn())
+        if self.settings.spare_workers and not self._closed:
+            def start_spare():
+                proc = self._spawn()
+                with self._lock:
+                    if self._spare is None and not self._closed:
+                        self._spare = proc
+                        return
+                self._retire(proc)
+            threading.Thread(target=start_spare, name="mlpy-proc-spawn", daemon=True).start()
+
+    def _retire(self, proc: _Proc) -> None:
+        """Ask an idle process to exit (it is killed if it does not)."""
+        with self._lock:
+            if proc.retired:
+                return
+            proc.retired = True
+        if not proc.send(("exit",)):
+            proc.kill()
+
+        def reap():
+            try:
+                proc.popen.wait(2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        threading.Thread(target=reap, name="mlpy-proc-reap", daemon=True).start()
+
+    # -- submitting --------------------------------------------------------------------------
+    def submit(self, job: Job, slot: int | None = None) -> None:
+        if self._closed:
+            raise RuntimeError("cannot schedule new executions after shutdown")
+        job.data.rid = next(self._rids)
+        with self._lock:
+            if slot is None:
+                self._shared.append(job)
+            else:
+                self._slots[slot].private.append(job)
+        self._pump()
+
+    def _next_job(self, slot: _Slot) -> Job | None:
+        for queue in (slot.private, self._shared):
+            while queue:
+                job = queue.popleft()
+                if job.state == QUEUED:
+                    return job
+        return None
+
+    def _pump(self) -> None:
+        sends = []
+        retire = []
+        with self._lock:
+            for slot in self._slots:
+                proc = slot.proc
+                if proc is None or not proc.ready or proc.dead or proc.retired or proc.job:
+                    continue
+                job = self._next_job(slot)
+                if job is None:
+                    if self._closed:
+                        retire.append(proc)
+                    continue
+                run: ProcessRun = job.data
+                job.state = RUNNING
+                job.worker = proc
+                job.started = time.monotonic()
+                run.proc = proc
+                proc.job = job
+                limit = (run.timeout or 0) + COMPILE_ALLOWANCE + self.kill_grace
+                if run.timeout is not None:
+                    self._arm_locked(proc, job, job.started + limit)
+                session = run.session
+                sends.append((proc, ("run", run.rid, run.code, run.timeout, run.context,
+                                     run.interactive, session.sid if session else None,
+                                     session._context if session else None,
+                                     run.input is not None)))
+        for proc, message in sends:
+            try:
+                ok = proc.send(message)
+            except Exception as err:      # a context value that cannot be pickled
+                ok = True
+                self._finish_unsent(proc, message[1], err)
+            if not ok:
+                proc.kill()
+        for proc in retire:
+            self._retire(proc)
+
+    def _finish_unsent(self, proc: _Proc, rid: int, err: Exception) -> None:
+        with self._lock:
+            job = proc.job
+            if job is None or job.data.rid != rid:
+                return
+            proc.job = None
+            job.state = LEFT
+        job.finish(self._result(job, (False, None, f"context cannot be sent to the worker "
+                                      f"process: {err}", 0.0, 0.0, None, False, "TypeError",
+                                      None, None, None)))
+        self._pump()
+
+    def _arm_locked(self, proc: _Proc, job: Job, deadline: float) -> None:
+        heapq.heappush(self._deadlines, (deadline, next(self._seq), proc, job))
+        self._wake.notify()
+
+    # -- stopping ----------------------------------------------------------------------------
+    def request_stop(self, job: Job, stop: Stop) -> bool:
+        with self._lock:
+            state = job.state
+            if state == QUEUED:
+                job.state = CANCELLED
+                job.stop = stop
+            elif state == RUNNING:
+                if job.stop is None:
+                    job.stop = stop
+                proc = job.worker
+                self._arm_locked(proc, job, time.monotonic() + self.kill_grace)
+            else:
+                return False
+        if state == QUEUED:
+            job.finish(self.stopped_result(job))
+            return True
+        proc.send(("stop", job.data.rid, stop.kind, stop.base.__name__, stop.message))
+        return True
+
+    def _watch(self) -> None:
+        while True:
+            kill = []
+            with self._lock:
+                if self._closed and not self._procs:
+                    return
+                now = time.monotonic()
+                while self._deadlines and self._deadlines[0][0] <= now:
+                    _, _, proc, job = heapq.heappop(self._deadlines)
+                    if proc.job is job and not proc.dead:
+                        if job.stop is None:
+                            job.stop = Stop("timeout", TimeoutStop,
+                                            timeout_message(job.data.timeout))
+                        proc.kill_reason = job.stop
+                        job.state = ABANDONED
+                        kill.append(proc)
+                wait = self._deadlines[0][0] - now if self._deadlines else 0.5
+                if not kill:
+                    self._wake.wait(min(max(wait, 0.0), 0.5))
+            for proc in kill:
+                self.killed_total += 1
+                log.warning("worker process %s did not stop in time; killed", proc.pid)
+                proc.kill()
+
+    # -- messages from a worker ----------------------------------------------------------------
+    def _job_of(self, proc: _Proc, rid: int) -> Job | None:
+        job = proc.job
+        return job if job is not None and job.data.rid == rid else None
+
+    def _on_message(self, proc: _Proc, message: tuple) -> None:
+        kind = message[0]
+        if kind == "out":
+            job = self._job_of(proc, message[1])
+            if job is None:
+                return
+            run: ProcessRun = job.data
+            for stream, text in message[2]:
+                (run.stdout if stream == "stdout" else run.stderr).append(text)
+                if run.write is not None:
+                    run.write(stream, text)
+        elif kind == "done":
+            self._on_done(proc, message[1], message[2], message[3])
+        elif kind == "clock":
+            with self._lock:
+                job = self._job_of(proc, message[1])
+                if job is not None:
+                    job.data.clock = perf_counter()
+                    if job.data.timeout is not None and job.stop is None:
+                        self._arm_locked(proc, job, time.monotonic() + job.data.timeout
+                                         + self.kill_grace)
+        elif kind == "input?":
+            job = self._job_of(proc, message[1])
+            if job is not None and job.data.input is not None:
+                self._answer_input(proc, message[1], job.data.input, message[2])
+        elif kind == "vars":
+            waiter = self._queries.get(message[1])
+            if waiter is not None:
+                waiter.append(message[2])
+                waiter[0].set()
+        elif kind == "ready":
+            with self._lock:
+                proc.ready = True
+                proc.ready_at = time.monotonic()
+            self._pump()
+
+    def _answer_input(self, proc: _Proc, rid: int, reader: Callable, prompt: str) -> None:
+        def answer():
+            try:
+                text = reader(prompt)
+                reply = text if text is None or isinstance(text, str) else str(text)
+            except Exception as err:
+                reply = {"error": f"input failed: {err}"}
+            proc.send(("input", rid, reply))
+        threading.Thread(target=answer, name="mlpy-input", daemon=True).start()
+
+    def _on_done(self, proc: _Proc, rid: int, fields: tuple, recycle: bool) -> None:
+        with self._lock:
+            job = self._job_of(proc, rid)
+            if job is None:
+                return
+            proc.job = None
+            proc.runs += 1
+            if job.state == RUNNING:
+                job.state = LEFT
+            slot = proc.slot
+            pinned = slot is not None and bool(slot.sessions)
+            if (proc.runs >= self.recycle_after and not pinned) or (
+                    fields[7] in RECYCLE_TYPES and not pinned):
+                recycle = True
+        result = self._result(job, fields)
+        if recycle and slot is not None and slot.proc is proc:
+            self.recycled_total += 1
+            self._retire(proc)
+            self._replace(slot)
+        job.finish(result)
+        self._pump()
+
+    def _on_death(self, proc: _Proc) -> None:
+        with self._lock:
+            proc.dead = True
+            self._procs.discard(proc)
+            job, proc.job = proc.job, None
+            slot = proc.slot
+            was_spare = self._spare is proc
+            if was_spare:
+                self._spare = None
+            self._wake.notify()
+        if job is not None:
+            if proc.kill_reason is None:
+                self.crashed_total += 1
+            job.finish(self.stopped_result(job, proc))
+        if slot is not None and slot.proc is proc and not proc.retired:
+            self._replace(slot)
+        elif was_spare and not self._closed and self.settings.spare_workers:
+            self._replace_spare()
+        self._pump()
+
+    def _replace_spare(self) -> None:
+        def start():
+            proc = self._spawn()
+            with self._lock:
+                if self._spare is None and not self._closed:
+                    self._spare = proc
+                    return
+            self._retire(proc)
+        threading.Thread(target=start, name="mlpy-proc-spawn", daemon=True).start()
+
+    # -- results -----------------------------------------------------------------------------
+    def _result(self, job: Job, fields: tuple) -> AsyncMLResult:
+        run: ProcessRun = job.data
+        (success, value, error, execution_time, transpile_time, _stdout, truncated, error_type,
+         line, column, display_value) = fields
+        return AsyncMLResult(success, value=value, error=error, execution_time=execution_time,
+                             transpile_time=transpile_time, stdout="".join(run.stdout),
+                             stdout_truncated=truncated, error_type=error_type, line=line,
+                             column=column, display_value=display_value,
+                             stderr="".join(run.stderr))
+
+    def stopped_result(self, job: Job, proc: _Proc | None = None) -> AsyncMLResult:
+        run: ProcessRun = job.data
+        stop = job.stop
+        message, kind = (stop.message, stop.ml_type) if stop is not None else (None, None)
+        if proc is not None and proc.kill_reason is None:
+            code = proc.popen.returncode
+            if code == -signal.SIGXCPU or code == -signal.SIGKILL and stop is None:
+                message, kind = "CPU time limit of the worker process exceeded", "LimitError"
+            elif code == 4:
+                message, kind = memory_message(self.settings.memory_limit), "MemoryLimit"
+            else:
+                message, kind = (f"the worker process running the program ended unexpectedly "
+                                 f"(exit status {code})"), "RuntimeError"
+        if message is None:
+            message, kind = "Execution interrupted", "KeyboardInterrupt"
+        execution_time = 0.0
+        if run.clock is not None:
+            execution_time = perf_counter() - run.clock
+        return AsyncMLResult(False, error=message, error_type=kind,
+                             execution_time=execution_time, stdout="".join(run.stdout),
+                             stderr="".join(run.stderr))
+
+    # -- sessions ----------------------------------------------------------------------------
+    def pin(self, sid: int) -> int:
+        with self._lock:
+            slot = min(self._slots, key=lambda s: (len(s.sessions), s.index))
+            slot.sessions.add(sid)
+            return slot.index
+
+    def unpin(self, slot_index: int, sid: int) -> None:
+        with self._lock:
+            slot = self._slots[slot_index]
+            slot.sessions.discard(sid)
+            proc = slot.proc
+        if proc is not None and proc.ready:
+            proc.send(("drop", sid))
+
+    def send_to_slot(self, slot_index: int, message: tuple) -> None:
+        proc = self._slots[slot_index].proc
+        if proc is not None and not proc.dead:
+            proc.send(message)
+
+    def variables(self, slot_index: int, sid: int, timeout: float = 5.0) -> list:
+        proc = self._slots[slot_index].proc
+        if proc is None or proc.dead or not proc.ready:
+            return []
+        qid = next(self._rids)
+        waiter: list = [threading.Event()]
+        self._queries[qid] = waiter
+        try:
+            if not proc.send(("vars", qid, sid)) or not waiter[0].wait(timeout):
+                return []
+            return waiter[1] if len(waiter) > 1 else []
+        finally:
+            self._queries.pop(qid, None)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def shutdown(self, wait: bool = True, cancel_pending: bool = False,
+                 stop: Stop | None = None) -> None:
+        with self._lock:
+            self._closed = True
+            pending = []
+            if cancel_pending:
+                for queue in [self._shared] + [s.private for s in self._slots]:
+                    pending.extend(j for j in queue if j.state == QUEUED)
+                    queue.clear()
+            running = [s.proc.job for s in self._slots if s.proc is not None and s.proc.job]
+            spare, self._spare = self._spare, None
+            self._wake.notify_all()
+        if stop is not None:
+            for job in pending:
+                self.request_stop(job, stop)
+            if cancel_pending:
+                for job in running:
+                    self.request_stop(job, stop)
+        if spare is not None:
+            self._retire(spare)
+        self._pump()
+        if wait:
+            deadline = time.monotonic() + 30.0
+            while time.monotonic() < deadline:
+                with self._lock:
+                    busy = any(s.proc is not None and s.proc.job for s in self._slots)
+                    queued = bool(self._shared) or any(s.private for s in self._slots)
+                if not busy and not queued:
+                    break
+                time.sleep(0.01)
+            self._pump()
+            for proc in list(self._procs):
+                if not proc.retired:
+                    self._retire(proc)
+            for proc in list(self._procs):
+                try:
+                    proc.popen.wait(max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                proc.reader.join(1.0)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def stats(self) -> dict:
+        with self._lock:
+            procs = [s.proc for s in self._slots if s.proc is not None]
+            return {"isolation": "process", "max_workers": self.max_workers,
+                    "workers": sum(1 for p in procs if p.ready and not p.dead),
+                    "busy": sum(1 for p in procs if p.job is not None),
+                    "queued": len(self._shared) + sum(len(s.private) for s in self._slots),
+                    "abandoned_total": self.killed_total,
+                    "killed_total": self.killed_total, "recycled_total": self.recycled_total,
+                    "crashed_total": self.crashed_total, "spawned_total": self.spawned_total,
+                    "spare_ready": bool(self._spare and self._spare.ready),
+                    "memory_limit": self.settings.memory_limit,
+                    "pids": [p.pid for p in procs]}
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Block until every slot (and the spare) has a started worker. False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                procs = [s.proc for s in self._slots] + (
+                    [self._spare] if self.settings.spare_workers else [])
+                if all(p is not None and p.ready for p in procs):
+                    return True
+            time.sleep(0.005)
+        return False
+
+
+class ProcessSession:
+    """A session of a process-isolated executor: its namespace lives in one worker."""
+
+    _sids = itertools.count(1)
+
+    def __init__(self, executor, context: Mapping[str, Any] | None = None):
+        from .executor import toolchain
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError("context must be a mapping of variable names to values")
+        self._executor = executor
+        self._context = dict(context) if context else None
+        toolchain()[1](self._context)              # validates the names now
+        self.sid = next(self._sids)
+        self._slot = executor._pool.pin(self.sid)
+        self._lock = threading.Lock()
+        self._jobs: list[Job] = []
+        self._closed = False
+
+    async def execute(self, code: str, timeout: float | None = None, on_output=None,
+                      interactive: bool = True, context: Mapping[str, Any] | None = None,
+                      input=None) -> AsyncMLResult:
+        self._check_open()
+        return await self._executor._execute(code, timeout, context, on_output, interactive,
+                                             self, input)
+
+    def run_sync(self, code: str, timeout: float | None = None, on_output=None,
+                 interactive: bool = True, context: Mapping[str, Any] | None = None,
+                 input=None) -> AsyncMLResult:
+        self._check_open()
+        return self._executor._run_sync(code, timeout, context, on_output, interactive, self,
+                                        input)
+
+    def _enqueue(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.append(job)
+        job.add_done_callback(self._forget)
+        self._executor._pool.submit(job, slot=self._slot)
+
+    def _forget(self, job: Job) -> None:
+        with self._lock:
+            try:
+                self._jobs.remove(job)
+            except ValueError:
+                pass
+
+    def _running(self) -> Job | None:
+        with self._lock:
+            for job in self._jobs:
+                if job.state == RUNNING:
+                    return job
+        return None
+
+    def interrupt(self) -> bool:
+        job = self._running()
+        if job is None:
+            return False
+        from .executor import INTERRUPT
+        return self._executor._pool.request_stop(job, INTERRUPT)
+
+    async def cancel(self) -> bool:
+        import asyncio
+        job = self._running()
+        if job is None:
+            return False
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake(_job: Job) -> None:
+            try:
+                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+            except RuntimeError:
+                pass
+
+        from .executor import INTERRUPT
+        stopped = self._executor._pool.request_stop(job, INTERRUPT)
+        job.add_done_callback(wake)
+        await done
+        return stopped
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return any(not job.finished for job in self._jobs)
+
+    def variables(self) -> list[dict]:
+        if self._closed:
+            return []
+        return self._executor._pool.variables(self._slot, self.sid)
+
+    def reset(self) -> None:
+        self._executor._pool.send_to_slot(self._slot, ("reset", self.sid))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            jobs = list(self._jobs)
+        from .executor import INTERRUPT
+        pool = self._executor._pool
+        for job in jobs:
+            pool.request_stop(job, INTERRUPT)
+        pool.unpin(self._slot, self.sid)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("session is closed")
