@@ -31,6 +31,7 @@ from .magics import MagicError, lsmagic, parse_cell, parse_seconds
 
 TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
 CAPABILITIES_ENV = "ML_KERNEL_CAPABILITIES"
+ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker process
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
 
 
@@ -133,9 +134,12 @@ class MLKernel(Kernel):
         rather than a kernel that dies while starting)."""
         if self._session is None:
             from mlpy import AsyncMLExecutor
+            isolation = os.environ.get(ISOLATION_ENV, "").strip().lower() or "thread"
             self._executor = AsyncMLExecutor(max_workers=1,
                                              capabilities=self.granted_capabilities(),
-                                             file_root=os.getcwd())
+                                             file_root=os.getcwd(),
+                                             isolation="process" if isolation == "process"
+                                             else "thread")
             self._session = self._executor.session()
         return self._session
 
