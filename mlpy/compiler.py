@@ -39,6 +39,7 @@ class _Scope:
     bound: set
     nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
     parent: "_Scope | None" = None
+    ints: frozenset = frozenset()                   # locals that only ever hold integers
 
     @property
     def locals(self) -> set:
@@ -129,6 +130,99 @@ def _first_use(body: list, name: str):
 
     visit(body)
     return first
+
+
+def _is_int(node, ints) -> bool:
+    """Whether an expression always gives an int, knowing the locals in `ints` hold ints.
+    Such expressions are also pure (names, integer constants, arithmetic)."""
+    t = type(node)
+    if t is N.Number:
+        return type(node.value) is int
+    if t is N.Name:
+        return node.name in ints
+    if t is N.Unary:
+        return node.op == "-" and _is_int(node.operand, ints)
+    if t is N.Binary:
+        return node.op in ("+", "-", "*", "//", "%") and _is_int(node.left, ints) and \
+            _is_int(node.right, ints)
+    return False
+
+
+def _is_str(node) -> bool:
+    """Whether an expression certainly gives a string (a literal, or `+` with one)."""
+    t = type(node)
+    if t is N.String:
+        return True
+    return t is N.Binary and node.op == "+" and (_is_str(node.left) or _is_str(node.right))
+
+
+def _integer_locals(body: list, scope: "_Scope") -> frozenset:
+    """Locals of a function that can only ever hold integers: every binding is `name = e`
+    with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
+    nested function may rebind through `nonlocal` are left out."""
+    assigns: list = []
+    other: set = set()
+
+    def collect(stmts):
+        for stmt in stmts:
+            t = type(stmt)
+            if t is N.Assign and type(stmt.target) is N.Name:
+                assigns.append((stmt.target.name, stmt.value))
+            elif t is N.Destructure:
+                other.update(stmt.names)
+            elif t is N.FunctionDef:
+                other.add(stmt.name)
+            elif t is N.For:
+                other.add(stmt.var)
+                collect(stmt.body)
+            elif t is N.While:
+                collect(stmt.body)
+            elif t is N.If:
+                for _, branch in stmt.branches:
+                    collect(branch)
+                if stmt.otherwise:
+                    collect(stmt.otherwise)
+            elif t is N.Try:
+                if stmt.handler_name:
+                    other.add(stmt.handler_name)
+                for part in (stmt.body, stmt.handler, stmt.finally_body):
+                    if part:
+                        collect(part)
+
+    collect(body)
+    ints = {name for name, _ in assigns} - other - scope.params - set(scope.nonlocals)
+    if not ints:
+        return frozenset()
+    ints -= _nested_nonlocal_names(body)
+    changed = True
+    while changed:
+        changed = False
+        for name, value in assigns:
+            if name in ints and not _is_int(value, ints):
+                ints.discard(name)
+                changed = True
+    return frozenset(ints)
+
+
+def _nested_nonlocal_names(body: list) -> set:
+    """Names declared nonlocal by any function or arrow nested in `body`."""
+    names: set = set()
+
+    def walk(node, nested):
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item, nested)
+            return
+        if not isinstance(node, N.Node):
+            return
+        if isinstance(node, N.Nonlocal) and nested:
+            names.update(node.names)
+        inner = nested or isinstance(node, (N.FunctionDef, N.Arrow))
+        for slot in node.__slots__:
+            walk(getattr(node, slot), inner)
+
+    walk(body, False)
+    return names
 
 
 def _all_bound(program: N.Program) -> set:
@@ -380,6 +474,8 @@ class Compiler:
         for nl_name, kind in scope.nonlocals.items():
             cls = ast.Nonlocal if kind == "nonlocal" else ast.Global
             decls.append(self._at(cls(names=[py_name(nl_name)]), node))
+        if isinstance(body_nodes, list):
+            scope.ints = _integer_locals(body_nodes, scope)
         self.scope, self.loop_depth = scope, 0
         try:
             body = body_builder(scope)
@@ -579,7 +675,36 @@ class Compiler:
         if op in self._BINOPS:
             return self._at(ast.BinOp(left, self._BINOPS[op](), right), e)
         helper, pyop = self._HELPED[op]
+        ints = self.scope.ints if self.scope is not None else ()
+        if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
+            return self._int_op(left, right, pyop, helper, e)
+        if op == "+" and (_is_str(e.left) or _is_str(e.right)):
+            return self.helper(helper, [left, right], e)      # concatenation: no int check
         return self._fast_int(left, right, pyop, helper, e)
+
+    def _int_op(self, left, right, pyop, helper: str, e):
+        """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
+        size inline when they are names or constants (else the helper applies the cap)."""
+        plain = self._at(ast.BinOp(left, pyop(), right), e)
+        if pyop is not ast.Mult:
+            return plain
+        bound = self._MUL_BOUND
+        names = []
+        for factor in (e.left, e.right):
+            if type(factor) is N.Name:
+                if factor.name not in names:
+                    names.append(factor.name)
+            elif type(factor) is not N.Number or not -bound < factor.value < bound:
+                return self.helper(helper, [left, right], e)
+        if not names:
+            return plain
+        at = lambda n: self._at(n, e)  # noqa: E731
+        checks = [at(ast.Compare(at(ast.Constant(-bound)), [ast.Lt(), ast.Lt()],
+                                 [at(ast.Name(py_name(n), ast.Load())), at(ast.Constant(bound))]))
+                  for n in names]
+        test = checks[0] if len(checks) == 1 else at(ast.BoolOp(ast.And(), checks))
+        slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
+        return at(ast.IfExp(test, plain, slow))
 
     # The largest factor the inline `*` path accepts: the product stays small, so a loop of
     # squarings reaches the helper (and its integer size cap) instead of growing unchecked.
