@@ -53,6 +53,7 @@ async def health(request: Request):
     except Exception as exc:  # health must answer, whatever broke
         error = f"{type(exc).__name__}: {exc}"
     elapsed_ms = (time.perf_counter() - start) * 1000
+    saturated = saturated or adm.saturated or state.draining  # as it is now, too
     status = "unhealthy" if not ok else ("degraded" if saturated else "healthy")
     body = {
         "status": status,
