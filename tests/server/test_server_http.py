@@ -336,9 +336,13 @@ def test_limits_over_http(start_server):
         assert c.post("/execute", json={"code": "result = 1;"}).status_code == 200
 
 
-def test_sigterm_stops_running_code(start_server):
+@pytest.mark.parametrize("command", [
+    [sys.executable, "-m", "server", "--port", "{port}"],
+    [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1", "--port", "{port}"],
+], ids=["python-m-server", "uvicorn"])
+def test_sigterm_stops_running_code(start_server, command):
     """SIGTERM while code runs with a 30 s timeout: the process exits within 10 s."""
-    server = start_server([sys.executable, "-m", "server", "--port", "{port}"])
+    server = start_server(command)
 
     async def run_forever():
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as c:

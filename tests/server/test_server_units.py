@@ -529,3 +529,19 @@ def test_log_config_has_request_ids():
         assert "[rid-7]" in handler.format(record)
     finally:
         REQUEST_ID.reset(token)
+
+
+def test_cors(make_client):
+    c = make_client(cors_origins=["http://localhost:3000"])
+    r = c.options("/execute", headers={"Origin": "http://localhost:3000",
+                                       "Access-Control-Request-Method": "POST",
+                                       "Access-Control-Request-Headers": "content-type"})
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    r = c.post("/execute", json={"code": "result = 2 + 2;"},
+               headers={"Origin": "http://localhost:3000"})
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert make_client().options("/execute", headers={
+        "Origin": "http://localhost:3000",
+        "Access-Control-Request-Method": "POST"}).headers.get(
+        "access-control-allow-origin") is None
