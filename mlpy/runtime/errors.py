@@ -78,6 +78,8 @@ def ml_message(exc: BaseException) -> str:
     # a nested function's Python qualname (`outer.<locals>.inner() missing ...`): ML names
     # a function by its own name
     text = _LOCALS_PREFIX.sub("", text)
+    # Python's advice on its integer-to-string limit names a module ML cannot reach
+    text = text.replace("; use sys.set_int_max_str_digits() to increase the limit", "")
     if kind == "AttributeError" and " object has no attribute " in text:
         text = text.replace(" object has no attribute ", " object has no property ")
     return _clean_internal(text)

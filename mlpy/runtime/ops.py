@@ -283,9 +283,13 @@ def _rsplit(s, sep=None, maxsplit=-1):
 def _join(s, items):
     if type(items) is not list:
         raise TypeError("join() expects an array of strings")
+    total = len(s) * max(len(items) - 1, 0)
     for i, item in enumerate(items):
         if type(item) is not str:
             raise TypeError(f"join() element {i} is {typeof(item)}, not string")
+        total += len(item)
+    if total > 1_000_000:
+        _cap_string(total)
     return s.join(items)
 
 
