@@ -53,6 +53,13 @@ def default_executor(settings: Settings) -> Any:
         raise
 
 
+def _shutdown(executor: Any) -> None:
+    try:  # also stop whatever is still queued or running
+        executor.shutdown(wait=True, cancel_pending=True)
+    except TypeError:
+        executor.shutdown(wait=True)
+
+
 class _Holder:
     state: ServerState | None = None
 
@@ -136,7 +143,7 @@ def create_app(settings: Settings | None = None, *,
             _drain(state)
             state.sessions.close_all()
             try:
-                await asyncio.wait_for(asyncio.to_thread(executor.shutdown, True), 5.0)
+                await asyncio.wait_for(asyncio.to_thread(_shutdown, executor), 5.0)
             except asyncio.TimeoutError:
                 log.warning("executor shutdown took more than 5 s; leaving it")
             except Exception:

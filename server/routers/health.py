@@ -21,13 +21,15 @@ async def _inline_test() -> tuple[bool, str | None]:
 
     def run():
         outcome = mlpy.run(HEALTH_PROGRAM)
-        ok = bool(getattr(outcome, "success", True)) and getattr(outcome, "value", 2) == 2
-        return ok, getattr(outcome, "error", None)
+        ok = bool(outcome.success) and outcome.value == 2
+        return ok, None if ok else (outcome.error or f"unexpected value {outcome.value!r}")
 
     return await asyncio.wait_for(asyncio.to_thread(run), 1.0)
 
 
 @router.get("/health", response_model=HealthResponse,
+            responses={503: {"model": HealthResponse,
+                             "description": "unhealthy: the test execution failed"}},
             summary="Health, executor load and a test execution")
 async def health(request: Request):
     """Runs `result = 1 + 1;` on a free worker.  When every worker is busy it does not wait:
