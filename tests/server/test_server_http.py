@@ -389,3 +389,14 @@ def test_gunicorn_two_workers(start_server):
     assert len(pids) == 2
     assert httpx.post(server.url + "/execute", json={"code": "result = 2 + 2;"}).json()["value"] \
         == 4
+
+
+def test_process_isolation(start_server):
+    server = start_server(env={"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2"})
+    with server.client() as c:
+        assert c.get("/health").json()["executor"]["isolation"] == "process"
+        assert c.post("/execute", json={"code": "result = x + y;",
+                                        "context": {"x": 1, "y": 2}}).json()["value"] == 3
+        body = c.post("/execute", json={"code": "while (true) {}", "timeout": 0.5}).json()
+        assert body["error"] == "Execution timeout after 0.5 seconds"
+        assert c.post("/execute", json={"code": "result = 1 + 1;"}).json()["value"] == 2
