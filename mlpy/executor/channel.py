@@ -115,8 +115,8 @@ def remote_value(kind: str, name: str) -> Any:
 class _WorkerPickler(pickle.Pickler):
     def reducer_override(self, obj):
         cls = type(obj)
-        if cls is ErrorValue or obj is remote_value:
-            return NotImplemented
+        if cls is ErrorValue or obj is remote_value or isinstance(obj, type):
+            return NotImplemented          # classes go by name; the parent allows two
         if cls is MLModule:
             return remote_value, ("module", obj.ml_name)
         if cls is MLIterator:

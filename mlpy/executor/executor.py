@@ -310,7 +310,8 @@ class AsyncMLExecutor:
         if err is None:
             err = MLError("execution failed", type="Error")
         return AsyncMLResult(
-            False, error=err.message, error_type=err.type, line=err.line, column=err.column,
+            False, error=bounded_message(err.message), error_type=err.type, line=err.line,
+            column=err.column,
             execution_time=run.execution_time, transpile_time=run.transpile_time,
             stdout=sink.text(), stdout_truncated=sink.truncated, stderr=sink.stderr_text())
 
@@ -353,6 +354,17 @@ def ml_position(exc: BaseException | None) -> tuple[int | None, int | None]:
                     column = col + 1
         tb = tb.tb_next
     return line, column
+
+
+MAX_ERROR_MESSAGE = 64 * 1024      # characters of an error message a host receives
+
+
+def bounded_message(message: str | None) -> str | None:
+    """An error message cut to MAX_ERROR_MESSAGE characters (a program can throw any text)."""
+    if message is None or len(message) <= MAX_ERROR_MESSAGE:
+        return message
+    return (message[:MAX_ERROR_MESSAGE]
+            + f"... (message truncated: {len(message)} characters)")
 
 
 def _message(err: BaseException) -> str:

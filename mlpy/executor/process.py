@@ -146,6 +146,8 @@ class _Proc:
         except Exception as err:   # ChannelClosed, or a message the parent refuses
             if not isinstance(err, channel.ChannelClosed):
                 log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
+                self.kill_reason = _Reason("the worker process sent an invalid reply",
+                                           "RuntimeError")
         self.kill()
         try:
             self.popen.wait(5)
@@ -155,6 +157,14 @@ class _Proc:
         self.from_child.close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         pool._on_death(self)
+
+
+class _Reason:
+    """Why the parent ended a worker itself (not a stop of the program)."""
+
+    def __init__(self, message: str, ml_type: str):
+        self.message = message
+        self.ml_type = ml_type
 
 
 class _Slot:
@@ -506,7 +516,7 @@ class ProcessPool:
 
     def stopped_result(self, job: Job, proc: _Proc | None = None) -> AsyncMLResult:
         run: ProcessRun = job.data
-        stop = job.stop
+        stop = job.stop or (proc.kill_reason if proc is not None else None)
         message, kind = (stop.message, stop.ml_type) if stop is not None else (None, None)
         if proc is not None and proc.kill_reason is None:
             code = proc.popen.returncode

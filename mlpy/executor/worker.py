@@ -321,6 +321,8 @@ def _opaque(value: Any) -> Any:
 
 
 def main(read_fd: int, write_fd: int) -> None:
+    _one_malloc_arena()                            # before any thread exists
+    threading.stack_size(512 << 10)                # helper threads; the worker sets its own
     from . import channel
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -335,7 +337,6 @@ def main(read_fd: int, write_fd: int) -> None:
     mlpy.compile("x = 1", interactive=True)
     worker = Worker(read_fd, write_fd, cfg)
     worker.executor.run_sync("result = 1;")        # start its worker thread
-    _one_malloc_arena()
     _set_limits(cfg)
     try:
         worker.serve()
