@@ -286,7 +286,7 @@ class MLKernel(Kernel):
         if shown is None:
             shown = getattr(result, "is_expression", getattr(result, "has_result", True))
         if shown and value is not None and not silent:
-            from .render import mime_bundle
+            from mlpy.display import mime_bundle
             data = mime_bundle(value)
             if data:
                 self._pending_result = (count, data)
@@ -417,7 +417,7 @@ class MLKernel(Kernel):
         return {"status": "error", "execution_count": count, **content}
 
     def _ml_error(self, count: int, error, source: str, silent: bool) -> dict:
-        from .render import error_content
+        from mlpy.display import error_content
         content = error_content(error, source)
         return self._error(count, content["ename"], content["evalue"], content["traceback"],
                            silent)
