@@ -520,10 +520,13 @@ class ProcessPool:
         message, kind = (stop.message, stop.ml_type) if stop is not None else (None, None)
         if proc is not None and proc.kill_reason is None:
             code = proc.popen.returncode
-            if code == -signal.SIGXCPU or code == -signal.SIGKILL and stop is None:
+            if code == -signal.SIGXCPU:
                 message, kind = "CPU time limit of the worker process exceeded", "LimitError"
             elif code == 4:
                 message, kind = memory_message(self.settings.memory_limit), "MemoryLimit"
+            elif code is not None and code < 0:
+                message, kind = (f"the worker process running the program was killed "
+                                 f"({_signal_name(-code)})"), "RuntimeError"
             else:
                 message, kind = (f"the worker process running the program ended unexpectedly "
                                  f"(exit status {code})"), "RuntimeError"
@@ -641,6 +644,13 @@ class ProcessPool:
                     return True
             time.sleep(0.005)
         return False
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 class ProcessSession:
