@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-process", action="store_true", help="skip isolation=\"process\"")
     args = parser.parse_args()
     n = args.n
     program = mlpy.compile(CODE)
@@ -109,6 +110,80 @@ def main() -> None:
     print(f"overhead of execute() over running the compiled code directly: "
           f"{(t_seq_timeout - t_direct) * us:.1f} us (target <= 100 us), of which the bare "
           f"event-loop/thread handoff is {t_handoff * us:.1f} us")
+    if not args.no_process:
+        process_section(args, n, t_direct)
+
+
+def process_section(args, n: int, t_direct: float) -> None:
+    """isolation="process": round trip of a trivial program and how fast a killed worker is
+    replaced (with the spare process, and cold without one)."""
+    import os
+    import signal
+    from mlpy.executor import ExecutorSettings
+
+    n = max(n // 5, 200)
+    executor = AsyncMLExecutor(max_workers=args.workers, isolation="process")
+    executor._pool.wait_ready()
+
+    async def sequential(timeout):
+        await executor.execute(CODE, timeout=timeout)
+        started = time.perf_counter()
+        for _ in range(n):
+            result = await executor.execute(CODE, timeout=timeout)
+        assert result.value == 4
+        return (time.perf_counter() - started) / n
+
+    async def concurrent(batch=64):
+        started = time.perf_counter()
+        done = 0
+        while done < n:
+            results = await asyncio.gather(*[executor.execute(CODE, timeout=5.0)
+                                             for _ in range(batch)])
+            done += len(results)
+        assert all(r.value == 4 for r in results)
+        return (time.perf_counter() - started) / done
+
+    t_seq = asyncio.run(sequential(5.0))
+    t_sync = per_call(lambda: executor.run_sync(CODE, timeout=5.0), n)
+    t_conc = asyncio.run(concurrent())
+
+    def respawn(ex, kill) -> float:
+        """Seconds from a worker's death to the next trivial program's result."""
+        ex._pool.wait_ready()
+        kill(ex)
+        started = time.perf_counter()
+        assert ex.run_sync(CODE, timeout=5.0).value == 4
+        return time.perf_counter() - started
+
+    def memory_bomb(ex):
+        result = ex.run_sync('a = []; while (true) { a.append("x" * 1000000); }', timeout=10)
+        assert result.error_type == "MemoryLimit", result
+
+    def sigkill(ex):
+        os.kill(ex.stats()["pids"][0], signal.SIGKILL)
+        time.sleep(0.05)          # let the parent notice before timing the next run
+
+    t_bomb = min(respawn(executor, memory_bomb) for _ in range(5))
+    t_spare = min(respawn(executor, sigkill) for _ in range(5))
+    executor.shutdown()
+    cold = AsyncMLExecutor(max_workers=1, isolation="process",
+                           settings=ExecutorSettings(spare_workers=0))
+    t_cold = min(respawn(cold, sigkill) for _ in range(3))
+    cold.shutdown()
+
+    us = 1e6
+    print(f"isolation=\"process\"   n={n}   workers={args.workers}")
+    for label, t in [("await execute(timeout=5.0), one at a time", t_seq),
+                     ("run_sync(timeout=5.0)", t_sync),
+                     ("execute() x64 concurrently", t_conc)]:
+        print(f"  {label:<44}: {t * us:8.1f} us/exec  {1 / t:9.0f} exec/s  "
+              f"overhead {(t - t_direct) * us:7.1f} us  ratio {t / t_direct:5.2f}x")
+    print(f"  {'replacement after MemoryLimit (spare)':<44}: {t_bomb * 1e3:8.1f} ms")
+    print(f"  {'replacement after SIGKILL (spare)':<44}: {t_spare * 1e3:8.1f} ms")
+    print(f"  {'replacement after SIGKILL (cold spawn)':<44}: {t_cold * 1e3:8.1f} ms")
+    print(f"process round trip of a trivial program: {t_seq * 1e3:.3f} ms (target <= 1 ms); "
+          f"respawn: {max(t_bomb, t_spare) * 1e3:.1f} ms with the spare, {t_cold * 1e3:.1f} ms "
+          f"cold (target <= 500 ms)")
 
 
 if __name__ == "__main__":
