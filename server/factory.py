@@ -54,10 +54,7 @@ def default_executor(settings: Settings) -> Any:
 
 
 def _shutdown(executor: Any) -> None:
-    try:  # also stop whatever is still queued or running
-        executor.shutdown(wait=True, cancel_pending=True)
-    except TypeError:
-        executor.shutdown(wait=True)
+    executor.shutdown(wait=True, cancel_pending=True)   # also stop what is queued or running
 
 
 class _Holder:

@@ -310,14 +310,14 @@ class ServerState:
             "success": bool(result.success),
             "value": None,
             "error": result.error,
-            "execution_time": float(getattr(result, "execution_time", 0.0) or 0.0),
-            "transpile_time": float(getattr(result, "transpile_time", 0.0) or 0.0),
-            "stdout": getattr(result, "stdout", "") or "",
-            "stdout_truncated": bool(getattr(result, "stdout_truncated", False)),
-            "stderr": getattr(result, "stderr", "") or "",
-            "error_type": getattr(result, "error_type", None),
-            "line": getattr(result, "line", None),
-            "column": getattr(result, "column", None),
+            "execution_time": float(result.execution_time or 0.0),
+            "transpile_time": float(result.transpile_time or 0.0),
+            "stdout": result.stdout or "",
+            "stdout_truncated": bool(result.stdout_truncated),
+            "stderr": result.stderr or "",
+            "error_type": result.error_type,
+            "line": result.line,
+            "column": result.column,
         }
         outcome = "success"
         if result.success:
@@ -338,7 +338,7 @@ class ServerState:
         if display:
             from mlpy.display import mime_bundle
 
-            value = getattr(result, "display_value", None)
+            value = result.display_value
             body["display_value"] = None
             body["display"] = None
             body["display_error"] = None

@@ -100,14 +100,14 @@ async def execute_notebook(
                 source, timeout=timeout, interactive=True))
             state.result_body("notebook", result)  # metrics
             outputs: list[dict] = []
-            stdout = getattr(result, "stdout", "") or ""
+            stdout = result.stdout or ""
             if stdout:
                 outputs.append({"output_type": "stream", "name": "stdout", "text": stdout})
-            stderr = getattr(result, "stderr", "") or ""
+            stderr = result.stderr or ""
             if stderr:
                 outputs.append({"output_type": "stream", "name": "stderr", "text": stderr})
             if result.success:
-                data = mime_bundle(getattr(result, "display_value", None),
+                data = mime_bundle(result.display_value,
                                    max_json_bytes=state.settings.max_result_bytes)
                 if data:
                     outputs.append({"output_type": "execute_result", "execution_count": count,

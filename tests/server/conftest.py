@@ -38,6 +38,7 @@ class FakeResult:
     line: int | None = None
     column: int | None = None
     display_value: Any = None
+    stderr: str = ""
 
 
 def _cycle():
@@ -116,7 +117,7 @@ class FakeExecutor:
     def session(self):
         return FakeSession(self)
 
-    def shutdown(self, wait=True):
+    def shutdown(self, wait=True, *, cancel_pending=False):
         self.closed = True
 
 
