@@ -270,12 +270,18 @@ def _extreme(values, pick_max: bool):
 @builtin("min")
 def min_(*values):
     """The smallest of the arguments, or of one array (null if there are none)."""
+    if len(values) == 2:
+        a, b = values
+        return b if b < a else a
     return _extreme(list(values), False)
 
 
 @builtin("max")
 def max_(*values):
     """The largest of the arguments, or of one array (null if there are none)."""
+    if len(values) == 2:
+        a, b = values
+        return b if a < b else a
     return _extreme(list(values), True)
 
 
