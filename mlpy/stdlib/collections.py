@@ -6,19 +6,13 @@ import builtins as _builtins
 
 from ..runtime.values import typeof
 from . import LibraryModule
+from ._sequences import items
 
 module = LibraryModule("collections", "List helpers that return new lists")
 
 
 def _items(l, where: str) -> list:
-    """A copy of the array `l` (a string gives its characters), else TypeError."""
-    if type(l) is list:
-        return l[:]
-    if isinstance(l, list):
-        return _builtins.list(l)
-    if isinstance(l, str):
-        return _builtins.list(l)
-    raise TypeError(f"collections.{where}() expects an array, got {typeof(l)}")
+    return items(l, f"collections.{where}")
 
 
 def _index(i, where: str) -> int:

@@ -8,17 +8,13 @@ from ..runtime.context import current
 from ..runtime.signals import LimitStop
 from ..runtime.values import typeof
 from . import LibraryModule
+from ._sequences import items
 
 module = LibraryModule("functional", "Higher-order functions and function combinators")
 
 
 def _items(xs, where: str) -> list:
-    """A copy of the array `xs` (a string gives its characters), else TypeError."""
-    if isinstance(xs, list):
-        return _builtins.list(xs)
-    if isinstance(xs, str):
-        return _builtins.list(xs)
-    raise TypeError(f"functional.{where}() expects an array, got {typeof(xs)}")
+    return items(xs, f"functional.{where}")
 
 
 def _callable(f, where: str):
