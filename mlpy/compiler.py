@@ -308,9 +308,8 @@ class Compiler:
     # ------------------------------------------------------------ helpers
     def _at(self, py, node):
         """Copy the ML position of `node` onto Python node `py` (and return it)."""
-        py.lineno = py.end_lineno = node.line
+        py.lineno = node.line
         py.col_offset = node.column - 1
-        py.end_col_offset = node.column
         return py
 
     def error(self, cls, message: str, node) -> None:
@@ -321,6 +320,14 @@ class Compiler:
         raise err
 
     def helper(self, name: str, args: list, node) -> ast.Call:
+        """A call of runtime helper `name`; constant arguments take the call's position."""
+        for arg in args:
+            if type(arg) is ast.Constant and not hasattr(arg, "lineno"):
+                self._at(arg, node)
+            elif type(arg) is ast.Tuple:
+                self._at(arg, node)
+                for item in arg.elts:
+                    self._at(item, node)
         return self._at(ast.Call(func=self._at(ast.Name(name, ast.Load()), node),
                                  args=args, keywords=[]), node)
 
@@ -335,11 +342,12 @@ class Compiler:
     def stmt_with_prelude(self, stmt) -> list:
         return self._with_prelude(lambda: self.stmt(stmt))
 
-    def block(self, body: list) -> list:
+    def block(self, body: list, owner) -> list:
+        """The statements of an ML block; an empty block is a `pass` at its owner's position."""
         out: list = []
         for stmt in body:
             out.extend(self.stmt_with_prelude(stmt))
-        return out or [self._at(ast.Pass(), body[0]) if body else ast.Pass()]
+        return out or [self._at(ast.Pass(), owner)]
 
     # ------------------------------------------------------------ names
     def check_name(self, name: str, node) -> bool:
@@ -504,7 +512,7 @@ class Compiler:
             return self._refuse_stmt(s.name, s)
 
         def build(scope):
-            return s.body if scope is None else self.block(s.body)
+            return s.body if scope is None else self.block(s.body, s)
 
         return [self._function(py_name(s.name), s.params, build, s)]
 
@@ -515,18 +523,18 @@ class Compiler:
         return []          # emitted as a declaration at the top of the function
 
     def stmt_If(self, s):
-        orelse = self.block(s.otherwise) if s.otherwise else []
+        orelse = self.block(s.otherwise, s) if s.otherwise else []
         for test, body in reversed(s.branches[1:]):
-            node = self._at(ast.If(self.expr(test), self.block(body), orelse), test)
+            node = self._at(ast.If(self.expr(test), self.block(body, test), orelse), test)
             orelse = [node]
         test, body = s.branches[0]
-        return [self._at(ast.If(self.expr(test), self.block(body), orelse), s)]
+        return [self._at(ast.If(self.expr(test), self.block(body, s), orelse), s)]
 
     def stmt_While(self, s):
         test = self.expr(s.test)
         self.loop_depth += 1
         try:
-            body = self.block(s.body)
+            body = self.block(s.body, s)
         finally:
             self.loop_depth -= 1
         return [self._at(ast.While(test, body, []), s)]
@@ -538,17 +546,17 @@ class Compiler:
         iterable = self.helper("__ml_iter", [self.expr(s.iterable)], s.iterable)
         self.loop_depth += 1
         try:
-            body = self.block(s.body)
+            body = self.block(s.body, s)
         finally:
             self.loop_depth -= 1
         return [self._at(ast.For(target, iterable, body, []), s)]
 
     def stmt_Try(self, s):
-        body = self.block(s.body)
+        body = self.block(s.body, s)
         handlers = []
         if s.handler is not None:
             hbody = []
-            catch = self.helper("__ml_catch", [ast.Name("__ml_exc", ast.Load())], s)
+            catch = self.helper("__ml_catch", [self._at(ast.Name("__ml_exc", ast.Load()), s)], s)
             if s.handler_name:
                 target = self.store_name(s.handler_name, s)
                 if target is None:
@@ -556,15 +564,16 @@ class Compiler:
                 hbody.append(self._at(ast.Assign(targets=[target], value=catch), s))
             else:
                 hbody.append(self._at(ast.Expr(catch), s))
-            hbody.extend(self.block(s.handler) if s.handler else [])
+            hbody.extend(self.block(s.handler, s) if s.handler else [])
             if s.handler_name:
-                hbody.append(self._at(ast.Delete([ast.Name(py_name(s.handler_name), ast.Del())]),
-                                      s))
+                hbody.append(self._at(ast.Delete([self._at(ast.Name(py_name(s.handler_name),
+                                                                    ast.Del()), s)]), s))
             handlers.append(self._at(ast.ExceptHandler(
-                type=ast.Name("__ml_Exception", ast.Load()), name="__ml_exc", body=hbody), s))
-        final = self.block(s.finally_body) if s.finally_body is not None else []
+                type=self._at(ast.Name("__ml_Exception", ast.Load()), s), name="__ml_exc",
+                body=hbody), s))
+        final = self.block(s.finally_body, s) if s.finally_body is not None else []
         if not handlers and not final:
-            final = [ast.Pass()]
+            final = [self._at(ast.Pass(), s)]
         return [self._at(ast.Try(body=body, handlers=handlers, orelse=[], finalbody=final), s)]
 
     def stmt_Throw(self, s):
@@ -572,7 +581,7 @@ class Compiler:
                                    cause=None), s)]
 
     def stmt_Return(self, s):
-        value = self.expr(s.value) if s.value is not None else ast.Constant(None)
+        value = self.expr(s.value) if s.value is not None else self._at(ast.Constant(None), s)
         if self.scope is None:
             # top level: `return;` ends the program or cell quietly
             out = []
@@ -643,7 +652,7 @@ class Compiler:
             if e.block:
                 if scope is None:
                     return e.body
-                return self.block(e.body)
+                return self.block(e.body, e)
             if scope is None:
                 return []
             return self._with_prelude(lambda: [self._at(ast.Return(self.expr(e.body)), e)])

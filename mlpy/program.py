@@ -92,9 +92,9 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
             try:
                 return builtins.compile(tree, filename, "exec")
             except (TypeError, ValueError):
-                # a generated node without a position: fill it in from its parent (slow path;
-                # the compiler positions every node it makes, so this is a safety net)
-                ast.fix_missing_locations(tree)
+                # a generated node without a position: take its parent's (a safety net; the
+                # compiler positions every node it makes, and a test checks it does)
+                _fill_positions(tree, 1, 0)
                 return builtins.compile(tree, filename, "exec")
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
@@ -105,6 +105,16 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
             from None
     except (RecursionError, MemoryError):
         raise MLSyntaxError("program is too deeply nested to compile") from None
+
+
+def _fill_positions(node: ast.AST, line: int, column: int) -> None:
+    if "lineno" in node._attributes:
+        if getattr(node, "lineno", None) is None:
+            node.lineno, node.col_offset = line, column
+        line, column = node.lineno, node.col_offset
+        node.end_lineno, node.end_col_offset = line, column + 1
+    for child in ast.iter_child_nodes(node):
+        _fill_positions(child, line, column)
 
 
 def check(source: str, *, strict: bool = True) -> list[MLError]:
