@@ -40,17 +40,9 @@ API keys. Every response carries an `X-Request-ID`.
 def default_executor(settings: Settings) -> Any:
     from mlpy.executor import AsyncMLExecutor
 
-    kwargs: dict[str, Any] = {"max_workers": settings.max_workers,
-                              "strict_security": settings.strict_security}
-    if settings.isolation:
-        kwargs["isolation"] = settings.isolation
-    try:
-        return AsyncMLExecutor(**kwargs)
-    except TypeError as exc:
-        if settings.isolation and "isolation" in str(exc):
-            raise RuntimeError(f"MLPY_ISOLATION={settings.isolation}: this AsyncMLExecutor "
-                               "has no isolation option") from exc
-        raise
+    return AsyncMLExecutor(max_workers=settings.max_workers,
+                           strict_security=settings.strict_security,
+                           isolation=settings.isolation)
 
 
 def _shutdown(executor: Any) -> None:

@@ -97,7 +97,7 @@ class TestExecution(BaseModel):
 class HealthResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"status": "healthy",
-         "executor": {"max_workers": 4, "strict_security": False, "isolation": "thread",
+         "executor": {"max_workers": 4, "strict_security": False, "isolation": "process",
                       "busy_workers": 0, "queued": 0},
          "test_execution": {"success": True, "execution_time_ms": 0.4, "via": "executor",
                             "error": None},

@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     # the executor
     max_workers: int = Field(4, ge=1, le=256, description="worker threads of the AsyncMLExecutor")
     strict_security: bool = False
-    isolation: Literal["thread", "process"] | None = Field(
-        None, description="executor isolation; None = the executor's default")
+    isolation: Literal["thread", "process"] = Field(
+        "process", description="where ML code runs: pre-started worker processes with OS "
+        "resource limits (untrusted users), or threads of the server (MLPY_ISOLATION=thread)")
 
     # limits on what a request may ask for (422 when exceeded)
     max_timeout: float = Field(30.0, gt=0, le=30.0, description="largest accepted timeout (seconds)")

@@ -239,7 +239,7 @@ class ServerState:
         self.max_workers = int(_executor_attr(executor, "max_workers", settings.max_workers))
         self.strict_security = bool(_executor_attr(executor, "strict_security",
                                                    settings.strict_security))
-        self.isolation = str(_executor_attr(executor, "isolation", settings.isolation or "thread"))
+        self.isolation = str(_executor_attr(executor, "isolation", settings.isolation))
         self.admission = Admission(self.max_workers, settings.max_queue, settings.queue_timeout)
         self.sessions = SessionStore(executor.session, settings.session_ttl, settings.max_sessions)
         self.metrics = Metrics(lambda: self.admission.running, lambda: self.admission.waiting,
