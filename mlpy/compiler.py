@@ -156,7 +156,7 @@ def _is_str(node) -> bool:
     return t is N.Binary and node.op == "+" and (_is_str(node.left) or _is_str(node.right))
 
 
-def _integer_locals(body: list, scope: "_Scope") -> frozenset:
+def _integer_locals(body: list, scope: "_Scope", may_nest_nonlocal: bool) -> frozenset:
     """Locals of a function that can only ever hold integers: every binding is `name = e`
     with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
     nested function may rebind through `nonlocal` are left out."""
@@ -193,7 +193,8 @@ def _integer_locals(body: list, scope: "_Scope") -> frozenset:
     ints = {name for name, _ in assigns} - other - scope.params - set(scope.nonlocals)
     if not ints:
         return frozenset()
-    ints -= _nested_nonlocal_names(body)
+    if may_nest_nonlocal:
+        ints -= _nested_nonlocal_names(body)
     changed = True
     while changed:
         changed = False
@@ -483,7 +484,8 @@ class Compiler:
             cls = ast.Nonlocal if kind == "nonlocal" else ast.Global
             decls.append(self._at(cls(names=[py_name(nl_name)]), node))
         if isinstance(body_nodes, list):
-            scope.ints = _integer_locals(body_nodes, scope)
+            # (a program whose text never says `nonlocal` has no nested rebinding to look for)
+            scope.ints = _integer_locals(body_nodes, scope, "nonlocal" in self.source)
         self.scope, self.loop_depth = scope, 0
         try:
             body = body_builder(scope)
