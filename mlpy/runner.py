@@ -47,7 +47,6 @@ def _ensure_recursion_limit(depth: int) -> None:
 
 def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext) -> Outcome:
     """Run `program` in `namespace` on this thread; never raises for ML-level failures."""
-    importer = namespace.get("__ml_import")
     _ensure_recursion_limit(context.limits.recursion_depth)
     namespace.pop(DISPLAY_NAME, None)
     with using(context):
@@ -55,7 +54,7 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
             for path, line, column in program.imports:
                 try:
                     if ".".join(path) not in namespace.get("__ml_modules", {}):
-                        check_import(path, _origin_of(importer))
+                        check_import(path, namespace.get("__ml_origin"))
                 except MLThrow as exc:
                     cls = _ERROR_CLASSES.get(exc.ml_type, MLImportError)
                     raise cls(exc.ml_message, line=line, column=column) from None
@@ -77,14 +76,6 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
     display_value = namespace.pop(DISPLAY_NAME, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,
                    has_display=has_display)
-
-
-def _origin_of(importer) -> Path | None:
-    cells = getattr(importer, "__closure__", None) or ()
-    for cell in cells:
-        if isinstance(cell.cell_contents, Path):
-            return cell.cell_contents
-    return None
 
 
 def host_stop_error(exc: HostStop) -> MLError:

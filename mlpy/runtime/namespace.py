@@ -41,6 +41,7 @@ def new_namespace(context_vars: dict | None = None, *, origin: Path | None = Non
     ns["__builtins__"] = {}
     ns["builtin"] = builtin_module()
     ns["__ml_modules"] = {}
+    ns["__ml_origin"] = origin          # the program's folder: user modules are found there
     ns["__ml_import"] = make_importer(ns, origin)
     ns["__ml_guarded_global"] = _guard(ns)
     if context_vars:

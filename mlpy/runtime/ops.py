@@ -52,8 +52,6 @@ def add(a, b):
         if len(a) + len(b) > 1_000_000:
             _cap_sequence(len(a) + len(b), "array")
         return a + b
-    if isinstance(a, ErrorValue) or isinstance(b, ErrorValue):
-        pass
     raise TypeError(f"unsupported operand type(s) for +: '{typeof(a)}' and '{typeof(b)}'")
 
 
