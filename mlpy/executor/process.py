@@ -713,24 +713,11 @@ class ProcessSession:
         return self._executor._pool.request_stop(job, INTERRUPT)
 
     async def cancel(self) -> bool:
-        import asyncio
+        from .session import stop_and_wait
         job = self._running()
         if job is None:
             return False
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-
-        def wake(_job: Job) -> None:
-            try:
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
-            except RuntimeError:
-                pass
-
-        from .executor import INTERRUPT
-        stopped = self._executor._pool.request_stop(job, INTERRUPT)
-        job.add_done_callback(wake)
-        await done
-        return stopped
+        return await stop_and_wait(self._executor._pool, job)
 
     @property
     def busy(self) -> bool:

@@ -77,20 +77,7 @@ class Session:
             job = self._current
         if job is None:
             return False
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-
-        def wake(_job: Job) -> None:
-            try:
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
-            except RuntimeError:
-                pass
-
-        from .executor import INTERRUPT
-        stopped = self._executor._pool.request_stop(job, INTERRUPT)
-        job.add_done_callback(wake)
-        await done
-        return stopped
+        return await stop_and_wait(self._executor._pool, job)
 
     @property
     def busy(self) -> bool:
@@ -193,6 +180,25 @@ class Session:
             pool.request_stop(job, SHUTDOWN)
             return
         pool.submit(job)
+
+
+async def stop_and_wait(pool, job: Job) -> bool:
+    """Ask `pool` to interrupt `job` and wait (without blocking the loop) until it has ended.
+    Shared by thread and process sessions."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def wake(_job: Job) -> None:
+        try:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+        except RuntimeError:          # the loop has closed: nobody is waiting any more
+            pass
+
+    from .executor import INTERRUPT
+    stopped = pool.request_stop(job, INTERRUPT)
+    job.add_done_callback(wake)
+    await done
+    return stopped
 
 
 def short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
