@@ -129,31 +129,25 @@ def _iso(value: _dt.datetime) -> str:
 # library objects
 
 
-class DateTimeObject(MLObject):
-    """A naive date and time."""
-
-    ml_type = "DateTimeObject"
-    ml_members = {name: name for name in (
-        "year", "month", "day", "hour", "minute", "second", "weekday", "timestamp", "date",
-        "time", "format", "toISOString", "toString", "addDays", "addHours", "addMinutes",
-        "addSeconds", "add", "subtract", "diff", "startOfDay", "endOfDay", "startOfMonth",
-        "endOfMonth", "startOfYear", "endOfYear", "isBefore", "isAfter", "isSame", "isSameDay")}
-    ml_members.update({
-        "to_string": "toString", "add_days": "addDays", "add_hours": "addHours",
-        "add_minutes": "addMinutes", "add_seconds": "addSeconds", "start_of_day": "startOfDay",
-        "end_of_day": "endOfDay", "start_of_month": "startOfMonth", "end_of_month": "endOfMonth",
-        "start_of_year": "startOfYear", "end_of_year": "endOfYear", "is_same_day": "isSameDay"})
+class _Wrapped(MLObject):
+    """A library object around one Python date/time value; equal when the values are."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: _dt.datetime):
+    def __init__(self, value):
         self._value = value
 
     def __eq__(self, other):
-        return isinstance(other, DateTimeObject) and other._value == self._value
+        return type(other) is type(self) and other._value == self._value
 
     def __hash__(self):
         return hash(self._value)
+
+
+class _DateParts(_Wrapped):
+    """year() month() day() weekday() of a date or a date-time."""
+
+    __slots__ = ()
 
     def year(self) -> int:
         """The year."""
@@ -167,6 +161,16 @@ class DateTimeObject(MLObject):
         """The day of the month."""
         return self._value.day
 
+    def weekday(self) -> int:
+        """The day of the week, Monday = 0."""
+        return self._value.weekday()
+
+
+class _ClockParts(_Wrapped):
+    """hour() minute() second() of a time or a date-time."""
+
+    __slots__ = ()
+
     def hour(self) -> int:
         """The hour, 0-23."""
         return self._value.hour
@@ -179,9 +183,21 @@ class DateTimeObject(MLObject):
         """The second, 0-59."""
         return self._value.second
 
-    def weekday(self) -> int:
-        """The day of the week, Monday = 0."""
-        return self._value.weekday()
+
+class DateTimeObject(_DateParts, _ClockParts):
+    """A naive date and time."""
+
+    ml_type = "DateTimeObject"
+    ml_members = {name: name for name in (
+        "year", "month", "day", "hour", "minute", "second", "weekday", "timestamp", "date",
+        "time", "format", "toISOString", "toString", "addDays", "addHours", "addMinutes",
+        "addSeconds", "add", "subtract", "diff", "startOfDay", "endOfDay", "startOfMonth",
+        "endOfMonth", "startOfYear", "endOfYear", "isBefore", "isAfter", "isSame", "isSameDay")}
+    ml_members.update({
+        "to_string": "toString", "add_days": "addDays", "add_hours": "addHours",
+        "add_minutes": "addMinutes", "add_seconds": "addSeconds", "start_of_day": "startOfDay",
+        "end_of_day": "endOfDay", "start_of_month": "startOfMonth", "end_of_month": "endOfMonth",
+        "start_of_year": "startOfYear", "end_of_year": "endOfYear", "is_same_day": "isSameDay"})
 
     def timestamp(self) -> float:
         """Seconds since the epoch, reading this value as local time."""
@@ -282,39 +298,12 @@ class DateTimeObject(MLObject):
         return self._value.date() == _day(other, "other")
 
 
-class Date(MLObject):
+class Date(_DateParts):
     """A calendar date."""
 
     ml_type = "Date"
     ml_members = frozenset({"year", "month", "day", "weekday", "isWeekend", "toISOString",
                             "addDays", "subtractDays", "diff"})
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: _dt.date):
-        self._value = value
-
-    def __eq__(self, other):
-        return isinstance(other, Date) and other._value == self._value
-
-    def __hash__(self):
-        return hash(self._value)
-
-    def year(self) -> int:
-        """The year."""
-        return self._value.year
-
-    def month(self) -> int:
-        """The month, 1-12."""
-        return self._value.month
-
-    def day(self) -> int:
-        """The day of the month."""
-        return self._value.day
-
-    def weekday(self) -> int:
-        """The day of the week, Monday = 0."""
-        return self._value.weekday()
 
     def isWeekend(self) -> bool:
         """True on Saturday and Sunday."""
@@ -337,53 +326,19 @@ class Date(MLObject):
         return (self._value - _day(other, "other")).days
 
 
-class Time(MLObject):
+class Time(_ClockParts):
     """A time of day."""
 
     ml_type = "Time"
     ml_members = frozenset({"hour", "minute", "second"})
 
-    __slots__ = ("_value",)
 
-    def __init__(self, value: _dt.time):
-        self._value = value
-
-    def __eq__(self, other):
-        return isinstance(other, Time) and other._value == self._value
-
-    def __hash__(self):
-        return hash(self._value)
-
-    def hour(self) -> int:
-        """The hour, 0-23."""
-        return self._value.hour
-
-    def minute(self) -> int:
-        """The minute, 0-59."""
-        return self._value.minute
-
-    def second(self) -> int:
-        """The second, 0-59."""
-        return self._value.second
-
-
-class TimeDelta(MLObject):
+class TimeDelta(_Wrapped):
     """A duration (days, seconds within the day, microseconds)."""
 
     ml_type = "TimeDelta"
     ml_members = frozenset({"days", "seconds", "totalSeconds", "totalMinutes", "totalHours",
                             "totalDays", "add", "subtract", "multiply", "isNegative", "abs"})
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: _dt.timedelta):
-        self._value = value
-
-    def __eq__(self, other):
-        return isinstance(other, TimeDelta) and other._value == self._value
-
-    def __hash__(self):
-        return hash(self._value)
 
     def days(self) -> int:
         """Whole days (negative for negative durations)."""
