@@ -146,15 +146,14 @@ def tokenize(source: str) -> list[Token]:
                 line_start = source.rfind("\n", pos, bad) + 1
             _unexpected_char(source, bad, line, bad - line_start + 1)
         kind = m.lastgroup
-        start = m.start(kind)
+        start, end = m.span(kind)
         if start != pos and "\n" in source[pos:start]:
             line += source.count("\n", pos, start)
             line_start = source.rfind("\n", pos, start) + 1
         if kind == "end":
             break
         pos = start
-        text = m.group(kind)
-        end = m.end()
+        text = source[start:end]
         column = pos - line_start + 1
         if kind == "signed" and prev in OPERAND_END:
             # After an operand end the sign is the binary operator: lex it on its own.
@@ -188,14 +187,15 @@ def tokenize(source: str) -> list[Token]:
                 typ = "PLUS"              # there is no unary plus: a parse error
 
         # capability blocks: `capability NAME {` ... `}`
-        if typ == "CAPABILITY":
-            cap_state = 1
-        elif cap_state == 1:
-            cap_state = 2 if typ == "NAME" else 0
-        elif cap_state == 2:
-            cap_state = 3 if typ == "LBRACE" else 0
-        elif cap_state == 3 and typ == "_RBRACE":
-            cap_state = 0
+        if cap_state or typ == "CAPABILITY":
+            if typ == "CAPABILITY":
+                cap_state = 1
+            elif cap_state == 1:
+                cap_state = 2 if typ == "NAME" else 0
+            elif cap_state == 2:
+                cap_state = 3 if typ == "LBRACE" else 0
+            elif cap_state == 3 and typ == "_RBRACE":
+                cap_state = 0
         tok = _new_str(Token, text)
         tok.type = typ
         tok.value = value
