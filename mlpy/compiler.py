@@ -14,11 +14,19 @@ from dataclasses import dataclass, field
 
 from . import nodes as N
 from .errors import MLSecurityError, MLSyntaxError
+from .runtime import ops
 from .security import DENIED_NAMES, forbidden_import
 
 KW_PREFIX = "__ml_kw_"
 ARROW_PREFIX = "__ml_arrow_"
 DISPLAY_NAME = "__ml_display"
+
+
+# Method names with a single direct owner type (see ops._ARRAY_DIRECT / _STRING_DIRECT).
+_DIRECT_METHOD_OWNER = {
+    **{name: "__ml_list" for name in ops.ARRAY_DIRECT - ops.STRING_DIRECT},
+    **{name: "__ml_str" for name in ops.STRING_DIRECT - ops.ARRAY_DIRECT},
+}
 
 
 def py_name(name: str) -> str:
@@ -765,11 +773,25 @@ class Compiler:
         func = e.func
         if type(func) is N.Member:
             self.check_member(func.name, func)
-            callee = self.helper("__ml_meth", [self.expr(func.obj), ast.Constant(func.name)],
-                                 func)
+            callee = self._method(func)
         else:
             callee = self.expr(func)
         return self._at(ast.Call(callee, [self.expr(a) for a in e.args], []), e)
+
+    def _method(self, m):
+        """The callee of `obj.name(...)`. A name only arrays (or only strings) have as a method
+        whose Python behaviour is ML's is looked up inline when `obj` is exactly that type;
+        everything else goes through `ops.meth` and its allow-lists."""
+        obj = self.expr(m.obj)
+        owner = _DIRECT_METHOD_OWNER.get(m.name)
+        if owner is None:
+            return self.helper("__ml_meth", [obj, ast.Constant(m.name)], m)
+        at = lambda n: self._at(n, m)  # noqa: E731
+        t = self._temp("t")
+        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, ast.Store())), obj)), owner, m)
+        fast = at(ast.Attribute(at(ast.Name(t, ast.Load())), m.name, ast.Load()))
+        slow = self.helper("__ml_meth", [at(ast.Name(t, ast.Load())), ast.Constant(m.name)], m)
+        return at(ast.IfExp(test, fast, slow))
 
     def expr_Index(self, e):
         return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), ast.Load()), e)

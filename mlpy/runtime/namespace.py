@@ -23,7 +23,7 @@ _HELPERS = {
     "__ml_unpack": ops.unpack, "__ml_pick": ops.pick, "__ml_throw": ops.throw,
     "__ml_catch": ops.catch, "__ml_Exception": Exception, "__ml_ReturnTop": ops.ReturnTop,
     "__ml_refuse_name": ops.refuse_name, "__ml_type": type, "__ml_int": int,
-    "__ml_dict": dict, "__ml_eq": ops.eq, "__ml_ne": ops.ne,
+    "__ml_dict": dict, "__ml_list": list, "__ml_str": str, "__ml_eq": ops.eq, "__ml_ne": ops.ne,
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 

@@ -176,10 +176,10 @@ def meth(obj, name: str):
     """The callable for `obj.name(...)`: on an object the property must hold a function."""
     cls = type(obj)
     if cls is list:
-        if name in _ARRAY_DIRECT:
+        if name in ARRAY_DIRECT:
             return getattr(obj, name)
     elif cls is str:
-        if name in _STRING_DIRECT:
+        if name in STRING_DIRECT:
             return getattr(obj, name)
     elif cls is dict or cls is ErrorValue:
         if name[0] == "_":
@@ -340,8 +340,8 @@ def _pop(a, *index):
 _ARRAY_PLAIN = "clear reverse count copy".split()
 # Methods whose Python behaviour is the ML behaviour (append grows by one element at a time,
 # so it needs no size check): a method call can use the bound builtin directly.
-_ARRAY_DIRECT = frozenset(_ARRAY_PLAIN + ["append"])
-_STRING_DIRECT = frozenset(_STRING_PLAIN)
+ARRAY_DIRECT = frozenset(_ARRAY_PLAIN + ["append"])
+STRING_DIRECT = frozenset(_STRING_PLAIN)
 ARRAY_METHODS = {name: _plain(name) for name in _ARRAY_PLAIN}
 ARRAY_METHODS.update({
     "append": _plain("append"), "extend": _wrapped("extend", _extend),
