@@ -22,7 +22,7 @@ ARROW_PREFIX = "__ml_arrow_"
 DISPLAY_NAME = "__ml_display"
 
 
-# Method names with a single direct owner type (see ops._ARRAY_DIRECT / _STRING_DIRECT).
+# Method names with a single direct owner type (see ops.ARRAY_DIRECT and ops.STRING_DIRECT).
 _DIRECT_METHOD_OWNER = {
     **{name: "__ml_list" for name in ops.ARRAY_DIRECT - ops.STRING_DIRECT},
     **{name: "__ml_str" for name in ops.STRING_DIRECT - ops.ARRAY_DIRECT},
