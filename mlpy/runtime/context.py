@@ -8,7 +8,6 @@ Keeping it per thread is what lets four programs print at once without swapping
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
@@ -164,12 +163,24 @@ def current() -> ExecutionContext:
     return getattr(_local, "context", None) or _DEFAULT
 
 
-@contextlib.contextmanager
-def using(context: ExecutionContext):
-    """Install `context` for the current thread for the duration of the block."""
-    previous = getattr(_local, "context", None)
-    _local.context = context
-    try:
-        yield context
-    finally:
-        _local.context = previous
+class using:
+    """Install `context` for the current thread for the duration of the block.
+
+    A class, not a generator: when a host stop cuts a run short, a generator-based manager
+    can be left suspended and finalised later by the garbage collector on whatever thread
+    happens to run it, where its `finally` would replace *that* thread's context."""
+
+    __slots__ = ("context", "previous")
+
+    def __init__(self, context: ExecutionContext):
+        self.context = context
+        self.previous = None
+
+    def __enter__(self) -> ExecutionContext:
+        self.previous = getattr(_local, "context", None)
+        _local.context = self.context
+        return self.context
+
+    def __exit__(self, *exc) -> bool:
+        _local.context = self.previous
+        return False
