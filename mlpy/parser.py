@@ -6,7 +6,6 @@ inline Transformer, so no intermediate parse tree is built.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
@@ -363,17 +362,16 @@ class _Driver:
 
 
 _parser: _Driver | None = None
-_lock = threading.Lock()
 
 
 def _get_parser() -> _Driver:
+    """The parser, built on first use. No lock: two threads racing here both build one and
+    the last wins, whereas a lock held when a host stop lands would hang every later parse."""
     global _parser
     if _parser is None:
-        with _lock:
-            if _parser is None:
-                lark = Lark(GRAMMAR.read_text(), parser="lalr", lexer=MLLexer,
-                            maybe_placeholders=True, transformer=_Build())
-                _parser = _Driver(lark)
+        lark = Lark(GRAMMAR.read_text(), parser="lalr", lexer=MLLexer, maybe_placeholders=True,
+                    transformer=_Build())
+        _parser = _Driver(lark)
     return _parser
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ast
 import builtins
-import threading
+import functools
 import time
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from types import CodeType
 
@@ -16,6 +15,12 @@ from .errors import MLError, MLSyntaxError
 from .parser import parse
 
 CACHE_SIZE = 512
+
+# Python's compiler warns about literals it can see will fail (`[1]["a"]`, `"s"(1)`); in ML
+# they are run-time errors with ML messages, so the warning would only leak Python wording.
+# One filter for code compiled from ML (file names "<ml...>"), set once: toggling the
+# process-wide filters around each compile would not be thread-safe.
+warnings.filterwarnings("ignore", category=SyntaxWarning, module="<ml")
 
 
 @dataclass
@@ -41,22 +46,18 @@ class CompiledProgram:
         return text
 
 
-_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def compile(source: str, *, interactive: bool = False, strict_security: bool = False,
             cache: bool = True, filename: str = "<ml>") -> CompiledProgram:
     """Parse, check and compile ML source. Raises MLSyntaxError / MLSecurityError."""
     if not isinstance(source, str):
         raise TypeError("ML source must be a string")
-    key = (source, interactive, strict_security, filename)
     if cache:
-        with _cache_lock:
-            hit = _cache.get(key)
-            if hit is not None:
-                _cache.move_to_end(key)
-                return hit
+        return _cached(source, interactive, strict_security, filename)
+    return _compile(source, interactive, strict_security, filename)
+
+
+def _compile(source: str, interactive: bool, strict_security: bool,
+             filename: str) -> CompiledProgram:
     started = time.perf_counter()
     # (Pausing the cyclic GC would save ~15% here, but it is process-wide state: a host stop
     # landing in a compile could skip the `finally` that turns it back on.)
@@ -70,25 +71,23 @@ def compile(source: str, *, interactive: bool = False, strict_security: bool = F
         strict_security=strict_security, has_display=compiler.has_display,
         imports=[(tuple(i.path), i.line, i.column) for i in compiler.imports],
         transpile_time=time.perf_counter() - started, filename=filename)
-    if cache:
-        with _cache_lock:
-            _cache[key] = result
-            if len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
     return result
+
+
+# The bounded LRU cache keyed by source and options. functools' C implementation takes no
+# Python-level lock: a host stop landing in a compile can never leave a lock held.
+_cached = functools.lru_cache(maxsize=CACHE_SIZE)(_compile)
 
 
 def _python_compile(tree: ast.Module, filename: str) -> CodeType:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                return builtins.compile(tree, filename, "exec")
-            except (TypeError, ValueError):
-                # a generated node without a position: take its parent's (a safety net; the
-                # compiler positions every node it makes, and a test checks it does)
-                _fill_positions(tree, 1, 0)
-                return builtins.compile(tree, filename, "exec")
+        try:
+            return builtins.compile(tree, filename, "exec")
+        except (TypeError, ValueError):
+            # a generated node without a position: take its parent's (a safety net; the
+            # compiler positions every node it makes, and a test checks it does)
+            _fill_positions(tree, 1, 0)
+            return builtins.compile(tree, filename, "exec")
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
         message = exc.msg.replace("__ml_kw_", "")
@@ -128,5 +127,4 @@ def check(source: str, *, strict: bool = True) -> list[MLError]:
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cached.cache_clear()
