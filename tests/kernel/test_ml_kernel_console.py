@@ -9,11 +9,10 @@ import re
 import sys
 import time
 
+import pexpect
 import pytest
 
 from ml_kernel_testenv import plain, setup_kernelspec
-
-pexpect = pytest.importorskip("pexpect")
 
 setup_kernelspec()
 

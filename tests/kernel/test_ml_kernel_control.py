@@ -11,7 +11,7 @@ import signal
 import time
 
 import pytest
-from jupyter_client.manager import KernelManager, start_new_kernel
+from jupyter_client.manager import start_new_kernel
 
 from ml_kernel_testenv import errors, plain, results, run_cell, setup_kernelspec, stream_text
 

@@ -82,7 +82,7 @@ def test_data_analysis_shows_tables(tmp_path):
 
 
 def test_html_export_highlights_ml(tmp_path):
-    nbconvert = pytest.importorskip("nbconvert", reason="nbconvert is needed for HTML export")
+    import nbconvert
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
     try:

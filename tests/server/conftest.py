@@ -12,12 +12,13 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from mlpy.executor import AsyncMLResult  # the fake executor answers with the real result type
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -25,22 +26,6 @@ if str(ROOT) not in sys.path:
 
 
 # -- a scripted executor ---------------------------------------------------------------------
-@dataclass
-class FakeResult:
-    success: bool
-    value: Any = None
-    error: str | None = None
-    execution_time: float = 0.001
-    transpile_time: float = 0.0
-    stdout: str = ""
-    stdout_truncated: bool = False
-    error_type: str | None = None
-    line: int | None = None
-    column: int | None = None
-    display_value: Any = None
-    stderr: str = ""
-
-
 def _cycle():
     a = [1]
     a.append(a)
@@ -81,37 +66,37 @@ class FakeExecutor:
             seconds = float(code.split()[1])
             if timeout is not None and seconds > timeout:
                 await asyncio.sleep(timeout)
-                return FakeResult(False, error=f"Execution timeout after {timeout} seconds",
+                return AsyncMLResult(False, error=f"Execution timeout after {timeout} seconds",
                                   error_type="TimeoutError", execution_time=timeout)
             await asyncio.sleep(seconds)
-            return FakeResult(True, ns.get("result"))
+            return AsyncMLResult(True, ns.get("result"))
         if code.startswith("print "):
-            return FakeResult(True, None, stdout=code[6:] + "\n")
+            return AsyncMLResult(True, None, stdout=code[6:] + "\n")
         if code == "fail":
-            return FakeResult(False, error="name 'undefined_variable' is not defined",
+            return AsyncMLResult(False, error="name 'undefined_variable' is not defined",
                               error_type="NameError", line=1, column=10, stdout="before\n")
         if code in VALUES:
             value = VALUES[code]()
-            return FakeResult(True, value, display_value=value if interactive else None)
+            return AsyncMLResult(True, value, display_value=value if interactive else None)
         if code == "result = 2 + 2;":
             ns["result"] = 4
-            return FakeResult(True, 4)
+            return AsyncMLResult(True, 4)
         if code == "result = 1 + 1;":
-            return FakeResult(True, 2)
+            return AsyncMLResult(True, 2)
         if code == "result = x + y;":
-            return FakeResult(True, ns["x"] + ns["y"])
+            return AsyncMLResult(True, ns["x"] + ns["y"])
         m = re.fullmatch(r"(\w+) = (-?\d+);", code)
         if m:
             ns[m.group(1)] = int(m.group(2))
-            return FakeResult(True, ns.get("result"))
+            return AsyncMLResult(True, ns.get("result"))
         m = re.fullmatch(r"(\w+)(?: \+ (\d+))?", code)
         if m and interactive:
             if m.group(1) not in ns:
-                return FakeResult(False, error=f"name '{m.group(1)}' is not defined",
+                return AsyncMLResult(False, error=f"name '{m.group(1)}' is not defined",
                                   error_type="NameError", line=1, column=1)
             value = ns[m.group(1)] + int(m.group(2) or 0)
-            return FakeResult(True, ns.get("result"), display_value=value)
-        return FakeResult(False, error="Parse error: unexpected token", error_type="SyntaxError",
+            return AsyncMLResult(True, ns.get("result"), display_value=value)
+        return AsyncMLResult(False, error="Parse error: unexpected token", error_type="SyntaxError",
                           line=1, column=1)
 
     def session(self):
@@ -165,20 +150,6 @@ def make_client():
 
 
 # -- real servers ----------------------------------------------------------------------------
-def mlpy_ready() -> bool:
-    try:
-        import mlpy
-        from mlpy.executor import AsyncMLExecutor  # noqa: F401
-
-        mlpy.compile, mlpy.run  # noqa: B018
-        from mlpy.executor.session import Session  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-requires_mlpy = pytest.mark.skipif(not mlpy_ready(), reason="mlpy compiler/executor not available")
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -261,8 +232,6 @@ def start_server(tmp_path):
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """One real server (4 workers) shared by a module's tests."""
-    if not mlpy_ready():
-        pytest.skip("mlpy compiler/executor not available")
     port = free_port()
     log_path = tmp_path_factory.mktemp("live") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}

@@ -13,9 +13,8 @@ import time
 import httpx
 import pytest
 
-from conftest import ROOT, free_port, requires_mlpy
+from conftest import ROOT, free_port
 
-pytestmark = requires_mlpy
 
 LOOP_100 = ("sum = 0;\ni = 1;\nwhile (i <= 100) {\n    sum = sum + i;\n    i = i + 1;\n}\n"
             "result = sum;")
@@ -376,7 +375,6 @@ def test_sigterm_stops_running_code(start_server, command):
 
 
 def test_gunicorn_two_workers(start_server):
-    pytest.importorskip("gunicorn")
     server = start_server([sys.executable, "-m", "gunicorn", "server.app:app", "--workers", "2",
                            "--worker-class", "uvicorn.workers.UvicornWorker",
                            "--bind", "127.0.0.1:{port}", "--graceful-timeout", "10"])

@@ -4,14 +4,9 @@ no 5xx, responses match the documented schemas, status codes and content types."
 from __future__ import annotations
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis import checks  # noqa: E402
-
-from conftest import requires_mlpy  # noqa: E402
-
-pytestmark = requires_mlpy
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ admission, health, sessions, notebooks, metrics, request ids."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 

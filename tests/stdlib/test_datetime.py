@@ -2,7 +2,6 @@
 
 import datetime as pydt
 import locale
-import time
 
 import pytest
 
