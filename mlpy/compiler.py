@@ -54,58 +54,50 @@ class _Scope:
         return (self.params | self.bound) - set(self.nonlocals)
 
 
-def _bound_in(body: list, out: set | None = None) -> set:
+def _own_statements(body: list):
+    """Every statement of a function's own body, inside if/while/for/try too, but not inside
+    nested functions or arrows (they have scopes of their own)."""
+    for stmt in body:
+        yield stmt
+        t = type(stmt)
+        if t is N.For or t is N.While:
+            yield from _own_statements(stmt.body)
+        elif t is N.If:
+            for _, branch in stmt.branches:
+                yield from _own_statements(branch)
+            if stmt.otherwise:
+                yield from _own_statements(stmt.otherwise)
+        elif t is N.Try:
+            for part in (stmt.body, stmt.handler, stmt.finally_body):
+                if part:
+                    yield from _own_statements(part)
+
+
+def _bindings(stmt) -> tuple:
+    """The names one statement binds in its scope."""
+    t = type(stmt)
+    if t is N.Assign:
+        return (stmt.target.name,) if type(stmt.target) is N.Name else ()
+    if t is N.Destructure:
+        return tuple(stmt.names)
+    if t is N.FunctionDef:
+        return (stmt.name,)
+    if t is N.For:
+        return (stmt.var,)
+    if t is N.Try:
+        return (stmt.handler_name,) if stmt.handler_name else ()
+    if t is N.Import:
+        return (stmt.alias or stmt.path[0],)
+    return ()
+
+
+def _bound_in(body: list) -> set:
     """Names a body binds itself (not inside nested functions or arrows)."""
-    out = set() if out is None else out
-    for stmt in body:
-        t = type(stmt)
-        if t is N.Assign and type(stmt.target) is N.Name:
-            out.add(stmt.target.name)
-        elif t is N.Destructure:
-            out.update(stmt.names)
-        elif t is N.FunctionDef:
-            out.add(stmt.name)
-        elif t is N.For:
-            out.add(stmt.var)
-            _bound_in(stmt.body, out)
-        elif t is N.While:
-            _bound_in(stmt.body, out)
-        elif t is N.If:
-            for _, b in stmt.branches:
-                _bound_in(b, out)
-            if stmt.otherwise:
-                _bound_in(stmt.otherwise, out)
-        elif t is N.Try:
-            _bound_in(stmt.body, out)
-            if stmt.handler is not None:
-                if stmt.handler_name:
-                    out.add(stmt.handler_name)
-                _bound_in(stmt.handler, out)
-            if stmt.finally_body:
-                _bound_in(stmt.finally_body, out)
-        elif t is N.Import:
-            out.add(stmt.alias or stmt.path[0])
-    return out
+    return {name for stmt in _own_statements(body) for name in _bindings(stmt)}
 
 
-def _nonlocals_in(body: list, out: list | None = None) -> list:
-    out = [] if out is None else out
-    for stmt in body:
-        t = type(stmt)
-        if t is N.Nonlocal:
-            out.append(stmt)
-        elif t in (N.For, N.While):
-            _nonlocals_in(stmt.body, out)
-        elif t is N.If:
-            for _, b in stmt.branches:
-                _nonlocals_in(b, out)
-            if stmt.otherwise:
-                _nonlocals_in(stmt.otherwise, out)
-        elif t is N.Try:
-            for b in (stmt.body, stmt.handler, stmt.finally_body):
-                if b:
-                    _nonlocals_in(b, out)
-    return out
+def _nonlocals_in(body: list) -> list:
+    return [stmt for stmt in _own_statements(body) if type(stmt) is N.Nonlocal]
 
 
 def _first_use(body: list, name: str):
@@ -169,35 +161,12 @@ def _integer_locals(body: list, scope: "_Scope", may_nest_nonlocal: bool) -> fro
     with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
     nested function may rebind through `nonlocal` are left out."""
     assigns: list = []
-    other: set = set()
-
-    def collect(stmts):
-        for stmt in stmts:
-            t = type(stmt)
-            if t is N.Assign and type(stmt.target) is N.Name:
-                assigns.append((stmt.target.name, stmt.value))
-            elif t is N.Destructure:
-                other.update(stmt.names)
-            elif t is N.FunctionDef:
-                other.add(stmt.name)
-            elif t is N.For:
-                other.add(stmt.var)
-                collect(stmt.body)
-            elif t is N.While:
-                collect(stmt.body)
-            elif t is N.If:
-                for _, branch in stmt.branches:
-                    collect(branch)
-                if stmt.otherwise:
-                    collect(stmt.otherwise)
-            elif t is N.Try:
-                if stmt.handler_name:
-                    other.add(stmt.handler_name)
-                for part in (stmt.body, stmt.handler, stmt.finally_body):
-                    if part:
-                        collect(part)
-
-    collect(body)
+    other: set = set()          # names bound some other way than `name = e`
+    for stmt in _own_statements(body):
+        if type(stmt) is N.Assign and type(stmt.target) is N.Name:
+            assigns.append((stmt.target.name, stmt.value))
+        else:
+            other.update(_bindings(stmt))
     ints = {name for name, _ in assigns} - other - scope.params - set(scope.nonlocals)
     if not ints:
         return frozenset()
