@@ -257,14 +257,7 @@ class ProcessPool:
         else:
             self._install(slot, self._spawn())
         if self.settings.spare_workers and not self._closed:
-            def start_spare():
-                proc = self._spawn()
-                with self._lock:
-                    if self._spare is None and not self._closed:
-                        self._spare = proc
-                        return
-                self._retire(proc)
-            threading.Thread(target=start_spare, name="mlpy-proc-spawn", daemon=True).start()
+            self._replace_spare()
 
     def _retire(self, proc: _Proc) -> None:
         """Ask an idle process to exit (it is killed if it does not)."""
