@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,28 @@ from mlpy.runtime.namespace import new_namespace  # noqa: E402
 
 CODE = "result = 2 + 2;"
 
+
+
+async def _sequential(executor, n: int, timeout):
+    """Seconds per `await execute()`, one at a time (after one warm-up run)."""
+    await executor.execute(CODE, timeout=timeout)
+    started = time.perf_counter()
+    for _ in range(n):
+        result = await executor.execute(CODE, timeout=timeout)
+    assert result.value == 4
+    return (time.perf_counter() - started) / n
+
+
+async def _concurrent(executor, n: int, batch: int = 64):
+    """Seconds per execution with `batch` executions awaited together."""
+    started = time.perf_counter()
+    done = 0
+    while done < n:
+        results = await asyncio.gather(*[executor.execute(CODE, timeout=5.0)
+                                         for _ in range(batch)])
+        done += len(results)
+    assert all(r.value == 4 for r in results)
+    return (time.perf_counter() - started) / done
 
 def per_call(fn, n: int) -> float:
     fn()
@@ -56,23 +79,8 @@ def main() -> None:
 
     executor = AsyncMLExecutor(max_workers=args.workers)
 
-    async def sequential(timeout):
-        await executor.execute(CODE, timeout=timeout)
-        started = time.perf_counter()
-        for _ in range(n):
-            result = await executor.execute(CODE, timeout=timeout)
-        assert result.value == 4
-        return (time.perf_counter() - started) / n
-
-    async def concurrent(batch=64):
-        started = time.perf_counter()
-        done = 0
-        while done < n:
-            results = await asyncio.gather(*[executor.execute(CODE, timeout=5.0)
-                                             for _ in range(batch)])
-            done += len(results)
-        assert all(r.value == 4 for r in results)
-        return (time.perf_counter() - started) / done
+    sequential = functools.partial(_sequential, executor, n)
+    concurrent = functools.partial(_concurrent, executor, n)
 
     async def handoff():           # the floor: a no-op job through the same worker threads
         pool = WorkerPool(args.workers)
@@ -125,23 +133,8 @@ def process_section(args, n: int, t_direct: float) -> None:
     executor = AsyncMLExecutor(max_workers=args.workers, isolation="process")
     executor._pool.wait_ready()
 
-    async def sequential(timeout):
-        await executor.execute(CODE, timeout=timeout)
-        started = time.perf_counter()
-        for _ in range(n):
-            result = await executor.execute(CODE, timeout=timeout)
-        assert result.value == 4
-        return (time.perf_counter() - started) / n
-
-    async def concurrent(batch=64):
-        started = time.perf_counter()
-        done = 0
-        while done < n:
-            results = await asyncio.gather(*[executor.execute(CODE, timeout=5.0)
-                                             for _ in range(batch)])
-            done += len(results)
-        assert all(r.value == 4 for r in results)
-        return (time.perf_counter() - started) / done
+    sequential = functools.partial(_sequential, executor, n)
+    concurrent = functools.partial(_concurrent, executor, n)
 
     t_seq = asyncio.run(sequential(5.0))
     t_sync = per_call(lambda: executor.run_sync(CODE, timeout=5.0), n)
