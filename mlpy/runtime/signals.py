@@ -36,26 +36,29 @@ def ml_error(type_name: str, message: str, **fields) -> MLThrow:
     return cls({"message": message, "type": type_name, **fields})
 
 
-class SecurityViolation(MLThrow):
+class _TypedThrow(MLThrow):
+    """An ML-only error type raised from Python: built from a message (or a full value)."""
+
+    error_type = "Error"
+
     def __init__(self, message: str | dict):
         super().__init__(message if isinstance(message, dict) else
-                         {"message": message, "type": "SecurityError"})
+                         {"message": message, "type": self.error_type})
 
 
-class CapabilityDenied(MLThrow):
-    def __init__(self, message: str | dict):
-        super().__init__(message if isinstance(message, dict) else
-                         {"message": message, "type": "CapabilityError"})
+class SecurityViolation(_TypedThrow):
+    error_type = "SecurityError"
 
 
-class ImportFailure(MLThrow):
-    def __init__(self, message: str | dict):
-        super().__init__(message if isinstance(message, dict) else
-                         {"message": message, "type": "ImportError"})
+class CapabilityDenied(_TypedThrow):
+    error_type = "CapabilityError"
 
 
-_TYPED = {"SecurityError": SecurityViolation, "CapabilityError": CapabilityDenied,
-          "ImportError": ImportFailure}
+class ImportFailure(_TypedThrow):
+    error_type = "ImportError"
+
+
+_TYPED = {cls.error_type: cls for cls in (SecurityViolation, CapabilityDenied, ImportFailure)}
 
 
 class HostStop(BaseException):
