@@ -196,14 +196,7 @@ def tokenize(source: str) -> list[Token]:
                 cap_state = 3 if typ == "LBRACE" else 0
             elif cap_state == 3 and typ == "_RBRACE":
                 cap_state = 0
-        tok = _new_str(Token, text)
-        tok.type = typ
-        tok.value = value
-        tok.start_pos = pos
-        tok.line = line
-        tok.column = column
-        tok.end_pos = end
-        append(tok)
+        append(make_token(typ, value, pos, line, column, end, text))
         prev = typ
         pos = end
     _mark_arrow_blocks(tokens)
@@ -213,9 +206,12 @@ def tokenize(source: str) -> list[Token]:
 _new_str = str.__new__      # Token(...) parses *args/**kwargs; a token per call adds up
 
 
-def make_token(typ: str, value, start: int, line: int, column: int, end: int) -> Token:
-    """A lark Token with the fields the parser and error messages use."""
-    tok = _new_str(Token, value if isinstance(value, str) else str(value))
+def make_token(typ: str, value, start: int, line: int, column: int, end: int,
+               text: str | None = None) -> Token:
+    """A lark Token with the fields the parser and error messages use (`text` as written,
+    default the value's text)."""
+    tok = _new_str(Token, text if text is not None else value if isinstance(value, str)
+                   else str(value))
     tok.type = typ
     tok.value = value
     tok.start_pos = start
