@@ -48,6 +48,7 @@ class _Scope:
     nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
     parent: "_Scope | None" = None
     ints: frozenset = frozenset()                   # locals that only ever hold integers
+    sequences: frozenset = frozenset()              # names assigned a string or array literal
 
     @property
     def locals(self) -> set:
@@ -148,12 +149,53 @@ def _is_int(node, ints) -> bool:
     return False
 
 
+_STABLE = (ast.Name, ast.Constant)       # operands that read the same value twice
+
+
+def _cannot_rebind(node) -> bool:
+    """Whether evaluating an ML expression runs no code that could rebind a name: no calls
+    (and so no user functions), only names, literals and operators."""
+    t = type(node)
+    if t is N.Name or t is N.Number or t is N.String or t is N.Literal:
+        return True
+    if t is N.Binary or t is N.Logical:
+        return _cannot_rebind(node.left) and _cannot_rebind(node.right)
+    if t is N.Unary:
+        return _cannot_rebind(node.operand)
+    return False
+
+
+def _rereadable(left, right, e) -> tuple:
+    """((left, rereadable), (right, rereadable)) for the compiled operands of binary `e`: a
+    constant always reads the same; a name too, unless (on the left) evaluating the right
+    operand could rebind it in between."""
+    right_stable = type(right) in _STABLE
+    left_stable = type(left) is ast.Constant or (
+        type(left) is ast.Name and (right_stable or _cannot_rebind(e.right)))
+    return (left, left_stable), (right, right_stable)
+
+
+def _copy_operand(node, at):
+    """A fresh node reading the same operand again (a name or a constant)."""
+    if type(node) is ast.Name:
+        return at(ast.Name(node.id, ast.Load()))
+    return at(ast.Constant(node.value))
+
+
 def _is_str(node) -> bool:
     """Whether an expression certainly gives a string (a literal, or `+` with one)."""
     t = type(node)
     if t is N.String:
         return True
     return t is N.Binary and node.op == "+" and (_is_str(node.left) or _is_str(node.right))
+
+
+def _sequence_names(body: list) -> frozenset:
+    """Names a body assigns a string or array (`s = "";`, `s = s + "x";`, `a = [];`): a
+    hint that `+` on them concatenates, so it goes straight to the helper."""
+    return frozenset(stmt.target.name for stmt in _own_statements(body)
+                     if type(stmt) is N.Assign and type(stmt.target) is N.Name
+                     and (type(stmt.value) is N.Array or _is_str(stmt.value)))
 
 
 def _integer_locals(body: list, scope: "_Scope", may_nest_nonlocal: bool) -> frozenset:
@@ -257,10 +299,12 @@ class Compiler:
         self.temp_count = 0
         self.imports: list[N.Import] = []
         self.has_display = False
+        self.top_sequences: frozenset = frozenset()
 
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
         self.program = program
+        self.top_sequences = _sequence_names(program.body)
         body: list = []
         stmts = program.body
         for i, stmt in enumerate(stmts):
@@ -372,12 +416,13 @@ class Compiler:
 
     def stmt_Assign(self, s):
         target = s.target
-        value = self.expr(s.value)
         if type(target) is N.Name:
-            py = self.store_name(target.name, target)
-            if py is None:
+            if self.store_name(target.name, target) is None:
                 return self._refuse_stmt(target.name, target)
-            return [self._at(ast.Assign(targets=[py], value=value), s)]
+            emit = lambda value: self._at(ast.Assign(  # noqa: E731
+                targets=[self.store_name(target.name, target)], value=value), s)
+            return self._add_statement(s.value, emit) or [emit(self.expr(s.value))]
+        value = self.expr(s.value)
         if type(target) is N.Index:
             sub = self._at(ast.Subscript(self.expr(target.obj), self.expr(target.index),
                                          ast.Store()), target)
@@ -401,6 +446,54 @@ class Compiler:
                 at(ast.Assign(targets=[at(ast.Name(o, ast.Store()))], value=obj)),
                 at(ast.If(self._is_type(at(ast.Name(o, ast.Load())), "__ml_dict", target),
                           [store], [slow]))]
+
+    def _add_statement(self, e, emit) -> list | None:
+        """`x = L + R;` / `return L + R;` as Python's `+` on `L` and `+R` inside a `try`.
+
+        Unary `+` fails on anything but a number, and so does `number + non-number`, so the
+        Python `+` succeeds exactly when ML's `+` is numeric addition; every other case (string
+        concatenation, arrays, errors) raises TypeError and takes the helper with its size caps.
+        A `try` costs nothing until it catches, which makes this cheaper than checking both
+        operand types (fib-like recursion). Statements only: the operands are evaluated first,
+        so a TypeError raised while computing them is never mistaken for the `+` failing.
+        Returns None where the expression form serves better (not a `+`, integer operands, or
+        operands that look like strings or arrays)."""
+        if type(e) is not N.Binary or e.op != "+" or _is_str(e.left) or _is_str(e.right):
+            return None
+        ints = self.scope.ints if self.scope is not None else ()
+        if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
+            return None
+        if self._looks_like_sequence(e.left) or self._looks_like_sequence(e.right):
+            return None
+        at = lambda n: self._at(n, e)  # noqa: E731
+        out: list = []
+        left, right = self.expr(e.left), self.expr(e.right)
+        operands = []
+        for value, stable in _rereadable(left, right, e):
+            if not stable:
+                temp = self._temp("v")
+                out.append(at(ast.Assign(targets=[at(ast.Name(temp, ast.Store()))], value=value)))
+                value = at(ast.Name(temp, ast.Load()))
+            operands.append(value)
+        a, b = operands
+        plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
+            at(ast.UnaryOp(ast.UAdd(), b))
+        fast = at(ast.BinOp(a, ast.Add(), plus_b))
+        slow = self.helper("__ml_add", [_copy_operand(a, at), _copy_operand(b, at)], e)
+        handler = at(ast.ExceptHandler(type=at(ast.Name("__ml_TypeError", ast.Load())),
+                                       name=None, body=[emit(slow)]))
+        out.append(at(ast.Try(body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[])))
+        return out
+
+    def _looks_like_sequence(self, node) -> bool:
+        """An array or object literal, or a name this scope assigns a string or array."""
+        t = type(node)
+        if t is N.Array or t is N.Object:
+            return True
+        if t is N.Name:
+            names = self.scope.sequences if self.scope is not None else self.top_sequences
+            return node.name in names
+        return False
 
     def _temp(self, kind: str) -> str:
         self.temp_count += 1
@@ -463,6 +556,7 @@ class Compiler:
         if isinstance(body_nodes, list):
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
             scope.ints = _integer_locals(body_nodes, scope, "nonlocal" in self.source)
+            scope.sequences = _sequence_names(body_nodes)
         self.scope, self.loop_depth = scope, 0
         try:
             body = body_builder(scope)
@@ -560,6 +654,10 @@ class Compiler:
                                    cause=None), s)]
 
     def stmt_Return(self, s):
+        if self.scope is not None and s.value is not None:
+            add = self._add_statement(s.value, lambda v: self._at(ast.Return(v), s))
+            if add:
+                return add
         value = self.expr(s.value) if s.value is not None else self._at(ast.Constant(None), s)
         if self.scope is None:
             # top level: `return;` ends the program or cell quietly
@@ -666,7 +764,8 @@ class Compiler:
         ints = self.scope.ints if self.scope is not None else ()
         if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
             return self._int_op(left, right, pyop, helper, e)
-        if op == "+" and (_is_str(e.left) or _is_str(e.right)):
+        if op == "+" and (_is_str(e.left) or _is_str(e.right) or self._looks_like_sequence(
+                e.left) or self._looks_like_sequence(e.right)):
             return self.helper(helper, [left, right], e)      # concatenation: no int check
         return self._fast_int(left, right, pyop, helper, e)
 
@@ -702,28 +801,42 @@ class Compiler:
         """`left op right` inline when both operands are ints, else the helper (ML rules).
 
         (a op b) if type(a := L) is type(b := R) is int else helper(a, b) — costs a couple of
-        fast type checks instead of a Python call on the hot numeric path."""
-        self.temp_count += 1
-        a = f"__ml_a{self.temp_count}"
-        b = f"__ml_b{self.temp_count}"
+        fast type checks instead of a Python call on the hot numeric path. An operand that is
+        a constant or a name is read again instead of kept in a temporary (a left-hand name
+        only when the right operand cannot rebind it first); an integer constant needs no
+        check, nor, for `*`, a bound when it is small."""
         at = lambda node: self._at(node, e)  # noqa: E731
-        load_a, load_b = at(ast.Name(a, ast.Load())), at(ast.Name(b, ast.Load()))
-        type_of = lambda value: at(ast.Call(at(ast.Name("__ml_type", ast.Load())),  # noqa: E731
-                                            [value], []))
-        test = at(ast.Compare(
-            type_of(at(ast.NamedExpr(at(ast.Name(a, ast.Store())), left))),
-            [ast.Is(), ast.Is()],
-            [type_of(at(ast.NamedExpr(at(ast.Name(b, ast.Store())), right))),
-             at(ast.Name("__ml_int", ast.Load()))]))
-        if pyop is ast.Mult:
-            bound = at(ast.Constant(self._MUL_BOUND))
-            neg = at(ast.Constant(-self._MUL_BOUND))
-            test = at(ast.BoolOp(ast.And(), [
-                test,
-                at(ast.Compare(neg, [ast.Lt(), ast.Lt()], [load_a, bound])),
-                at(ast.Compare(neg, [ast.Lt(), ast.Lt()], [load_b, bound]))]))
-        fast = at(ast.BinOp(at(ast.Name(a, ast.Load())), pyop(), at(ast.Name(b, ast.Load()))))
-        slow = self.helper(helper, [at(ast.Name(a, ast.Load())), at(ast.Name(b, ast.Load()))], e)
+        operands, checks, bounds = [], [], []
+        for value, stable in _rereadable(left, right, e):
+            if type(value) is ast.Constant:
+                if type(value.value) is not int:
+                    return self.helper(helper, [left, right], e)   # never both ints
+                if pyop is ast.Mult and not -self._MUL_BOUND < value.value < self._MUL_BOUND:
+                    return self.helper(helper, [left, right], e)
+                operands.append(value)
+                continue
+            if stable:
+                first = value
+            else:
+                temp = self._temp("a")
+                first = at(ast.NamedExpr(at(ast.Name(temp, ast.Store())), value))
+                value = at(ast.Name(temp, ast.Load()))
+            checks.append(at(ast.Call(at(ast.Name("__ml_type", ast.Load())), [first], [])))
+            if pyop is ast.Mult:
+                bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)),
+                                             [ast.Lt(), ast.Lt()],
+                                             [_copy_operand(value, at),
+                                              at(ast.Constant(self._MUL_BOUND))])))
+            operands.append(value)
+        a, b = operands
+        fast = at(ast.BinOp(a, pyop(), b))
+        if not checks:
+            return fast
+        test = at(ast.Compare(checks[0], [ast.Is()] * len(checks),
+                              checks[1:] + [at(ast.Name("__ml_int", ast.Load()))]))
+        if bounds:
+            test = at(ast.BoolOp(ast.And(), [test] + bounds))
+        slow = self.helper(helper, [_copy_operand(a, at), _copy_operand(b, at)], e)
         return at(ast.IfExp(test, fast, slow))
 
     @staticmethod

@@ -24,6 +24,7 @@ _HELPERS = {
     "__ml_catch": ops.catch, "__ml_Exception": Exception, "__ml_ReturnTop": ops.ReturnTop,
     "__ml_refuse_name": ops.refuse_name, "__ml_type": type, "__ml_int": int,
     "__ml_dict": dict, "__ml_list": list, "__ml_str": str, "__ml_eq": ops.eq, "__ml_ne": ops.ne,
+    "__ml_TypeError": TypeError,
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 

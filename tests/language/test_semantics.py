@@ -7,7 +7,7 @@ import pytest
 import mlpy
 from mlpy.errors import MLSyntaxError
 from mlpy.runner import execute
-from mlpy.runtime.context import ExecutionContext, OutputSink
+from mlpy.runtime.context import ExecutionContext, Limits, OutputSink
 from mlpy.runtime.namespace import new_namespace
 
 
@@ -134,6 +134,79 @@ class TestPlus:
 
     def test_concatenation_makes_new_array(self):
         assert out("a = [1]; b = a + [2]; b.append(3); print(a, b);") == "[1] [1, 2, 3]\n"
+
+
+PLUS_CASES = [('"n"', "1"), ("1", '"n"'), ("1", "2"), ("2.5", "1"), ("true", "true"),
+              ("1", "false"), ('"a"', '"b"'), ("[1]", "[2, 3]"), ('"s"', "null"), ("null", '"s"'),
+              ('"v"', "[1]"), ("99999999999999999999", "1"), ("-0.0", "-0.0")]
+
+
+class TestPlusStatements:
+    """`x = a + b;` and `return a + b;` take Python's `+` inside a `try` (compiler
+    `_add_statement`): every operand pairing must still follow the ML `+` rule."""
+
+    @pytest.mark.parametrize("left, right", PLUS_CASES)
+    def test_same_result_as_the_expression_form(self, left, right):
+        expected = show(f"{left} + {right}")
+        program = (f"function add(a, b) {{ return a + b; }}\n"
+                   f"function keep(a, b) {{ c = a + b; return c; }}\n"
+                   f"a = {left}; b = {right}; x = a + b;\n"
+                   f"print(add({left}, {right}), keep({left}, {right}), x);")
+        assert out(program) == f"{expected} {expected} {expected}\n"
+
+    @pytest.mark.parametrize("left, right", [("null", "1"), ("1", "null"), ("[1]", "1"),
+                                             ("1", "[1]"), ("{}", "{}"), ("print", "1")])
+    def test_mismatches_report_the_plus(self, left, right):
+        expected = mlpy.run(f"x = {left} + {right};")
+        assert not expected.success
+        r = fails(f"function add(a, b) {{\n  return a + b;\n}}\nx = add({left}, {right});",
+                  "TypeError", expected.error, line=2)
+        assert r.column == 12
+
+    def test_type_error_inside_an_operand_is_not_the_plus(self):
+        # a TypeError raised while computing an operand keeps its own line and message
+        r = fails("function bad(s) {\n  return s - 1;\n}\nfunction f() {\n"
+                  "  return bad(\"s\") + 1;\n}\nx = f();", "TypeError", line=2)
+        assert "for -" in r.error
+        assert caught("function f(n) { return (n - 1) + 1; } f(\"s\");").startswith(
+            "TypeError|unsupported operand type(s) for -")
+
+    def test_operands_evaluate_once_left_to_right(self):
+        program = """
+        log = [];
+        function t(v) { log.append(v); return v; }
+        function f() { return t(1) + t(2); }
+        x = t("a") + t(3);
+        print(f(), x, log);
+        """
+        assert out(program) == '3 a3 ["a", 3, 1, 2]\n'
+
+    def test_left_name_is_read_before_the_right_operand_runs(self):
+        program = """
+        x = 1;
+        function bump() { nonlocal x; x = 100; return 2; }
+        function f() { return x + bump(); }
+        y = x + bump();
+        x = 1;
+        print(y, f());
+        """
+        assert out(program) == "3 3\n"
+
+    def test_concatenation_caps_still_apply(self):
+        def limit_error(source):
+            context = ExecutionContext(output=OutputSink(),
+                                       limits=Limits(max_string=1_500_000,
+                                                     max_sequence=1_500_000))
+            outcome = execute(mlpy.compile(source), new_namespace(), context)
+            assert not outcome.success and outcome.error.type == "LimitError"
+            return outcome.error
+
+        error = limit_error('function twice(v) { return v + v; }\n'
+                            's = "x" * 1000000;\nt = twice(s);')
+        assert "string of 2000000 characters" in error.message and error.line == 1
+        error = limit_error("function join(a, b) {\n  c = a + b;\n  return c;\n}\n"
+                            "r = [0] * 1000000;\nx = join(r, r);")
+        assert "2000000" in error.message and error.line == 2
 
 
 class TestArithmetic:

@@ -247,6 +247,12 @@ RESOURCES = [
        "x = 1; i = 0; while (i < 20000) { x = x * 7; i = i + 1; } result = str(x);", "ValueError"),
     _a("resources", "string_doubling", 's = "x"; while (true) { s = s + s; }', LIMIT),
     _a("resources", "array_doubling", "a = [1]; while (true) { a = a + a; }", LIMIT),
+    # `return v + v` and `x = a + b` compile to Python's `+` in a `try` (no hint says strings)
+    _a("resources", "string_doubling_through_a_function",
+       "function twice(v) { return v + v; } s = str(1); while (true) { s = twice(s); }", LIMIT),
+    _a("resources", "array_doubling_through_parameters",
+       "function join(a, b) { c = a + b; return c; } a = [1];"
+       " while (true) { a = join(a, a); }", LIMIT),
     _a("resources", "array_repeat", "a = [0] * 1000000000;", LIMIT),
     _a("resources", "string_repeat", 's = "ab" * 1000000000;', LIMIT),
     _a("resources", "huge_range", "result = range(1000000000000);", LIMIT),
