@@ -1,4 +1,4 @@
-"""ML tokens (spec §1), fed to lark's LALR parser.
+"""ML tokens (spec §1), fed to the LALR driver in mlpy/parser.py.
 
 Several lexical decisions depend on the token before, which is why this is a small hand
 lexer rather than lark's regex lexer: `//` is floor division after an *operand end* (number,
@@ -6,14 +6,15 @@ string, name, true, false, null, `)`, `]`) and a comment anywhere else; a `+`/`-
 before digits belongs to the number unless it follows an operand end; after `=>` a `{` opens a
 block unless it begins an object literal; inside `capability NAME { ... }` a few words are
 keywords.
+
+A token is a plain tuple `(type, value, line, column, text)`: `value` is what the parser builds
+nodes from (the number, the decoded string, the word), `text` is the token as written. Tuples
+cost a fraction of lark Token objects, and the parser reads nothing else.
 """
 
 from __future__ import annotations
 
 import re
-
-from lark import Token
-from lark.lexer import Lexer
 
 from .errors import MLSyntaxError
 
@@ -37,18 +38,40 @@ OPERATORS = {
 OPERAND_END = frozenset({"NUMBER", "STRING", "NAME", "TRUE", "FALSE", "NULL", "_RPAR", "_RSQB"})
 
 _NUMBER = r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"
-# Leading whitespace is consumed with each token (half the matches otherwise).
-_TOKEN = re.compile(
-    r"[ \t\f\v\n]*(?:"
-    rf"(?P<number>{_NUMBER})"
-    rf"|(?P<signed>[+-]{_NUMBER})"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"""|(?P<string>"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')"""
-    r"|(?P<comment>//[^\n]*)"
-    r"|(?P<op>=>|==|!=|<=|>=|&&|\|\||//|[;,(){}\[\].:?=<>+\-*/%!])"
-    r"|(?P<end>\Z))"
-)
-_SPACE = re.compile(r"[ \t\f\v\n]*")
+_STRING = r"""(?:"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*')"""
+# One line at a time (no token spans lines): (whitespace before, token) pairs. Every character
+# that starts no token is a one-character token of its own, so the pairs cover the line up to
+# its trailing whitespace, and columns follow from the lengths. The alternatives are tried in
+# this order, so `.5` is a number and `-5` a signed number. A quote that starts no string
+# takes the rest of the line (the error is reported there anyway), so no quote is scanned
+# from twice. `slashes` is how `//` is taken: as a comment to the end of the line, which after
+# an operand end the tokenizer splits into the operator and the tokens of the rest (found
+# with `//` as an operator, so that no line is scanned again for each `//` in it).
+
+
+def _token_pattern(slashes: str) -> re.Pattern:
+    return re.compile(
+        r"([ \t\f\v]*)("
+        r"[;,(){}\[\]:?*%]"
+        r"|[A-Za-z_][A-Za-z0-9_]*"
+        rf"|{_NUMBER}|[+-]{_NUMBER}"
+        rf"|{slashes}|=>|==|!=|<=|>=|&&|\|\||[.=<>+\-/!]"
+        rf"|{_STRING}|[\"'].*"
+        r"|[^ \t\f\v])"
+    )
+
+
+_TOKEN = _token_pattern("//.*")
+_TOKEN_AFTER_FLOOR_DIVISION = _token_pattern("//")
+_STRING_TOKEN = re.compile(_STRING).fullmatch
+# Tokens whose type depends on nothing before them.
+_FIXED = {text: typ for text, typ in OPERATORS.items() if text not in ("-", "+", "//", "{")}
+# A sign not after an operand end (there is no unary plus: PLUS is a parse error).
+_PREFIX_SIGNS = {"-": "MINUS", "+": "PLUS"}
+# How the rest are told apart: by their first character.
+_FIRST = {**{c: "name" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"},
+          **{c: "number" for c in "0123456789."}, "-": "sign", "+": "sign", "/": "slash",
+          "{": "brace", '"': "string", "'": "string"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
@@ -110,8 +133,7 @@ def _lone_surrogate(line: int, column: int):
                         line=line, column=column)
 
 
-def _unexpected_char(source: str, pos: int, line: int, column: int):
-    ch = source[pos]
+def _unexpected_char(ch: str, line: int, column: int):
     if ch in "\"'":
         raise MLSyntaxError(f"Parse error: unterminated string at line {line}, column {column}",
                             line=line, column=column)
@@ -126,99 +148,93 @@ def _unexpected_char(source: str, pos: int, line: int, column: int):
                         line=line, column=column)
 
 
-def tokenize(source: str) -> list[Token]:
+def tokenize(source: str) -> list[tuple]:
     """The token list of `source` (newlines already normalised)."""
-    tokens: list[Token] = []
+    tokens: list[tuple] = []
     append = tokens.append
-    match = _TOKEN.match
-    pos = 0
-    line = 1
-    line_start = 0
+    findall = _TOKEN.findall
+    fixed = _FIXED
+    first = _FIRST
+    keywords = KEYWORDS
     prev = None            # type of the previous significant token
     cap_state = 0          # 0 outside; 1 after `capability`; 2 after its name; 3 inside block
-    n = len(source)
-    while pos < n:
-        m = match(source, pos)
-        if m is None:
-            bad = _SPACE.match(source, pos).end()
-            line += source.count("\n", pos, bad)
-            if "\n" in source[pos:bad]:
-                line_start = source.rfind("\n", pos, bad) + 1
-            _unexpected_char(source, bad, line, bad - line_start + 1)
-        kind = m.lastgroup
-        start, end = m.span(kind)
-        if start != pos and "\n" in source[pos:start]:
-            line += source.count("\n", pos, start)
-            line_start = source.rfind("\n", pos, start) + 1
-        if kind == "end":
-            break
-        pos = start
-        text = source[start:end]
-        column = pos - line_start + 1
-        if kind == "signed" and prev in OPERAND_END:
-            # After an operand end the sign is the binary operator: lex it on its own.
-            kind, text, end = "op", text[0], pos + 1
-        elif kind == "comment":
-            if prev in OPERAND_END:
-                kind, text, end = "op", "//", pos + 2
+    arrow_braces = []      # indices of `{` tokens right after `=>`
+    line = 0
+    for text in source.split("\n"):
+        line += 1
+        column = 1
+        text = text.rstrip(" \t\f\v")     # (trailing whitespace: a search from each position)
+        if not text:
+            continue
+        pairs = findall(text)
+        for space, word in pairs:
+            if space:
+                column += len(space)
+            typ = fixed.get(word)
+            if typ is not None:
+                value = word
             else:
-                pos = end
-                continue
-        if kind == "number" or kind == "signed":
-            typ = "NUMBER"
-            value = _number(text)
-        elif kind == "name":
-            if prev == "_DOT":
-                typ = "NAME"
-            elif cap_state == 3 and text in CAPABILITY_WORDS:
-                typ = CAPABILITY_WORDS[text]
-            else:
-                typ = KEYWORDS.get(text, "NAME")
-            value = text
-        elif kind == "string":
-            typ = "STRING"
-            value = decode_string(text[1:-1], line, column + 1)
-        else:
-            typ = OPERATORS[text]
-            value = text
-            if text == "-" and prev not in OPERAND_END:
-                typ = "MINUS"             # prefix minus (a sign before digits is a number)
-            elif text == "+" and prev not in OPERAND_END:
-                typ = "PLUS"              # there is no unary plus: a parse error
+                kind = first.get(word[0])
+                if kind == "name":
+                    if prev == "_DOT":
+                        typ = "NAME"
+                    elif cap_state == 3 and word in CAPABILITY_WORDS:
+                        typ = CAPABILITY_WORDS[word]
+                    else:
+                        typ = keywords.get(word, "NAME")
+                    value = word
+                elif kind == "number":
+                    typ = "NUMBER"
+                    value = _number(word)
+                elif kind == "sign":           # `-`, `+` or a signed number
+                    if len(word) == 1:
+                        typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
+                        value = word
+                    else:
+                        if prev in OPERAND_END:
+                            # the sign is the binary operator (the capability state below
+                            # ends up as if it had seen both tokens)
+                            append(("BINOP", word[0], line, column, word[0]))
+                            column += 1
+                            word = word[1:]
+                        typ = "NUMBER"
+                        value = _number(word)
+                elif kind == "slash":          # `//` and the rest of the line
+                    if prev not in OPERAND_END:
+                        break                  # a comment
+                    if len(word) > 2:
+                        # floor division: the rest of the line is tokens, which join the
+                        # pairs still to come (none: a comment is the line's last pair)
+                        pairs += _TOKEN_AFTER_FLOOR_DIVISION.findall(word[2:])
+                    typ = "BINOP"
+                    value = word = "//"
+                elif kind == "brace":
+                    if prev == "_ARROW":
+                        arrow_braces.append(len(tokens))
+                    typ = "LBRACE"
+                    value = word
+                elif kind == "string" and _STRING_TOKEN(word):
+                    typ = "STRING"
+                    value = decode_string(word[1:-1], line, column + 1)
+                else:
+                    _unexpected_char(word[0], line, column)
 
-        # capability blocks: `capability NAME {` ... `}`
-        if cap_state or typ == "CAPABILITY":
-            if typ == "CAPABILITY":
-                cap_state = 1
-            elif cap_state == 1:
-                cap_state = 2 if typ == "NAME" else 0
-            elif cap_state == 2:
-                cap_state = 3 if typ == "LBRACE" else 0
-            elif cap_state == 3 and typ == "_RBRACE":
-                cap_state = 0
-        append(make_token(typ, value, pos, line, column, end, text))
-        prev = typ
-        pos = end
-    _mark_arrow_blocks(tokens)
+            # capability blocks: `capability NAME {` ... `}`
+            if cap_state or typ == "CAPABILITY":
+                if typ == "CAPABILITY":
+                    cap_state = 1
+                elif cap_state == 1:
+                    cap_state = 2 if typ == "NAME" else 0
+                elif cap_state == 2:
+                    cap_state = 3 if typ == "LBRACE" else 0
+                elif cap_state == 3 and typ == "_RBRACE":
+                    cap_state = 0
+            append((typ, value, line, column, word))
+            column += len(word)
+            prev = typ
+    if arrow_braces:
+        _mark_arrow_blocks(tokens, arrow_braces)
     return tokens
-
-
-_new_str = str.__new__      # Token(...) parses *args/**kwargs; a token per call adds up
-
-
-def make_token(typ: str, value, start: int, line: int, column: int, end: int,
-               text: str | None = None) -> Token:
-    """A lark Token with the fields the parser and error messages use (`text` as written,
-    default the value's text)."""
-    tok = _new_str(Token, text if text is not None else value if isinstance(value, str)
-                   else str(value))
-    tok.type = typ
-    tok.value = value
-    tok.start_pos = start
-    tok.line = line
-    tok.column = column
-    tok.end_pos = end
-    return tok
 
 
 def _number(text: str) -> int | float:
@@ -227,26 +243,11 @@ def _number(text: str) -> int | float:
     return int(text)
 
 
-def _mark_arrow_blocks(tokens: list[Token]) -> None:
+def _mark_arrow_blocks(tokens: list[tuple], braces: list[int]) -> None:
     """After `=>`, `{` starts a block unless `}` or a name/string and `:` follow (spec §2)."""
-    for i, tok in enumerate(tokens):
-        if tok.type != "LBRACE" or i == 0 or tokens[i - 1].type != "_ARROW":
-            continue
-        nxt = tokens[i + 1].type if i + 1 < len(tokens) else None
-        nxt2 = tokens[i + 2].type if i + 2 < len(tokens) else None
+    for i in braces:
+        nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
+        nxt2 = tokens[i + 2][0] if i + 2 < len(tokens) else None
         is_object = nxt == "_RBRACE" or (nxt in ("NAME", "STRING") and nxt2 == "_COLON")
         if not is_object:
-            tokens[i] = make_token("_BLOCK_LBRACE", "{", tok.start_pos, tok.line, tok.column,
-                                   tok.end_pos)
-
-
-class MLLexer(Lexer):
-    """Adapter so lark's LALR parser reads the tokens of `tokenize`."""
-
-    def __init__(self, lexer_conf=None):
-        pass
-
-    def lex(self, data):
-        if isinstance(data, list):
-            return iter(data)
-        return iter(tokenize(data))
+            tokens[i] = ("_BLOCK_LBRACE",) + tokens[i][1:]

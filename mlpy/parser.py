@@ -1,20 +1,23 @@
-"""`parse(source) -> Program`: lark LALR over mlpy/grammar/ml.lark, building typed nodes.
+"""`parse(source) -> Program`: mlpy/grammar/ml.lark's LALR table, run by `_Driver`, building
+typed nodes.
 
-The parser is built once per process (lazily, so `import mlpy` stays cheap) and runs with an
-inline Transformer, so no intermediate parse tree is built.
+lark builds the table once per process (lazily, so `import mlpy` stays cheap); the driver runs
+it over the lexer's token tuples and makes each node directly with the builder of its grammar
+rule, so no parse tree or intermediate list is built.
 """
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark import Lark
+from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
 from . import nodes as N
 from .errors import MLSyntaxError
-from .lexer import MLLexer, make_token, normalise_newlines, tokenize
+from .lexer import normalise_newlines, tokenize
 
 GRAMMAR = Path(__file__).with_name("grammar") / "ml.lark"
 
@@ -32,333 +35,676 @@ _EXPRESSION_STARTS = {"NUMBER", "STRING", "NAME", "TRUE", "FALSE", "NULL", "_LPA
 _CLOSERS = (("_RPAR", "expected ')' to close '('"), ("_RSQB", "expected ']' to close '['"),
             ("_COLON", "expected ':'"), ("_SEMI", "expected ';' after the statement"))
 
+# The end of the input, as a token (type, value, line, column, text).
+_END = ("$END", "", 0, 0, "")
 
 _PRECEDENCE = {"||": 2, "&&": 3, "==": 4, "!=": 4, "<": 5, ">": 5, "<=": 5, ">=": 5,
                "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7}
 
 
-def _reduce(operands: list, op: Token) -> None:
-    right = operands.pop()
-    left = operands.pop()
-    text = op.value
+def _binary(op: tuple, left, right):
+    text = op[1]
     if text == "&&" or text == "||":
-        operands.append(N.Logical(left.line, left.column, text, left, right))
+        return N.Logical(left.line, left.column, text, left, right)
+    return N.Binary(op[2], op[3], text, left, right)
+
+
+def _fold(first, rest: list):
+    """Operator-precedence parsing of `first op1 u1 op2 u2 ...` (all left-associative)."""
+    operands = [first]
+    operators: list = []
+    for i in range(0, len(rest), 2):
+        op = rest[i]
+        level = _PRECEDENCE[op[1]]
+        while operators and _PRECEDENCE[operators[-1][1]] >= level:
+            right = operands.pop()
+            operands.append(_binary(operators.pop(), operands.pop(), right))
+        operators.append(op)
+        operands.append(rest[i + 1])
+    while operators:
+        right = operands.pop()
+        operands.append(_binary(operators.pop(), operands.pop(), right))
+    return operands[0]
+
+
+def _assign(target, value):
+    line, column = target.line, target.column
+    if isinstance(target, (N.Name, N.Index, N.Member)):
+        return N.Assign(line, column, target, value)
+    if isinstance(target, N.Array) and all(isinstance(i, N.Name) for i in target.items) \
+            and target.items:
+        return N.Destructure(line, column, "array", [i.name for i in target.items], value)
+    raise MLSyntaxError(
+        f"Parse error: cannot assign to this expression at line {line}, column {column}: "
+        "expected a name, an index a[i], a member o.name or [names]", line=line, column=column)
+
+
+# ------------------------------------------------------------------ builders
+# One per alias in the grammar. A builder gets the value stack, whose top `size` entries are
+# the values of the rule's symbols (a token tuple `(type, value, line, column, text)` for a
+# terminal), and replaces them with the rule's value, in place: no child list per reduction.
+_BUILDERS: dict[str, tuple[int, object]] = {}
+
+
+def _rule(alias: str, size: int):
+    def register(builder):
+        _BUILDERS[alias] = (size, builder)
+        return builder
+    return register
+
+
+@_rule("program", 1)                 # start: toplevel_list
+def _program(v):
+    v[-1] = N.Program(1, 1, v[-1])
+
+
+@_rule("empty_program", 0)           # start:
+def _empty_program(v):
+    v.append(N.Program(1, 1, []))
+
+
+@_rule("list_first", 1)              # x_list: x
+def _list_first(v):
+    v[-1] = [v[-1]]
+
+
+@_rule("list_append", 2)             # x_list: x_list x
+def _list_append(v):
+    item = v.pop()
+    v[-1].append(item)
+
+
+@_rule("sep_list_first", 2)          # x_list: _COMMA x
+def _sep_list_first(v):
+    item = v.pop()
+    v[-1] = [item]
+
+
+@_rule("sep_list_append", 3)         # x_list: x_list _COMMA x
+def _sep_list_append(v):
+    item = v.pop()
+    del v[-1]
+    v[-1].append(item)
+
+
+@_rule("head_and_list", 2)           # xs: x x_list
+def _head_and_list(v):
+    rest = v.pop()
+    v[-1] = [v[-1], *rest]
+
+
+@_rule("word_list_first", 2)         # words: _DOT NAME | _COMMA NAME
+def _word_list_first(v):
+    word = v.pop()
+    v[-1] = [word[1]]
+
+
+@_rule("word_list_append", 3)        # words: words _DOT NAME | words _COMMA NAME
+def _word_list_append(v):
+    word = v.pop()
+    del v[-1]
+    v[-1].append(word[1])
+
+
+@_rule("second", 2)                  # ELSE block | FINALLY block
+def _second(v):
+    v[-1] = v.pop()
+
+
+# ----------------------------------------------------------- top level
+@_rule("import_dotted_as", 6)
+def _import_dotted_as(v):
+    kw, name, dotted, _, alias, _ = v[-6:]
+    v[-6:] = [N.Import(kw[2], kw[3], [name[1], *dotted], alias[1])]
+
+
+@_rule("import_dotted", 4)
+def _import_dotted(v):
+    kw, name, dotted, _ = v[-4:]
+    v[-4:] = [N.Import(kw[2], kw[3], [name[1], *dotted], None)]
+
+
+@_rule("import_as", 5)
+def _import_as(v):
+    kw, name, _, alias, _ = v[-5:]
+    v[-5:] = [N.Import(kw[2], kw[3], [name[1]], alias[1])]
+
+
+@_rule("import_plain", 3)
+def _import_plain(v):
+    kw, name, _ = v[-3:]
+    v[-3:] = [N.Import(kw[2], kw[3], [name[1]], None)]
+
+
+@_rule("capability", 5)
+def _capability(v):
+    kw, name, _, items, _ = v[-5:]
+    v[-5:] = [N.Capability(kw[2], kw[3], name[1], items)]
+
+
+@_rule("capability_empty", 4)
+def _capability_empty(v):
+    kw, name, _, _ = v[-4:]
+    v[-4:] = [N.Capability(kw[2], kw[3], name[1], [])]
+
+
+# A capability pattern is kept as written, quotes included (the compiler reads it so).
+@_rule("cap_resource", 3)
+def _cap_resource(v):
+    v[-3:] = [("resource", None, v[-2][4])]
+
+
+@_rule("cap_allow_pattern", 4)
+def _cap_allow_pattern(v):
+    v[-4:] = [("allow", v[-3][1], v[-2][4])]
+
+
+@_rule("cap_allow", 3)
+def _cap_allow(v):
+    v[-3:] = [("allow", v[-2][1], None)]
+
+
+# ----------------------------------------------------------- statements
+@_rule("expr_stmt", 2)               # expression _SEMI
+def _expr_stmt(v):
+    del v[-1]
+    expr = v[-1]
+    v[-1] = N.ExprStmt(expr.line, expr.column, expr)
+
+
+@_rule("assign_stmt", 4)             # expression _ASSIGN expression _SEMI
+def _assign_stmt(v):
+    value = v[-2]
+    del v[-3:]
+    v[-1] = _assign(v[-1], value)
+
+
+@_rule("destructure_object", 6)      # LBRACE names _RBRACE _ASSIGN expression _SEMI
+def _destructure_object(v):
+    brace, names, _, _, value, _ = v[-6:]
+    v[-6:] = [N.Destructure(brace[2], brace[3], "object", names, value)]
+
+
+@_rule("names", 2)                   # NAME name_list
+def _names(v):
+    rest = v.pop()
+    v[-1] = [v[-1][1], *rest]
+
+
+@_rule("names_one", 1)
+def _names_one(v):
+    v[-1] = [v[-1][1]]
+
+
+@_rule("function_def", 6)            # FUNCTION NAME _LPAR params _RPAR block
+def _function_def(v):
+    kw, name, _, params, _, body = v[-6:]
+    v[-6:] = [N.FunctionDef(kw[2], kw[3], name[1], params, body)]
+
+
+@_rule("function_def_bare", 5)       # FUNCTION NAME _LPAR _RPAR block
+def _function_def_bare(v):
+    kw, name, _, _, body = v[-5:]
+    v[-5:] = [N.FunctionDef(kw[2], kw[3], name[1], [], body)]
+
+
+@_rule("param_annotated", 3)         # NAME _COLON NAME
+def _param_annotated(v):
+    annotation = v.pop()
+    del v[-1]
+    name = v[-1]
+    v[-1] = N.Param(name[2], name[3], name[1], annotation[1])
+
+
+@_rule("param", 1)
+def _param(v):
+    name = v[-1]
+    v[-1] = N.Param(name[2], name[3], name[1], None)
+
+
+@_rule("block", 3)                   # LBRACE statement_list _RBRACE
+def _block(v):
+    del v[-1]
+    v[-1] = v.pop()
+
+
+@_rule("block_empty", 2)             # LBRACE _RBRACE
+def _block_empty(v):
+    del v[-1]
+    v[-1] = []
+
+
+@_rule("if_elif_else", 7)            # IF _LPAR expression _RPAR block elif_list else_clause
+def _if_elif_else(v):
+    kw, _, test, _, body, elifs, otherwise = v[-7:]
+    v[-7:] = [N.If(kw[2], kw[3], [(test, body), *elifs], otherwise)]
+
+
+@_rule("if_elif", 6)
+def _if_elif(v):
+    kw, _, test, _, body, elifs = v[-6:]
+    v[-6:] = [N.If(kw[2], kw[3], [(test, body), *elifs], None)]
+
+
+@_rule("if_else", 6)
+def _if_else(v):
+    kw, _, test, _, body, otherwise = v[-6:]
+    v[-6:] = [N.If(kw[2], kw[3], [(test, body)], otherwise)]
+
+
+@_rule("if_only", 5)
+def _if_only(v):
+    kw, _, test, _, body = v[-5:]
+    v[-5:] = [N.If(kw[2], kw[3], [(test, body)], None)]
+
+
+@_rule("elif_clause", 5)             # ELIF _LPAR expression _RPAR block
+def _elif_clause(v):
+    v[-5:] = [(v[-3], v[-1])]
+
+
+@_rule("else_if_clause", 6)          # ELSE IF _LPAR expression _RPAR block
+def _else_if_clause(v):
+    v[-6:] = [(v[-3], v[-1])]
+
+
+@_rule("while_stmt", 5)              # WHILE _LPAR expression _RPAR block
+def _while_stmt(v):
+    kw, _, test, _, body = v[-5:]
+    v[-5:] = [N.While(kw[2], kw[3], test, body)]
+
+
+@_rule("for_stmt", 7)                # FOR _LPAR NAME IN expression _RPAR block
+def _for_stmt(v):
+    kw, _, var, _, iterable, _, body = v[-7:]
+    v[-7:] = [N.For(kw[2], kw[3], var[1], iterable, body)]
+
+
+# Only the first except clause is used; each clause's value is (name or None, body).
+@_rule("try_except_finally", 4)      # TRY block except_list finally_clause
+def _try_except_finally(v):
+    kw, body, handlers, finally_body = v[-4:]
+    name, handler = handlers[0]
+    v[-4:] = [N.Try(kw[2], kw[3], body, handler, name, finally_body)]
+
+
+@_rule("try_except", 3)
+def _try_except(v):
+    kw, body, handlers = v[-3:]
+    name, handler = handlers[0]
+    v[-3:] = [N.Try(kw[2], kw[3], body, handler, name, None)]
+
+
+@_rule("try_finally", 3)
+def _try_finally(v):
+    kw, body, finally_body = v[-3:]
+    v[-3:] = [N.Try(kw[2], kw[3], body, None, None, finally_body)]
+
+
+@_rule("try_only", 2)
+def _try_only(v):
+    kw, body = v[-2:]
+    v[-2:] = [N.Try(kw[2], kw[3], body, None, None, None)]
+
+
+@_rule("except_named", 5)            # EXCEPT _LPAR NAME _RPAR block
+def _except_named(v):
+    v[-5:] = [(v[-3][1], v[-1])]
+
+
+@_rule("except_bare", 2)             # EXCEPT block
+def _except_bare(v):
+    v[-2:] = [(None, v[-1])]
+
+
+@_rule("throw_stmt", 3)              # THROW expression _SEMI
+def _throw_stmt(v):
+    kw, value, _ = v[-3:]
+    v[-3:] = [N.Throw(kw[2], kw[3], value)]
+
+
+@_rule("return_value", 3)            # RETURN expression _SEMI
+def _return_value(v):
+    kw, value, _ = v[-3:]
+    v[-3:] = [N.Return(kw[2], kw[3], value)]
+
+
+@_rule("return_bare", 2)
+def _return_bare(v):
+    del v[-1]
+    kw = v[-1]
+    v[-1] = N.Return(kw[2], kw[3], None)
+
+
+@_rule("break_stmt", 2)
+def _break_stmt(v):
+    del v[-1]
+    kw = v[-1]
+    v[-1] = N.Break(kw[2], kw[3])
+
+
+@_rule("continue_stmt", 2)
+def _continue_stmt(v):
+    del v[-1]
+    kw = v[-1]
+    v[-1] = N.Continue(kw[2], kw[3])
+
+
+@_rule("nonlocal_stmt", 3)           # NONLOCAL names _SEMI
+def _nonlocal_stmt(v):
+    kw, names, _ = v[-3:]
+    v[-3:] = [N.Nonlocal(kw[2], kw[3], names)]
+
+
+# ----------------------------------------------------------- expressions
+@_rule("conditional", 5)             # operation _QMARK expression _COLON expression
+def _conditional(v):
+    test, _, then, _, otherwise = v[-5:]
+    v[-5:] = [N.Conditional(test.line, test.column, test, then, otherwise)]
+
+
+@_rule("operation", 2)               # unary operator_list
+def _operation(v):
+    rest = v.pop()
+    if len(rest) == 2:
+        v[-1] = _binary(rest[0], v[-1], rest[1])
     else:
-        operands.append(N.Binary(op.line, op.column, text, left, right))
+        v[-1] = _fold(v[-1], rest)
 
 
-def _word(terminal: str) -> str:
-    if terminal in _TERMINAL_WORDS:
-        return _TERMINAL_WORDS[terminal]
-    return f"'{terminal.lower()}'"
+@_rule("pair_list_first", 2)         # operator_list: binop unary
+def _pair_list_first(v):
+    operand = v.pop()
+    v[-1] = [v[-1], operand]
 
 
-def _pos(item) -> tuple[int, int]:
-    if isinstance(item, Token):
-        return item.line, item.column
-    return item.line, item.column
+@_rule("pair_list_append", 3)        # operator_list: operator_list binop unary
+def _pair_list_append(v):
+    operand = v.pop()
+    op = v.pop()
+    pairs = v[-1]
+    pairs.append(op)
+    pairs.append(operand)
 
 
-def _names(tokens) -> list[str]:
-    return [str(t) for t in tokens]
+@_rule("unary", 2)                   # BANG unary | MINUS unary
+def _unary(v):
+    operand = v.pop()
+    op = v[-1]
+    if op[1] == "-" and isinstance(operand, N.Number):
+        v[-1] = N.Number(op[2], op[3], -operand.value)
+    else:
+        v[-1] = N.Unary(op[2], op[3], op[1], operand)
 
 
-class _Build(Transformer):
-    """Rule callbacks: lark children -> typed nodes (mlpy.nodes)."""
-
-    # ----------------------------------------------------------- program
-    def start(self, items):
-        return N.Program(1, 1, list(items))
-
-    def import_stmt(self, c):
-        kw, *rest = c
-        alias = None
-        if len(rest) >= 2 and isinstance(rest[-2], Token) and rest[-2].type == "AS":
-            alias = str(rest[-1])
-            rest = rest[:-2]
-        return N.Import(kw.line, kw.column, [str(t) for t in rest], alias)
-
-    def capability_decl(self, c):
-        kw, name, _brace, *items = c
-        return N.Capability(kw.line, kw.column, str(name), list(items))
-
-    def cap_resource(self, c):
-        return ("resource", None, str(c[1]))
-
-    def cap_allow(self, c):
-        return ("allow", str(c[1]), str(c[2]) if len(c) > 2 else None)
-
-    # ----------------------------------------------------------- statements
-    def expr_stmt(self, c):
-        expr = c[0]
-        return N.ExprStmt(expr.line, expr.column, expr)
-
-    def assign_stmt(self, c):
-        target, value = c
-        line, column = target.line, target.column
-        if isinstance(target, (N.Name, N.Index, N.Member)):
-            return N.Assign(line, column, target, value)
-        if isinstance(target, N.Array) and all(isinstance(i, N.Name) for i in target.items) \
-                and target.items:
-            return N.Destructure(line, column, "array", [i.name for i in target.items], value)
-        raise MLSyntaxError(
-            f"Parse error: cannot assign to this expression at line {line}, column {column}: "
-            "expected a name, an index a[i], a member o.name or [names]", line=line, column=column)
-
-    def destructure_object(self, c):
-        brace, names, value = c
-        return N.Destructure(brace.line, brace.column, "object", names, value)
-
-    def names(self, c):
-        return _names(c)
-
-    def function_def(self, c):
-        kw, name, params, body = c
-        return N.FunctionDef(kw.line, kw.column, str(name), params or [], body)
-
-    def params(self, c):
-        return list(c)
-
-    def param(self, c):
-        return N.Param(c[0].line, c[0].column, str(c[0]), str(c[1]) if len(c) > 1 else None)
-
-    def block(self, c):
-        return list(c[1:])
-
-    def if_stmt(self, c):
-        kw, test, body, *rest = c
-        branches = [(test, body)]
-        otherwise = None
-        for item in rest:
-            if isinstance(item, tuple):
-                branches.append(item)
-            else:
-                otherwise = item
-        return N.If(kw.line, kw.column, branches, otherwise)
-
-    def elif_clause(self, c):
-        *_kws, test, body = c
-        return (test, body)
-
-    def else_clause(self, c):
-        return c[1]
-
-    def while_stmt(self, c):
-        kw, test, body = c
-        return N.While(kw.line, kw.column, test, body)
-
-    def for_stmt(self, c):
-        kw, var, _in, iterable, body = c
-        return N.For(kw.line, kw.column, str(var), iterable, body)
-
-    def try_stmt(self, c):
-        kw, body, *clauses = c
-        handler = handler_name = finally_body = None
-        seen_handler = False
-        for clause in clauses:
-            if clause[0] == "except":
-                if not seen_handler:          # only the first except clause is used
-                    seen_handler = True
-                    handler_name, handler = clause[1], clause[2]
-            else:
-                finally_body = clause[1]
-        return N.Try(kw.line, kw.column, body, handler if seen_handler else None,
-                     handler_name, finally_body)
-
-    def except_clause(self, c):
-        if len(c) == 3:
-            return ("except", str(c[1]), c[2])
-        return ("except", None, c[1])
-
-    def finally_clause(self, c):
-        return ("finally", c[1])
-
-    def throw_stmt(self, c):
-        return N.Throw(c[0].line, c[0].column, c[1])
-
-    def return_stmt(self, c):
-        return N.Return(c[0].line, c[0].column, c[1] if len(c) > 1 else None)
-
-    def break_stmt(self, c):
-        return N.Break(c[0].line, c[0].column)
-
-    def continue_stmt(self, c):
-        return N.Continue(c[0].line, c[0].column)
-
-    def nonlocal_stmt(self, c):
-        return N.Nonlocal(c[0].line, c[0].column, c[1])
-
-    # ----------------------------------------------------------- expressions
-    def conditional(self, c):
-        test, then, otherwise = c
-        return N.Conditional(test.line, test.column, test, then, otherwise)
-
-    def operation(self, c):
-        """Operator-precedence parsing of `u0 op1 u1 op2 u2 ...` (all left-associative)."""
-        operands = [c[0]]
-        operators: list = []
-        for i in range(1, len(c), 2):
-            op, right = c[i], c[i + 1]
-            level = _PRECEDENCE[op.value]
-            while operators and _PRECEDENCE[operators[-1].value] >= level:
-                _reduce(operands, operators.pop())
-            operators.append(op)
-            operands.append(right)
-        while operators:
-            _reduce(operands, operators.pop())
-        return operands[0]
-
-    def unary(self, c):
-        op, operand = c
-        if str(op) == "-" and isinstance(operand, N.Number):
-            return N.Number(op.line, op.column, -operand.value)
-        return N.Unary(op.line, op.column, str(op), operand)
-
-    def call(self, c):
-        func, args = c
-        return N.Call(func.line, func.column, func, args or [])
-
-    def index(self, c):
-        obj, bracket, index = c
-        return N.Index(bracket.line, bracket.column, obj, index)
-
-    def slicing(self, c):
-        obj, bracket, (start, stop, step) = c
-        return N.Slice(bracket.line, bracket.column, obj, start, stop, step)
-
-    def slice(self, c):
-        parts = list(c) + [None] * (3 - len(c))
-        return tuple(parts[:3])
-
-    def member(self, c):
-        obj, name = c
-        return N.Member(name.line, name.column - 1, obj, str(name))
-
-    def args(self, c):
-        return list(c)
-
-    def number(self, c):
-        t = c[0]
-        return N.Number(t.line, t.column, t.value)
-
-    def string(self, c):
-        t = c[0]
-        return N.String(t.line, t.column, t.value)
-
-    def true(self, c):
-        return N.Literal(c[0].line, c[0].column, True)
-
-    def false(self, c):
-        return N.Literal(c[0].line, c[0].column, False)
-
-    def null(self, c):
-        return N.Literal(c[0].line, c[0].column, None)
-
-    def name(self, c):
-        t = c[0]
-        return N.Name(t.line, t.column, str(t))
-
-    def array(self, c):
-        bracket, items = c
-        return N.Array(bracket.line, bracket.column, items or [])
-
-    def object(self, c):
-        brace, props = c
-        return N.Object(brace.line, brace.column, props or [])
-
-    def properties(self, c):
-        return list(c)
-
-    def property(self, c):
-        key, value = c
-        return (key.value if key.type == "STRING" else str(key), value)
-
-    def arrow_expr(self, c):
-        kw, params, body = c
-        return N.Arrow(kw.line, kw.column, params or [], body, False)
-
-    def arrow_block(self, c):
-        kw, params, *body = c
-        return N.Arrow(kw.line, kw.column, params or [], list(body), True)
+@_rule("call", 4)                    # postfix _LPAR args _RPAR
+def _call(v):
+    args = v[-2]
+    del v[-3:]
+    func = v[-1]
+    v[-1] = N.Call(func.line, func.column, func, args)
 
 
-class _Unexpected(UnexpectedToken):
+@_rule("call_bare", 3)               # postfix _LPAR _RPAR
+def _call_bare(v):
+    del v[-2:]
+    func = v[-1]
+    v[-1] = N.Call(func.line, func.column, func, [])
+
+
+@_rule("index", 4)                   # postfix LSQB expression _RSQB
+def _index(v):
+    obj, bracket, index, _ = v[-4:]
+    v[-4:] = [N.Index(bracket[2], bracket[3], obj, index)]
+
+
+@_rule("slicing", 4)                 # postfix LSQB slice _RSQB
+def _slicing(v):
+    obj, bracket, (start, stop, step), _ = v[-4:]
+    v[-4:] = [N.Slice(bracket[2], bracket[3], obj, start, stop, step)]
+
+
+@_rule("member", 3)                  # postfix _DOT NAME
+def _member(v):
+    name = v.pop()
+    del v[-1]
+    v[-1] = N.Member(name[2], name[3] - 1, v[-1], name[1])
+
+
+def _slice_rule(alias: str):
+    """The builder of `slice_e_e_e` ... `slice__`: `e` marks where an expression stands in
+    `start : stop : step`; the value is the (start, stop, step) tuple, None where omitted."""
+    positions = []               # where start, stop and step are among the rule's symbols
+    size = 0
+    for i, part in enumerate(alias.split("_")[1:]):
+        size += i > 0            # the ':' before stop and before step
+        positions.append(size if part == "e" else None)
+        size += part == "e"
+    positions += [None] * (3 - len(positions))
+
+    def build(v):
+        symbols = v[-size:]
+        v[-size:] = [tuple(None if i is None else symbols[i] for i in positions)]
+    _rule(alias, size)(build)
+
+
+for _alias in ("slice_e_e_e", "slice_e_e_", "slice_e_e", "slice_e__e", "slice_e__", "slice_e_",
+               "slice__e_e", "slice__e_", "slice__e", "slice___e", "slice___", "slice__"):
+    _slice_rule(_alias)
+
+
+@_rule("number", 1)
+def _number(v):
+    t = v[-1]
+    v[-1] = N.Number(t[2], t[3], t[1])
+
+
+@_rule("string", 1)
+def _string(v):
+    t = v[-1]
+    v[-1] = N.String(t[2], t[3], t[1])
+
+
+@_rule("true", 1)
+def _true(v):
+    t = v[-1]
+    v[-1] = N.Literal(t[2], t[3], True)
+
+
+@_rule("false", 1)
+def _false(v):
+    t = v[-1]
+    v[-1] = N.Literal(t[2], t[3], False)
+
+
+@_rule("null", 1)
+def _null(v):
+    t = v[-1]
+    v[-1] = N.Literal(t[2], t[3], None)
+
+
+@_rule("name", 1)
+def _name(v):
+    t = v[-1]
+    v[-1] = N.Name(t[2], t[3], t[1])
+
+
+@_rule("group", 3)                   # _LPAR expression _RPAR
+def _group(v):
+    del v[-1]
+    v[-1] = v.pop()
+
+
+@_rule("array", 3)                   # LSQB args _RSQB
+def _array(v):
+    del v[-1]
+    items = v.pop()
+    bracket = v[-1]
+    v[-1] = N.Array(bracket[2], bracket[3], items)
+
+
+@_rule("array_empty", 2)
+def _array_empty(v):
+    del v[-1]
+    bracket = v[-1]
+    v[-1] = N.Array(bracket[2], bracket[3], [])
+
+
+@_rule("object", 3)                  # LBRACE properties _RBRACE
+def _object(v):
+    del v[-1]
+    props = v.pop()
+    brace = v[-1]
+    v[-1] = N.Object(brace[2], brace[3], props)
+
+
+@_rule("object_empty", 2)
+def _object_empty(v):
+    del v[-1]
+    brace = v[-1]
+    v[-1] = N.Object(brace[2], brace[3], [])
+
+
+@_rule("property", 3)                # (NAME | STRING) _COLON expression
+def _property(v):
+    value = v.pop()
+    del v[-1]
+    v[-1] = (v[-1][1], value)
+
+
+@_rule("arrow_expr", 6)              # FN _LPAR params _RPAR _ARROW expression
+def _arrow_expr(v):
+    kw, _, params, _, _, body = v[-6:]
+    v[-6:] = [N.Arrow(kw[2], kw[3], params, body, False)]
+
+
+@_rule("arrow_expr_bare", 5)
+def _arrow_expr_bare(v):
+    kw, _, _, _, body = v[-5:]
+    v[-5:] = [N.Arrow(kw[2], kw[3], [], body, False)]
+
+
+@_rule("arrow_block", 8)             # FN _LPAR params _RPAR _ARROW _BLOCK_LBRACE stmts _RBRACE
+def _arrow_block(v):
+    kw, _, params, _, _, _, body, _ = v[-8:]
+    v[-8:] = [N.Arrow(kw[2], kw[3], params, body, True)]
+
+
+@_rule("arrow_block_bare", 7)
+def _arrow_block_bare(v):
+    kw, _, _, _, _, body, _ = v[-7:]
+    v[-7:] = [N.Arrow(kw[2], kw[3], [], body, True)]
+
+
+# ------------------------------------------------------------------ the driver
+class _Unexpected(Exception):
     """A token the LALR table has no action for (what `_syntax_error` reports)."""
 
-    def __init__(self, token, expected):
-        Exception.__init__(self, "unexpected token")
+    def __init__(self, token: tuple, expected: set[str]):
+        super().__init__("unexpected token")
         self.token = token
         self.expected = expected
 
 
-def _passes_through(callback) -> bool:
-    """True if a reduction callback returns its single child unchanged (an inlined `?rule`)."""
-    probe = object()
-    try:
-        return callback([probe]) is probe
-    except Exception:
-        return False
+class _NoLexer(Lexer):
+    """lark only builds the table; tokens come from mlpy.lexer."""
+
+    def __init__(self, lexer_conf=None):
+        pass
+
+    def lex(self, data):
+        raise NotImplementedError
 
 
 class _Driver:
-    """The LALR loop over lark's parse table, with each reduction's size, target and
-    callback resolved once (lark's own loop hashes Rule objects and checks asserts per step).
-    Same table, same callbacks, same result as `Lark.parse`."""
+    """The LALR loop over lark's parse table, with the work of each step resolved when the
+    table is built. A state's row maps a terminal to
+    - the next state (a shift);
+    - `(cut, builder, gotos)` (a reduction): the builder makes the rule's value on the value
+      stack, `cut` drops its states, and `gotos` maps the state then on top to the next one;
+    - for a rule that passes its one symbol through (`?rule: x`), a dict from the state below
+      to the next state.
+    Where passed-through rules follow each other on the same look-ahead (name -> postfix ->
+    unary -> operation -> expression), the next state is the last one's: a chain is one step.
+    The states entered and the errors found (a terminal a state has no action for) are those
+    of lark's own loop over the same table."""
 
     def __init__(self, lark: Lark):
-        inner = lark.parser.parser.parser
-        table = inner.parse_table
-        callbacks = inner.callbacks
+        table = lark.parser.parser.parser.parse_table
         self.start = table.start_states["start"]
         self.end = table.end_states["start"]
-        self.states: dict = {}
-        for state, actions in table.states.items():
-            row = {}
-            for terminal, (action, arg) in actions.items():
+        lark_rows = {state: {str(sym): act for sym, act in row.items()}
+                     for state, row in table.states.items()}
+        rows: list[dict] = [{} for _ in range(max(lark_rows) + 1)]
+        entered_from: dict[int, list] = {state: [] for state in lark_rows}   # (state, symbol)
+        for state, row in lark_rows.items():
+            for symbol, (action, arg) in row.items():
                 if action is Shift:
-                    row[str(terminal)] = (True, arg)
+                    rows[state][symbol] = arg          # a shift, or a goto after a reduction
+                    entered_from[arg].append((state, symbol))
+
+        def settle(lower: int, top: int, terminal: str) -> int:
+            """Where pass-through reductions on `terminal` lead from `top` above `lower`."""
+            while True:
+                kind, rule = lark_rows[top].get(terminal, (Shift, None))
+                if kind is Shift or rule.alias is not None:
+                    return top
+                top = rows[lower][str(rule.origin.name)]
+
+        for state, row in lark_rows.items():
+            for terminal, (action, rule) in row.items():
+                if action is Shift:
+                    continue
+                origin = str(rule.origin.name)
+                lowers = {state}        # the states the rule's symbols were entered from
+                for symbol in reversed([str(s.name) for s in rule.expansion]):
+                    lowers = {lower for top in lowers for lower, entered_by in entered_from[top]
+                              if entered_by == symbol}
+                gotos = {lower: settle(lower, rows[lower][origin], terminal)
+                         for lower in lowers}
+                if rule.alias is None:
+                    assert len(rule.expansion) == 1, rule
+                    rows[state][terminal] = gotos
                 else:
-                    size = len(arg.expansion)
-                    callback = callbacks[arg]
-                    if size == 1 and _passes_through(callback):
-                        callback = None       # `?rule` with one child: the child itself
-                    row[str(terminal)] = (False, (size, str(arg.origin.name), callback))
-            self.states[state] = row
+                    size, builder = _BUILDERS[rule.alias]
+                    assert size == len(rule.expansion), (rule, size)
+                    rows[state][terminal] = (-size if size else len(rows) + 1_000_000,
+                                             builder, gotos)
+        self.rows = rows
 
     def parse(self, tokens: list):
-        states = self.states
-        state_stack = [self.start]
-        value_stack: list = []
-        end = Token("$END", "")
-        end.start_pos = None
-        for token in tokens + [end]:
-            kind = token.type
+        rows = self.rows
+        end = self.end
+        stack = [self.start]
+        row = rows[self.start]
+        values: list = []
+        push_state = stack.append
+        push_value = values.append
+        for token in chain(tokens, (_END,)):
+            kind = token[0]
             while True:
-                row = states[state_stack[-1]]
                 try:
-                    shift, arg = row[kind]
+                    action = row[kind]
                 except KeyError:
+                    if stack[-1] == end:      # `start` was reduced, on $END
+                        return values[-1]
                     raise _Unexpected(token, {t for t in row if t.isupper()}) from None
-                if shift:
-                    state_stack.append(arg)
-                    value_stack.append(token)
+                if action.__class__ is int:
+                    push_state(action)
+                    push_value(token)
+                    row = rows[action]
                     break
-                size, origin, callback = arg
-                if callback is None:
-                    state_stack.pop()
-                    state_stack.append(states[state_stack[-1]][origin][1])
-                    continue
-                if size:
-                    children = value_stack[-size:]
-                    del state_stack[-size:]
-                    del value_stack[-size:]
+                if action.__class__ is tuple:
+                    cut, build, gotos = action
+                    build(values)
+                    del stack[cut:]
+                    state = gotos[stack[-1]]
+                    push_state(state)
                 else:
-                    children = []
-                value_stack.append(callback(children))
-                state_stack.append(states[state_stack[-1]][origin][1])
-                if token is end and state_stack[-1] == self.end:
-                    return value_stack[-1]
-        raise _Unexpected(end, set())
+                    state = action[stack[-2]]
+                    stack[-1] = state
+                row = rows[state]
+        raise _Unexpected(_END, set())
 
 
 _parser: _Driver | None = None
@@ -369,9 +715,7 @@ def _get_parser() -> _Driver:
     the last wins, whereas a lock held when a host stop lands would hang every later parse."""
     global _parser
     if _parser is None:
-        lark = Lark(GRAMMAR.read_text(), parser="lalr", lexer=MLLexer, maybe_placeholders=True,
-                    transformer=_Build())
-        _parser = _Driver(lark)
+        _parser = _Driver(Lark(GRAMMAR.read_text(), parser="lalr", lexer=_NoLexer))
     return _parser
 
 
@@ -383,34 +727,35 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
     tokens = tokenize(source)
     parser = _get_parser()
     try:
-        tree = parser.parse(tokens)
-    except UnexpectedToken as exc:
-        if interactive and exc.token.type == "$END" and "_SEMI" in exc.expected and tokens:
+        return parser.parse(tokens)
+    except _Unexpected as exc:
+        if interactive and exc.token[0] == "$END" and "_SEMI" in exc.expected and tokens:
             last = tokens[-1]
-            tokens.append(make_token("_SEMI", ";", last.end_pos, last.line,
-                                     last.column + (last.end_pos - last.start_pos),
-                                     last.end_pos))
+            tokens.append(("_SEMI", ";", last[2], last[3] + len(last[4]), ";"))
             try:
                 tree = parser.parse(tokens)
-            except UnexpectedInput:
+            except _Unexpected:
                 tokens.pop()          # report the program as written, not the retry
                 raise _syntax_error(exc, source, tokens) from None
             tree.interactive_tail = True
             return tree
         raise _syntax_error(exc, source, tokens) from None
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, source, tokens) from None
-    return tree
 
 
-def _open_bracket(tokens: list, token) -> str | None:
+def _word(terminal: str) -> str:
+    if terminal in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[terminal]
+    return f"'{terminal.lower()}'"
+
+
+def _open_bracket(tokens: list, token: tuple) -> str | None:
     """The innermost bracket still open where the parser stopped: what the error should name."""
-    stop = token.start_pos if token is not None and token.type != "$END" else None
+    stop = (token[2], token[3]) if token[0] != "$END" else None
     stack: list[list] = [["", 0]]        # [bracket, conditionals waiting for ':']
     for tok in tokens:
-        if stop is not None and tok.start_pos >= stop:
+        if stop is not None and (tok[2], tok[3]) >= stop:
             break
-        kind = tok.type
+        kind = tok[0]
         if kind in ("_LPAR", "LSQB", "LBRACE", "_BLOCK_LBRACE"):
             stack.append([kind, 0])
         elif kind in ("_RPAR", "_RSQB", "_RBRACE") and len(stack) > 1:
@@ -426,9 +771,9 @@ def _open_bracket(tokens: list, token) -> str | None:
     return stack[-1][0] or None
 
 
-def _syntax_error(exc: UnexpectedInput, source: str, tokens: list) -> MLSyntaxError:
-    token = getattr(exc, "token", None)
-    expected = set(getattr(exc, "expected", ()) or ())
+def _syntax_error(exc: _Unexpected, source: str, tokens: list) -> MLSyntaxError:
+    token = exc.token
+    expected = set(exc.expected)
     opener = _open_bracket(tokens, token)
     closer = {"_LPAR": "_RPAR", "LSQB": "_RSQB"}.get(opener)
     # LALR merges look-ahead sets: keep only the closer of the bracket actually open
@@ -444,8 +789,9 @@ def _syntax_error(exc: UnexpectedInput, source: str, tokens: list) -> MLSyntaxEr
     return _error_at(token, source, _expected_words(expected))
 
 
-def _error_at(token, source: str, expectation: str) -> MLSyntaxError:
-    if token is None or token.type == "$END":
+def _error_at(token: tuple, source: str, expectation: str) -> MLSyntaxError:
+    kind = token[0]
+    if kind == "$END":
         lines = source.split("\n")
         line = len(lines)
         column = len(lines[-1]) + 1
@@ -455,12 +801,12 @@ def _error_at(token, source: str, expectation: str) -> MLSyntaxError:
             column = len(lines[line - 1]) + 1
         what = "end of input"
     else:
-        line, column = token.line, token.column
-        what = f"'{token.value}'" if token.type != "STRING" else "string"
-        if token.type == "NUMBER":
-            what = f"number {token.value}"
-        elif token.type == "NAME":
-            what = f"name '{token.value}'"
+        line, column = token[2], token[3]
+        what = f"'{token[1]}'" if kind != "STRING" else "string"
+        if kind == "NUMBER":
+            what = f"number {token[1]}"
+        elif kind == "NAME":
+            what = f"name '{token[1]}'"
     return MLSyntaxError(f"Parse error: unexpected {what} at line {line}, column {column}: "
                          f"{expectation}", line=line, column=column)
 
