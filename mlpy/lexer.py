@@ -153,9 +153,9 @@ def tokenize(source: str) -> list[tuple]:
     tokens: list[tuple] = []
     append = tokens.append
     findall = _TOKEN.findall
-    fixed = _FIXED
-    first = _FIRST
-    keywords = KEYWORDS
+    fixed = _FIXED.get
+    first = _FIRST.get
+    keyword = KEYWORDS.get
     prev = None            # type of the previous significant token
     cap_state = 0          # 0 outside; 1 after `capability`; 2 after its name; 3 inside block
     arrow_braces = []      # indices of `{` tokens right after `=>`
@@ -170,18 +170,18 @@ def tokenize(source: str) -> list[tuple]:
         for space, word in pairs:
             if space:
                 column += len(space)
-            typ = fixed.get(word)
+            typ = fixed(word)
             if typ is not None:
                 value = word
             else:
-                kind = first.get(word[0])
+                kind = first(word[0])
                 if kind == "name":
                     if prev == "_DOT":
                         typ = "NAME"
                     elif cap_state == 3 and word in CAPABILITY_WORDS:
                         typ = CAPABILITY_WORDS[word]
                     else:
-                        typ = keywords.get(word, "NAME")
+                        typ = keyword(word, "NAME")
                     value = word
                 elif kind == "number":
                     typ = "NUMBER"
