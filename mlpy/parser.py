@@ -8,6 +8,7 @@ rule, so no parse tree or intermediate list is built.
 
 from __future__ import annotations
 
+import functools
 from itertools import chain
 from pathlib import Path
 
@@ -621,7 +622,8 @@ class _Driver:
     table is built. A state's row maps a terminal to
     - the next state (a shift);
     - `(cut, builder, gotos)` (a reduction): the builder makes the rule's value on the value
-      stack, `cut` drops its states, and `gotos` maps the state then on top to the next one;
+      stack, `cut` is the slice of the state stack its symbols hold, and `gotos` maps the state
+      then on top to the next one;
     - for a rule that passes its one symbol through (`?rule: x`), a dict from the state below
       to the next state.
     Where passed-through rules follow each other on the same look-ahead (name -> postfix ->
@@ -636,40 +638,53 @@ class _Driver:
         lark_rows = {state: {str(sym): act for sym, act in row.items()}
                      for state, row in table.states.items()}
         rows: list[dict] = [{} for _ in range(max(lark_rows) + 1)]
-        entered_from: dict[int, list] = {state: [] for state in lark_rows}   # (state, symbol)
+        entered_from: dict[int, set[int]] = {state: set() for state in lark_rows}
         for state, row in lark_rows.items():
             for symbol, (action, arg) in row.items():
                 if action is Shift:
                     rows[state][symbol] = arg          # a shift, or a goto after a reduction
-                    entered_from[arg].append((state, symbol))
+                    entered_from[arg].add(state)
 
-        def settle(lower: int, top: int, terminal: str) -> int:
-            """Where pass-through reductions on `terminal` lead from `top` above `lower`."""
-            while True:
-                kind, rule = lark_rows[top].get(terminal, (Shift, None))
-                if kind is Shift or rule.alias is not None:
-                    return top
-                top = rows[lower][str(rule.origin.name)]
+        @functools.cache
+        def down(state: int, n: int) -> frozenset[int]:
+            """The states that can be n below `state` on the stack: where a rule of n symbols
+            reduced in `state` started (each state is entered by one symbol)."""
+            if n == 0:
+                return frozenset({state})
+            return frozenset(lower for above in entered_from[state]
+                             for lower in down(above, n - 1))
+
+        passes = {(state, terminal): str(rule.origin.name)      # pass-through reductions
+                  for state, row in lark_rows.items()
+                  for terminal, (action, rule) in row.items()
+                  if action is not Shift and rule.alias is None}
+
+        @functools.cache
+        def gotos(origin: str, lowers: frozenset[int], terminal: str) -> dict[int, int]:
+            """By state below, where reducing to `origin` leads, with the pass-through
+            reductions on `terminal` that follow. (Many rules share one.)"""
+            result = {}
+            for lower in lowers:
+                top = rows[lower][origin]
+                while (through := passes.get((top, terminal))) is not None:
+                    top = rows[lower][through]
+                result[lower] = top
+            return result
 
         for state, row in lark_rows.items():
             for terminal, (action, rule) in row.items():
                 if action is Shift:
                     continue
                 origin = str(rule.origin.name)
-                lowers = {state}        # the states the rule's symbols were entered from
-                for symbol in reversed([str(s.name) for s in rule.expansion]):
-                    lowers = {lower for top in lowers for lower, entered_by in entered_from[top]
-                              if entered_by == symbol}
-                gotos = {lower: settle(lower, rows[lower][origin], terminal)
-                         for lower in lowers}
+                after = gotos(origin, down(state, len(rule.expansion)), terminal)
                 if rule.alias is None:
                     assert len(rule.expansion) == 1, rule
-                    rows[state][terminal] = gotos
+                    rows[state][terminal] = after
                 else:
                     size, builder = _BUILDERS[rule.alias]
                     assert size == len(rule.expansion), (rule, size)
-                    rows[state][terminal] = (-size if size else len(rows) + 1_000_000,
-                                             builder, gotos)
+                    cut = slice(-size, None) if size else slice(0, 0)
+                    rows[state][terminal] = (cut, builder, after)
         self.rows = rows
 
     def parse(self, tokens: list):
@@ -697,7 +712,7 @@ class _Driver:
                 if action.__class__ is tuple:
                     cut, build, gotos = action
                     build(values)
-                    del stack[cut:]
+                    del stack[cut]
                     state = gotos[stack[-1]]
                     push_state(state)
                 else:
