@@ -628,8 +628,8 @@ class _Driver:
       to the next state.
     Where passed-through rules follow each other on the same look-ahead (name -> postfix ->
     unary -> operation -> expression), the next state is the last one's: a chain is one step.
-    The states entered and the errors found (a terminal a state has no action for) are those
-    of lark's own loop over the same table."""
+    The states skipped so all have an action for that look-ahead, so a token is rejected in
+    the state lark's own loop over the same table rejects it in: the same parse errors."""
 
     def __init__(self, lark: Lark):
         table = lark.parser.parser.parser.parse_table
@@ -660,7 +660,7 @@ class _Driver:
                   if action is not Shift and rule.alias is None}
 
         @functools.cache
-        def gotos(origin: str, lowers: frozenset[int], terminal: str) -> dict[int, int]:
+        def goto_map(origin: str, lowers: frozenset[int], terminal: str) -> dict[int, int]:
             """By state below, where reducing to `origin` leads, with the pass-through
             reductions on `terminal` that follow. (Many rules share one.)"""
             result = {}
@@ -676,7 +676,7 @@ class _Driver:
                 if action is Shift:
                     continue
                 origin = str(rule.origin.name)
-                after = gotos(origin, down(state, len(rule.expansion)), terminal)
+                after = goto_map(origin, down(state, len(rule.expansion)), terminal)
                 if rule.alias is None:
                     assert len(rule.expansion) == 1, rule
                     rows[state][terminal] = after
