@@ -18,6 +18,9 @@ from .runtime import ops
 from .security import DENIED_NAMES, forbidden_import
 
 KW_PREFIX = "__ml_kw_"
+# Expression contexts carry no state, so every node shares one (as CPython's own AST does).
+_LOAD = ast.Load()
+_STORE = ast.Store()
 ARROW_PREFIX = "__ml_arrow_"
 DISPLAY_NAME = "__ml_display"
 
@@ -27,6 +30,11 @@ _DIRECT_METHOD_OWNER = {
     **{name: "__ml_list" for name in ops.ARRAY_DIRECT - ops.STRING_DIRECT},
     **{name: "__ml_str" for name in ops.STRING_DIRECT - ops.ARRAY_DIRECT},
 }
+
+
+# ML name -> Python name, for names that need no check when read (not `__`-reserved, not
+# deny-listed); bounded, so a long-running host cannot grow it without end.
+_PLAIN_NAMES: dict = {}
 
 
 def py_name(name: str) -> str:
@@ -55,23 +63,57 @@ class _Scope:
         return (self.params | self.bound) - set(self.nonlocals)
 
 
-def _own_statements(body: list):
+def _own_statements(body: list, out: list | None = None) -> list:
     """Every statement of a function's own body, inside if/while/for/try too, but not inside
     nested functions or arrows (they have scopes of their own)."""
+    if out is None:
+        out = []
     for stmt in body:
-        yield stmt
+        out.append(stmt)
         t = type(stmt)
         if t is N.For or t is N.While:
-            yield from _own_statements(stmt.body)
+            _own_statements(stmt.body, out)
         elif t is N.If:
             for _, branch in stmt.branches:
-                yield from _own_statements(branch)
+                _own_statements(branch, out)
             if stmt.otherwise:
-                yield from _own_statements(stmt.otherwise)
+                _own_statements(stmt.otherwise, out)
         elif t is N.Try:
             for part in (stmt.body, stmt.handler, stmt.finally_body):
                 if part:
-                    yield from _own_statements(part)
+                    _own_statements(part, out)
+    return out
+
+
+class _BodyFacts:
+    """What one walk over a body's own statements tells the scope analyses: the names it
+    binds, its `nonlocal` statements, its `name = e` assignments, the names bound any other
+    way, and the names it assigns a string or array (a hint that `+` on them concatenates)."""
+
+    __slots__ = ("bound", "nonlocals", "assigns", "other", "sequences")
+
+    def __init__(self, body: list):
+        self.bound: set = set()
+        self.nonlocals: list = []
+        self.assigns: list = []
+        self.other: set = set()
+        sequences = set()
+        for stmt in _own_statements(body):
+            t = type(stmt)
+            if t is N.Assign and type(stmt.target) is N.Name:
+                name = stmt.target.name
+                self.bound.add(name)
+                self.assigns.append((name, stmt.value))
+                if type(stmt.value) is N.Array or _is_str(stmt.value):
+                    sequences.add(name)
+            elif t is N.Nonlocal:
+                self.nonlocals.append(stmt)
+            else:
+                names = _bindings(stmt)
+                if names:
+                    self.bound.update(names)
+                    self.other.update(names)
+        self.sequences = frozenset(sequences)
 
 
 def _bindings(stmt) -> tuple:
@@ -90,15 +132,6 @@ def _bindings(stmt) -> tuple:
     if t is N.Import:
         return (stmt.alias or stmt.path[0],)
     return ()
-
-
-def _bound_in(body: list) -> set:
-    """Names a body binds itself (not inside nested functions or arrows)."""
-    return {name for stmt in _own_statements(body) for name in _bindings(stmt)}
-
-
-def _nonlocals_in(body: list) -> list:
-    return [stmt for stmt in _own_statements(body) if type(stmt) is N.Nonlocal]
 
 
 def _first_use(body: list, name: str):
@@ -175,10 +208,17 @@ def _rereadable(left, right, e) -> tuple:
     return (left, left_stable), (right, right_stable)
 
 
+def _small_factor(node) -> bool:
+    """An integer constant below 2**32: multiplying by it adds at most 32 bits, so a loop of
+    such products grows an integer only linearly with the work done (the timeout bounds it);
+    only products of two unbounded factors (squaring) need the inline size check."""
+    return type(node) is N.Number and type(node.value) is int and -(1 << 32) < node.value < 1 << 32
+
+
 def _copy_operand(node, at):
     """A fresh node reading the same operand again (a name or a constant)."""
     if type(node) is ast.Name:
-        return at(ast.Name(node.id, ast.Load()))
+        return at(ast.Name(node.id, _LOAD))
     return at(ast.Constant(node.value))
 
 
@@ -190,26 +230,13 @@ def _is_str(node) -> bool:
     return t is N.Binary and node.op == "+" and (_is_str(node.left) or _is_str(node.right))
 
 
-def _sequence_names(body: list) -> frozenset:
-    """Names a body assigns a string or array (`s = "";`, `s = s + "x";`, `a = [];`): a
-    hint that `+` on them concatenates, so it goes straight to the helper."""
-    return frozenset(stmt.target.name for stmt in _own_statements(body)
-                     if type(stmt) is N.Assign and type(stmt.target) is N.Name
-                     and (type(stmt.value) is N.Array or _is_str(stmt.value)))
-
-
-def _integer_locals(body: list, scope: "_Scope", may_nest_nonlocal: bool) -> frozenset:
+def _integer_locals(body: list, facts: _BodyFacts, scope: "_Scope",
+                    may_nest_nonlocal: bool) -> frozenset:
     """Locals of a function that can only ever hold integers: every binding is `name = e`
     with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
     nested function may rebind through `nonlocal` are left out."""
-    assigns: list = []
-    other: set = set()          # names bound some other way than `name = e`
-    for stmt in _own_statements(body):
-        if type(stmt) is N.Assign and type(stmt.target) is N.Name:
-            assigns.append((stmt.target.name, stmt.value))
-        else:
-            other.update(_bindings(stmt))
-    ints = {name for name, _ in assigns} - other - scope.params - set(scope.nonlocals)
+    assigns = facts.assigns
+    ints = {name for name, _ in assigns} - facts.other - scope.params - set(scope.nonlocals)
     if not ints:
         return frozenset()
     if may_nest_nonlocal:
@@ -294,17 +321,18 @@ class Compiler:
         self.problems = problems
         self.scope: _Scope | None = None
         self.loop_depth = 0
-        self.preludes: list[list] = []
+        self.prelude: list = []         # statements to put before the one being compiled
         self.arrow_count = 0
         self.temp_count = 0
         self.imports: list[N.Import] = []
         self.has_display = False
         self.top_sequences: frozenset = frozenset()
+        self.says_nonlocal = "nonlocal" in source
 
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
         self.program = program
-        self.top_sequences = _sequence_names(program.body)
+        self.top_sequences = _BodyFacts(program.body).sequences
         body: list = []
         stmts = program.body
         for i, stmt in enumerate(stmts):
@@ -313,10 +341,10 @@ class Compiler:
                 self.has_display = True
                 body.extend(self._with_prelude(
                     lambda s=stmt: [self._at(ast.Assign(
-                        targets=[ast.Name(DISPLAY_NAME, ast.Store())],
+                        targets=[ast.Name(DISPLAY_NAME, _STORE)],
                         value=self.expr(s.expr)), s)]))
             else:
-                body.extend(self.stmt_with_prelude(stmt))
+                body.extend(self.block([stmt], stmt))
         return ast.Module(body=body, type_ignores=[])
 
     @property
@@ -350,25 +378,30 @@ class Compiler:
                 self._at(arg, node)
                 for item in arg.elts:
                     self._at(item, node)
-        return self._at(ast.Call(func=self._at(ast.Name(name, ast.Load()), node),
+        return self._at(ast.Call(func=self._at(ast.Name(name, _LOAD), node),
                                  args=args, keywords=[]), node)
 
     def _with_prelude(self, build) -> list:
-        self.preludes.append([])
-        try:
-            stmts = build()
-        finally:
-            prelude = self.preludes.pop()
-        return prelude + stmts
-
-    def stmt_with_prelude(self, stmt) -> list:
-        return self._with_prelude(lambda: self.stmt(stmt))
+        """The statements `build()` returns, after the ones compiling them put in the prelude
+        (functions made for arrows). No `finally`: a failed compile discards the Compiler."""
+        outer = self.prelude
+        self.prelude = prelude = []
+        stmts = build()
+        self.prelude = outer
+        return prelude + stmts if prelude else stmts
 
     def block(self, body: list, owner) -> list:
         """The statements of an ML block; an empty block is a `pass` at its owner's position."""
         out: list = []
+        stmt_methods = self._STMT
         for stmt in body:
-            out.extend(self.stmt_with_prelude(stmt))
+            outer = self.prelude
+            self.prelude = prelude = []
+            stmts = stmt_methods[type(stmt)](self, stmt)
+            self.prelude = outer
+            if prelude:
+                out.extend(prelude)
+            out.extend(stmts)
         return out or [self._at(ast.Pass(), owner)]
 
     # ------------------------------------------------------------ names
@@ -389,18 +422,32 @@ class Compiler:
         return False
 
     def load_name(self, name: str, node):
+        py = _PLAIN_NAMES.get(name)
+        if py is not None:
+            load = ast.Name(py, _LOAD)
+            load.lineno = node.line
+            load.col_offset = node.column - 1
+            return load
         if not self.check_name(name, node):
             return self.helper("__ml_refuse_name", [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
             if name not in self.program_bound and (self.strict or self.problems is not None):
                 self.error(MLSecurityError, f"'{name}' is not allowed", node)
             return self.helper("__ml_guarded_global", [ast.Constant(name)], node)
-        return self._at(ast.Name(py_name(name), ast.Load()), node)
+        if name not in DENIED_NAMES and len(_PLAIN_NAMES) < 10_000:
+            _PLAIN_NAMES[name] = py_name(name)
+        return self._at(ast.Name(py_name(name), _LOAD), node)
 
     def store_name(self, name: str, node):
-        if not self.check_name(name, node):
-            return None
-        return self._at(ast.Name(py_name(name), ast.Store()), node)
+        py = _PLAIN_NAMES.get(name)
+        if py is None:
+            if not self.check_name(name, node):
+                return None
+            py = py_name(name)
+        store = ast.Name(py, _STORE)
+        store.lineno = node.line
+        store.col_offset = node.column - 1
+        return store
 
     def _refuse_stmt(self, name: str, node) -> list:
         return [self._at(ast.Expr(self.helper("__ml_refuse_name", [ast.Constant(name)], node)),
@@ -408,8 +455,7 @@ class Compiler:
 
     # ------------------------------------------------------------ statements
     def stmt(self, s) -> list:
-        method = getattr(self, "stmt_" + type(s).__name__)
-        return method(s)
+        return self._STMT[type(s)](self, s)
 
     def stmt_ExprStmt(self, s):
         return [self._at(ast.Expr(self.expr(s.expr)), s)]
@@ -417,15 +463,21 @@ class Compiler:
     def stmt_Assign(self, s):
         target = s.target
         if type(target) is N.Name:
-            if self.store_name(target.name, target) is None:
+            store = self.store_name(target.name, target)
+            if store is None:
                 return self._refuse_stmt(target.name, target)
-            emit = lambda value: self._at(ast.Assign(  # noqa: E731
-                targets=[self.store_name(target.name, target)], value=value), s)
-            return self._add_statement(s.value, emit) or [emit(self.expr(s.value))]
+            value = s.value
+            if type(value) is N.Binary and value.op == "+":
+                emit = lambda v: self._at(ast.Assign(  # noqa: E731
+                    targets=[self.store_name(target.name, target)], value=v), s)
+                add = self._add_statement(value, emit)
+                if add:
+                    return add
+            return [self._at(ast.Assign(targets=[store], value=self.expr(value)), s)]
         value = self.expr(s.value)
         if type(target) is N.Index:
             sub = self._at(ast.Subscript(self.expr(target.obj), self.expr(target.index),
-                                         ast.Store()), target)
+                                         _STORE), target)
             return [self._at(ast.Assign(targets=[sub], value=value), s)]
         # o.name = v: value first, then the object (spec §3); a plain object is set inline
         self.check_member(target.name, target)
@@ -435,16 +487,16 @@ class Compiler:
             return [self._at(ast.Expr(call), s)]
         at = lambda node: self._at(node, target)  # noqa: E731
         v, o = self._temp("v"), self._temp("o")
-        store = at(ast.Assign(targets=[at(ast.Subscript(at(ast.Name(o, ast.Load())),
+        store = at(ast.Assign(targets=[at(ast.Subscript(at(ast.Name(o, _LOAD)),
                                                           at(ast.Constant(target.name)),
-                                                          ast.Store()))],
-                              value=at(ast.Name(v, ast.Load()))))
-        slow = at(ast.Expr(self.helper("__ml_setm", [at(ast.Name(v, ast.Load())),
-                                                     at(ast.Name(o, ast.Load())),
+                                                          _STORE))],
+                              value=at(ast.Name(v, _LOAD))))
+        slow = at(ast.Expr(self.helper("__ml_setm", [at(ast.Name(v, _LOAD)),
+                                                     at(ast.Name(o, _LOAD)),
                                                      at(ast.Constant(target.name))], target)))
-        return [at(ast.Assign(targets=[at(ast.Name(v, ast.Store()))], value=value)),
-                at(ast.Assign(targets=[at(ast.Name(o, ast.Store()))], value=obj)),
-                at(ast.If(self._is_type(at(ast.Name(o, ast.Load())), "__ml_dict", target),
+        return [at(ast.Assign(targets=[at(ast.Name(v, _STORE))], value=value)),
+                at(ast.Assign(targets=[at(ast.Name(o, _STORE))], value=obj)),
+                at(ast.If(self._is_type(at(ast.Name(o, _LOAD)), "__ml_dict", target),
                           [store], [slow]))]
 
     def _add_statement(self, e, emit) -> list | None:
@@ -472,15 +524,15 @@ class Compiler:
         for value, stable in _rereadable(left, right, e):
             if not stable:
                 temp = self._temp("v")
-                out.append(at(ast.Assign(targets=[at(ast.Name(temp, ast.Store()))], value=value)))
-                value = at(ast.Name(temp, ast.Load()))
+                out.append(at(ast.Assign(targets=[at(ast.Name(temp, _STORE))], value=value)))
+                value = at(ast.Name(temp, _LOAD))
             operands.append(value)
         a, b = operands
         plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
             at(ast.UnaryOp(ast.UAdd(), b))
         fast = at(ast.BinOp(a, ast.Add(), plus_b))
         slow = self.helper("__ml_add", [_copy_operand(a, at), _copy_operand(b, at)], e)
-        handler = at(ast.ExceptHandler(type=at(ast.Name("__ml_TypeError", ast.Load())),
+        handler = at(ast.ExceptHandler(type=at(ast.Name("__ml_TypeError", _LOAD)),
                                        name=None, body=[emit(slow)]))
         out.append(at(ast.Try(body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[])))
         return out
@@ -502,8 +554,8 @@ class Compiler:
     def _is_type(self, value, type_name: str, node):
         """`__ml_type(value) is <type_name>`."""
         at = lambda n: self._at(n, node)  # noqa: E731
-        return at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", ast.Load())), [value], [])),
-                              [ast.Is()], [at(ast.Name(type_name, ast.Load()))]))
+        return at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [value], [])),
+                              [ast.Is()], [at(ast.Name(type_name, _LOAD))]))
 
     def stmt_Destructure(self, s):
         targets = []
@@ -517,8 +569,8 @@ class Compiler:
         else:
             value = self.helper("__ml_pick", [self.expr(s.value),
                                               ast.Tuple([ast.Constant(n) for n in s.names],
-                                                        ast.Load())], s)
-        tup = self._at(ast.Tuple(targets, ast.Store()), s)
+                                                        _LOAD)], s)
+        tup = self._at(ast.Tuple(targets, _STORE), s)
         return [self._at(ast.Assign(targets=[tup], value=value), s)]
 
     def _function(self, name: str, params: list, body_builder, node) -> ast.FunctionDef:
@@ -534,11 +586,11 @@ class Compiler:
             args.append(self._at(ast.arg(py_name(p.name)), p))
         outer_scope, outer_loops = self.scope, self.loop_depth
         body_nodes = body_builder(None)
-        scope = _Scope(params=seen, bound=_bound_in(body_nodes) if isinstance(body_nodes, list)
-                       else set(), parent=outer_scope)
+        facts = _BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
+        scope = _Scope(params=seen, bound=facts.bound if facts else set(), parent=outer_scope)
         decls = []
-        if isinstance(body_nodes, list):
-            for stmt in _nonlocals_in(body_nodes):
+        if facts:
+            for stmt in facts.nonlocals:
                 for nl_name in stmt.names:
                     used = _first_use(body_nodes, nl_name)
                     if used is not None and used < (stmt.line, stmt.column):
@@ -553,10 +605,10 @@ class Compiler:
         for nl_name, kind in scope.nonlocals.items():
             cls = ast.Nonlocal if kind == "nonlocal" else ast.Global
             decls.append(self._at(cls(names=[py_name(nl_name)]), node))
-        if isinstance(body_nodes, list):
+        if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
-            scope.ints = _integer_locals(body_nodes, scope, "nonlocal" in self.source)
-            scope.sequences = _sequence_names(body_nodes)
+            scope.ints = _integer_locals(body_nodes, facts, scope, self.says_nonlocal)
+            scope.sequences = facts.sequences
         self.scope, self.loop_depth = scope, 0
         try:
             body = body_builder(scope)
@@ -629,7 +681,7 @@ class Compiler:
         handlers = []
         if s.handler is not None:
             hbody = []
-            catch = self.helper("__ml_catch", [self._at(ast.Name("__ml_exc", ast.Load()), s)], s)
+            catch = self.helper("__ml_catch", [self._at(ast.Name("__ml_exc", _LOAD), s)], s)
             if s.handler_name:
                 target = self.store_name(s.handler_name, s)
                 if target is None:
@@ -642,7 +694,7 @@ class Compiler:
                 hbody.append(self._at(ast.Delete([self._at(ast.Name(py_name(s.handler_name),
                                                                     ast.Del()), s)]), s))
             handlers.append(self._at(ast.ExceptHandler(
-                type=self._at(ast.Name("__ml_Exception", ast.Load()), s), name="__ml_exc",
+                type=self._at(ast.Name("__ml_Exception", _LOAD), s), name="__ml_exc",
                 body=hbody), s))
         final = self.block(s.finally_body, s) if s.finally_body is not None else []
         if not handlers and not final:
@@ -700,22 +752,21 @@ class Compiler:
 
     # ------------------------------------------------------------ expressions
     def expr(self, e):
-        return getattr(self, "expr_" + type(e).__name__)(e)
+        return self._EXPR[type(e)](self, e)
 
     def expr_Number(self, e):
-        return self._at(ast.Constant(e.value), e)
+        const = ast.Constant(e.value)
+        const.lineno = e.line
+        const.col_offset = e.column - 1
+        return const
 
-    def expr_String(self, e):
-        return self._at(ast.Constant(e.value), e)
-
-    def expr_Literal(self, e):
-        return self._at(ast.Constant(e.value), e)
+    expr_String = expr_Literal = expr_Number
 
     def expr_Name(self, e):
         return self.load_name(e.name, e)
 
     def expr_Array(self, e):
-        return self._at(ast.List([self.expr(i) for i in e.items], ast.Load()), e)
+        return self._at(ast.List([self.expr(i) for i in e.items], _LOAD), e)
 
     def expr_Object(self, e):
         return self._at(ast.Dict([self._at(ast.Constant(k), e) for k, _ in e.properties],
@@ -735,17 +786,17 @@ class Compiler:
             return self._with_prelude(lambda: [self._at(ast.Return(self.expr(e.body)), e)])
 
         fdef = self._function(name, e.params, build, e)
-        self.preludes[-1].append(fdef)
-        return self._at(ast.Name(name, ast.Load()), e)
+        self.prelude.append(fdef)
+        return self._at(ast.Name(name, _LOAD), e)
 
     def expr_Unary(self, e):
         operand = self.expr(e.operand)
         op = ast.Not() if e.op == "!" else ast.USub()
         return self._at(ast.UnaryOp(op, operand), e)
 
-    _BINOPS = {"-": ast.Sub, "/": ast.Div, "//": ast.FloorDiv}
-    _CMPOPS = {"==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, ">": ast.Gt, "<=": ast.LtE,
-               ">=": ast.GtE}
+    _BINOPS = {"-": ast.Sub(), "/": ast.Div(), "//": ast.FloorDiv()}
+    _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
+               ">=": ast.GtE()}
     _HELPED = {"+": ("__ml_add", ast.Add), "*": ("__ml_mul", ast.Mult),
                "%": ("__ml_mod", ast.Mod)}
 
@@ -757,9 +808,9 @@ class Compiler:
             # two containers that hold themselves would overflow Python's `==`
             return self.helper("__ml_eq" if op == "==" else "__ml_ne", [left, right], e)
         if op in self._CMPOPS:
-            return self._at(ast.Compare(left, [self._CMPOPS[op]()], [right]), e)
+            return self._at(ast.Compare(left, [self._CMPOPS[op]], [right]), e)
         if op in self._BINOPS:
-            return self._at(ast.BinOp(left, self._BINOPS[op](), right), e)
+            return self._at(ast.BinOp(left, self._BINOPS[op], right), e)
         helper, pyop = self._HELPED[op]
         ints = self.scope.ints if self.scope is not None else ()
         if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
@@ -783,11 +834,11 @@ class Compiler:
                     names.append(factor.name)
             elif type(factor) is not N.Number or not -bound < factor.value < bound:
                 return self.helper(helper, [left, right], e)
-        if not names:
+        if not names or _small_factor(e.left) or _small_factor(e.right):
             return plain
         at = lambda n: self._at(n, e)  # noqa: E731
         checks = [at(ast.Compare(at(ast.Constant(-bound)), [ast.Lt(), ast.Lt()],
-                                 [at(ast.Name(py_name(n), ast.Load())), at(ast.Constant(bound))]))
+                                 [at(ast.Name(py_name(n), _LOAD)), at(ast.Constant(bound))]))
                   for n in names]
         test = checks[0] if len(checks) == 1 else at(ast.BoolOp(ast.And(), checks))
         slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
@@ -804,9 +855,11 @@ class Compiler:
         fast type checks instead of a Python call on the hot numeric path. An operand that is
         a constant or a name is read again instead of kept in a temporary (a left-hand name
         only when the right operand cannot rebind it first); an integer constant needs no
-        check, nor, for `*`, a bound when it is small."""
+        check, nor, for `*`, a bound when it is small; the other factor of a small constant
+        needs no bound either (see `_small_factor`)."""
         at = lambda node: self._at(node, e)  # noqa: E731
         operands, checks, bounds = [], [], []
+        bounded = pyop is ast.Mult and not (_small_factor(e.left) or _small_factor(e.right))
         for value, stable in _rereadable(left, right, e):
             if type(value) is ast.Constant:
                 if type(value.value) is not int:
@@ -819,10 +872,10 @@ class Compiler:
                 first = value
             else:
                 temp = self._temp("a")
-                first = at(ast.NamedExpr(at(ast.Name(temp, ast.Store())), value))
-                value = at(ast.Name(temp, ast.Load()))
-            checks.append(at(ast.Call(at(ast.Name("__ml_type", ast.Load())), [first], [])))
-            if pyop is ast.Mult:
+                first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), value))
+                value = at(ast.Name(temp, _LOAD))
+            checks.append(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])))
+            if bounded:
                 bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)),
                                              [ast.Lt(), ast.Lt()],
                                              [_copy_operand(value, at),
@@ -833,7 +886,7 @@ class Compiler:
         if not checks:
             return fast
         test = at(ast.Compare(checks[0], [ast.Is()] * len(checks),
-                              checks[1:] + [at(ast.Name("__ml_int", ast.Load()))]))
+                              checks[1:] + [at(ast.Name("__ml_int", _LOAD))]))
         if bounds:
             test = at(ast.BoolOp(ast.And(), [test] + bounds))
         slow = self.helper(helper, [_copy_operand(a, at), _copy_operand(b, at)], e)
@@ -870,18 +923,18 @@ class Compiler:
             return self.helper("__ml_meth", [obj, ast.Constant(m.name)], m)
         at = lambda n: self._at(n, m)  # noqa: E731
         t = self._temp("t")
-        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, ast.Store())), obj)), owner, m)
-        fast = at(ast.Attribute(at(ast.Name(t, ast.Load())), m.name, ast.Load()))
-        slow = self.helper("__ml_meth", [at(ast.Name(t, ast.Load())), ast.Constant(m.name)], m)
+        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj)), owner, m)
+        fast = at(ast.Attribute(at(ast.Name(t, _LOAD)), m.name, _LOAD))
+        slow = self.helper("__ml_meth", [at(ast.Name(t, _LOAD)), ast.Constant(m.name)], m)
         return at(ast.IfExp(test, fast, slow))
 
     def expr_Index(self, e):
-        return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), ast.Load()), e)
+        return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), _LOAD), e)
 
     def expr_Slice(self, e):
         parts = [self.expr(p) if p is not None else None for p in (e.start, e.stop, e.step)]
         return self._at(ast.Subscript(self.expr(e.obj), self._at(ast.Slice(*parts), e),
-                                      ast.Load()), e)
+                                      _LOAD), e)
 
     def check_member(self, name: str, node) -> None:
         if name.startswith("_") and (self.strict or self.problems is not None):
@@ -896,8 +949,15 @@ class Compiler:
             return self.helper("__ml_getm", [obj, ast.Constant(e.name)], e)
         at = lambda n: self._at(n, e)  # noqa: E731
         t = self._temp("t")
-        fast = at(ast.Call(at(ast.Attribute(at(ast.Name(t, ast.Load())), "get", ast.Load())),
+        fast = at(ast.Call(at(ast.Attribute(at(ast.Name(t, _LOAD)), "get", _LOAD)),
                            [at(ast.Constant(e.name))], []))
-        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, ast.Store())), obj)), "__ml_dict", e)
-        slow = self.helper("__ml_getm", [at(ast.Name(t, ast.Load())), at(ast.Constant(e.name))], e)
+        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj)), "__ml_dict", e)
+        slow = self.helper("__ml_getm", [at(ast.Name(t, _LOAD)), at(ast.Constant(e.name))], e)
         return at(ast.IfExp(test, fast, slow))
+
+
+# node class -> method, resolved once (a getattr by name per node adds up)
+Compiler._STMT = {cls: getattr(Compiler, "stmt_" + cls.__name__) for cls in vars(N).values()
+                  if isinstance(cls, type) and hasattr(Compiler, "stmt_" + cls.__name__)}
+Compiler._EXPR = {cls: getattr(Compiler, "expr_" + cls.__name__) for cls in vars(N).values()
+                  if isinstance(cls, type) and hasattr(Compiler, "expr_" + cls.__name__)}
