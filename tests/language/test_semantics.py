@@ -1055,6 +1055,19 @@ class TestNames:
 
 # ------------------------------------------------------------------ top-level return, interactive
 class TestProgramLevel:
+    def test_compile_leaves_the_gc_threshold_as_it_found_it(self):
+        import gc
+        before = gc.get_threshold()
+        try:
+            gc.set_threshold(900, 11, 12)
+            mlpy.compile("x = 1;", cache=False)
+            assert gc.get_threshold() == (900, 11, 12)
+            with pytest.raises(MLSyntaxError):
+                mlpy.compile("x = ;", cache=False)
+            assert gc.get_threshold() == (900, 11, 12)
+        finally:
+            gc.set_threshold(*before)
+
     def test_top_level_return(self):
         r = mlpy.run("print(1);\nif (true) { return; }\nprint(2);")
         assert r.success and r.stdout == "1\n"
