@@ -135,6 +135,7 @@ class ExecutionContext:
     import_paths: list[Path] = field(default_factory=list)
     input: Callable[[str], str | None] | None = None    # input(); None: not available
     grant_hint: str = ""                          # how to grant a capability, e.g. "--allow {cap}"
+    importing: set = field(default_factory=set)   # user modules this run is importing now
     # Per-namespace state that outlives one execution (random generator, log settings,
     # loaded user modules). The executor's sessions pass the same dict each time.
     state: dict = field(default_factory=dict)

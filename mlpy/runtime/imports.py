@@ -47,7 +47,7 @@ def make_importer(ns: dict, origin: Path | None):
                 raise SecurityViolation(f"import of '{dotted}' is not allowed")
             module = stdlib.load(path[0]) if len(path) == 1 else None
             if module is None:
-                module = _load_user_module(path, origin, ns)
+                module = _load_user_module(path, origin)
             cache[dotted] = module
         if not bind_root or len(path) == 1:
             return module
@@ -67,14 +67,16 @@ def make_importer(ns: dict, origin: Path | None):
     return ml_import
 
 
-def _load_user_module(path: tuple, origin: Path | None, importer_ns: dict) -> MLModule:
+def _load_user_module(path: tuple, origin: Path | None) -> MLModule:
     from .. import program as _program
     from .namespace import new_namespace, user_variables
     file = find_user_module(path, origin)
     dotted = ".".join(path)
     if file is None:
         raise ImportFailure(f"no ML module named '{dotted}'")
-    loading = importer_ns.setdefault("__ml_loading", set())
+    # Kept on the execution, not the namespace: if a host stop skips the `finally` below,
+    # the stopped run's context goes with it and the next run does not see a false cycle.
+    loading = current().importing
     key = str(file.resolve())
     if key in loading:
         raise ImportFailure(f"circular import of ML module '{dotted}'")

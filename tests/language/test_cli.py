@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import mlpy
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = Path(os.environ.get("MLPY_EXAMPLES") or REPO / "tests" / "examples")
 PROGRAMS = sorted(EXAMPLES.glob("*.ml"))
@@ -275,6 +277,30 @@ class TestUserModules:
         r = mlpy_cli("run", "main.ml", cwd=tmp_path)
         assert r.returncode != 0 and r.stdout == b""
         assert "ZeroDivisionError" in text(r.stderr)
+
+    def test_circular_import(self, tmp_path):
+        (tmp_path / "a.ml").write_text("import b;\nx = 1;\n")
+        (tmp_path / "b.ml").write_text("import a;\ny = 2;\n")
+        (tmp_path / "main.ml").write_text("import a;\nprint(1);\n")
+        r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+        assert r.returncode != 0 and r.stdout == b""
+        assert "circular import of ML module 'a'" in text(r.stderr)
+
+    def test_import_in_progress_belongs_to_the_run_not_the_namespace(self, tmp_path):
+        # A host stop can skip the `finally` that ends an import; what is left behind must go
+        # with that run's context, not poison later runs in the same (session) namespace.
+        from mlpy.runner import execute
+        from mlpy.runtime.context import ExecutionContext, OutputSink
+        from mlpy.runtime.namespace import new_namespace
+        (tmp_path / "util.ml").write_text("answer = 42;\n")
+        program = mlpy.compile("import util;\nresult = util.answer;")
+        namespace = new_namespace(origin=tmp_path)
+        stale = ExecutionContext(output=OutputSink())
+        stale.importing.add(str((tmp_path / "util.ml").resolve()))
+        outcome = execute(program, namespace, stale)
+        assert not outcome.success and "circular import" in outcome.error.message
+        outcome = execute(program, namespace, ExecutionContext(output=OutputSink()))
+        assert outcome.success and outcome.value == 42
 
     def test_missing_module(self, tmp_path):
         (tmp_path / "main.ml").write_text("import nothere;\nprint(1);\n")
