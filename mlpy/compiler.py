@@ -21,6 +21,10 @@ KW_PREFIX = "__ml_kw_"
 # Expression contexts carry no state, so every node shares one (as CPython's own AST does).
 _LOAD = ast.Load()
 _STORE = ast.Store()
+_OPERATORS = {cls: cls() for cls in (ast.Add, ast.Mult, ast.Mod)}
+_IS_CHAIN = {1: [ast.Is()], 2: [ast.Is(), ast.Is()]}
+_BETWEEN = [ast.Lt(), ast.Lt()]
+_AND = ast.And()
 ARROW_PREFIX = "__ml_arrow_"
 DISPLAY_NAME = "__ml_display"
 
@@ -857,7 +861,13 @@ class Compiler:
         only when the right operand cannot rebind it first); an integer constant needs no
         check, nor, for `*`, a bound when it is small; the other factor of a small constant
         needs no bound either (see `_small_factor`)."""
-        at = lambda node: self._at(node, e)  # noqa: E731
+        line, col = e.line, e.column - 1
+
+        def at(py):
+            py.lineno = line
+            py.col_offset = col
+            return py
+
         operands, checks, bounds = [], [], []
         bounded = pyop is ast.Mult and not (_small_factor(e.left) or _small_factor(e.right))
         for value, stable in _rereadable(left, right, e):
@@ -876,20 +886,20 @@ class Compiler:
                 value = at(ast.Name(temp, _LOAD))
             checks.append(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])))
             if bounded:
-                bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)),
-                                             [ast.Lt(), ast.Lt()],
+                bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)), _BETWEEN,
                                              [_copy_operand(value, at),
                                               at(ast.Constant(self._MUL_BOUND))])))
             operands.append(value)
         a, b = operands
-        fast = at(ast.BinOp(a, pyop(), b))
+        fast = at(ast.BinOp(a, _OPERATORS[pyop], b))
         if not checks:
             return fast
-        test = at(ast.Compare(checks[0], [ast.Is()] * len(checks),
+        test = at(ast.Compare(checks[0], _IS_CHAIN[len(checks)],
                               checks[1:] + [at(ast.Name("__ml_int", _LOAD))]))
         if bounds:
-            test = at(ast.BoolOp(ast.And(), [test] + bounds))
-        slow = self.helper(helper, [_copy_operand(a, at), _copy_operand(b, at)], e)
+            test = at(ast.BoolOp(_AND, [test] + bounds))
+        slow = at(ast.Call(at(ast.Name(helper, _LOAD)), [_copy_operand(a, at),
+                                                         _copy_operand(b, at)], []))
         return at(ast.IfExp(test, fast, slow))
 
     @staticmethod
