@@ -767,7 +767,13 @@ class Compiler:
     expr_String = expr_Literal = expr_Number
 
     def expr_Name(self, e):
-        return self.load_name(e.name, e)
+        py = _PLAIN_NAMES.get(e.name)
+        if py is None:
+            return self.load_name(e.name, e)
+        load = ast.Name(py, _LOAD)
+        load.lineno = e.line
+        load.col_offset = e.column - 1
+        return load
 
     def expr_Array(self, e):
         return self._at(ast.List([self.expr(i) for i in e.items], _LOAD), e)
@@ -805,16 +811,26 @@ class Compiler:
                "%": ("__ml_mod", ast.Mod)}
 
     def expr_Binary(self, e):
-        left, right = self.expr(e.left), self.expr(e.right)
+        left, right = e.left, e.right
+        left = self._EXPR[type(left)](self, left)
+        right = self._EXPR[type(right)](self, right)
         op = e.op
         if op in ("==", "!=") and not (self._scalar_literal(e.left)
                                        or self._scalar_literal(e.right)):
             # two containers that hold themselves would overflow Python's `==`
             return self.helper("__ml_eq" if op == "==" else "__ml_ne", [left, right], e)
         if op in self._CMPOPS:
-            return self._at(ast.Compare(left, [self._CMPOPS[op]], [right]), e)
-        if op in self._BINOPS:
-            return self._at(ast.BinOp(left, self._BINOPS[op], right), e)
+            py = ast.Compare(left, [self._CMPOPS[op]], [right])
+        elif op in self._BINOPS:
+            py = ast.BinOp(left, self._BINOPS[op], right)
+        else:
+            return self._arithmetic(left, right, op, e)
+        py.lineno = e.line
+        py.col_offset = e.column - 1
+        return py
+
+    def _arithmetic(self, left, right, op: str, e):
+        """`+ * %`: Python's operator where the operand types are known, else checked."""
         helper, pyop = self._HELPED[op]
         ints = self.scope.ints if self.scope is not None else ()
         if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
