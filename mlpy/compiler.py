@@ -60,6 +60,7 @@ class _Scope:
     nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
     parent: "_Scope | None" = None
     ints: frozenset = frozenset()                   # locals that only ever hold integers
+    counters: frozenset = frozenset()               # int locals only stepped by constants
     sequences: frozenset = frozenset()              # names assigned a string or array literal
 
     @property
@@ -253,6 +254,23 @@ def _integer_locals(body: list, facts: _BodyFacts, scope: "_Scope",
                 ints.discard(name)
                 changed = True
     return frozenset(ints)
+
+
+def _counters(facts: _BodyFacts, ints: frozenset) -> frozenset:
+    """Integer locals whose every assignment is a small constant or the local itself plus or
+    minus a small constant (`i = 0;` ... `i = i + 1;`): their size grows at most linearly
+    with the work done, so a product with one adds few bits and needs no size check."""
+    counters = set(ints)
+    for name, value in facts.assigns:
+        if name not in counters or _small_factor(value):
+            continue
+        if not (type(value) is N.Binary and value.op in ("+", "-") and (
+                (type(value.left) is N.Name and value.left.name == name
+                 and _small_factor(value.right))
+                or (value.op == "+" and type(value.right) is N.Name
+                    and value.right.name == name and _small_factor(value.left)))):
+            counters.discard(name)
+    return frozenset(counters)
 
 
 def _nested_nonlocal_names(body: list) -> set:
@@ -612,6 +630,7 @@ class Compiler:
         if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
             scope.ints = _integer_locals(body_nodes, facts, scope, self.says_nonlocal)
+            scope.counters = _counters(facts, scope.ints)
             scope.sequences = facts.sequences
         self.scope, self.loop_depth = scope, 0
         try:
@@ -854,7 +873,9 @@ class Compiler:
                     names.append(factor.name)
             elif type(factor) is not N.Number or not -bound < factor.value < bound:
                 return self.helper(helper, [left, right], e)
-        if not names or _small_factor(e.left) or _small_factor(e.right):
+        counters = self.scope.counters
+        if not names or any(_small_factor(f) or (type(f) is N.Name and f.name in counters)
+                            for f in (e.left, e.right)):
             return plain
         at = lambda n: self._at(n, e)  # noqa: E731
         checks = [at(ast.Compare(at(ast.Constant(-bound)), [ast.Lt(), ast.Lt()],

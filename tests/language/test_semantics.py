@@ -226,6 +226,23 @@ class TestArithmetic:
         assert show("typeof(7 // 2) + typeof(-7 % 3)") == "numbernumber"
         assert out("x = 6 // 3; print(x, 6 / 3);") == "2 2.0\n"
 
+    def test_products_of_integer_locals(self):
+        # `i` is a counter (`*` by it needs no size check), `x` is squared (it does)
+        program = """
+        function f(n) {
+            i = 0; s = 0; x = 3;
+            while (i < n) { s = s + i * i; x = x * x % 1000003; i = i + 1; }
+            return [s, x, i * 3000000000];
+        }
+        print(f(50));
+        """
+        expected = [sum(i * i for i in range(50)), None, 50 * 3000000000]
+        x = 3
+        for _ in range(50):
+            x = x * x % 1000003
+        expected[1] = x
+        assert out(program) == f"[{expected[0]}, {expected[1]}, {expected[2]}]\n"
+
     def test_repeated_arrays_share_elements(self):
         assert out("a = [[0]] * 2; a[0].append(1); print(a);") == "[[0, 1], [0, 1]]\n"
 

@@ -241,6 +241,12 @@ RESOURCES = [
        "function f(n) { try { return f(n + 1); } except (e) { return f(n + 1); } } f(0);",
        (TIME, "RecursionError")),
     _a("resources", "big_integer_squaring", "x = 3; while (true) { x = x * x; }", LIMIT),
+    # inside a function `x` and `i` are integer locals, compiled to Python's `*` with an
+    # inline size check that only a counter (`i = i + 1`) or a small constant may skip
+    _a("resources", "big_integer_squaring_of_a_local",
+       "function f() { x = 3; i = 0; while (true) { x = x * x; i = i + 1; } } f();", LIMIT),
+    _a("resources", "big_integer_squaring_of_a_stepped_local",
+       "function f() { i = 2; while (true) { i = i * i + 1; } } f();", LIMIT),
     _a("resources", "big_integer_power", "import math; result = math.pow(7, 100000000);",
        (LIMIT, "OverflowError")),
     _a("resources", "int_to_huge_string",
