@@ -1,9 +1,9 @@
 """`parse(source) -> Program`: mlpy/grammar/ml.lark's LALR table, run by `_Driver`, building
 typed nodes.
 
-lark builds the table once per process (lazily, so `import mlpy` stays cheap); the driver runs
-it over the lexer's token tuples and makes each node directly with the builder of its grammar
-rule, so no parse tree or intermediate list is built.
+The table is lark's, shipped precomputed (mlpy.parse_table) and loaded on first use, so
+`import mlpy` stays cheap; the driver runs it over the lexer's token tuples and makes each node
+directly with the builder of its grammar rule, so no parse tree or intermediate list is built.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ import functools
 from itertools import chain
 from pathlib import Path
 
-from lark import Lark
-from lark.lexer import Lexer
-from lark.parsers.lalr_analysis import Shift
-
 from . import nodes as N
+from . import parse_table
 from .errors import MLSyntaxError
 from .lexer import normalise_newlines, tokenize
 
-GRAMMAR = Path(__file__).with_name("grammar") / "ml.lark"
+GRAMMAR = parse_table.GRAMMAR
 
 _TERMINAL_WORDS = {
     "_SEMI": "';'", "_COMMA": "','", "_LPAR": "'('", "_RPAR": "')'", "LBRACE": "'{'",
@@ -607,16 +604,6 @@ class _Unexpected(Exception):
         self.expected = expected
 
 
-class _NoLexer(Lexer):
-    """lark only builds the table; tokens come from mlpy.lexer."""
-
-    def __init__(self, lexer_conf=None):
-        pass
-
-    def lex(self, data):
-        raise NotImplementedError
-
-
 class _Driver:
     """The LALR loop over lark's parse table, with the work of each step resolved when the
     table is built. A state's row maps a terminal to
@@ -631,19 +618,17 @@ class _Driver:
     The states skipped so all have an action for that look-ahead, so a token is rejected in
     the state lark's own loop over the same table rejects it in: the same parse errors."""
 
-    def __init__(self, lark: Lark):
-        table = lark.parser.parser.parser.parse_table
-        self.start = table.start_states["start"]
-        self.end = table.end_states["start"]
-        lark_rows = {state: {str(sym): act for sym, act in row.items()}
-                     for state, row in table.states.items()}
-        rows: list[dict] = [{} for _ in range(max(lark_rows) + 1)]
+    def __init__(self, table: dict):
+        self.start = table["start"]
+        self.end = table["end"]
+        lark_rows = dict(enumerate(table["states"]))
+        rows: list[dict] = [{} for _ in range(len(lark_rows))]
         entered_from: dict[int, set[int]] = {state: set() for state in lark_rows}
         for state, row in lark_rows.items():
-            for symbol, (action, arg) in row.items():
-                if action is Shift:
-                    rows[state][symbol] = arg          # a shift, or a goto after a reduction
-                    entered_from[arg].add(state)
+            for symbol, action in row.items():
+                if action.__class__ is int:
+                    rows[state][symbol] = action       # a shift, or a goto after a reduction
+                    entered_from[action].add(state)
 
         @functools.cache
         def down(state: int, n: int) -> frozenset[int]:
@@ -654,10 +639,10 @@ class _Driver:
             return frozenset(lower for above in entered_from[state]
                              for lower in down(above, n - 1))
 
-        passes = {(state, terminal): str(rule.origin.name)      # pass-through reductions
+        passes = {(state, terminal): action[0]                 # pass-through reductions
                   for state, row in lark_rows.items()
-                  for terminal, (action, rule) in row.items()
-                  if action is not Shift and rule.alias is None}
+                  for terminal, action in row.items()
+                  if action.__class__ is not int and action[2] is None}
 
         @functools.cache
         def goto_map(origin: str, lowers: frozenset[int], terminal: str) -> dict[int, int]:
@@ -672,17 +657,17 @@ class _Driver:
             return result
 
         for state, row in lark_rows.items():
-            for terminal, (action, rule) in row.items():
-                if action is Shift:
+            for terminal, action in row.items():
+                if action.__class__ is int:
                     continue
-                origin = str(rule.origin.name)
-                after = goto_map(origin, down(state, len(rule.expansion)), terminal)
-                if rule.alias is None:
-                    assert len(rule.expansion) == 1, rule
+                origin, length, alias = action
+                after = goto_map(origin, down(state, length), terminal)
+                if alias is None:
+                    assert length == 1, action
                     rows[state][terminal] = after
                 else:
-                    size, builder = _BUILDERS[rule.alias]
-                    assert size == len(rule.expansion), (rule, size)
+                    size, builder = _BUILDERS[alias]
+                    assert size == length, (action, size)
                     cut = slice(-size, None) if size else slice(0, 0)
                     rows[state][terminal] = (cut, builder, after)
         self.rows = rows
@@ -730,7 +715,7 @@ def _get_parser() -> _Driver:
     the last wins, whereas a lock held when a host stop lands would hang every later parse."""
     global _parser
     if _parser is None:
-        _parser = _Driver(Lark(GRAMMAR.read_text(), parser="lalr", lexer=_NoLexer))
+        _parser = _Driver(parse_table.load())
     return _parser
 
 

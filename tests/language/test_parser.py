@@ -6,6 +6,8 @@ is visible in one string.
 
 from __future__ import annotations
 
+import json
+
 import re
 
 import pytest
@@ -624,3 +626,26 @@ class TestParseErrors:
 def open_example(name: str) -> str:
     from pathlib import Path
     return (Path(__file__).resolve().parents[1] / "examples" / name).read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ the shipped LALR table
+class TestParseTable:
+    def test_shipped_table_is_larks_for_the_current_grammar(self):
+        from mlpy import parse_table
+        stored = json.loads(parse_table.TABLE.read_text(encoding="utf-8"))
+        computed = parse_table.compute(parse_table.GRAMMAR.read_text(encoding="utf-8"))
+        assert stored == computed, "stale table: run `python -m mlpy.parse_table`"
+
+    @pytest.mark.parametrize("content", ["not json", '{"grammar_sha256": "0"}', None])
+    def test_missing_or_stale_table_falls_back_to_lark(self, tmp_path, monkeypatch, content):
+        from mlpy import parse_table, parser
+        from mlpy.lexer import tokenize
+        table = tmp_path / "ml.table.json"
+        if content is not None:
+            table.write_text(content)
+        monkeypatch.setattr(parse_table, "TABLE", table)
+        loaded = parse_table.load()
+        assert loaded == parse_table.compute(parse_table.GRAMMAR.read_text(encoding="utf-8"))
+        source = "function f(a) { return a * (2 + a); }\nx = f(1) < 3 ? [1] : {k: 2};"
+        program = parser._Driver(loaded).parse(tokenize(source))
+        assert program == mlpy.parse(source)

@@ -1,0 +1,84 @@
+"""lark's LALR table for mlpy/grammar/ml.lark, shipped precomputed next to the grammar.
+
+Computing the table (importing lark, analysing the grammar) costs over 100 ms, paid by every
+process on its first parse: each `mlpy run`, kernel start and isolated worker. The table is a
+function of the grammar alone, so lark computes it once and it is stored with the grammar's
+hash; a missing or stale file falls back to asking lark. `python -m mlpy.parse_table`
+rewrites it, and a test checks that the stored table is lark's for the current grammar.
+
+A table is {"start": state, "end": state, "states": [row, ...]} where a row maps a terminal
+or rule name to the next state (a shift, or a goto after a reduction) or to
+[rule name, number of symbols, alias or null] (a reduction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+GRAMMAR = Path(__file__).with_name("grammar") / "ml.lark"
+TABLE = GRAMMAR.with_suffix(".table.json")
+
+
+def _digest(grammar: str) -> str:
+    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
+
+
+def compute(grammar: str) -> dict:
+    """The table as lark builds it for `grammar`."""
+    from lark import Lark
+    from lark.lexer import Lexer
+    from lark.parsers.lalr_analysis import Shift
+
+    class NoLexer(Lexer):
+        """lark only builds the table; tokens come from mlpy.lexer."""
+
+        def __init__(self, lexer_conf=None):
+            pass
+
+        def lex(self, data):
+            raise NotImplementedError
+
+    table = Lark(grammar, parser="lalr", lexer=NoLexer).parser.parser.parser.parse_table
+    rows = {state: {str(symbol): arg if action is Shift else
+                    [str(arg.origin.name), len(arg.expansion), arg.alias]
+                    for symbol, (action, arg) in row.items()}
+            for state, row in table.states.items()}
+    # lark numbers states in set-iteration order, which varies with the hash seed: renumber
+    # them in the order a walk from the start state reaches them, so one grammar always
+    # gives one table
+    order = [table.start_states["start"]]
+    number = {order[0]: 0}
+    for state in order:
+        for symbol in sorted(rows[state]):
+            target = rows[state][symbol]
+            if target.__class__ is int and target not in number:
+                number[target] = len(order)
+                order.append(target)
+    states = [{symbol: number[act] if act.__class__ is int else act
+               for symbol, act in sorted(rows[state].items())} for state in order]
+    return {"grammar_sha256": _digest(grammar), "start": 0,
+            "end": number[table.end_states["start"]], "states": states}
+
+
+def load() -> dict:
+    """The stored table when it was made from the current grammar, else lark's."""
+    grammar = GRAMMAR.read_text(encoding="utf-8")
+    try:
+        table = json.loads(TABLE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return compute(grammar)
+    if table.get("grammar_sha256") != _digest(grammar):
+        return compute(grammar)
+    return table
+
+
+def write() -> None:
+    table = compute(GRAMMAR.read_text(encoding="utf-8"))
+    TABLE.write_text(json.dumps(table, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write()
+    print(f"wrote {TABLE}")
