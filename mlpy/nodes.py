@@ -1,209 +1,374 @@
-"""Typed ML syntax tree. Every node carries the 1-based line and column where it starts."""
+"""Typed ML syntax tree. Every node carries the 1-based line and column where it starts.
+
+Plain classes with `__slots__` and written-out `__init__`s, not dataclasses: a slotted
+dataclass is made by running generated code and then re-creating the class, ~0.4 ms a class,
+which made importing this module ~14 ms of every process's start (each `mlpy run`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Union
 
 
-@dataclass(slots=True)
 class Node:
-    line: int
-    column: int
+    """Equality and repr over the fields, in order (what the dataclasses gave)."""
+
+    __slots__ = ("line", "column")
+    _fields: tuple = ("line", "column")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._fields = Node.__slots__ + cls.__slots__
+
+    def __init__(self, line: int, column: int):
+        self.line = line
+        self.column = column
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    __hash__ = None          # mutable, compared by value
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({fields})"
 
 
 # ---------------------------------------------------------------- expressions
-@dataclass(slots=True)
 class Number(Node):
-    value: int | float
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, column: int, value: int | float):
+        self.line = line
+        self.column = column
+        self.value = value
 
 
-@dataclass(slots=True)
 class String(Node):
-    value: str
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, column: int, value: str):
+        self.line = line
+        self.column = column
+        self.value = value
 
 
-@dataclass(slots=True)
 class Literal(Node):
     """true, false or null."""
-    value: bool | None
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, column: int, value: bool | None):
+        self.line = line
+        self.column = column
+        self.value = value
 
 
-@dataclass(slots=True)
 class Name(Node):
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, line: int, column: int, name: str):
+        self.line = line
+        self.column = column
+        self.name = name
 
 
-@dataclass(slots=True)
 class Array(Node):
-    items: list
+    __slots__ = ("items",)
+
+    def __init__(self, line: int, column: int, items: list):
+        self.line = line
+        self.column = column
+        self.items = items
 
 
-@dataclass(slots=True)
 class Object(Node):
-    properties: list  # [(key: str, value: Expr)]
+    # properties: [(key: str, value: Expr)]
+    __slots__ = ("properties",)
+
+    def __init__(self, line: int, column: int, properties: list):
+        self.line = line
+        self.column = column
+        self.properties = properties
 
 
-@dataclass(slots=True)
 class Arrow(Node):
-    params: list
-    body: object       # an expression, or a list of statements when `block`
-    block: bool = False
+    # body: an expression, or a list of statements when `block`
+    __slots__ = ("params", "body", "block")
+
+    def __init__(self, line: int, column: int,
+                 params: list, body: object, block: bool = False):
+        self.line = line
+        self.column = column
+        self.params = params
+        self.body = body
+        self.block = block
 
 
-@dataclass(slots=True)
 class Unary(Node):
-    op: str            # "!" or "-"
-    operand: object
+    # op: "!" or "-"
+    __slots__ = ("op", "operand")
+
+    def __init__(self, line: int, column: int, op: str, operand: object):
+        self.line = line
+        self.column = column
+        self.op = op
+        self.operand = operand
 
 
-@dataclass(slots=True)
 class Binary(Node):
-    op: str            # + - * / // % == != < > <= >=
-    left: object
-    right: object
+    # op: + - * / // % == != < > <= >=
+    __slots__ = ("op", "left", "right")
+
+    def __init__(self, line: int, column: int, op: str, left: object, right: object):
+        self.line = line
+        self.column = column
+        self.op = op
+        self.left = left
+        self.right = right
 
 
-@dataclass(slots=True)
 class Logical(Node):
-    op: str            # && ||
-    left: object
-    right: object
+    # op: && ||
+    __slots__ = ("op", "left", "right")
+
+    def __init__(self, line: int, column: int, op: str, left: object, right: object):
+        self.line = line
+        self.column = column
+        self.op = op
+        self.left = left
+        self.right = right
 
 
-@dataclass(slots=True)
 class Conditional(Node):
-    test: object
-    then: object
-    otherwise: object
+    __slots__ = ("test", "then", "otherwise")
+
+    def __init__(self, line: int, column: int, test: object, then: object, otherwise: object):
+        self.line = line
+        self.column = column
+        self.test = test
+        self.then = then
+        self.otherwise = otherwise
 
 
-@dataclass(slots=True)
 class Call(Node):
-    func: object
-    args: list
+    __slots__ = ("func", "args")
+
+    def __init__(self, line: int, column: int, func: object, args: list):
+        self.line = line
+        self.column = column
+        self.func = func
+        self.args = args
 
 
-@dataclass(slots=True)
 class Index(Node):
-    obj: object
-    index: object
+    __slots__ = ("obj", "index")
+
+    def __init__(self, line: int, column: int, obj: object, index: object):
+        self.line = line
+        self.column = column
+        self.obj = obj
+        self.index = index
 
 
-@dataclass(slots=True)
 class Slice(Node):
-    obj: object
-    start: object | None
-    stop: object | None
-    step: object | None
+    __slots__ = ("obj", "start", "stop", "step")
+
+    def __init__(self, line: int, column: int,
+                 obj: object, start: object | None, stop: object | None, step: object | None):
+        self.line = line
+        self.column = column
+        self.obj = obj
+        self.start = start
+        self.stop = stop
+        self.step = step
 
 
-@dataclass(slots=True)
 class Member(Node):
-    obj: object
-    name: str
+    __slots__ = ("obj", "name")
+
+    def __init__(self, line: int, column: int, obj: object, name: str):
+        self.line = line
+        self.column = column
+        self.obj = obj
+        self.name = name
 
 
 # ---------------------------------------------------------------- statements
-@dataclass(slots=True)
 class ExprStmt(Node):
-    expr: object
+    __slots__ = ("expr",)
+
+    def __init__(self, line: int, column: int, expr: object):
+        self.line = line
+        self.column = column
+        self.expr = expr
 
 
-@dataclass(slots=True)
 class Assign(Node):
-    target: object     # Name, Index or Member
-    value: object
+    # target: Name, Index or Member
+    __slots__ = ("target", "value")
+
+    def __init__(self, line: int, column: int, target: object, value: object):
+        self.line = line
+        self.column = column
+        self.target = target
+        self.value = value
 
 
-@dataclass(slots=True)
 class Destructure(Node):
-    kind: str          # "array" or "object"
-    names: list
-    value: object
+    # kind: "array" or "object"
+    __slots__ = ("kind", "names", "value")
+
+    def __init__(self, line: int, column: int, kind: str, names: list, value: object):
+        self.line = line
+        self.column = column
+        self.kind = kind
+        self.names = names
+        self.value = value
 
 
-@dataclass(slots=True)
 class FunctionDef(Node):
-    name: str
-    params: list
-    body: list
+    __slots__ = ("name", "params", "body")
+
+    def __init__(self, line: int, column: int, name: str, params: list, body: list):
+        self.line = line
+        self.column = column
+        self.name = name
+        self.params = params
+        self.body = body
 
 
-@dataclass(slots=True)
 class If(Node):
-    branches: list     # [(test, body)]
-    otherwise: list | None
+    # branches: [(test, body)]
+    __slots__ = ("branches", "otherwise")
+
+    def __init__(self, line: int, column: int, branches: list, otherwise: list | None):
+        self.line = line
+        self.column = column
+        self.branches = branches
+        self.otherwise = otherwise
 
 
-@dataclass(slots=True)
 class While(Node):
-    test: object
-    body: list
+    __slots__ = ("test", "body")
+
+    def __init__(self, line: int, column: int, test: object, body: list):
+        self.line = line
+        self.column = column
+        self.test = test
+        self.body = body
 
 
-@dataclass(slots=True)
 class For(Node):
-    var: str
-    iterable: object
-    body: list
+    __slots__ = ("var", "iterable", "body")
+
+    def __init__(self, line: int, column: int, var: str, iterable: object, body: list):
+        self.line = line
+        self.column = column
+        self.var = var
+        self.iterable = iterable
+        self.body = body
 
 
-@dataclass(slots=True)
 class Try(Node):
-    body: list
-    handler: list | None          # the first except clause's body
-    handler_name: str | None
-    finally_body: list | None
+    # handler: the first except clause's body
+    __slots__ = ("body", "handler", "handler_name", "finally_body")
+
+    def __init__(self, line: int, column: int,
+                 body: list, handler: list | None, handler_name: str | None, finally_body: list | None):
+        self.line = line
+        self.column = column
+        self.body = body
+        self.handler = handler
+        self.handler_name = handler_name
+        self.finally_body = finally_body
 
 
-@dataclass(slots=True)
 class Throw(Node):
-    value: object
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, column: int, value: object):
+        self.line = line
+        self.column = column
+        self.value = value
 
 
-@dataclass(slots=True)
 class Return(Node):
-    value: object | None
+    __slots__ = ("value",)
+
+    def __init__(self, line: int, column: int, value: object | None):
+        self.line = line
+        self.column = column
+        self.value = value
 
 
-@dataclass(slots=True)
 class Break(Node):
-    pass
+    __slots__ = ()
+
+    def __init__(self, line: int, column: int):
+        self.line = line
+        self.column = column
 
 
-@dataclass(slots=True)
 class Continue(Node):
-    pass
+    __slots__ = ()
+
+    def __init__(self, line: int, column: int):
+        self.line = line
+        self.column = column
 
 
-@dataclass(slots=True)
 class Nonlocal(Node):
-    names: list
+    __slots__ = ("names",)
+
+    def __init__(self, line: int, column: int, names: list):
+        self.line = line
+        self.column = column
+        self.names = names
 
 
-@dataclass(slots=True)
 class Import(Node):
-    path: list         # ["lib", "util"]
-    alias: str | None
+    # path: ["lib", "util"]
+    __slots__ = ("path", "alias")
+
+    def __init__(self, line: int, column: int, path: list, alias: str | None):
+        self.line = line
+        self.column = column
+        self.path = path
+        self.alias = alias
 
 
-@dataclass(slots=True)
 class Capability(Node):
-    name: str
-    items: list = field(default_factory=list)   # [("resource"|"allow", kind, pattern)]
+    # items: [("resource"|"allow", kind, pattern)]
+    __slots__ = ("name", "items")
+
+    def __init__(self, line: int, column: int, name: str, items: list | None = None):
+        self.line = line
+        self.column = column
+        self.name = name
+        self.items = [] if items is None else items
 
 
-@dataclass(slots=True)
 class Param(Node):
-    name: str
-    annotation: str | None = None
+    __slots__ = ("name", "annotation")
+
+    def __init__(self, line: int, column: int, name: str, annotation: str | None = None):
+        self.line = line
+        self.column = column
+        self.name = name
+        self.annotation = annotation
 
 
-@dataclass(slots=True)
 class Program(Node):
-    body: list
-    interactive_tail: bool = False   # the last statement omitted its ';' (interactive)
+    # interactive_tail: the last statement omitted its ';' (interactive)
+    __slots__ = ("body", "interactive_tail")
+
+    def __init__(self, line: int, column: int, body: list, interactive_tail: bool = False):
+        self.line = line
+        self.column = column
+        self.body = body
+        self.interactive_tail = interactive_tail
+
 
 
 Expr = Union[Number, String, Literal, Name, Array, Object, Arrow, Unary, Binary, Logical,
