@@ -178,20 +178,14 @@ class SessionStore:
     def _close(entry: SessionEntry) -> None:
         session = entry.session
         if entry.running:
-            cancel = getattr(session, "cancel", None)
-            if cancel is not None:
-                try:
-                    result = cancel()
-                    if asyncio.iscoroutine(result):
-                        asyncio.get_running_loop().create_task(result)
-                except Exception:  # pragma: no cover - best effort
-                    log.exception("cancelling session %s failed", entry.id)
-        close = getattr(session, "close", None)
-        if close is not None:
             try:
-                close()
-            except Exception:  # pragma: no cover
-                log.exception("closing session %s failed", entry.id)
+                asyncio.get_running_loop().create_task(session.cancel())
+            except Exception:  # pragma: no cover - best effort
+                log.exception("cancelling session %s failed", entry.id)
+        try:
+            session.close()
+        except Exception:  # pragma: no cover
+            log.exception("closing session %s failed", entry.id)
 
 
 class RateLimiter:
@@ -225,21 +219,15 @@ class RateLimiter:
                 del self._buckets[key]
 
 
-def _executor_attr(executor: Any, name: str, default: Any) -> Any:
-    value = getattr(executor, name, default)
-    return default if value is None else value
-
-
 class ServerState:
     def __init__(self, settings: Settings, executor: Any):
         self.settings = settings
         self.executor = executor
         self.started = time.time()
         self.pid = os.getpid()
-        self.max_workers = int(_executor_attr(executor, "max_workers", settings.max_workers))
-        self.strict_security = bool(_executor_attr(executor, "strict_security",
-                                                   settings.strict_security))
-        self.isolation = str(_executor_attr(executor, "isolation", settings.isolation))
+        self.max_workers = executor.max_workers
+        self.strict_security = executor.strict_security
+        self.isolation = executor.isolation
         self.admission = Admission(self.max_workers, settings.max_queue, settings.queue_timeout)
         self.sessions = SessionStore(executor.session, settings.session_ttl, settings.max_sessions)
         self.metrics = Metrics(lambda: self.admission.running, lambda: self.admission.waiting,

@@ -120,9 +120,7 @@ async def execute_notebook(
                 failed = index
                 break
     finally:
-        close = getattr(session, "close", None)
-        if close is not None:
-            close()
+        session.close()
     nb.setdefault("metadata", {}).setdefault("language_info", {
         "name": "ml", "version": __version__, "mimetype": "text/x-ml",
         "file_extension": ".ml", "pygments_lexer": "ml"})

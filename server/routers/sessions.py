@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Body, HTTPException, Request
 
 from ..deps import (check_code, check_timeout, get_state, json_response, owner_of,
@@ -28,34 +26,6 @@ def _entry(request: Request, session_id: str):
     if entry is None:
         raise HTTPException(404, f"session '{session_id}' not found")
     return state, entry
-
-
-def _variables(session: Any) -> list[dict]:
-    """session.variables() in one shape: [{name, type, repr}]."""
-    raw = session.variables()
-    items: list[dict] = []
-    if isinstance(raw, dict):
-        for name, info in raw.items():
-            if isinstance(info, dict):
-                items.append({"name": name, "type": str(info.get("type", "")),
-                              "repr": str(info.get("repr", info.get("value", "")))})
-            elif isinstance(info, (tuple, list)) and len(info) >= 2:
-                items.append({"name": name, "type": str(info[0]), "repr": str(info[1])})
-            else:
-                items.append({"name": name, "type": "", "repr": str(info)})
-    else:
-        for info in raw:
-            if isinstance(info, dict):
-                items.append({"name": str(info.get("name")), "type": str(info.get("type", "")),
-                              "repr": str(info.get("repr", info.get("value", "")))})
-            elif isinstance(info, (tuple, list)) and len(info) >= 3:
-                items.append({"name": str(info[0]), "type": str(info[1]),
-                              "repr": str(info[2])})
-            else:
-                items.append({"name": str(getattr(info, "name", info)),
-                              "type": str(getattr(info, "type", "")),
-                              "repr": str(getattr(info, "repr", ""))})
-    return items
 
 
 @router.post("", response_model=SessionCreated, status_code=201,
@@ -100,7 +70,7 @@ async def get_session(session_id: str, request: Request):
                           "last_used_at": entry.last_used_at,
                           "execution_count": entry.execution_count,
                           "running": entry.running,
-                          "variables": _variables(entry.session)})
+                          "variables": entry.session.variables()})
 
 
 @router.delete("/{session_id}", response_model=DeletedResponse, responses=NOT_FOUND,

@@ -51,6 +51,8 @@ class FakeExecutor:
     """Understands a few scripts: `result = 2 + 2;`, `result = x + y;` (context), `sleep N`,
     `print TEXT`, `fail`, and the names in VALUES."""
 
+    isolation = "thread"
+
     def __init__(self, max_workers=4, strict_security=False):
         self.max_workers = max_workers
         self.strict_security = strict_security
