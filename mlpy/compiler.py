@@ -854,10 +854,37 @@ class Compiler:
         ints = self.scope.ints if self.scope is not None else ()
         if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
             return self._int_op(left, right, pyop, helper, e)
+        if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
+            return self._concat_literal(left, right, e)
         if op == "+" and (_is_str(e.left) or _is_str(e.right) or self._looks_like_sequence(
                 e.left) or self._looks_like_sequence(e.right)):
             return self.helper(helper, [left, right], e)      # concatenation: no int check
         return self._fast_int(left, right, pyop, helper, e)
+
+    def _concat_literal(self, left, right, e):
+        """`s + "lit"` / `"lit" + s`: Python's `+` when the other operand is a string, else the
+        helper. No size check: adding a literal grows a string only by the literal's length,
+        linearly with the work done (the timeout bounds it); doubling still meets the cap."""
+        at = lambda n: self._at(n, e)  # noqa: E731
+        literal_left = type(e.left) is N.String
+        other = right if literal_left else left
+        if _is_str(e.right if literal_left else e.left):      # certainly a string too
+            return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
+        if type(other) is ast.Constant:                        # a number, true, false, null
+            return self.helper("__ml_add", [left, right], e)
+        if type(other) is ast.Name:
+            first, again, later = other, _copy_operand(other, at), _copy_operand(other, at)
+        else:
+            temp = self._temp("a")
+            first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), other))
+            again, later = at(ast.Name(temp, _LOAD)), at(ast.Name(temp, _LOAD))
+        literal = left if literal_left else right
+        pair = (literal, again) if literal_left else (again, literal)
+        copy = _copy_operand(literal, at)
+        test = at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])),
+                              _IS_CHAIN[1], [at(ast.Name("__ml_str", _LOAD))]))
+        slow = self.helper("__ml_add", [copy, later] if literal_left else [later, copy], e)
+        return at(ast.IfExp(test, at(ast.BinOp(pair[0], _OPERATORS[ast.Add], pair[1])), slow))
 
     def _int_op(self, left, right, pyop, helper: str, e):
         """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'

@@ -35,6 +35,12 @@ class Limits:
     max_string: int = 50_000_000          # characters of one string result
     max_int_bits: int = 1_000_000         # bits of one integer result (about 300k digits)
 
+    def __post_init__(self):
+        smallest = min(self.max_sequence, self.max_string)
+        if smallest < 1_000_000:        # below ops' pre-check: make the operations check
+            from .ops import check_sizes_above
+            check_sizes_above(smallest)
+
 
 class Capabilities:
     """The capability names a host granted for a run, optionally limited to resource patterns."""

@@ -16,6 +16,17 @@ _MISSING = object()
 
 
 # ----------------------------------------------------------------- size caps
+# Sizes at or below this skip the limit lookup (a context read per operation). A host whose
+# limits are lower brings it down for the process (`Limits` calls check_sizes_above): the
+# checks then only run more often.
+_CHECK_ABOVE = 1_000_000
+
+
+def check_sizes_above(n: int) -> None:
+    global _CHECK_ABOVE
+    _CHECK_ABOVE = min(_CHECK_ABOVE, n)
+
+
 def _cap_sequence(n: int, what: str) -> None:
     limit = current().limits.max_sequence
     if n > limit:
@@ -40,16 +51,20 @@ def add(a, b):
     """ML `+` (spec §4, D9): a string on either side concatenates display forms."""
     ta = type(a)
     tb = type(b)
-    if ta is str or tb is str:
-        left = a if ta is str else display(a)
-        right = b if tb is str else display(b)
-        if len(left) + len(right) > 1_000_000:
-            _cap_string(len(left) + len(right))
-        return left + right
+    if ta is str:                        # the common string building cases first
+        right = b if tb is str else int.__repr__(b) if tb is int else display(b)
+        if len(a) + len(right) > _CHECK_ABOVE:
+            _cap_string(len(a) + len(right))
+        return a + right
+    if tb is str:
+        left = int.__repr__(a) if ta is int else display(a)
+        if len(left) + len(b) > _CHECK_ABOVE:
+            _cap_string(len(left) + len(b))
+        return left + b
     if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
         return a + b
     if ta is list and tb is list:
-        if len(a) + len(b) > 1_000_000:
+        if len(a) + len(b) > _CHECK_ABOVE:
             _cap_sequence(len(a) + len(b), "array")
         return a + b
     raise TypeError(f"unsupported operand type(s) for +: '{typeof(a)}' and '{typeof(b)}'")
@@ -286,7 +301,7 @@ def _join(s, items):
         if type(item) is not str:
             raise TypeError(f"join() element {i} is {typeof(item)}, not string")
         total += len(item)
-    if total > 1_000_000:
+    if total > _CHECK_ABOVE:
         _cap_string(total)
     return s.join(items)
 
@@ -306,7 +321,7 @@ STRING_METHODS.update({
 def _extend(a, items):
     if type(items) is not list:
         raise TypeError(f"extend() expects an array, got {typeof(items)}")
-    if len(a) + len(items) > 1_000_000:
+    if len(a) + len(items) > _CHECK_ABOVE:
         _cap_sequence(len(a) + len(items), "array")
     a.extend(items)
 

@@ -121,6 +121,25 @@ class TestPlus:
     def test_plus(self, expression, text):
         assert show(expression) == text
 
+    def test_literal_and_variable(self):
+        # `+` with a string literal is Python's `+` when the other side is a string
+        program = """
+        function wrap(v) { return "<" + v + ">"; }
+        items = ["s", 1, 2.5, true, null, [1, "a"], {k: 1}, wrap];
+        for (v in items) { print(wrap(v), v + "!", "!" + v); }
+        """
+        assert out(program).splitlines() == [
+            "<s> s! !s", "<1> 1! !1", "<2.5> 2.5! !2.5", "<true> true! !true",
+            "<null> null! !null", '<[1, "a"]> [1, "a"]! ![1, "a"]', '<{"k": 1}> {"k": 1}! !{"k": 1}',
+            "<<function wrap>> <function wrap>! !<function wrap>"]
+
+    def test_low_size_limits_hold_for_concatenation(self):
+        context = ExecutionContext(output=OutputSink(), limits=Limits(max_string=1000))
+        outcome = execute(mlpy.compile('s = "x" * 600; function f(a, b) { return a + b; }\n'
+                                       "t = f(s, s);"), new_namespace(), context)
+        assert not outcome.success and outcome.error.type == "LimitError"
+        assert "1200" in outcome.error.message and outcome.error.line == 1
+
     def test_string_variable_plus_number(self):
         assert out('s = "s"; print(s + 1);') == "s1\n"
 
