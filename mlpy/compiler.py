@@ -812,7 +812,9 @@ class Compiler:
                 return self.block(e.body, e)
             if scope is None:
                 return []
-            return self._with_prelude(lambda: [self._at(ast.Return(self.expr(e.body)), e)])
+            emit = lambda v: self._at(ast.Return(v), e)  # noqa: E731
+            return self._with_prelude(
+                lambda: self._add_statement(e.body, emit) or [emit(self.expr(e.body))])
 
         fdef = self._function(name, e.params, build, e)
         self.prelude.append(fdef)

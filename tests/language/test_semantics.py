@@ -161,17 +161,18 @@ PLUS_CASES = [('"n"', "1"), ("1", '"n"'), ("1", "2"), ("2.5", "1"), ("true", "tr
 
 
 class TestPlusStatements:
-    """`x = a + b;` and `return a + b;` take Python's `+` inside a `try` (compiler
-    `_add_statement`): every operand pairing must still follow the ML `+` rule."""
+    """`x = a + b;`, `return a + b;` and `fn(a, b) => a + b` take Python's `+` inside a `try`
+    (compiler `_add_statement`): every operand pairing must still follow the ML `+` rule."""
 
     @pytest.mark.parametrize("left, right", PLUS_CASES)
     def test_same_result_as_the_expression_form(self, left, right):
         expected = show(f"{left} + {right}")
         program = (f"function add(a, b) {{ return a + b; }}\n"
                    f"function keep(a, b) {{ c = a + b; return c; }}\n"
+                   f"arrow = fn(a, b) => a + b;\n"
                    f"a = {left}; b = {right}; x = a + b;\n"
-                   f"print(add({left}, {right}), keep({left}, {right}), x);")
-        assert out(program) == f"{expected} {expected} {expected}\n"
+                   f"print(add({left}, {right}), keep({left}, {right}), x, arrow(a, b));")
+        assert out(program) == f"{expected} {expected} {expected} {expected}\n"
 
     @pytest.mark.parametrize("left, right", [("null", "1"), ("1", "null"), ("[1]", "1"),
                                              ("1", "[1]"), ("{}", "{}"), ("print", "1")])
