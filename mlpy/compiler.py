@@ -192,7 +192,7 @@ _STABLE = (ast.Name, ast.Constant)       # operands that read the same value twi
 
 def _cannot_rebind(node) -> bool:
     """Whether evaluating an ML expression runs no code that could rebind a name: no calls
-    (and so no user functions), only names, literals and operators."""
+    (and so no user functions), only names, literals, operators, members and indexing."""
     t = type(node)
     if t is N.Name or t is N.Number or t is N.String or t is N.Literal:
         return True
@@ -200,6 +200,10 @@ def _cannot_rebind(node) -> bool:
         return _cannot_rebind(node.left) and _cannot_rebind(node.right)
     if t is N.Unary:
         return _cannot_rebind(node.operand)
+    if t is N.Member:
+        return _cannot_rebind(node.obj)
+    if t is N.Index:
+        return _cannot_rebind(node.obj) and _cannot_rebind(node.index)
     return False
 
 
@@ -508,18 +512,27 @@ class Compiler:
             call = self.helper("__ml_setm", [value, obj, ast.Constant(target.name)], target)
             return [self._at(ast.Expr(call), s)]
         at = lambda node: self._at(node, target)  # noqa: E731
-        v, o = self._temp("v"), self._temp("o")
-        store = at(ast.Assign(targets=[at(ast.Subscript(at(ast.Name(o, _LOAD)),
+        out = []
+        # the value is computed first, once: a constant, or a name nothing in the object
+        # expression can rebind, is simply read again
+        if not (type(value) is ast.Constant or (type(value) is ast.Name
+                                                and _cannot_rebind(target.obj))):
+            v = self._temp("v")
+            out.append(at(ast.Assign(targets=[at(ast.Name(v, _STORE))], value=value)))
+            value = at(ast.Name(v, _LOAD))
+        if type(obj) is not ast.Name:
+            o = self._temp("o")
+            out.append(at(ast.Assign(targets=[at(ast.Name(o, _STORE))], value=obj)))
+            obj = at(ast.Name(o, _LOAD))
+        store = at(ast.Assign(targets=[at(ast.Subscript(_copy_operand(obj, at),
                                                           at(ast.Constant(target.name)),
                                                           _STORE))],
-                              value=at(ast.Name(v, _LOAD))))
-        slow = at(ast.Expr(self.helper("__ml_setm", [at(ast.Name(v, _LOAD)),
-                                                     at(ast.Name(o, _LOAD)),
+                              value=_copy_operand(value, at)))
+        slow = at(ast.Expr(self.helper("__ml_setm", [_copy_operand(value, at),
+                                                     _copy_operand(obj, at),
                                                      at(ast.Constant(target.name))], target)))
-        return [at(ast.Assign(targets=[at(ast.Name(v, _STORE))], value=value)),
-                at(ast.Assign(targets=[at(ast.Name(o, _STORE))], value=obj)),
-                at(ast.If(self._is_type(at(ast.Name(o, _LOAD)), "__ml_dict", target),
-                          [store], [slow]))]
+        out.append(at(ast.If(self._is_type(obj, "__ml_dict", target), [store], [slow])))
+        return out
 
     def _add_statement(self, e, emit) -> list | None:
         """`x = L + R;` / `return L + R;` as Python's `+` on `L` and `+R` inside a `try`.
@@ -1021,12 +1034,21 @@ class Compiler:
         owner = _DIRECT_METHOD_OWNER.get(m.name)
         if owner is None:
             return self.helper("__ml_meth", [obj, ast.Constant(m.name)], m)
-        at = lambda n: self._at(n, m)  # noqa: E731
-        t = self._temp("t")
-        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj)), owner, m)
-        fast = at(ast.Attribute(at(ast.Name(t, _LOAD)), m.name, _LOAD))
-        slow = self.helper("__ml_meth", [at(ast.Name(t, _LOAD)), ast.Constant(m.name)], m)
-        return at(ast.IfExp(test, fast, slow))
+        return self._by_type(
+            obj, owner, lambda o: self._at(ast.Attribute(o, m.name, _LOAD), m),
+            lambda o: self.helper("__ml_meth", [o, ast.Constant(m.name)], m), m)
+
+    def _by_type(self, obj, type_name: str, fast, slow, node):
+        """`fast(o) if type(o) is <type_name> else slow(o)`, `o` being the value of `obj`
+        computed once: a name is simply read again, anything else kept in a temporary."""
+        at = lambda n: self._at(n, node)  # noqa: E731
+        if type(obj) is ast.Name:
+            first, use = obj, lambda: at(ast.Name(obj.id, _LOAD))
+        else:
+            t = self._temp("t")
+            first = at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj))
+            use = lambda: at(ast.Name(t, _LOAD))  # noqa: E731
+        return at(ast.IfExp(self._is_type(first, type_name, node), fast(use()), slow(use())))
 
     def expr_Index(self, e):
         return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), _LOAD), e)
@@ -1048,12 +1070,11 @@ class Compiler:
         if e.name == "length" or e.name.startswith("_"):
             return self.helper("__ml_getm", [obj, ast.Constant(e.name)], e)
         at = lambda n: self._at(n, e)  # noqa: E731
-        t = self._temp("t")
-        fast = at(ast.Call(at(ast.Attribute(at(ast.Name(t, _LOAD)), "get", _LOAD)),
-                           [at(ast.Constant(e.name))], []))
-        test = self._is_type(at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj)), "__ml_dict", e)
-        slow = self.helper("__ml_getm", [at(ast.Name(t, _LOAD)), at(ast.Constant(e.name))], e)
-        return at(ast.IfExp(test, fast, slow))
+        return self._by_type(
+            obj, "__ml_dict",
+            lambda o: at(ast.Call(at(ast.Attribute(o, "get", _LOAD)), [at(ast.Constant(e.name))],
+                                  [])),
+            lambda o: self.helper("__ml_getm", [o, at(ast.Constant(e.name))], e), e)
 
 
 # node class -> method, resolved once (a getattr by name per node adds up)

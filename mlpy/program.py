@@ -30,13 +30,18 @@ class CompiledProgram:
 
     source: str
     code: CodeType
-    tree: ast.Module = field(repr=False)
     interactive: bool = False
     strict_security: bool = False
     has_display: bool = False
     imports: list = field(default_factory=list)     # [(path tuple, line, column)]
     transpile_time: float = 0.0
     filename: str = "<ml>"
+
+    @property
+    def tree(self) -> ast.Module:
+        """The generated Python syntax tree, made again on demand: kept, it would hold ~10
+        nodes per ML token alive in every cached program."""
+        return _generate(self.source, self.interactive, self.strict_security, self.filename)[0]
 
     @property
     def python_source(self) -> str:
@@ -73,20 +78,32 @@ def _compile(source: str, interactive: bool, strict_security: bool,
     if relaxed:
         gc.set_threshold(_COMPILE_GC_THRESHOLD, *threshold[1:])
     try:
-        program = parse(source, interactive=interactive)
-        compiler = Compiler(source, interactive=interactive, strict=strict_security,
-                            filename=filename)
-        tree = compiler.compile_module(program)
-        code = _python_compile(tree, filename)
+        # the trees die when _translate returns, before the GC is back to its usual pace,
+        # so its next young-generation pass has little to walk
+        code, has_display, imports = _translate(source, interactive, strict_security, filename)
     finally:
         if relaxed and gc.get_threshold()[0] == _COMPILE_GC_THRESHOLD:
             gc.set_threshold(*threshold)
-    result = CompiledProgram(
-        source=source, code=code, tree=tree, interactive=interactive,
-        strict_security=strict_security, has_display=compiler.has_display,
-        imports=[(tuple(i.path), i.line, i.column) for i in compiler.imports],
+    return CompiledProgram(
+        source=source, code=code, interactive=interactive, strict_security=strict_security,
+        has_display=has_display, imports=imports,
         transpile_time=time.perf_counter() - started, filename=filename)
-    return result
+
+
+def _generate(source: str, interactive: bool, strict_security: bool,
+              filename: str) -> tuple[ast.Module, Compiler]:
+    """ML source -> the Python syntax tree (and the compiler that made it)."""
+    program = parse(source, interactive=interactive)
+    compiler = Compiler(source, interactive=interactive, strict=strict_security,
+                        filename=filename)
+    return compiler.compile_module(program), compiler
+
+
+def _translate(source: str, interactive: bool, strict_security: bool, filename: str) -> tuple:
+    """(code object, has a display value, imports) of ML source."""
+    tree, compiler = _generate(source, interactive, strict_security, filename)
+    return (_python_compile(tree, filename), compiler.has_display,
+            [(tuple(i.path), i.line, i.column) for i in compiler.imports])
 
 
 # The bounded LRU cache keyed by source and options. functools' C implementation takes no
