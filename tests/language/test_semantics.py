@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mlpy
 from mlpy.errors import MLSyntaxError
@@ -160,6 +162,12 @@ PLUS_CASES = [('"n"', "1"), ("1", '"n"'), ("1", "2"), ("2.5", "1"), ("true", "tr
               ('"v"', "[1]"), ("99999999999999999999", "1"), ("-0.0", "-0.0")]
 
 
+PLUS_OPERANDS = ["0", "1", "-7", "2.5", "-0.0", "1e308", "99999999999999999999", "true", "false",
+                 "null", '""', '"s"', '"1"', "[]", "[1, 2]", '["a"]', "{}", "{k: 1}", "print",
+                 "fn(x) => x", '[[1], "a"]', '"x" * 3']
+mlpy.run("x = 1;")      # the runner raises the recursion limit once, before any example
+
+
 class TestPlusStatements:
     """`x = a + b;`, `return a + b;` and `fn(a, b) => a + b` take Python's `+` inside a `try`
     (compiler `_add_statement`): every operand pairing must still follow the ML `+` rule."""
@@ -173,6 +181,23 @@ class TestPlusStatements:
                    f"a = {left}; b = {right}; x = a + b;\n"
                    f"print(add({left}, {right}), keep({left}, {right}), x, arrow(a, b));")
         assert out(program) == f"{expected} {expected} {expected} {expected}\n"
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(st.sampled_from(PLUS_OPERANDS), st.sampled_from(PLUS_OPERANDS))
+    def test_statement_and_expression_forms_agree(self, left, right):
+        # the expression form checks operand types first; the statement forms try Python's +
+        program = (f"function ret(a, b) {{ return a + b; }}\n"
+                   f"function keep(a, b) {{ c = a + b; return c; }}\n"
+                   f"arrow = fn(a, b) => a + b;\n"
+                   f"function expr(a, b) {{ return [a + b][0]; }}\n"
+                   f"results = [];\n"
+                   f"for (f in [expr, ret, keep, arrow]) {{\n"
+                   f"    try {{ results.append(f({left}, {right})); }}\n"
+                   f"    except (e) {{ results.append(e.type + \": \" + e.message); }}\n"
+                   f"}}\n"
+                   f"print(results[0]); print(results[1]); print(results[2]); print(results[3]);")
+        lines = out(program).splitlines()
+        assert len(lines) == 4 and len(set(lines)) == 1, lines
 
     @pytest.mark.parametrize("left, right", [("null", "1"), ("1", "null"), ("[1]", "1"),
                                              ("1", "[1]"), ("{}", "{}"), ("print", "1")])
