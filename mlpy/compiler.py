@@ -370,7 +370,7 @@ class Compiler:
                         targets=[ast.Name(DISPLAY_NAME, _STORE)],
                         value=self.expr(s.expr)), s)]))
             else:
-                body.extend(self.block([stmt], stmt))
+                body.extend(self._with_prelude(self._STMT[type(stmt)], self, stmt))
         return ast.Module(body=body, type_ignores=[])
 
     @property
@@ -407,12 +407,13 @@ class Compiler:
         return self._at(ast.Call(func=self._at(ast.Name(name, _LOAD), node),
                                  args=args, keywords=[]), node)
 
-    def _with_prelude(self, build) -> list:
-        """The statements `build()` returns, after the ones compiling them put in the prelude
-        (functions made for arrows). No `finally`: a failed compile discards the Compiler."""
+    def _with_prelude(self, build, *args) -> list:
+        """The statements `build(*args)` returns, after the ones compiling them put in the
+        prelude (functions made for arrows). No `finally`: a failed compile discards the
+        Compiler."""
         outer = self.prelude
         self.prelude = prelude = []
-        stmts = build()
+        stmts = build(*args)
         self.prelude = outer
         return prelude + stmts if prelude else stmts
 
@@ -421,13 +422,7 @@ class Compiler:
         out: list = []
         stmt_methods = self._STMT
         for stmt in body:
-            outer = self.prelude
-            self.prelude = prelude = []
-            stmts = stmt_methods[type(stmt)](self, stmt)
-            self.prelude = outer
-            if prelude:
-                out.extend(prelude)
-            out.extend(stmts)
+            out.extend(self._with_prelude(stmt_methods[type(stmt)], self, stmt))
         return out or [self._at(ast.Pass(), owner)]
 
     # ------------------------------------------------------------ names
@@ -799,13 +794,7 @@ class Compiler:
     expr_String = expr_Literal = expr_Number
 
     def expr_Name(self, e):
-        py = _PLAIN_NAMES.get(e.name)
-        if py is None:
-            return self.load_name(e.name, e)
-        load = ast.Name(py, _LOAD)
-        load.lineno = e.line
-        load.col_offset = e.column - 1
-        return load
+        return self.load_name(e.name, e)
 
     def expr_Array(self, e):
         return self._at(ast.List([self.expr(i) for i in e.items], _LOAD), e)
@@ -887,19 +876,19 @@ class Compiler:
             return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
         if type(other) is ast.Constant:                        # a number, true, false, null
             return self.helper("__ml_add", [left, right], e)
-        if type(other) is ast.Name:
-            first, again, later = other, _copy_operand(other, at), _copy_operand(other, at)
-        else:
-            temp = self._temp("a")
-            first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), other))
-            again, later = at(ast.Name(temp, _LOAD)), at(ast.Name(temp, _LOAD))
         literal = left if literal_left else right
-        pair = (literal, again) if literal_left else (again, literal)
-        copy = _copy_operand(literal, at)
-        test = at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])),
-                              _IS_CHAIN[1], [at(ast.Name("__ml_str", _LOAD))]))
-        slow = self.helper("__ml_add", [copy, later] if literal_left else [later, copy], e)
-        return at(ast.IfExp(test, at(ast.BinOp(pair[0], _OPERATORS[ast.Add], pair[1])), slow))
+
+        def in_order(value, lit) -> list:
+            return [lit, value] if literal_left else [value, lit]
+
+        def fast(value):
+            a, b = in_order(value, literal)
+            return at(ast.BinOp(a, _OPERATORS[ast.Add], b))
+
+        def slow(value):
+            return self.helper("__ml_add", in_order(value, _copy_operand(literal, at)), e)
+
+        return self._by_type(other, "__ml_str", fast, slow, e)
 
     def _int_op(self, left, right, pyop, helper: str, e):
         """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
@@ -941,9 +930,6 @@ class Compiler:
         check, nor, for `*`, a bound when it is small; the other factor of a small constant
         needs no bound either (see `_small_factor`)."""
         line, col = e.line, e.column - 1
-        if type(left) is ast.Name and type(right) is ast.Constant and \
-                type(right.value) is int and (pyop is not ast.Mult or _small_factor(e.right)):
-            return self._name_op_int(left, right, pyop, helper, line, col)
 
         def at(py):
             py.lineno = line
@@ -985,27 +971,6 @@ class Compiler:
         return at(ast.IfExp(test, fast, slow))
 
     @staticmethod
-    def _name_op_int(name, const, pyop, helper: str, line: int, col: int):
-        """The commonest case of `_fast_int`, `n % 2` / `i + 1`, built directly:
-        `n op c if type(n) is int else helper(n, c)`."""
-        nodes = (
-            fast := ast.BinOp(name, _OPERATORS[pyop], const),
-            checked := ast.Name(name.id, _LOAD),
-            type_call := ast.Call(func_type := ast.Name("__ml_type", _LOAD), [checked], []),
-            int_name := ast.Name("__ml_int", _LOAD),
-            test := ast.Compare(type_call, _IS_CHAIN[1], [int_name]),
-            again := ast.Name(name.id, _LOAD),
-            const_again := ast.Constant(const.value),
-            func := ast.Name(helper, _LOAD),
-            slow := ast.Call(func, [again, const_again], []),
-            result := ast.IfExp(test, fast, slow),
-            func_type)
-        for node in nodes:
-            node.lineno = line
-            node.col_offset = col
-        return result
-
-    @staticmethod
     def _scalar_literal(node) -> bool:
         return type(node) in (N.Number, N.String, N.Literal)
 
@@ -1043,7 +1008,7 @@ class Compiler:
         computed once: a name is simply read again, anything else kept in a temporary."""
         at = lambda n: self._at(n, node)  # noqa: E731
         if type(obj) is ast.Name:
-            first, use = obj, lambda: at(ast.Name(obj.id, _LOAD))
+            first, use = obj, lambda: _copy_operand(obj, at)
         else:
             t = self._temp("t")
             first = at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj))
