@@ -23,6 +23,10 @@ CAPABILITY_NAMES = (
 )
 
 
+# Results up to this size skip the limit lookup in mlpy.runtime.ops (see check_sizes_above).
+SIZE_CHECK_ABOVE = 1_000_000
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one execution. Every one stops the program with an uncatchable error."""
@@ -37,7 +41,7 @@ class Limits:
 
     def __post_init__(self):
         smallest = min(self.max_sequence, self.max_string)
-        if smallest < 1_000_000:        # below ops' pre-check: make the operations check
+        if smallest < SIZE_CHECK_ABOVE:  # below ops' pre-check: make the operations check
             from .ops import check_sizes_above
             check_sizes_above(smallest)
 

@@ -7,7 +7,7 @@ name starting with `_` is ever looked up.
 
 from __future__ import annotations
 
-from .context import current
+from .context import SIZE_CHECK_ABOVE, current
 from .errors import error_value
 from .signals import LimitStop, MLThrow, SecurityViolation
 from .values import ErrorValue, MLIterator, MLModule, MLObject, display, ml_repr, typeof
@@ -19,7 +19,7 @@ _MISSING = object()
 # Sizes at or below this skip the limit lookup (a context read per operation). A host whose
 # limits are lower brings it down for the process (`Limits` calls check_sizes_above): the
 # checks then only run more often.
-_CHECK_ABOVE = 1_000_000
+_CHECK_ABOVE = SIZE_CHECK_ABOVE
 
 
 def check_sizes_above(n: int) -> None:
@@ -51,16 +51,12 @@ def add(a, b):
     """ML `+` (spec §4, D9): a string on either side concatenates display forms."""
     ta = type(a)
     tb = type(b)
-    if ta is str:                        # the common string building cases first
+    if ta is str or tb is str:           # (an int's text without a call of display)
+        left = a if ta is str else int.__repr__(a) if ta is int else display(a)
         right = b if tb is str else int.__repr__(b) if tb is int else display(b)
-        if len(a) + len(right) > _CHECK_ABOVE:
-            _cap_string(len(a) + len(right))
-        return a + right
-    if tb is str:
-        left = int.__repr__(a) if ta is int else display(a)
-        if len(left) + len(b) > _CHECK_ABOVE:
-            _cap_string(len(left) + len(b))
-        return left + b
+        if len(left) + len(right) > _CHECK_ABOVE:
+            _cap_string(len(left) + len(right))
+        return left + right
     if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
         return a + b
     if ta is list and tb is list:
