@@ -4,6 +4,7 @@ import copy
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
+from nbformat.corpus.words import generate_corpus_id
 
 from mlpy.display import error_content, mime_bundle
 
@@ -31,19 +32,17 @@ def _validate(nb: dict) -> dict:
         raise validation_error(("body", "nbformat"), "only nbformat 4 notebooks are supported",
                                nb.get("nbformat"))
     nb = copy.deepcopy(nb)
+    wants_ids = isinstance(nb.get("nbformat_minor"), int) and nb["nbformat_minor"] >= 5
     if isinstance(nb.get("cells"), list):  # fill what a hand-written notebook may leave out
         for cell in nb["cells"]:
             if isinstance(cell, dict):
                 cell.setdefault("metadata", {})
+                if wants_ids:  # nbformat >= 4.5 cells carry ids, as nbformat.read would add
+                    cell.setdefault("id", generate_corpus_id())
                 if cell.get("cell_type") == "code":
                     cell.setdefault("outputs", [])
                     cell.setdefault("execution_count", None)
     nb.setdefault("metadata", {})
-    try:
-        # with missing cell ids added (nbformat >= 4.5) as nbformat.read would
-        _, nb = nbformat.validator.normalize(nb)
-    except Exception:
-        pass
     try:
         nbformat.validate(nb)
     except NotebookValidationError as exc:
