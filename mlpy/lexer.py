@@ -15,6 +15,7 @@ cost a fraction of lark Token objects, and the parser reads nothing else.
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from .errors import MLSyntaxError
 
@@ -128,7 +129,7 @@ def _after(pending: tuple[int, int]) -> int:
     return pending[1] + 6
 
 
-def _lone_surrogate(line: int, column: int):
+def _lone_surrogate(line: int, column: int) -> NoReturn:
     raise MLSyntaxError(f"Parse error: lone surrogate escape at line {line}, column {column}",
                         line=line, column=column)
 

@@ -50,7 +50,7 @@ class Capabilities:
     """The capability names a host granted for a run, optionally limited to resource patterns."""
 
     def __init__(self, granted: Iterable[str] = (), patterns: dict[str, list[str]] | None = None):
-        names = set()
+        names: set[str] = set()
         for name in granted:
             if name == "all":
                 names.update(CAPABILITY_NAMES)
@@ -192,6 +192,5 @@ class using:
         _local.context = self.context
         return self.context
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> None:
         _local.context = self.previous
-        return False

@@ -37,10 +37,11 @@ def describe(target: Callable, qualified: str, source: Callable | None = None,
              capabilities: tuple[str, ...] = ()) -> Callable:
     """Attach ml_name, ml_qualname, ml_signature, ml_doc and ml_capabilities to `target`."""
     source = source or target
-    target.ml_name = qualified.rsplit(".", 1)[-1]
-    target.ml_qualname = qualified
-    target.ml_capabilities = tuple(capabilities)
-    target.ml_signature = qualified + signature_text(source)
     doc = (source.__doc__ or "").strip()
-    target.ml_doc = doc.splitlines()[0] if doc else ""
+    facts = {"ml_name": qualified.rsplit(".", 1)[-1], "ml_qualname": qualified,
+             "ml_capabilities": tuple(capabilities),
+             "ml_signature": qualified + signature_text(source),
+             "ml_doc": doc.splitlines()[0] if doc else ""}
+    for name, value in facts.items():
+        setattr(target, name, value)
     return target
