@@ -3,6 +3,7 @@ replacement, recycling, pinned sessions, streaming, input(), the worker's enviro
 
 import asyncio
 import os
+import pathlib
 import signal
 import time
 
@@ -185,7 +186,7 @@ def test_worker_environment_is_empty_cwd_empty_and_limits_set(executor, tmp_path
         targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds]
         assert not any(t.startswith("socket:") for t in targets), targets
         assert sum(t.startswith("pipe:") for t in targets) == 2, targets
-        limits = open(f"/proc/{pid}/limits").read()
+        limits = pathlib.Path(f"/proc/{pid}/limits").read_text()
         assert "Max address space" in limits and str(256 << 20) in limits
         core = [line for line in limits.splitlines() if line.startswith("Max core file size")]
         assert core and core[0].split()[4] == "0"
@@ -268,4 +269,4 @@ def test_shutdown_refuses_new_work_and_ends_the_workers():
         ex.run_sync("x = 1;")
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or \
-            open(f"/proc/{pid}/status").read().find("zombie") >= 0
+            pathlib.Path(f"/proc/{pid}/status").read_text().find("zombie") >= 0

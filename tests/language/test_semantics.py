@@ -11,33 +11,16 @@ from mlpy.errors import MLSyntaxError
 from mlpy.runner import execute
 from mlpy.runtime.context import ExecutionContext, Limits, OutputSink
 from mlpy.runtime.namespace import new_namespace
+from mltest import ml_fails as fails
+from mltest import ml_out as out
 
 
 # ------------------------------------------------------------------ helpers
-def out(source: str, **kw) -> str:
-    """stdout of a program that must succeed."""
-    r = mlpy.run(source, **kw)
-    assert r.success, f"{r.error_type}: {r.error} (line {r.line})\nstdout: {r.stdout!r}"
-    return r.stdout
-
-
 def show(expression: str) -> str:
     """What `print(expression);` writes, without the newline."""
     text = out(f"print({expression});")
     assert text.endswith("\n")
     return text[:-1]
-
-
-def fails(source: str, error_type: str, message: str | None = None, line: int | None = None,
-          **kw):
-    r = mlpy.run(source, **kw)
-    assert not r.success, f"expected {error_type}, got success; stdout {r.stdout!r}"
-    assert r.error_type == error_type, (r.error_type, r.error)
-    if message is not None:
-        assert r.error == message, r.error
-    if line is not None:
-        assert r.line == line, (r.line, r.error)
-    return r
 
 
 def caught(source: str) -> str:

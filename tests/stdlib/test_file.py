@@ -8,15 +8,13 @@ import mlpy
 import mlpy.stdlib
 from mlpy.runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied, LimitStop, SecurityViolation
+from mltest import library_call
 
 ALL = ["file.read", "file.write", "file.append", "file.delete"]
 
 
 def run(root, caps, name, *args, **ctx_kw):
-    ctx = ExecutionContext(output=OutputSink(), capabilities=Capabilities(caps), file_root=root,
-                           **ctx_kw)
-    with using(ctx):
-        return mlpy.stdlib.load("file").members[name](*args)
+    return library_call("file", name, *args, caps=caps, file_root=root, **ctx_kw)
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ import pytest
 
 import mlpy
 import mlpy.stdlib
-from mlpy.runtime.context import Capabilities, ExecutionContext, OutputSink, using
 from mlpy.runtime.signals import CapabilityDenied, SecurityViolation
+from mltest import library_call
 
 
 def run(root, caps, name, *args):
-    ctx = ExecutionContext(output=OutputSink(), capabilities=Capabilities(caps), file_root=root)
-    with using(ctx):
-        return mlpy.stdlib.load("path").members[name](*args)
+    return library_call("path", name, *args, caps=caps, file_root=root)
 
 
 @pytest.fixture
