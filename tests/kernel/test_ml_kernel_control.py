@@ -13,13 +13,14 @@ import time
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from mltest import TIME_SLACK
 from ml_kernel_testenv import errors, plain, results, run_cell, setup_kernelspec, stream_text
 
 setup_kernelspec()
 
 pytestmark = pytest.mark.timeout(120)
 
-SLACK = 2.0          # multiplier on the issue's 1 s bounds for a loaded CI machine
+SLACK = TIME_SLACK   # multiplier on the issue's 1 s bounds for a loaded CI machine
 
 WAIT = """import datetime;
 function wait(seconds) {

@@ -11,13 +11,14 @@ import time
 import pytest
 
 from attacks import ANY, ATTACKS, OK, PASSWD_MARK, TIMEOUT
+from mltest import TIME_SLACK
 from mlpy.executor import AsyncMLExecutor
 from mlpy.executor.executor import MAX_ERROR_MESSAGE
 from mlpy.executor.session import short_repr
 
 pytestmark = pytest.mark.timeout(120)
 
-SLACK = 0.75          # a busy 2-core CI machine, on top of the timeout + 1 s
+SLACK = 0.375 * TIME_SLACK   # a busy 2-core CI machine, on top of the timeout + 1 s
 GRANTS = ["file.read", "file.write", "file.append", "path.read", "env.read", "network.http",
           "args.read"]
 
