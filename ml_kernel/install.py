@@ -1,6 +1,6 @@
 """`python -m ml_kernel install [--user | --sys-prefix | --prefix P]`: register the kernelspec.
 
-`pip install mlpy` already ships the kernelspec as data (share/jupyter/kernels/ml); this
+`pip install mlpy-lang` already ships the kernelspec as data (share/jupyter/kernels/ml); this
 command is for a Jupyter that lives in another environment or prefix. The kernelspec is
 taken from the repository's kernelspec/ml/ when running from a source tree, else from the
 installed share/jupyter/kernels/ml, else written from the defaults below (without logos).

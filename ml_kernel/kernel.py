@@ -38,7 +38,7 @@ SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdo
 def _mlpy_version() -> str:
     try:
         from importlib.metadata import version
-        return version("mlpy")
+        return version("mlpy-lang")
     except Exception:
         return __version__
 
