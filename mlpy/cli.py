@@ -21,6 +21,9 @@ from .errors import MLError, MLSyntaxError
 
 EXIT_RUNTIME = 1
 EXIT_COMPILE = 2
+# A program from the terminal is stopped after this long unless --timeout says otherwise: a
+# runaway loop should not need a kill from another window (--timeout 0 lifts the limit).
+DEFAULT_RUN_TIMEOUT = 60.0
 
 
 def _read(path: str) -> str:
@@ -108,6 +111,17 @@ class _deadline:
         return False
 
 
+def _seconds(text: str) -> float:
+    """--timeout's type: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"the timeout must be 0 (no limit) or more: {text!r}")
+    return value
+
+
 def cmd_transpile(args) -> int:
     from .program import compile as compile_program
     source = _read(args.file)
@@ -147,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let env read this environment variable")
     run.add_argument("--root", metavar="DIR", help="folder file access is confined to "
                      "(default: the current folder)")
-    run.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    run.add_argument("--timeout", type=_seconds, metavar="S", default=DEFAULT_RUN_TIMEOUT,
+                     help="stop after S seconds (default %(default)g; 0 = no limit)")
     run.add_argument("--no-strict", action="store_true",
                      help="report security problems at run time instead of before running")
     run.add_argument("args", nargs="*", help="arguments for the program, after --")

@@ -200,6 +200,29 @@ class TestCapabilitiesAndTimeout:
         r = mlpy_cli("run", "--timeout", "1", "p.ml", cwd=tmp_path, timeout=30)
         assert r.returncode == 1 and "TimeoutError" in text(r.stderr)
 
+    def test_default_timeout_and_zero_for_none(self, tmp_path):
+        from mlpy.cli import DEFAULT_RUN_TIMEOUT
+        assert 0 < DEFAULT_RUN_TIMEOUT < float("inf")
+        r = mlpy_cli("run", "--help")
+        assert f"default {DEFAULT_RUN_TIMEOUT:g}; 0 = no limit" in text(r.stdout)
+        (tmp_path / "p.ml").write_text('print("done");\n')
+        r = mlpy_cli("run", "--timeout", "0", "p.ml", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == b"done\n"
+
+    def test_default_timeout_applies_without_the_option(self, tmp_path, monkeypatch, capsys):
+        import mlpy.cli
+        monkeypatch.setattr(mlpy.cli, "DEFAULT_RUN_TIMEOUT", 0.3)
+        (tmp_path / "p.ml").write_text("while (true) { }\n")
+        assert mlpy.cli.main(["run", str(tmp_path / "p.ml")]) == 1
+        assert "TimeoutError: Execution timeout after 0.3 seconds" in capsys.readouterr().err
+
+    @pytest.mark.parametrize("bad", ["-1", "inf", "soon"])
+    def test_bad_timeout_is_a_usage_error(self, tmp_path, bad):
+        (tmp_path / "p.ml").write_text('print("never");\n')
+        r = mlpy_cli("run", "--timeout", bad, "p.ml", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == b""
+        assert "--timeout" in text(r.stderr)
+
 
 # ------------------------------------------------------------------ transpile / check
 class TestTranspileAndCheck:
