@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import keyword
-from dataclasses import dataclass, field
-
 from . import nodes as N
 from .errors import MLSecurityError, MLSyntaxError
 from .runtime import ops
+from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
+                      integer_locals, is_int, is_str, small_factor)
 from .security import DENIED_NAMES, forbidden_import
 
 KW_PREFIX = "__ml_kw_"
@@ -52,159 +52,7 @@ def ml_name(py: str) -> str:
     return py[len(KW_PREFIX):] if py.startswith(KW_PREFIX) else py
 
 
-@dataclass
-class _Scope:
-    """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
-    params: set
-    bound: set
-    nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
-    parent: "_Scope | None" = None
-    ints: frozenset = frozenset()                   # locals that only ever hold integers
-    counters: frozenset = frozenset()               # int locals only stepped by constants
-    sequences: frozenset = frozenset()              # names assigned a string or array literal
-
-    @property
-    def locals(self) -> set:
-        return (self.params | self.bound) - set(self.nonlocals)
-
-
-def _own_statements(body: list, out: list | None = None) -> list:
-    """Every statement of a function's own body, inside if/while/for/try too, but not inside
-    nested functions or arrows (they have scopes of their own)."""
-    if out is None:
-        out = []
-    for stmt in body:
-        out.append(stmt)
-        t = type(stmt)
-        if t is N.For or t is N.While:
-            _own_statements(stmt.body, out)
-        elif t is N.If:
-            for _, branch in stmt.branches:
-                _own_statements(branch, out)
-            if stmt.otherwise:
-                _own_statements(stmt.otherwise, out)
-        elif t is N.Try:
-            for part in (stmt.body, stmt.handler, stmt.finally_body):
-                if part:
-                    _own_statements(part, out)
-    return out
-
-
-class _BodyFacts:
-    """What one walk over a body's own statements tells the scope analyses: the names it
-    binds, its `nonlocal` statements, its `name = e` assignments, the names bound any other
-    way, and the names it assigns a string or array (a hint that `+` on them concatenates)."""
-
-    __slots__ = ("bound", "nonlocals", "assigns", "other", "sequences")
-
-    def __init__(self, body: list):
-        self.bound: set = set()
-        self.nonlocals: list = []
-        self.assigns: list = []
-        self.other: set = set()
-        sequences = set()
-        for stmt in _own_statements(body):
-            t = type(stmt)
-            if t is N.Assign and type(stmt.target) is N.Name:
-                name = stmt.target.name
-                self.bound.add(name)
-                self.assigns.append((name, stmt.value))
-                if type(stmt.value) is N.Array or _is_str(stmt.value):
-                    sequences.add(name)
-            elif t is N.Nonlocal:
-                self.nonlocals.append(stmt)
-            else:
-                names = _bindings(stmt)
-                if names:
-                    self.bound.update(names)
-                    self.other.update(names)
-        self.sequences = frozenset(sequences)
-
-
-def _bindings(stmt) -> tuple:
-    """The names one statement binds in its scope."""
-    t = type(stmt)
-    if t is N.Assign:
-        return (stmt.target.name,) if type(stmt.target) is N.Name else ()
-    if t is N.Destructure:
-        return tuple(stmt.names)
-    if t is N.FunctionDef:
-        return (stmt.name,)
-    if t is N.For:
-        return (stmt.var,)
-    if t is N.Try:
-        return (stmt.handler_name,) if stmt.handler_name else ()
-    if t is N.Import:
-        return (stmt.alias or stmt.path[0],)
-    return ()
-
-
-def _first_use(body: list, name: str):
-    """(line, column) of the first read or binding of `name` in a function's own body."""
-    first = None
-
-    def visit(node):
-        if isinstance(node, (list, tuple)):
-            for item in node:
-                visit(item)
-            return
-        if not isinstance(node, N.Node) or isinstance(node, (N.FunctionDef, N.Arrow)):
-            if isinstance(node, N.FunctionDef) and node.name == name:
-                _note(node)
-            return
-        hit = (isinstance(node, N.Name) and node.name == name) or (
-            isinstance(node, (N.For,)) and node.var == name) or (
-            isinstance(node, N.Destructure) and name in node.names) or (
-            isinstance(node, N.Try) and node.handler_name == name)
-        if hit:
-            _note(node)
-        for slot in node.__slots__:
-            visit(getattr(node, slot))
-
-    def _note(node):
-        nonlocal first
-        pos = (node.line, node.column)
-        if first is None or pos < first:
-            first = pos
-
-    visit(body)
-    return first
-
-
-def _is_int(node, ints) -> bool:
-    """Whether an expression always gives an int, knowing the locals in `ints` hold ints.
-    Such expressions are also pure (names, integer constants, arithmetic)."""
-    t = type(node)
-    if t is N.Number:
-        return type(node.value) is int
-    if t is N.Name:
-        return node.name in ints
-    if t is N.Unary:
-        return node.op == "-" and _is_int(node.operand, ints)
-    if t is N.Binary:
-        return node.op in ("+", "-", "*", "//", "%") and _is_int(node.left, ints) and \
-            _is_int(node.right, ints)
-    return False
-
-
 _STABLE = (ast.Name, ast.Constant)       # operands that read the same value twice
-
-
-def _cannot_rebind(node) -> bool:
-    """Whether evaluating an ML expression runs no code that could rebind a name: no calls
-    (and so no user functions), only names, literals, operators, members and indexing."""
-    t = type(node)
-    if t is N.Name or t is N.Number or t is N.String or t is N.Literal:
-        return True
-    if t is N.Binary or t is N.Logical:
-        return _cannot_rebind(node.left) and _cannot_rebind(node.right)
-    if t is N.Unary:
-        return _cannot_rebind(node.operand)
-    if t is N.Member:
-        return _cannot_rebind(node.obj)
-    if t is N.Index:
-        return _cannot_rebind(node.obj) and _cannot_rebind(node.index)
-    return False
 
 
 def _rereadable(left, right, e) -> tuple:
@@ -213,15 +61,8 @@ def _rereadable(left, right, e) -> tuple:
     operand could rebind it in between."""
     right_stable = type(right) in _STABLE
     left_stable = type(left) is ast.Constant or (
-        type(left) is ast.Name and (right_stable or _cannot_rebind(e.right)))
+        type(left) is ast.Name and (right_stable or cannot_rebind(e.right)))
     return (left, left_stable), (right, right_stable)
-
-
-def _small_factor(node) -> bool:
-    """An integer constant below 2**32: multiplying by it adds at most 32 bits, so a loop of
-    such products grows an integer only linearly with the work done (the timeout bounds it);
-    only products of two unbounded factors (squaring) need the inline size check."""
-    return type(node) is N.Number and type(node.value) is int and -(1 << 32) < node.value < 1 << 32
 
 
 def _copy_operand(node, at):
@@ -229,109 +70,6 @@ def _copy_operand(node, at):
     if type(node) is ast.Name:
         return at(ast.Name(node.id, _LOAD))
     return at(ast.Constant(node.value))
-
-
-def _is_str(node) -> bool:
-    """Whether an expression certainly gives a string (a literal, or `+` with one)."""
-    t = type(node)
-    if t is N.String:
-        return True
-    return t is N.Binary and node.op == "+" and (_is_str(node.left) or _is_str(node.right))
-
-
-def _integer_locals(body: list, facts: _BodyFacts, scope: "_Scope",
-                    may_nest_nonlocal: bool) -> frozenset:
-    """Locals of a function that can only ever hold integers: every binding is `name = e`
-    with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
-    nested function may rebind through `nonlocal` are left out."""
-    assigns = facts.assigns
-    ints = {name for name, _ in assigns} - facts.other - scope.params - set(scope.nonlocals)
-    if not ints:
-        return frozenset()
-    if may_nest_nonlocal:
-        ints -= _nested_nonlocal_names(body)
-    changed = True
-    while changed:
-        changed = False
-        for name, value in assigns:
-            if name in ints and not _is_int(value, ints):
-                ints.discard(name)
-                changed = True
-    return frozenset(ints)
-
-
-def _counters(facts: _BodyFacts, ints: frozenset) -> frozenset:
-    """Integer locals whose every assignment is a small constant or the local itself plus or
-    minus a small constant (`i = 0;` ... `i = i + 1;`): their size grows at most linearly
-    with the work done, so a product with one adds few bits and needs no size check."""
-    counters = set(ints)
-    for name, value in facts.assigns:
-        if name not in counters or _small_factor(value):
-            continue
-        if not (type(value) is N.Binary and value.op in ("+", "-") and (
-                (type(value.left) is N.Name and value.left.name == name
-                 and _small_factor(value.right))
-                or (value.op == "+" and type(value.right) is N.Name
-                    and value.right.name == name and _small_factor(value.left)))):
-            counters.discard(name)
-    return frozenset(counters)
-
-
-def _nested_nonlocal_names(body: list) -> set:
-    """Names declared nonlocal by any function or arrow nested in `body`."""
-    names: set = set()
-
-    def walk(node, nested):
-        if isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item, nested)
-            return
-        if not isinstance(node, N.Node):
-            return
-        if isinstance(node, N.Nonlocal) and nested:
-            names.update(node.names)
-        inner = nested or isinstance(node, (N.FunctionDef, N.Arrow))
-        for slot in node.__slots__:
-            walk(getattr(node, slot), inner)
-
-    walk(body, False)
-    return names
-
-
-def _all_bound(program: N.Program) -> set:
-    """Every name the program binds anywhere (for the deny-list rule of spec §11.1)."""
-    names: set = set()
-
-    def walk(node):
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if isinstance(node, tuple):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, N.Node):
-            return
-        if isinstance(node, N.Assign) and isinstance(node.target, N.Name):
-            names.add(node.target.name)
-        elif isinstance(node, N.Destructure):
-            names.update(node.names)
-        elif isinstance(node, N.FunctionDef):
-            names.add(node.name)
-        elif isinstance(node, N.For):
-            names.add(node.var)
-        elif isinstance(node, N.Try) and node.handler_name:
-            names.add(node.handler_name)
-        elif isinstance(node, N.Param):
-            names.add(node.name)
-        elif isinstance(node, N.Import):
-            names.add(node.alias or node.path[0])
-        for slot in node.__slots__:
-            walk(getattr(node, slot))
-
-    walk(program.body)
-    return names
 
 
 class Compiler:
@@ -345,7 +83,7 @@ class Compiler:
         self.strict = strict
         self.filename = filename
         self.problems = problems
-        self.scope: _Scope | None = None
+        self.scope: Scope | None = None
         self.loop_depth = 0
         self.prelude: list = []         # statements to put before the one being compiled
         self.arrow_count = 0
@@ -358,7 +96,7 @@ class Compiler:
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
         self.program = program
-        self.top_sequences = _BodyFacts(program.body).sequences
+        self.top_sequences = BodyFacts(program.body).sequences
         body: list = []
         stmts = program.body
         for i, stmt in enumerate(stmts):
@@ -378,7 +116,7 @@ class Compiler:
         """Every name the program binds (computed only when a deny-listed name is read)."""
         names = self.__dict__.get("_program_bound")
         if names is None:
-            names = self.__dict__["_program_bound"] = _all_bound(self.program)
+            names = self.__dict__["_program_bound"] = all_bound(self.program)
         return names
 
     # ------------------------------------------------------------ helpers
@@ -511,7 +249,7 @@ class Compiler:
         # the value is computed first, once: a constant, or a name nothing in the object
         # expression can rebind, is simply read again
         if not (type(value) is ast.Constant or (type(value) is ast.Name
-                                                and _cannot_rebind(target.obj))):
+                                                and cannot_rebind(target.obj))):
             v = self._temp("v")
             out.append(at(ast.Assign(targets=[at(ast.Name(v, _STORE))], value=value)))
             value = at(ast.Name(v, _LOAD))
@@ -540,10 +278,10 @@ class Compiler:
         so a TypeError raised while computing them is never mistaken for the `+` failing.
         Returns None where the expression form serves better (not a `+`, integer operands, or
         operands that look like strings or arrays)."""
-        if type(e) is not N.Binary or e.op != "+" or _is_str(e.left) or _is_str(e.right):
+        if type(e) is not N.Binary or e.op != "+" or is_str(e.left) or is_str(e.right):
             return None
         ints = self.scope.ints if self.scope is not None else ()
-        if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
+        if ints and is_int(e.left, ints) and is_int(e.right, ints):
             return None
         if self._looks_like_sequence(e.left) or self._looks_like_sequence(e.right):
             return None
@@ -616,13 +354,13 @@ class Compiler:
             args.append(self._at(ast.arg(py_name(p.name)), p))
         outer_scope, outer_loops = self.scope, self.loop_depth
         body_nodes = body_builder(None)
-        facts = _BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
-        scope = _Scope(params=seen, bound=facts.bound if facts else set(), parent=outer_scope)
+        facts = BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
+        scope = Scope(params=seen, bound=facts.bound if facts else set(), parent=outer_scope)
         decls = []
         if facts:
             for stmt in facts.nonlocals:
                 for nl_name in stmt.names:
-                    used = _first_use(body_nodes, nl_name)
+                    used = first_use(body_nodes, nl_name)
                     if used is not None and used < (stmt.line, stmt.column):
                         raise MLSyntaxError(
                             f"name '{nl_name}' is used prior to nonlocal declaration",
@@ -637,8 +375,8 @@ class Compiler:
             decls.append(self._at(cls(names=[py_name(nl_name)]), node))
         if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
-            scope.ints = _integer_locals(body_nodes, facts, scope, self.says_nonlocal)
-            scope.counters = _counters(facts, scope.ints)
+            scope.ints = integer_locals(body_nodes, facts, scope, self.says_nonlocal)
+            scope.counters = counter_locals(facts, scope.ints)
             scope.sequences = facts.sequences
         self.scope, self.loop_depth = scope, 0
         try:
@@ -652,7 +390,7 @@ class Compiler:
             fdef.type_params = []
         return self._at(fdef, node)
 
-    def _resolve_nonlocal(self, name: str, enclosing: _Scope | None) -> str:
+    def _resolve_nonlocal(self, name: str, enclosing: Scope | None) -> str:
         scope = enclosing
         while scope is not None:
             if name in scope.nonlocals:
@@ -856,11 +594,11 @@ class Compiler:
         """`+ * %`: Python's operator where the operand types are known, else checked."""
         helper, pyop = self._HELPED[op]
         ints = self.scope.ints if self.scope is not None else ()
-        if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
+        if ints and is_int(e.left, ints) and is_int(e.right, ints):
             return self._int_op(left, right, pyop, helper, e)
         if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
             return self._concat_literal(left, right, e)
-        if op == "+" and (_is_str(e.left) or _is_str(e.right) or self._looks_like_sequence(
+        if op == "+" and (is_str(e.left) or is_str(e.right) or self._looks_like_sequence(
                 e.left) or self._looks_like_sequence(e.right)):
             return self.helper(helper, [left, right], e)      # concatenation: no int check
         return self._fast_int(left, right, pyop, helper, e)
@@ -872,7 +610,7 @@ class Compiler:
         at = lambda n: self._at(n, e)  # noqa: E731
         literal_left = type(e.left) is N.String
         other = right if literal_left else left
-        if _is_str(e.right if literal_left else e.left):      # certainly a string too
+        if is_str(e.right if literal_left else e.left):      # certainly a string too
             return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
         if type(other) is ast.Constant:                        # a number, true, false, null
             return self.helper("__ml_add", [left, right], e)
@@ -905,7 +643,7 @@ class Compiler:
             elif type(factor) is not N.Number or not -bound < factor.value < bound:
                 return self.helper(helper, [left, right], e)
         counters = self.scope.counters
-        if not names or any(_small_factor(f) or (type(f) is N.Name and f.name in counters)
+        if not names or any(small_factor(f) or (type(f) is N.Name and f.name in counters)
                             for f in (e.left, e.right)):
             return plain
         at = lambda n: self._at(n, e)  # noqa: E731
@@ -928,7 +666,7 @@ class Compiler:
         a constant or a name is read again instead of kept in a temporary (a left-hand name
         only when the right operand cannot rebind it first); an integer constant needs no
         check, nor, for `*`, a bound when it is small; the other factor of a small constant
-        needs no bound either (see `_small_factor`)."""
+        needs no bound either (see `small_factor`)."""
         line, col = e.line, e.column - 1
 
         def at(py):
@@ -937,7 +675,7 @@ class Compiler:
             return py
 
         operands, checks, bounds = [], [], []
-        bounded = pyop is ast.Mult and not (_small_factor(e.left) or _small_factor(e.right))
+        bounded = pyop is ast.Mult and not (small_factor(e.left) or small_factor(e.right))
         for value, stable in _rereadable(left, right, e):
             if type(value) is ast.Constant:
                 if type(value.value) is not int:
