@@ -19,7 +19,8 @@ from .lowering import ArithmeticLowering, copy_operand
 from .runtime import ops
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
                       integer_locals)
-from .security import DENIED_NAMES, forbidden_import
+from .security import (DENIED_NAMES, denied_name_problem, identifier_problem, import_problem,
+                       member_problem)
 
 ARROW_PREFIX = "__ml_arrow_"
 DISPLAY_NAME = "__ml_display"
@@ -131,9 +132,10 @@ class Compiler(ArithmeticLowering):
     # ------------------------------------------------------------ names
     def check_name(self, name: str, node) -> bool:
         """Refuse reserved identifiers (spec §11.1). True if the name may be used."""
-        if name.startswith("__"):
+        problem = identifier_problem(name)
+        if problem:
             if self.strict or self.problems is not None:
-                self.error(MLSecurityError, f"'{name}' is not allowed", node)
+                self.error(MLSecurityError, problem, node)
             return False
         return True
 
@@ -156,7 +158,7 @@ class Compiler(ArithmeticLowering):
             return self.helper("__ml_refuse_name", [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
             if name not in self.program_bound and (self.strict or self.problems is not None):
-                self.error(MLSecurityError, f"'{name}' is not allowed", node)
+                self.error(MLSecurityError, denied_name_problem(name) or "", node)
             return self.helper("__ml_guarded_global", [ast.Constant(name)], node)
         if name not in DENIED_NAMES and len(_PLAIN_NAMES) < 10_000:
             _PLAIN_NAMES[name] = py_name(name)
@@ -264,7 +266,8 @@ class Compiler(ArithmeticLowering):
                                     line=p.line, column=p.column)
             seen.add(p.name)
             if not self.check_name(p.name, p):
-                raise MLSecurityError(f"'{p.name}' is not allowed", line=p.line, column=p.column)
+                raise MLSecurityError(identifier_problem(p.name) or "", line=p.line,
+                                      column=p.column)
             args.append(self._at(ast.arg(py_name(p.name)), p))
         outer_scope, outer_loops = self.scope, self.loop_depth
         body_nodes = body_builder(None)
@@ -415,12 +418,16 @@ class Compiler(ArithmeticLowering):
         return [self._at(ast.Continue(), s)]
 
     def stmt_Import(self, s):
-        dotted = ".".join(s.path)
+        reserved = False
         for part in s.path + ([s.alias] if s.alias else []):
-            if part.startswith("__"):
-                self.error(MLSecurityError, f"'{part}' is not allowed", s)
-        if forbidden_import(s.path[0]) and (self.strict or self.problems is not None):
-            self.error(MLSecurityError, f"import of '{dotted}' is not allowed", s)
+            problem = identifier_problem(part)
+            if problem:                         # refused in every mode
+                reserved = True
+                self.error(MLSecurityError, problem, s)
+        if not reserved and (self.strict or self.problems is not None):
+            problem = import_problem(s.path)   # else the runtime importer refuses it
+            if problem:
+                self.error(MLSecurityError, problem, s)
         self.imports.append(s)
         bind = s.alias or s.path[0]
         target = self.store_name(bind, s)
@@ -550,8 +557,10 @@ class Compiler(ArithmeticLowering):
                                       _LOAD), e)
 
     def check_member(self, name: str, node) -> None:
-        if name.startswith("_") and (self.strict or self.problems is not None):
-            self.error(MLSecurityError, f"access to member '{name}' is not allowed", node)
+        if self.strict or self.problems is not None:
+            problem = member_problem(name)
+            if problem:
+                self.error(MLSecurityError, problem, node)
 
     def expr_Member(self, e):
         """`o.name`: a plain object is read inline (`dict.get` gives null when absent, as ML
