@@ -9,6 +9,8 @@ with `__ml_`, which ML cannot spell (identifiers starting with `__` are refused)
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from . import nodes as N
 from .errors import MLSecurityError, MLSyntaxError
@@ -36,6 +38,36 @@ _DIRECT_METHOD_OWNER = {
 # ML name -> Python name, for names that need no check when read (not `__`-reserved, not
 # deny-listed); bounded, so a long-running host cannot grow it without end.
 _PLAIN_NAMES: dict = {}
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+# syntax node class -> the Compiler method that translates it (filled by the decorators below)
+_STMT: dict[type, Callable[..., list]] = {}
+_EXPR: dict[type, Callable[..., Any]] = {}
+
+
+def _registers(table: dict[type, Callable[..., Any]], *classes: type) -> Callable[[_Method], _Method]:
+    def register(method: _Method) -> _Method:
+        for cls in classes:
+            table[cls] = method
+        return method
+    return register
+
+
+def statement(*classes: type) -> Callable[[_Method], _Method]:
+    """Register the decorated method as the translation of statement nodes `classes`."""
+    return _registers(_STMT, *classes)
+
+
+def expression(*classes: type) -> Callable[[_Method], _Method]:
+    """Register the decorated method as the translation of expression nodes `classes`."""
+    return _registers(_EXPR, *classes)
+
+
+def _not_allowed(compiler: "Compiler", node: N.Node) -> Any:
+    """Default deny: a syntax node with no translation is refused, never guessed at."""
+    raise MLSyntaxError(f"{type(node).__name__} is not allowed here", line=node.line,
+                        column=node.column)
 
 
 class Compiler(ArithmeticLowering):
@@ -74,7 +106,7 @@ class Compiler(ArithmeticLowering):
                         targets=[ast.Name(DISPLAY_NAME, _STORE)],
                         value=self.expr(s.expr)), s)]))
             else:
-                body.extend(self._with_prelude(self._STMT[type(stmt)], self, stmt))
+                body.extend(self._with_prelude(_STMT.get(type(stmt), _not_allowed), self, stmt))
         return ast.Module(body=body, type_ignores=[])
 
     @property
@@ -124,9 +156,9 @@ class Compiler(ArithmeticLowering):
     def block(self, body: list, owner) -> list:
         """The statements of an ML block; an empty block is a `pass` at its owner's position."""
         out: list = []
-        stmt_methods = self._STMT
+        stmt_methods = _STMT
         for stmt in body:
-            out.extend(self._with_prelude(stmt_methods[type(stmt)], self, stmt))
+            out.extend(self._with_prelude(stmt_methods.get(type(stmt), _not_allowed), self, stmt))
         return out or [self._at(ast.Pass(), owner)]
 
     # ------------------------------------------------------------ names
@@ -181,11 +213,13 @@ class Compiler(ArithmeticLowering):
 
     # ------------------------------------------------------------ statements
     def stmt(self, s) -> list:
-        return self._STMT[type(s)](self, s)
+        return _STMT.get(type(s), _not_allowed)(self, s)
 
+    @statement(N.ExprStmt)
     def stmt_ExprStmt(self, s):
         return [self._at(ast.Expr(self.expr(s.expr)), s)]
 
+    @statement(N.Assign)
     def stmt_Assign(self, s):
         target = s.target
         if type(target) is N.Name:
@@ -241,6 +275,7 @@ class Compiler(ArithmeticLowering):
         return f"__ml_{kind}{self.temp_count}"
 
 
+    @statement(N.Destructure)
     def stmt_Destructure(self, s):
         targets = []
         for name in s.names:
@@ -317,6 +352,7 @@ class Compiler(ArithmeticLowering):
             scope = scope.parent
         return "global"
 
+    @statement(N.FunctionDef)
     def stmt_FunctionDef(self, s):
         target = self.store_name(s.name, s)
         if target is None:
@@ -327,12 +363,14 @@ class Compiler(ArithmeticLowering):
 
         return [self._function(py_name(s.name), s.params, build, s)]
 
+    @statement(N.Nonlocal)
     def stmt_Nonlocal(self, s):
         if self.scope is None:
             raise MLSyntaxError("nonlocal declaration not allowed at top level",
                                 line=s.line, column=s.column)
         return []          # emitted as a declaration at the top of the function
 
+    @statement(N.If)
     def stmt_If(self, s):
         orelse = self.block(s.otherwise, s) if s.otherwise else []
         for test, body in reversed(s.branches[1:]):
@@ -341,6 +379,7 @@ class Compiler(ArithmeticLowering):
         test, body = s.branches[0]
         return [self._at(ast.If(self.expr(test), self.block(body, s), orelse), s)]
 
+    @statement(N.While)
     def stmt_While(self, s):
         test = self.expr(s.test)
         self.loop_depth += 1
@@ -350,6 +389,7 @@ class Compiler(ArithmeticLowering):
             self.loop_depth -= 1
         return [self._at(ast.While(test, body, []), s)]
 
+    @statement(N.For)
     def stmt_For(self, s):
         target = self.store_name(s.var, s)
         if target is None:
@@ -362,6 +402,7 @@ class Compiler(ArithmeticLowering):
             self.loop_depth -= 1
         return [self._at(ast.For(target, iterable, body, []), s)]
 
+    @statement(N.Try)
     def stmt_Try(self, s):
         body = self.block(s.body, s)
         handlers = []
@@ -387,10 +428,12 @@ class Compiler(ArithmeticLowering):
             final = [self._at(ast.Pass(), s)]
         return [self._at(ast.Try(body=body, handlers=handlers, orelse=[], finalbody=final), s)]
 
+    @statement(N.Throw)
     def stmt_Throw(self, s):
         return [self._at(ast.Raise(exc=self.helper("__ml_throw", [self.expr(s.value)], s),
                                    cause=None), s)]
 
+    @statement(N.Return)
     def stmt_Return(self, s):
         if self.scope is not None and s.value is not None:
             add = self._add_statement(s.value, lambda v: self._at(ast.Return(v), s))
@@ -407,16 +450,19 @@ class Compiler(ArithmeticLowering):
             return out
         return [self._at(ast.Return(value), s)]
 
+    @statement(N.Break)
     def stmt_Break(self, s):
         if not self.loop_depth:
             raise MLSyntaxError("'break' outside loop", line=s.line, column=s.column)
         return [self._at(ast.Break(), s)]
 
+    @statement(N.Continue)
     def stmt_Continue(self, s):
         if not self.loop_depth:
             raise MLSyntaxError("'continue' outside loop", line=s.line, column=s.column)
         return [self._at(ast.Continue(), s)]
 
+    @statement(N.Import)
     def stmt_Import(self, s):
         reserved = False
         for part in s.path + ([s.alias] if s.alias else []):
@@ -437,31 +483,36 @@ class Compiler(ArithmeticLowering):
                                            ast.Constant(s.alias is None)], s)
         return [self._at(ast.Assign(targets=[target], value=call), s)]
 
+    @statement(N.Capability)
     def stmt_Capability(self, s):
         return []          # capability blocks parse and grant nothing (spec §3, D15)
 
     # ------------------------------------------------------------ expressions
     def expr(self, e):
-        return self._EXPR[type(e)](self, e)
+        return _EXPR.get(type(e), _not_allowed)(self, e)
 
+    @expression(N.Number, N.String, N.Literal)
     def expr_Number(self, e):
         const = ast.Constant(e.value)
         const.lineno = e.line
         const.col_offset = e.column - 1
         return const
 
-    expr_String = expr_Literal = expr_Number
 
+    @expression(N.Name)
     def expr_Name(self, e):
         return self.load_name(e.name, e)
 
+    @expression(N.Array)
     def expr_Array(self, e):
         return self._at(ast.List([self.expr(i) for i in e.items], _LOAD), e)
 
+    @expression(N.Object)
     def expr_Object(self, e):
         return self._at(ast.Dict([self._at(ast.Constant(k), e) for k, _ in e.properties],
                                  [self.expr(v) for _, v in e.properties]), e)
 
+    @expression(N.Arrow)
     def expr_Arrow(self, e):
         self.arrow_count += 1
         name = f"{ARROW_PREFIX}{self.arrow_count}"
@@ -481,6 +532,7 @@ class Compiler(ArithmeticLowering):
         self.prelude.append(fdef)
         return self._at(ast.Name(name, _LOAD), e)
 
+    @expression(N.Unary)
     def expr_Unary(self, e):
         operand = self.expr(e.operand)
         op = ast.Not() if e.op == "!" else ast.USub()
@@ -490,10 +542,11 @@ class Compiler(ArithmeticLowering):
     _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
                ">=": ast.GtE()}
 
+    @expression(N.Binary)
     def expr_Binary(self, e):
         left, right = e.left, e.right
-        left = self._EXPR[type(left)](self, left)
-        right = self._EXPR[type(right)](self, right)
+        left = _EXPR.get(type(left), _not_allowed)(self, left)
+        right = _EXPR.get(type(right), _not_allowed)(self, right)
         op = e.op
         if op in ("==", "!=") and not (self._scalar_literal(e.left)
                                        or self._scalar_literal(e.right)):
@@ -518,14 +571,17 @@ class Compiler(ArithmeticLowering):
     def _scalar_literal(node) -> bool:
         return type(node) in (N.Number, N.String, N.Literal)
 
+    @expression(N.Logical)
     def expr_Logical(self, e):
         op = ast.And() if e.op == "&&" else ast.Or()
         return self._at(ast.BoolOp(op, [self.expr(e.left), self.expr(e.right)]), e)
 
+    @expression(N.Conditional)
     def expr_Conditional(self, e):
         return self._at(ast.IfExp(self.expr(e.test), self.expr(e.then),
                                   self.expr(e.otherwise)), e)
 
+    @expression(N.Call)
     def expr_Call(self, e):
         func = e.func
         if type(func) is N.Member:
@@ -548,9 +604,11 @@ class Compiler(ArithmeticLowering):
             lambda o: self.helper("__ml_meth", [o, ast.Constant(m.name)], m), m)
 
 
+    @expression(N.Index)
     def expr_Index(self, e):
         return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), _LOAD), e)
 
+    @expression(N.Slice)
     def expr_Slice(self, e):
         parts = [self.expr(p) if p is not None else None for p in (e.start, e.stop, e.step)]
         return self._at(ast.Subscript(self.expr(e.obj), self._at(ast.Slice(*parts), e),
@@ -562,6 +620,7 @@ class Compiler(ArithmeticLowering):
             if problem:
                 self.error(MLSecurityError, problem, node)
 
+    @expression(N.Member)
     def expr_Member(self, e):
         """`o.name`: a plain object is read inline (`dict.get` gives null when absent, as ML
         does); everything else — and `length`, and `_` names — goes through the guard."""
@@ -576,9 +635,3 @@ class Compiler(ArithmeticLowering):
                                   [])),
             lambda o: self.helper("__ml_getm", [o, at(ast.Constant(e.name))], e), e)
 
-
-# node class -> method, resolved once (a getattr by name per node adds up)
-Compiler._STMT = {cls: getattr(Compiler, "stmt_" + cls.__name__) for cls in vars(N).values()
-                  if isinstance(cls, type) and hasattr(Compiler, "stmt_" + cls.__name__)}
-Compiler._EXPR = {cls: getattr(Compiler, "expr_" + cls.__name__) for cls in vars(N).values()
-                  if isinstance(cls, type) and hasattr(Compiler, "expr_" + cls.__name__)}

@@ -3,7 +3,11 @@ point at ML lines and compile() never needs the slow fix-up pass)."""
 
 import ast
 
+import pytest
+
 import mlpy
+from mlpy import MLSyntaxError
+from mlpy import nodes as N
 from mlpy.compiler import Compiler
 from mlpy.parser import parse
 
@@ -46,3 +50,13 @@ def test_positions_are_ml_lines():
     program = mlpy.compile("x = 1;\n\ny = x + 2;\n", cache=False)
     lines = sorted({node.lineno for node in ast.walk(program.tree) if isinstance(node, ast.stmt)})
     assert lines == [1, 3]
+
+
+def test_a_node_without_a_translation_is_refused_not_guessed():
+    """Default deny: a syntax node no stmt_/expr_ method is registered for is a clear ML error
+    at its position (a statement-only node used as an expression, an expression as a statement)."""
+    param = N.Param(3, 7, "p")
+    for body in ([param], [N.ExprStmt(3, 7, param)]):
+        with pytest.raises(MLSyntaxError, match="Param is not allowed here") as info:
+            Compiler("").compile_module(N.Program(1, 1, body))
+        assert (info.value.line, info.value.column) == (3, 7)
