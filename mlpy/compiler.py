@@ -12,6 +12,7 @@ import ast
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .runtime import helper_names as H
 from . import nodes as N
 from .errors import MLSecurityError, MLSyntaxError
 from .language import py_name
@@ -24,14 +25,10 @@ from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals
 from .security import (DENIED_NAMES, denied_name_problem, identifier_problem, import_problem,
                        member_problem)
 
-ARROW_PREFIX = "__ml_arrow_"
-DISPLAY_NAME = "__ml_display"
-
-
 # Method names with a single direct owner type (see ops.ARRAY_DIRECT and ops.STRING_DIRECT).
 _DIRECT_METHOD_OWNER = {
-    **{name: "__ml_list" for name in ops.ARRAY_DIRECT - ops.STRING_DIRECT},
-    **{name: "__ml_str" for name in ops.STRING_DIRECT - ops.ARRAY_DIRECT},
+    **{name: H.LIST for name in ops.ARRAY_DIRECT - ops.STRING_DIRECT},
+    **{name: H.STR for name in ops.STRING_DIRECT - ops.ARRAY_DIRECT},
 }
 
 
@@ -103,7 +100,7 @@ class Compiler(ArithmeticLowering):
                 self.has_display = True
                 body.extend(self._with_prelude(
                     lambda s=stmt: [self._at(ast.Assign(
-                        targets=[ast.Name(DISPLAY_NAME, _STORE)],
+                        targets=[ast.Name(H.DISPLAY, _STORE)],
                         value=self.expr(s.expr)), s)]))
             else:
                 body.extend(self._with_prelude(_STMT.get(type(stmt), _not_allowed), self, stmt))
@@ -187,11 +184,11 @@ class Compiler(ArithmeticLowering):
             load.col_offset = node.column - 1
             return load
         if not self.check_name(name, node):
-            return self.helper("__ml_refuse_name", [ast.Constant(name)], node)
+            return self.helper(H.REFUSE_NAME, [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
             if name not in self.program_bound and (self.strict or self.problems is not None):
                 self.error(MLSecurityError, denied_name_problem(name) or "", node)
-            return self.helper("__ml_guarded_global", [ast.Constant(name)], node)
+            return self.helper(H.GUARDED_GLOBAL, [ast.Constant(name)], node)
         if name not in DENIED_NAMES and len(_PLAIN_NAMES) < 10_000:
             _PLAIN_NAMES[name] = py_name(name)
         return self._at(ast.Name(py_name(name), _LOAD), node)
@@ -208,7 +205,7 @@ class Compiler(ArithmeticLowering):
         return store
 
     def _refuse_stmt(self, name: str, node) -> list:
-        return [self._at(ast.Expr(self.helper("__ml_refuse_name", [ast.Constant(name)], node)),
+        return [self._at(ast.Expr(self.helper(H.REFUSE_NAME, [ast.Constant(name)], node)),
                          node)]
 
     # ------------------------------------------------------------ statements
@@ -243,7 +240,7 @@ class Compiler(ArithmeticLowering):
         self.check_member(target.name, target)
         obj = self.expr(target.obj)
         if target.name.startswith("_"):
-            call = self.helper("__ml_setm", [value, obj, ast.Constant(target.name)], target)
+            call = self.helper(H.SETM, [value, obj, ast.Constant(target.name)], target)
             return [self._at(ast.Expr(call), s)]
         at = lambda node: self._at(node, target)  # noqa: E731
         out = []
@@ -262,17 +259,17 @@ class Compiler(ArithmeticLowering):
                                                           at(ast.Constant(target.name)),
                                                           _STORE))],
                               value=copy_operand(value, at)))
-        slow = at(ast.Expr(self.helper("__ml_setm", [copy_operand(value, at),
+        slow = at(ast.Expr(self.helper(H.SETM, [copy_operand(value, at),
                                                      copy_operand(obj, at),
                                                      at(ast.Constant(target.name))], target)))
-        out.append(at(ast.If(self._is_type(obj, "__ml_dict", target), [store], [slow])))
+        out.append(at(ast.If(self._is_type(obj, H.DICT, target), [store], [slow])))
         return out
 
 
 
     def _temp(self, kind: str) -> str:
         self.temp_count += 1
-        return f"__ml_{kind}{self.temp_count}"
+        return f"{H.PREFIX}{kind}{self.temp_count}"
 
 
     @statement(N.Destructure)
@@ -284,9 +281,9 @@ class Compiler(ArithmeticLowering):
                 return self._refuse_stmt(name, s)
             targets.append(py)
         if s.kind == "array":
-            value = self.helper("__ml_unpack", [self.expr(s.value)], s)
+            value = self.helper(H.UNPACK, [self.expr(s.value)], s)
         else:
-            value = self.helper("__ml_pick", [self.expr(s.value),
+            value = self.helper(H.PICK, [self.expr(s.value),
                                               ast.Tuple([ast.Constant(n) for n in s.names],
                                                         _LOAD)], s)
         tup = self._at(ast.Tuple(targets, _STORE), s)
@@ -394,7 +391,7 @@ class Compiler(ArithmeticLowering):
         target = self.store_name(s.var, s)
         if target is None:
             return self._refuse_stmt(s.var, s)
-        iterable = self.helper("__ml_iter", [self.expr(s.iterable)], s.iterable)
+        iterable = self.helper(H.ITER, [self.expr(s.iterable)], s.iterable)
         self.loop_depth += 1
         try:
             body = self.block(s.body, s)
@@ -408,7 +405,7 @@ class Compiler(ArithmeticLowering):
         handlers = []
         if s.handler is not None:
             hbody = []
-            catch = self.helper("__ml_catch", [self._at(ast.Name("__ml_exc", _LOAD), s)], s)
+            catch = self.helper(H.CATCH, [self._at(ast.Name(H.EXC, _LOAD), s)], s)
             if s.handler_name:
                 target = self.store_name(s.handler_name, s)
                 if target is None:
@@ -421,7 +418,7 @@ class Compiler(ArithmeticLowering):
                 hbody.append(self._at(ast.Delete([self._at(ast.Name(py_name(s.handler_name),
                                                                     ast.Del()), s)]), s))
             handlers.append(self._at(ast.ExceptHandler(
-                type=self._at(ast.Name("__ml_Exception", _LOAD), s), name="__ml_exc",
+                type=self._at(ast.Name(H.EXCEPTION, _LOAD), s), name=H.EXC,
                 body=hbody), s))
         final = self.block(s.finally_body, s) if s.finally_body is not None else []
         if not handlers and not final:
@@ -430,7 +427,7 @@ class Compiler(ArithmeticLowering):
 
     @statement(N.Throw)
     def stmt_Throw(self, s):
-        return [self._at(ast.Raise(exc=self.helper("__ml_throw", [self.expr(s.value)], s),
+        return [self._at(ast.Raise(exc=self.helper(H.THROW, [self.expr(s.value)], s),
                                    cause=None), s)]
 
     @statement(N.Return)
@@ -445,7 +442,7 @@ class Compiler(ArithmeticLowering):
             out = []
             if s.value is not None:
                 out.append(self._at(ast.Expr(value), s))
-            out.append(self._at(ast.Raise(exc=self.helper("__ml_ReturnTop", [], s), cause=None),
+            out.append(self._at(ast.Raise(exc=self.helper(H.RETURN_TOP, [], s), cause=None),
                                 s))
             return out
         return [self._at(ast.Return(value), s)]
@@ -479,7 +476,7 @@ class Compiler(ArithmeticLowering):
         target = self.store_name(bind, s)
         if target is None:
             return self._refuse_stmt(bind, s)
-        call = self.helper("__ml_import", [ast.Constant(tuple(s.path)),
+        call = self.helper(H.IMPORT, [ast.Constant(tuple(s.path)),
                                            ast.Constant(s.alias is None)], s)
         return [self._at(ast.Assign(targets=[target], value=call), s)]
 
@@ -515,7 +512,7 @@ class Compiler(ArithmeticLowering):
     @expression(N.Arrow)
     def expr_Arrow(self, e):
         self.arrow_count += 1
-        name = f"{ARROW_PREFIX}{self.arrow_count}"
+        name = f"{H.ARROW_PREFIX}{self.arrow_count}"
 
         def build(scope):
             if e.block:
@@ -551,7 +548,7 @@ class Compiler(ArithmeticLowering):
         if op in ("==", "!=") and not (self._scalar_literal(e.left)
                                        or self._scalar_literal(e.right)):
             # two containers that hold themselves would overflow Python's `==`
-            return self.helper("__ml_eq" if op == "==" else "__ml_ne", [left, right], e)
+            return self.helper(H.EQ if op == "==" else H.NE, [left, right], e)
         if op in self._CMPOPS:
             py = ast.Compare(left, [self._CMPOPS[op]], [right])
         elif op in self._BINOPS:
@@ -598,10 +595,10 @@ class Compiler(ArithmeticLowering):
         obj = self.expr(m.obj)
         owner = _DIRECT_METHOD_OWNER.get(m.name)
         if owner is None:
-            return self.helper("__ml_meth", [obj, ast.Constant(m.name)], m)
+            return self.helper(H.METH, [obj, ast.Constant(m.name)], m)
         return self._by_type(
             obj, owner, lambda o: self._at(ast.Attribute(o, m.name, _LOAD), m),
-            lambda o: self.helper("__ml_meth", [o, ast.Constant(m.name)], m), m)
+            lambda o: self.helper(H.METH, [o, ast.Constant(m.name)], m), m)
 
 
     @expression(N.Index)
@@ -627,11 +624,11 @@ class Compiler(ArithmeticLowering):
         self.check_member(e.name, e)
         obj = self.expr(e.obj)
         if e.name == "length" or e.name.startswith("_"):
-            return self.helper("__ml_getm", [obj, ast.Constant(e.name)], e)
+            return self.helper(H.GETM, [obj, ast.Constant(e.name)], e)
         at = lambda n: self._at(n, e)  # noqa: E731
         return self._by_type(
-            obj, "__ml_dict",
+            obj, H.DICT,
             lambda o: at(ast.Call(at(ast.Attribute(o, "get", _LOAD)), [at(ast.Constant(e.name))],
                                   [])),
-            lambda o: self.helper("__ml_getm", [o, at(ast.Constant(e.name))], e), e)
+            lambda o: self.helper(H.GETM, [o, at(ast.Constant(e.name))], e), e)
 

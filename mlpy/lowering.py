@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 
+from .runtime import helper_names as H
 from . import nodes as N
 from .language import py_name
 from .scoping import cannot_rebind, is_int, is_str, small_factor
@@ -90,8 +91,8 @@ class ArithmeticLowering:
         plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
             at(ast.UnaryOp(ast.UAdd(), b))
         fast = at(ast.BinOp(a, ast.Add(), plus_b))
-        slow = self.helper("__ml_add", [copy_operand(a, at), copy_operand(b, at)], e)
-        handler = at(ast.ExceptHandler(type=at(ast.Name("__ml_TypeError", _LOAD)),
+        slow = self.helper(H.ADD, [copy_operand(a, at), copy_operand(b, at)], e)
+        handler = at(ast.ExceptHandler(type=at(ast.Name(H.TYPE_ERROR, _LOAD)),
                                        name=None, body=[emit(slow)]))
         out.append(at(ast.Try(body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[])))
         return out
@@ -109,11 +110,11 @@ class ArithmeticLowering:
     def _is_type(self, value, type_name: str, node):
         """`__ml_type(value) is <type_name>`."""
         at = lambda n: self._at(n, node)  # noqa: E731
-        return at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [value], [])),
+        return at(ast.Compare(at(ast.Call(at(ast.Name(H.TYPE, _LOAD)), [value], [])),
                               [ast.Is()], [at(ast.Name(type_name, _LOAD))]))
 
-    _HELPED = {"+": ("__ml_add", ast.Add), "*": ("__ml_mul", ast.Mult),
-               "%": ("__ml_mod", ast.Mod)}
+    _HELPED = {"+": (H.ADD, ast.Add), "*": (H.MUL, ast.Mult),
+               "%": (H.MOD, ast.Mod)}
 
     def _arithmetic(self, left, right, op: str, e):
         """`+ * %`: Python's operator where the operand types are known, else checked."""
@@ -138,7 +139,7 @@ class ArithmeticLowering:
         if is_str(e.right if literal_left else e.left):      # certainly a string too
             return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
         if type(other) is ast.Constant:                        # a number, true, false, null
-            return self.helper("__ml_add", [left, right], e)
+            return self.helper(H.ADD, [left, right], e)
         literal = left if literal_left else right
 
         def in_order(value, lit) -> list:
@@ -149,9 +150,9 @@ class ArithmeticLowering:
             return at(ast.BinOp(a, _OPERATORS[ast.Add], b))
 
         def slow(value):
-            return self.helper("__ml_add", in_order(value, copy_operand(literal, at)), e)
+            return self.helper(H.ADD, in_order(value, copy_operand(literal, at)), e)
 
-        return self._by_type(other, "__ml_str", fast, slow, e)
+        return self._by_type(other, H.STR, fast, slow, e)
 
     def _int_op(self, left, right, pyop, helper: str, e):
         """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
@@ -215,7 +216,7 @@ class ArithmeticLowering:
                 temp = self._temp("a")
                 first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), value))
                 value = at(ast.Name(temp, _LOAD))
-            checks.append(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])))
+            checks.append(at(ast.Call(at(ast.Name(H.TYPE, _LOAD)), [first], [])))
             if bounded:
                 bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)), _BETWEEN,
                                              [copy_operand(value, at),
@@ -226,7 +227,7 @@ class ArithmeticLowering:
         if not checks:
             return fast
         test = at(ast.Compare(checks[0], _IS_CHAIN[len(checks)],
-                              checks[1:] + [at(ast.Name("__ml_int", _LOAD))]))
+                              checks[1:] + [at(ast.Name(H.INT, _LOAD))]))
         if bounds:
             test = at(ast.BoolOp(_AND, [test] + bounds))
         slow = at(ast.Call(at(ast.Name(helper, _LOAD)), [copy_operand(a, at),

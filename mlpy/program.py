@@ -13,6 +13,7 @@ from types import CodeType
 
 from .compiler import Compiler
 from .errors import MLError, MLSyntaxError
+from .language import KW_PREFIX
 from .parser import parse
 
 CACHE_SIZE = 512
@@ -122,7 +123,7 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
             return builtins.compile(tree, filename, "exec")
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
-        message = exc.msg.replace("__ml_kw_", "")
+        message = exc.msg.replace(KW_PREFIX, "")
         if "prior to global declaration" in message:
             message = message.replace("global", "nonlocal")
         raise MLSyntaxError(message, line=exc.lineno, column=(exc.offset or 0) + 1 or None) \

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .runtime import helper_names as H
 from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, MLRuntimeError,
                      MLSecurityError, MLTimeoutError)
 from .program import CompiledProgram, compile as compile_program
@@ -22,7 +23,6 @@ from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
 from .runtime.signals import HostStop, MLThrow, TimeoutStop
 
-DISPLAY_NAME = "__ml_display"
 _ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabilityError,
                   "ImportError": MLImportError}
 
@@ -48,13 +48,13 @@ def _ensure_recursion_limit(depth: int) -> None:
 def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext) -> Outcome:
     """Run `program` in `namespace` on this thread; never raises for ML-level failures."""
     _ensure_recursion_limit(context.limits.recursion_depth)
-    namespace.pop(DISPLAY_NAME, None)
+    namespace.pop(H.DISPLAY, None)
     with using(context):
         try:
             for path, line, column in program.imports:
                 try:
-                    if ".".join(path) not in namespace.get("__ml_modules", {}):
-                        check_import(path, namespace.get("__ml_origin"))
+                    if ".".join(path) not in namespace.get(H.MODULES, {}):
+                        check_import(path, namespace.get(H.ORIGIN))
                 except MLThrow as exc:
                     cls = _ERROR_CLASSES.get(exc.ml_type, MLImportError)
                     raise cls(exc.ml_message, line=line, column=column) from None
@@ -72,8 +72,8 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
                     "Execution interrupted", type="KeyboardInterrupt",
                     **_position(exc)))
             return Outcome(False, error=runtime_error(exc))
-    has_display = program.has_display and DISPLAY_NAME in namespace
-    display_value = namespace.pop(DISPLAY_NAME, None)
+    has_display = program.has_display and H.DISPLAY in namespace
+    display_value = namespace.pop(H.DISPLAY, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,
                    has_display=has_display)
 

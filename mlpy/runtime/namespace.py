@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import helper_names as H
 from ..language import IDENTIFIER, KW_PREFIX, RESERVED_WORDS, ml_name, py_name
 from . import ops
 from .builtins import BUILTINS, builtin_module
@@ -18,13 +19,13 @@ from .signals import SecurityViolation
 from .values import ErrorValue
 
 _HELPERS = {
-    "__ml_add": ops.add, "__ml_mul": ops.mul, "__ml_mod": ops.mod, "__ml_getm": ops.getm,
-    "__ml_setm": ops.setm, "__ml_meth": ops.meth, "__ml_iter": ops.ml_iter,
-    "__ml_unpack": ops.unpack, "__ml_pick": ops.pick, "__ml_throw": ops.throw,
-    "__ml_catch": ops.catch, "__ml_Exception": Exception, "__ml_ReturnTop": ops.ReturnTop,
-    "__ml_refuse_name": ops.refuse_name, "__ml_type": type, "__ml_int": int,
-    "__ml_dict": dict, "__ml_list": list, "__ml_str": str, "__ml_eq": ops.eq, "__ml_ne": ops.ne,
-    "__ml_TypeError": TypeError,
+    H.ADD: ops.add, H.MUL: ops.mul, H.MOD: ops.mod, H.GETM: ops.getm,
+    H.SETM: ops.setm, H.METH: ops.meth, H.ITER: ops.ml_iter,
+    H.UNPACK: ops.unpack, H.PICK: ops.pick, H.THROW: ops.throw,
+    H.CATCH: ops.catch, H.EXCEPTION: Exception, H.RETURN_TOP: ops.ReturnTop,
+    H.REFUSE_NAME: ops.refuse_name, H.TYPE: type, H.INT: int,
+    H.DICT: dict, H.LIST: list, H.STR: str, H.EQ: ops.eq, H.NE: ops.ne,
+    H.TYPE_ERROR: TypeError,
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 
@@ -37,10 +38,10 @@ def new_namespace(context_vars: dict | None = None, *, origin: Path | None = Non
     ns: dict[str, Any] = dict(_BASE)
     ns["__builtins__"] = {}
     ns["builtin"] = builtin_module()
-    ns["__ml_modules"] = {}
-    ns["__ml_origin"] = origin          # the program's folder: user modules are found there
-    ns["__ml_import"] = make_importer(ns, origin)
-    ns["__ml_guarded_global"] = _guard(ns)
+    ns[H.MODULES] = {}
+    ns[H.ORIGIN] = origin          # the program's folder: user modules are found there
+    ns[H.IMPORT] = make_importer(ns, origin)
+    ns[H.GUARDED_GLOBAL] = _guard(ns)
     if context_vars:
         bind_context(ns, context_vars)
     return ns
@@ -67,7 +68,7 @@ def check_context_name(name: Any) -> None:
 def bind_context(ns: dict, context_vars: dict) -> None:
     """Bind host values as ML variables: JSON-like values are copied, so the caller's objects
     are never mutated; other Python values pass as they are (through the same guards)."""
-    for name, value in context_vars.items():
+    for name in context_vars:
         check_context_name(name)
     for name, value in context_vars.items():
         ns[py_name(name)] = copy_value(value, {})

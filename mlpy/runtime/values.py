@@ -11,6 +11,8 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from ..language import KW_PREFIX, ml_name
+
 
 class ErrorValue(dict):
     """A caught error: a plain ML object whose display form is its message (spec §7.1)."""
@@ -114,8 +116,8 @@ def function_name(fn: Any) -> str:
     name = getattr(fn, "ml_name", None)
     if name is None:
         name = getattr(fn, "__name__", "") or ""
-    if name.startswith("__ml_kw_"):
-        return name[len("__ml_kw_"):]
+    if name.startswith(KW_PREFIX):
+        return ml_name(name)
     if name.startswith("__") or name == "<lambda>":
         return ""
     return name
