@@ -71,7 +71,7 @@ def check_context_name(name: Any) -> None:
 def bind_context(ns: dict, context_vars: dict) -> None:
     """Bind host values as ML variables: JSON-like values are copied, so the caller's objects
     are never mutated; other Python values pass as they are (through the same guards)."""
-    for name, value in context_vars.items():
+    for name in context_vars:
         check_context_name(name)
     for name, value in context_vars.items():
         ns[py_name(name)] = copy_value(value, {})
