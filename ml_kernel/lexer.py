@@ -15,14 +15,11 @@ from pygments.lexer import RegexLexer, bygroups, default, include, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
                             Text, Whitespace)
 
-__all__ = ["MLLexer"]
+from mlpy.language import CAPABILITY_WORDS, CONSTANTS, KEYWORDS
 
-KEYWORDS = (
-    "function", "fn", "return", "if", "elif", "else", "while", "for", "in", "break", "continue",
-    "try", "except", "finally", "throw", "import", "as", "capability", "nonlocal",
-)
-CONSTANTS = ("true", "false", "null")
-CAPABILITY_WORDS = ("resource", "allow", "read", "write", "execute", "network", "system")
+__all__ = ["MLLexer", "KEYWORDS", "CONSTANTS", "CAPABILITY_WORDS", "BUILTINS"]
+
+# mlpy/language.py lists the words once for the compiler, the kernel and completion
 BUILTINS = (
     "int", "float", "str", "repr", "bool", "typeof", "isinstance", "callable", "len", "range",
     "enumerate", "zip", "sorted", "reversed", "keys", "values", "sum", "all", "any", "iter",

@@ -9,22 +9,19 @@ with `__ml_`, which ML cannot spell (identifiers starting with `__` are refused)
 from __future__ import annotations
 
 import ast
-import keyword
-from dataclasses import dataclass, field
 
 from . import nodes as N
 from .errors import MLSecurityError, MLSyntaxError
+from .language import py_name
+from .lowering import LOAD as _LOAD
+from .lowering import STORE as _STORE
+from .lowering import ArithmeticLowering, copy_operand
 from .runtime import ops
-from .security import DENIED_NAMES, forbidden_import
+from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
+                      integer_locals)
+from .security import (DENIED_NAMES, denied_name_problem, identifier_problem, import_problem,
+                       member_problem)
 
-KW_PREFIX = "__ml_kw_"
-# Expression contexts carry no state, so every node shares one (as CPython's own AST does).
-_LOAD = ast.Load()
-_STORE = ast.Store()
-_OPERATORS = {cls: cls() for cls in (ast.Add, ast.Mult, ast.Mod)}
-_IS_CHAIN = {1: [ast.Is()], 2: [ast.Is(), ast.Is()]}
-_BETWEEN = [ast.Lt(), ast.Lt()]
-_AND = ast.And()
 ARROW_PREFIX = "__ml_arrow_"
 DISPLAY_NAME = "__ml_display"
 
@@ -41,300 +38,7 @@ _DIRECT_METHOD_OWNER = {
 _PLAIN_NAMES: dict = {}
 
 
-def py_name(name: str) -> str:
-    """The Python identifier for an ML name (Python keywords are renamed out of the way)."""
-    if keyword.iskeyword(name):
-        return KW_PREFIX + name
-    return name
-
-
-def ml_name(py: str) -> str:
-    return py[len(KW_PREFIX):] if py.startswith(KW_PREFIX) else py
-
-
-@dataclass
-class _Scope:
-    """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
-    params: set
-    bound: set
-    nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
-    parent: "_Scope | None" = None
-    ints: frozenset = frozenset()                   # locals that only ever hold integers
-    counters: frozenset = frozenset()               # int locals only stepped by constants
-    sequences: frozenset = frozenset()              # names assigned a string or array literal
-
-    @property
-    def locals(self) -> set:
-        return (self.params | self.bound) - set(self.nonlocals)
-
-
-def _own_statements(body: list, out: list | None = None) -> list:
-    """Every statement of a function's own body, inside if/while/for/try too, but not inside
-    nested functions or arrows (they have scopes of their own)."""
-    if out is None:
-        out = []
-    for stmt in body:
-        out.append(stmt)
-        t = type(stmt)
-        if t is N.For or t is N.While:
-            _own_statements(stmt.body, out)
-        elif t is N.If:
-            for _, branch in stmt.branches:
-                _own_statements(branch, out)
-            if stmt.otherwise:
-                _own_statements(stmt.otherwise, out)
-        elif t is N.Try:
-            for part in (stmt.body, stmt.handler, stmt.finally_body):
-                if part:
-                    _own_statements(part, out)
-    return out
-
-
-class _BodyFacts:
-    """What one walk over a body's own statements tells the scope analyses: the names it
-    binds, its `nonlocal` statements, its `name = e` assignments, the names bound any other
-    way, and the names it assigns a string or array (a hint that `+` on them concatenates)."""
-
-    __slots__ = ("bound", "nonlocals", "assigns", "other", "sequences")
-
-    def __init__(self, body: list):
-        self.bound: set = set()
-        self.nonlocals: list = []
-        self.assigns: list = []
-        self.other: set = set()
-        sequences = set()
-        for stmt in _own_statements(body):
-            t = type(stmt)
-            if t is N.Assign and type(stmt.target) is N.Name:
-                name = stmt.target.name
-                self.bound.add(name)
-                self.assigns.append((name, stmt.value))
-                if type(stmt.value) is N.Array or _is_str(stmt.value):
-                    sequences.add(name)
-            elif t is N.Nonlocal:
-                self.nonlocals.append(stmt)
-            else:
-                names = _bindings(stmt)
-                if names:
-                    self.bound.update(names)
-                    self.other.update(names)
-        self.sequences = frozenset(sequences)
-
-
-def _bindings(stmt) -> tuple:
-    """The names one statement binds in its scope."""
-    t = type(stmt)
-    if t is N.Assign:
-        return (stmt.target.name,) if type(stmt.target) is N.Name else ()
-    if t is N.Destructure:
-        return tuple(stmt.names)
-    if t is N.FunctionDef:
-        return (stmt.name,)
-    if t is N.For:
-        return (stmt.var,)
-    if t is N.Try:
-        return (stmt.handler_name,) if stmt.handler_name else ()
-    if t is N.Import:
-        return (stmt.alias or stmt.path[0],)
-    return ()
-
-
-def _first_use(body: list, name: str):
-    """(line, column) of the first read or binding of `name` in a function's own body."""
-    first = None
-
-    def visit(node):
-        if isinstance(node, (list, tuple)):
-            for item in node:
-                visit(item)
-            return
-        if not isinstance(node, N.Node) or isinstance(node, (N.FunctionDef, N.Arrow)):
-            if isinstance(node, N.FunctionDef) and node.name == name:
-                _note(node)
-            return
-        hit = (isinstance(node, N.Name) and node.name == name) or (
-            isinstance(node, (N.For,)) and node.var == name) or (
-            isinstance(node, N.Destructure) and name in node.names) or (
-            isinstance(node, N.Try) and node.handler_name == name)
-        if hit:
-            _note(node)
-        for slot in node.__slots__:
-            visit(getattr(node, slot))
-
-    def _note(node):
-        nonlocal first
-        pos = (node.line, node.column)
-        if first is None or pos < first:
-            first = pos
-
-    visit(body)
-    return first
-
-
-def _is_int(node, ints) -> bool:
-    """Whether an expression always gives an int, knowing the locals in `ints` hold ints.
-    Such expressions are also pure (names, integer constants, arithmetic)."""
-    t = type(node)
-    if t is N.Number:
-        return type(node.value) is int
-    if t is N.Name:
-        return node.name in ints
-    if t is N.Unary:
-        return node.op == "-" and _is_int(node.operand, ints)
-    if t is N.Binary:
-        return node.op in ("+", "-", "*", "//", "%") and _is_int(node.left, ints) and \
-            _is_int(node.right, ints)
-    return False
-
-
-_STABLE = (ast.Name, ast.Constant)       # operands that read the same value twice
-
-
-def _cannot_rebind(node) -> bool:
-    """Whether evaluating an ML expression runs no code that could rebind a name: no calls
-    (and so no user functions), only names, literals, operators, members and indexing."""
-    t = type(node)
-    if t is N.Name or t is N.Number or t is N.String or t is N.Literal:
-        return True
-    if t is N.Binary or t is N.Logical:
-        return _cannot_rebind(node.left) and _cannot_rebind(node.right)
-    if t is N.Unary:
-        return _cannot_rebind(node.operand)
-    if t is N.Member:
-        return _cannot_rebind(node.obj)
-    if t is N.Index:
-        return _cannot_rebind(node.obj) and _cannot_rebind(node.index)
-    return False
-
-
-def _rereadable(left, right, e) -> tuple:
-    """((left, rereadable), (right, rereadable)) for the compiled operands of binary `e`: a
-    constant always reads the same; a name too, unless (on the left) evaluating the right
-    operand could rebind it in between."""
-    right_stable = type(right) in _STABLE
-    left_stable = type(left) is ast.Constant or (
-        type(left) is ast.Name and (right_stable or _cannot_rebind(e.right)))
-    return (left, left_stable), (right, right_stable)
-
-
-def _small_factor(node) -> bool:
-    """An integer constant below 2**32: multiplying by it adds at most 32 bits, so a loop of
-    such products grows an integer only linearly with the work done (the timeout bounds it);
-    only products of two unbounded factors (squaring) need the inline size check."""
-    return type(node) is N.Number and type(node.value) is int and -(1 << 32) < node.value < 1 << 32
-
-
-def _copy_operand(node, at):
-    """A fresh node reading the same operand again (a name or a constant)."""
-    if type(node) is ast.Name:
-        return at(ast.Name(node.id, _LOAD))
-    return at(ast.Constant(node.value))
-
-
-def _is_str(node) -> bool:
-    """Whether an expression certainly gives a string (a literal, or `+` with one)."""
-    t = type(node)
-    if t is N.String:
-        return True
-    return t is N.Binary and node.op == "+" and (_is_str(node.left) or _is_str(node.right))
-
-
-def _integer_locals(body: list, facts: _BodyFacts, scope: "_Scope",
-                    may_nest_nonlocal: bool) -> frozenset:
-    """Locals of a function that can only ever hold integers: every binding is `name = e`
-    with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
-    nested function may rebind through `nonlocal` are left out."""
-    assigns = facts.assigns
-    ints = {name for name, _ in assigns} - facts.other - scope.params - set(scope.nonlocals)
-    if not ints:
-        return frozenset()
-    if may_nest_nonlocal:
-        ints -= _nested_nonlocal_names(body)
-    changed = True
-    while changed:
-        changed = False
-        for name, value in assigns:
-            if name in ints and not _is_int(value, ints):
-                ints.discard(name)
-                changed = True
-    return frozenset(ints)
-
-
-def _counters(facts: _BodyFacts, ints: frozenset) -> frozenset:
-    """Integer locals whose every assignment is a small constant or the local itself plus or
-    minus a small constant (`i = 0;` ... `i = i + 1;`): their size grows at most linearly
-    with the work done, so a product with one adds few bits and needs no size check."""
-    counters = set(ints)
-    for name, value in facts.assigns:
-        if name not in counters or _small_factor(value):
-            continue
-        if not (type(value) is N.Binary and value.op in ("+", "-") and (
-                (type(value.left) is N.Name and value.left.name == name
-                 and _small_factor(value.right))
-                or (value.op == "+" and type(value.right) is N.Name
-                    and value.right.name == name and _small_factor(value.left)))):
-            counters.discard(name)
-    return frozenset(counters)
-
-
-def _nested_nonlocal_names(body: list) -> set:
-    """Names declared nonlocal by any function or arrow nested in `body`."""
-    names: set = set()
-
-    def walk(node, nested):
-        if isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item, nested)
-            return
-        if not isinstance(node, N.Node):
-            return
-        if isinstance(node, N.Nonlocal) and nested:
-            names.update(node.names)
-        inner = nested or isinstance(node, (N.FunctionDef, N.Arrow))
-        for slot in node.__slots__:
-            walk(getattr(node, slot), inner)
-
-    walk(body, False)
-    return names
-
-
-def _all_bound(program: N.Program) -> set:
-    """Every name the program binds anywhere (for the deny-list rule of spec §11.1)."""
-    names: set = set()
-
-    def walk(node):
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if isinstance(node, tuple):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, N.Node):
-            return
-        if isinstance(node, N.Assign) and isinstance(node.target, N.Name):
-            names.add(node.target.name)
-        elif isinstance(node, N.Destructure):
-            names.update(node.names)
-        elif isinstance(node, N.FunctionDef):
-            names.add(node.name)
-        elif isinstance(node, N.For):
-            names.add(node.var)
-        elif isinstance(node, N.Try) and node.handler_name:
-            names.add(node.handler_name)
-        elif isinstance(node, N.Param):
-            names.add(node.name)
-        elif isinstance(node, N.Import):
-            names.add(node.alias or node.path[0])
-        for slot in node.__slots__:
-            walk(getattr(node, slot))
-
-    walk(program.body)
-    return names
-
-
-class Compiler:
+class Compiler(ArithmeticLowering):
     """Translates one Program. `strict` turns run-time security refusals into compile errors;
     `problems` (when a list) collects security problems instead of raising the first."""
 
@@ -345,7 +49,7 @@ class Compiler:
         self.strict = strict
         self.filename = filename
         self.problems = problems
-        self.scope: _Scope | None = None
+        self.scope: Scope | None = None
         self.loop_depth = 0
         self.prelude: list = []         # statements to put before the one being compiled
         self.arrow_count = 0
@@ -358,7 +62,7 @@ class Compiler:
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
         self.program = program
-        self.top_sequences = _BodyFacts(program.body).sequences
+        self.top_sequences = BodyFacts(program.body).sequences
         body: list = []
         stmts = program.body
         for i, stmt in enumerate(stmts):
@@ -378,7 +82,7 @@ class Compiler:
         """Every name the program binds (computed only when a deny-listed name is read)."""
         names = self.__dict__.get("_program_bound")
         if names is None:
-            names = self.__dict__["_program_bound"] = _all_bound(self.program)
+            names = self.__dict__["_program_bound"] = all_bound(self.program)
         return names
 
     # ------------------------------------------------------------ helpers
@@ -428,9 +132,10 @@ class Compiler:
     # ------------------------------------------------------------ names
     def check_name(self, name: str, node) -> bool:
         """Refuse reserved identifiers (spec §11.1). True if the name may be used."""
-        if name.startswith("__"):
+        problem = identifier_problem(name)
+        if problem:
             if self.strict or self.problems is not None:
-                self.error(MLSecurityError, f"'{name}' is not allowed", node)
+                self.error(MLSecurityError, problem, node)
             return False
         return True
 
@@ -453,7 +158,7 @@ class Compiler:
             return self.helper("__ml_refuse_name", [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
             if name not in self.program_bound and (self.strict or self.problems is not None):
-                self.error(MLSecurityError, f"'{name}' is not allowed", node)
+                self.error(MLSecurityError, denied_name_problem(name) or "", node)
             return self.helper("__ml_guarded_global", [ast.Constant(name)], node)
         if name not in DENIED_NAMES and len(_PLAIN_NAMES) < 10_000:
             _PLAIN_NAMES[name] = py_name(name)
@@ -511,7 +216,7 @@ class Compiler:
         # the value is computed first, once: a constant, or a name nothing in the object
         # expression can rebind, is simply read again
         if not (type(value) is ast.Constant or (type(value) is ast.Name
-                                                and _cannot_rebind(target.obj))):
+                                                and cannot_rebind(target.obj))):
             v = self._temp("v")
             out.append(at(ast.Assign(targets=[at(ast.Name(v, _STORE))], value=value)))
             value = at(ast.Name(v, _LOAD))
@@ -519,73 +224,22 @@ class Compiler:
             o = self._temp("o")
             out.append(at(ast.Assign(targets=[at(ast.Name(o, _STORE))], value=obj)))
             obj = at(ast.Name(o, _LOAD))
-        store = at(ast.Assign(targets=[at(ast.Subscript(_copy_operand(obj, at),
+        store = at(ast.Assign(targets=[at(ast.Subscript(copy_operand(obj, at),
                                                           at(ast.Constant(target.name)),
                                                           _STORE))],
-                              value=_copy_operand(value, at)))
-        slow = at(ast.Expr(self.helper("__ml_setm", [_copy_operand(value, at),
-                                                     _copy_operand(obj, at),
+                              value=copy_operand(value, at)))
+        slow = at(ast.Expr(self.helper("__ml_setm", [copy_operand(value, at),
+                                                     copy_operand(obj, at),
                                                      at(ast.Constant(target.name))], target)))
         out.append(at(ast.If(self._is_type(obj, "__ml_dict", target), [store], [slow])))
         return out
 
-    def _add_statement(self, e, emit) -> list | None:
-        """`x = L + R;` / `return L + R;` as Python's `+` on `L` and `+R` inside a `try`.
 
-        Unary `+` fails on anything but a number, and so does `number + non-number`, so the
-        Python `+` succeeds exactly when ML's `+` is numeric addition; every other case (string
-        concatenation, arrays, errors) raises TypeError and takes the helper with its size caps.
-        A `try` costs nothing until it catches, which makes this cheaper than checking both
-        operand types (fib-like recursion). Statements only: the operands are evaluated first,
-        so a TypeError raised while computing them is never mistaken for the `+` failing.
-        Returns None where the expression form serves better (not a `+`, integer operands, or
-        operands that look like strings or arrays)."""
-        if type(e) is not N.Binary or e.op != "+" or _is_str(e.left) or _is_str(e.right):
-            return None
-        ints = self.scope.ints if self.scope is not None else ()
-        if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
-            return None
-        if self._looks_like_sequence(e.left) or self._looks_like_sequence(e.right):
-            return None
-        at = lambda n: self._at(n, e)  # noqa: E731
-        out: list = []
-        left, right = self.expr(e.left), self.expr(e.right)
-        operands = []
-        for value, stable in _rereadable(left, right, e):
-            if not stable:
-                temp = self._temp("v")
-                out.append(at(ast.Assign(targets=[at(ast.Name(temp, _STORE))], value=value)))
-                value = at(ast.Name(temp, _LOAD))
-            operands.append(value)
-        a, b = operands
-        plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
-            at(ast.UnaryOp(ast.UAdd(), b))
-        fast = at(ast.BinOp(a, ast.Add(), plus_b))
-        slow = self.helper("__ml_add", [_copy_operand(a, at), _copy_operand(b, at)], e)
-        handler = at(ast.ExceptHandler(type=at(ast.Name("__ml_TypeError", _LOAD)),
-                                       name=None, body=[emit(slow)]))
-        out.append(at(ast.Try(body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[])))
-        return out
-
-    def _looks_like_sequence(self, node) -> bool:
-        """An array or object literal, or a name this scope assigns a string or array."""
-        t = type(node)
-        if t is N.Array or t is N.Object:
-            return True
-        if t is N.Name:
-            names = self.scope.sequences if self.scope is not None else self.top_sequences
-            return node.name in names
-        return False
 
     def _temp(self, kind: str) -> str:
         self.temp_count += 1
         return f"__ml_{kind}{self.temp_count}"
 
-    def _is_type(self, value, type_name: str, node):
-        """`__ml_type(value) is <type_name>`."""
-        at = lambda n: self._at(n, node)  # noqa: E731
-        return at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [value], [])),
-                              [ast.Is()], [at(ast.Name(type_name, _LOAD))]))
 
     def stmt_Destructure(self, s):
         targets = []
@@ -612,17 +266,18 @@ class Compiler:
                                     line=p.line, column=p.column)
             seen.add(p.name)
             if not self.check_name(p.name, p):
-                raise MLSecurityError(f"'{p.name}' is not allowed", line=p.line, column=p.column)
+                raise MLSecurityError(identifier_problem(p.name) or "", line=p.line,
+                                      column=p.column)
             args.append(self._at(ast.arg(py_name(p.name)), p))
         outer_scope, outer_loops = self.scope, self.loop_depth
         body_nodes = body_builder(None)
-        facts = _BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
-        scope = _Scope(params=seen, bound=facts.bound if facts else set(), parent=outer_scope)
+        facts = BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
+        scope = Scope(params=seen, bound=facts.bound if facts else set(), parent=outer_scope)
         decls = []
         if facts:
             for stmt in facts.nonlocals:
                 for nl_name in stmt.names:
-                    used = _first_use(body_nodes, nl_name)
+                    used = first_use(body_nodes, nl_name)
                     if used is not None and used < (stmt.line, stmt.column):
                         raise MLSyntaxError(
                             f"name '{nl_name}' is used prior to nonlocal declaration",
@@ -637,8 +292,8 @@ class Compiler:
             decls.append(self._at(cls(names=[py_name(nl_name)]), node))
         if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
-            scope.ints = _integer_locals(body_nodes, facts, scope, self.says_nonlocal)
-            scope.counters = _counters(facts, scope.ints)
+            scope.ints = integer_locals(body_nodes, facts, scope, self.says_nonlocal)
+            scope.counters = counter_locals(facts, scope.ints)
             scope.sequences = facts.sequences
         self.scope, self.loop_depth = scope, 0
         try:
@@ -652,7 +307,7 @@ class Compiler:
             fdef.type_params = []
         return self._at(fdef, node)
 
-    def _resolve_nonlocal(self, name: str, enclosing: _Scope | None) -> str:
+    def _resolve_nonlocal(self, name: str, enclosing: Scope | None) -> str:
         scope = enclosing
         while scope is not None:
             if name in scope.nonlocals:
@@ -763,12 +418,16 @@ class Compiler:
         return [self._at(ast.Continue(), s)]
 
     def stmt_Import(self, s):
-        dotted = ".".join(s.path)
+        reserved = False
         for part in s.path + ([s.alias] if s.alias else []):
-            if part.startswith("__"):
-                self.error(MLSecurityError, f"'{part}' is not allowed", s)
-        if forbidden_import(s.path[0]) and (self.strict or self.problems is not None):
-            self.error(MLSecurityError, f"import of '{dotted}' is not allowed", s)
+            problem = identifier_problem(part)
+            if problem:                         # refused in every mode
+                reserved = True
+                self.error(MLSecurityError, problem, s)
+        if not reserved and (self.strict or self.problems is not None):
+            problem = import_problem(s.path)   # else the runtime importer refuses it
+            if problem:
+                self.error(MLSecurityError, problem, s)
         self.imports.append(s)
         bind = s.alias or s.path[0]
         target = self.store_name(bind, s)
@@ -830,8 +489,6 @@ class Compiler:
     _BINOPS = {"-": ast.Sub(), "/": ast.Div(), "//": ast.FloorDiv()}
     _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
                ">=": ast.GtE()}
-    _HELPED = {"+": ("__ml_add", ast.Add), "*": ("__ml_mul", ast.Mult),
-               "%": ("__ml_mod", ast.Mod)}
 
     def expr_Binary(self, e):
         left, right = e.left, e.right
@@ -852,123 +509,10 @@ class Compiler:
         py.col_offset = e.column - 1
         return py
 
-    def _arithmetic(self, left, right, op: str, e):
-        """`+ * %`: Python's operator where the operand types are known, else checked."""
-        helper, pyop = self._HELPED[op]
-        ints = self.scope.ints if self.scope is not None else ()
-        if ints and _is_int(e.left, ints) and _is_int(e.right, ints):
-            return self._int_op(left, right, pyop, helper, e)
-        if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
-            return self._concat_literal(left, right, e)
-        if op == "+" and (_is_str(e.left) or _is_str(e.right) or self._looks_like_sequence(
-                e.left) or self._looks_like_sequence(e.right)):
-            return self.helper(helper, [left, right], e)      # concatenation: no int check
-        return self._fast_int(left, right, pyop, helper, e)
 
-    def _concat_literal(self, left, right, e):
-        """`s + "lit"` / `"lit" + s`: Python's `+` when the other operand is a string, else the
-        helper. No size check: adding a literal grows a string only by the literal's length,
-        linearly with the work done (the timeout bounds it); doubling still meets the cap."""
-        at = lambda n: self._at(n, e)  # noqa: E731
-        literal_left = type(e.left) is N.String
-        other = right if literal_left else left
-        if _is_str(e.right if literal_left else e.left):      # certainly a string too
-            return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
-        if type(other) is ast.Constant:                        # a number, true, false, null
-            return self.helper("__ml_add", [left, right], e)
-        literal = left if literal_left else right
 
-        def in_order(value, lit) -> list:
-            return [lit, value] if literal_left else [value, lit]
 
-        def fast(value):
-            a, b = in_order(value, literal)
-            return at(ast.BinOp(a, _OPERATORS[ast.Add], b))
 
-        def slow(value):
-            return self.helper("__ml_add", in_order(value, _copy_operand(literal, at)), e)
-
-        return self._by_type(other, "__ml_str", fast, slow, e)
-
-    def _int_op(self, left, right, pyop, helper: str, e):
-        """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
-        size inline when they are names or constants (else the helper applies the cap)."""
-        plain = self._at(ast.BinOp(left, pyop(), right), e)
-        if pyop is not ast.Mult:
-            return plain
-        bound = self._MUL_BOUND
-        names = []
-        for factor in (e.left, e.right):
-            if type(factor) is N.Name:
-                if factor.name not in names:
-                    names.append(factor.name)
-            elif type(factor) is not N.Number or not -bound < factor.value < bound:
-                return self.helper(helper, [left, right], e)
-        counters = self.scope.counters
-        if not names or any(_small_factor(f) or (type(f) is N.Name and f.name in counters)
-                            for f in (e.left, e.right)):
-            return plain
-        at = lambda n: self._at(n, e)  # noqa: E731
-        checks = [at(ast.Compare(at(ast.Constant(-bound)), [ast.Lt(), ast.Lt()],
-                                 [at(ast.Name(py_name(n), _LOAD)), at(ast.Constant(bound))]))
-                  for n in names]
-        test = checks[0] if len(checks) == 1 else at(ast.BoolOp(ast.And(), checks))
-        slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
-        return at(ast.IfExp(test, plain, slow))
-
-    # The largest factor the inline `*` path accepts: the product stays small, so a loop of
-    # squarings reaches the helper (and its integer size cap) instead of growing unchecked.
-    _MUL_BOUND = 1 << 62
-
-    def _fast_int(self, left, right, pyop, helper: str, e):
-        """`left op right` inline when both operands are ints, else the helper (ML rules).
-
-        (a op b) if type(a := L) is type(b := R) is int else helper(a, b) — costs a couple of
-        fast type checks instead of a Python call on the hot numeric path. An operand that is
-        a constant or a name is read again instead of kept in a temporary (a left-hand name
-        only when the right operand cannot rebind it first); an integer constant needs no
-        check, nor, for `*`, a bound when it is small; the other factor of a small constant
-        needs no bound either (see `_small_factor`)."""
-        line, col = e.line, e.column - 1
-
-        def at(py):
-            py.lineno = line
-            py.col_offset = col
-            return py
-
-        operands, checks, bounds = [], [], []
-        bounded = pyop is ast.Mult and not (_small_factor(e.left) or _small_factor(e.right))
-        for value, stable in _rereadable(left, right, e):
-            if type(value) is ast.Constant:
-                if type(value.value) is not int:
-                    return self.helper(helper, [left, right], e)   # never both ints
-                if pyop is ast.Mult and not -self._MUL_BOUND < value.value < self._MUL_BOUND:
-                    return self.helper(helper, [left, right], e)
-                operands.append(value)
-                continue
-            if stable:
-                first = value
-            else:
-                temp = self._temp("a")
-                first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), value))
-                value = at(ast.Name(temp, _LOAD))
-            checks.append(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])))
-            if bounded:
-                bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)), _BETWEEN,
-                                             [_copy_operand(value, at),
-                                              at(ast.Constant(self._MUL_BOUND))])))
-            operands.append(value)
-        a, b = operands
-        fast = at(ast.BinOp(a, _OPERATORS[pyop], b))
-        if not checks:
-            return fast
-        test = at(ast.Compare(checks[0], _IS_CHAIN[len(checks)],
-                              checks[1:] + [at(ast.Name("__ml_int", _LOAD))]))
-        if bounds:
-            test = at(ast.BoolOp(_AND, [test] + bounds))
-        slow = at(ast.Call(at(ast.Name(helper, _LOAD)), [_copy_operand(a, at),
-                                                         _copy_operand(b, at)], []))
-        return at(ast.IfExp(test, fast, slow))
 
     @staticmethod
     def _scalar_literal(node) -> bool:
@@ -1003,17 +547,6 @@ class Compiler:
             obj, owner, lambda o: self._at(ast.Attribute(o, m.name, _LOAD), m),
             lambda o: self.helper("__ml_meth", [o, ast.Constant(m.name)], m), m)
 
-    def _by_type(self, obj, type_name: str, fast, slow, node):
-        """`fast(o) if type(o) is <type_name> else slow(o)`, `o` being the value of `obj`
-        computed once: a name is simply read again, anything else kept in a temporary."""
-        at = lambda n: self._at(n, node)  # noqa: E731
-        if type(obj) is ast.Name:
-            first, use = obj, lambda: _copy_operand(obj, at)
-        else:
-            t = self._temp("t")
-            first = at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj))
-            use = lambda: at(ast.Name(t, _LOAD))  # noqa: E731
-        return at(ast.IfExp(self._is_type(first, type_name, node), fast(use()), slow(use())))
 
     def expr_Index(self, e):
         return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), _LOAD), e)
@@ -1024,8 +557,10 @@ class Compiler:
                                       _LOAD), e)
 
     def check_member(self, name: str, node) -> None:
-        if name.startswith("_") and (self.strict or self.problems is not None):
-            self.error(MLSecurityError, f"access to member '{name}' is not allowed", node)
+        if self.strict or self.problems is not None:
+            problem = member_problem(name)
+            if problem:
+                self.error(MLSecurityError, problem, node)
 
     def expr_Member(self, e):
         """`o.name`: a plain object is read inline (`dict.get` gives null when absent, as ML

@@ -17,18 +17,14 @@ from __future__ import annotations
 import re
 from typing import NoReturn
 
+from . import language
 from .errors import MLSyntaxError
+from .language import RESERVED_WORDS
 
-KEYWORDS = {
-    "function": "FUNCTION", "fn": "FN", "return": "RETURN", "if": "IF", "elif": "ELIF",
-    "else": "ELSE", "while": "WHILE", "for": "FOR", "in": "IN", "break": "BREAK",
-    "continue": "CONTINUE", "try": "TRY", "except": "EXCEPT", "finally": "FINALLY",
-    "throw": "THROW", "import": "IMPORT", "as": "AS", "capability": "CAPABILITY",
-    "nonlocal": "NONLOCAL", "true": "TRUE", "false": "FALSE", "null": "NULL",
-}
-CAPABILITY_WORDS = {"resource": "RESOURCE", "allow": "ALLOW", "read": "CAP_KIND",
-                    "write": "CAP_KIND", "execute": "CAP_KIND", "network": "CAP_KIND",
-                    "system": "CAP_KIND"}
+# token type of each reserved word (mlpy/language.py lists them once)
+KEYWORDS = {word: word.upper() for word in RESERVED_WORDS}
+CAPABILITY_WORDS = {word: word.upper() if word in ("resource", "allow") else "CAP_KIND"
+                    for word in language.CAPABILITY_WORDS}
 OPERATORS = {
     ";": "_SEMI", ",": "_COMMA", "(": "_LPAR", ")": "_RPAR", "{": "LBRACE", "}": "_RBRACE",
     "[": "LSQB", "]": "_RSQB", ".": "_DOT", ":": "_COLON", "?": "_QMARK", "=": "_ASSIGN",

@@ -1,6 +1,15 @@
-"""The names and imports ML may never reach (spec §11.1), shared by compiler and runtime."""
+"""ML's security policy (spec §11): which names, members and imports a program may not reach.
+
+One module answers the questions; each answer is the refusal message (None when allowed), so
+every message is written once. The compiler asks them statically (in strict mode and for
+`check`, a refusal is a compile-time SecurityError); the runtime guards (`ops`, the namespace's
+guarded global, `runtime.imports`) ask the same questions while the program runs. The table
+"spec rule -> static check -> runtime guard -> test" is in docs/internals.md.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 # Python builtins that would open a path to the interpreter: reading one the program did not
 # bind itself is a SecurityError (the namespace has no Python builtins at all; this list makes
@@ -16,6 +25,36 @@ FORBIDDEN_MODULES = frozenset({
 })
 
 
-def forbidden_import(first_segment: str) -> bool:
-    """True for Python system modules (and, through the first segment, their submodules)."""
-    return first_segment in FORBIDDEN_MODULES
+def identifier_problem(name: str) -> str | None:
+    """Names starting with `__` are reserved for the runtime's helpers (spec §11.1): ML may
+    neither bind nor read them."""
+    if name.startswith("__"):
+        return f"'{name}' is not allowed"
+    return None
+
+
+def denied_name_problem(name: str) -> str | None:
+    """A deny-listed name (`eval`, `open`, ...) read where the program never bound it."""
+    if name in DENIED_NAMES:
+        return f"'{name}' is not allowed"
+    return None
+
+
+def member_problem(name: str) -> str | None:
+    """Members starting with `_` are never reachable (spec §11.2): no dunder walk to the
+    interpreter through any value."""
+    if name.startswith("_"):
+        return f"access to member '{name}' is not allowed"
+    return None
+
+
+def import_problem(path: Sequence[str]) -> str | None:
+    """Python system modules (and, through the first segment, their submodules) and reserved
+    names are never importable (spec §11.3)."""
+    for part in path:
+        problem = identifier_problem(part)
+        if problem:
+            return problem
+    if path[0] in FORBIDDEN_MODULES:
+        return f"import of '{'.'.join(path)}' is not allowed"
+    return None

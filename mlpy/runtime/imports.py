@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..security import forbidden_import
+from ..security import import_problem
 from .context import current
 from .signals import ImportFailure, SecurityViolation
 from .values import MLModule
@@ -26,8 +26,9 @@ def check_import(path: tuple, origin: Path | None) -> None:
     """Raise the error `import path;` would raise (used before a program starts)."""
     from ..stdlib import MODULE_NAMES
     dotted = ".".join(path)
-    if forbidden_import(path[0]):
-        raise SecurityViolation(f"import of '{dotted}' is not allowed")
+    problem = import_problem(path)
+    if problem:
+        raise SecurityViolation(problem)
     if len(path) == 1 and path[0] in MODULE_NAMES:
         return
     if find_user_module(path, origin) is None:
@@ -43,8 +44,9 @@ def make_importer(ns: dict, origin: Path | None):
         cache = ns["__ml_modules"]
         module = cache.get(dotted)
         if module is None:
-            if forbidden_import(path[0]):
-                raise SecurityViolation(f"import of '{dotted}' is not allowed")
+            problem = import_problem(path)
+            if problem:
+                raise SecurityViolation(problem)
             module = stdlib.load(path[0]) if len(path) == 1 else None
             if module is None:
                 module = _load_user_module(path, origin)

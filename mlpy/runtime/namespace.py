@@ -6,14 +6,14 @@ stored under `__ml_*` names, which ML cannot spell (identifiers starting with `_
 
 from __future__ import annotations
 
-import keyword
-import re
 from pathlib import Path
 from typing import Any
 
+from ..language import IDENTIFIER, KW_PREFIX, RESERVED_WORDS, ml_name, py_name
 from . import ops
 from .builtins import BUILTINS, builtin_module
 from .imports import make_importer
+from ..security import denied_name_problem
 from .signals import SecurityViolation
 from .values import ErrorValue
 
@@ -28,10 +28,6 @@ _HELPERS = {
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 
-ML_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-RESERVED_WORDS = frozenset(
-    "function fn return if elif else while for in break continue try except finally throw "
-    "import as capability nonlocal true false null".split())
 
 
 def new_namespace(context_vars: dict | None = None, *, origin: Path | None = None) -> dict:
@@ -55,12 +51,12 @@ def _guard(ns: dict):
         """A deny-listed name reads only if the program bound it itself (spec §11.1)."""
         if name in ns:
             return ns[name]
-        raise SecurityViolation(f"'{name}' is not allowed")
+        raise SecurityViolation(denied_name_problem(name))
     return guarded_global
 
 
 def check_context_name(name: Any) -> None:
-    if not isinstance(name, str) or not ML_IDENTIFIER.match(name):
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
         raise ValueError(f"context variable name {name!r} is not an ML identifier")
     if name.startswith("_"):
         raise ValueError(f"context variable name {name!r} may not start with '_'")
@@ -75,10 +71,6 @@ def bind_context(ns: dict, context_vars: dict) -> None:
         check_context_name(name)
     for name, value in context_vars.items():
         ns[py_name(name)] = copy_value(value, {})
-
-
-def py_name(name: str) -> str:
-    return "__ml_kw_" + name if keyword.iskeyword(name) else name
 
 
 def copy_value(value: Any, memo: dict) -> Any:
@@ -107,8 +99,8 @@ def user_variables(ns: dict) -> dict[str, Any]:
     """The names ML code (or the host's context) bound, in binding order."""
     out = {}
     for name, value in ns.items():
-        if name.startswith("__ml_kw_"):
-            out[name[len("__ml_kw_"):]] = value
+        if name.startswith(KW_PREFIX):
+            out[ml_name(name)] = value
             continue
         if name.startswith("__") or name == "builtin":
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .context import SIZE_CHECK_ABOVE, current
 from .errors import error_value
+from ..security import denied_name_problem, identifier_problem, member_problem
 from .signals import LimitStop, MLThrow, SecurityViolation
 from .values import ErrorValue, MLIterator, MLModule, MLObject, display, ml_repr, typeof
 
@@ -154,8 +155,8 @@ def _string_method(name):
 
 def getm(obj, name: str):
     """`obj.name` (spec §4): object keys, `length`, allow-listed methods, module members."""
-    if name[0] == "_":
-        raise SecurityViolation(f"access to member '{name}' is not allowed")
+    if name[0] == "_":                  # security.member_problem's rule, inline on the hot path
+        raise SecurityViolation(member_problem(name))
     cls = type(obj)
     if cls is dict or cls is ErrorValue:
         value = obj.get(name, _MISSING)
@@ -194,7 +195,7 @@ def meth(obj, name: str):
             return getattr(obj, name)
     elif cls is dict or cls is ErrorValue:
         if name[0] == "_":
-            raise SecurityViolation(f"access to member '{name}' is not allowed")
+            raise SecurityViolation(member_problem(name))
         value = obj.get(name, _MISSING)
         if value is _MISSING:
             raise AttributeError(f"object has no property '{name}'")
@@ -210,7 +211,7 @@ def meth(obj, name: str):
 def setm(value, obj, name: str) -> None:
     """`obj.name = value` — objects only."""
     if name[0] == "_":
-        raise SecurityViolation(f"access to member '{name}' is not allowed")
+        raise SecurityViolation(member_problem(name))
     if type(obj) is dict or type(obj) is ErrorValue:
         obj[name] = value
         return
@@ -421,4 +422,5 @@ class ReturnTop(BaseException):
 
 
 def refuse_name(name: str):
-    raise SecurityViolation(f"'{name}' is not allowed")
+    """Reading or binding a reserved name the compiler let through (non-strict mode)."""
+    raise SecurityViolation(identifier_problem(name) or denied_name_problem(name))

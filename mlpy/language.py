@@ -1,0 +1,53 @@
+"""Facts about the ML language that several parts of mlpy (and its front doors) need.
+
+Written once here: the identifier rule, the reserved words (the lexer maps them to token
+types, the namespace refuses them as context names, the kernel highlights and completes them),
+how an ML name becomes a Python name, and the Jupyter `language_info`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from . import __version__
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# Statement keywords, then the three constant words (all reserved: never a name).
+KEYWORDS = ("function", "fn", "return", "if", "elif", "else", "while", "for", "in", "break",
+            "continue", "try", "except", "finally", "throw", "import", "as", "capability",
+            "nonlocal")
+CONSTANTS = ("true", "false", "null")
+RESERVED_WORDS = frozenset(KEYWORDS + CONSTANTS)
+# Words that are keywords only inside a `capability` block.
+CAPABILITY_WORDS = ("resource", "allow", "read", "write", "execute", "network", "system")
+
+# An ML name that is a Python keyword (`class`, `def`, ...) is stored under this prefix.
+KW_PREFIX = "__ml_kw_"
+
+
+def py_name(name: str) -> str:
+    """The Python identifier for an ML name (Python keywords are renamed out of the way)."""
+    if keyword.iskeyword(name):
+        return KW_PREFIX + name
+    return name
+
+
+def ml_name(py: str) -> str:
+    """The ML name a Python identifier made by `py_name` stands for."""
+    return py[len(KW_PREFIX):] if py.startswith(KW_PREFIX) else py
+
+
+FILE_EXTENSION = ".ml"
+MIMETYPE = "text/x-ml"
+
+# Jupyter's `language_info` for ML (kernel_info replies, notebooks written by the server).
+LANGUAGE_INFO: dict[str, str] = {
+    "name": "ml",
+    "version": __version__,
+    "mimetype": MIMETYPE,
+    "file_extension": FILE_EXTENSION,
+    "pygments_lexer": "ml",
+    "codemirror_mode": "javascript",
+}

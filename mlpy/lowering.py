@@ -1,0 +1,246 @@
+"""The lowering of ML's `+`, `*` and `%`: which Python code shape each operator takes.
+
+ML's `+ * %` differ from Python's (string + number concatenates, integers and strings are
+size-capped, `%` on strings is not formatting), so the general form is a runtime helper call.
+The facts mlpy/scoping.py computes let most operators take a cheaper shape instead:
+
+    operand facts                                  code shape
+    ---------------------------------------------  -------------------------------------------
+    both known integers (scope.ints)               `a op b`; `*` of two unbounded names adds an
+                                                   inline size test, else `__ml_mul`
+    `+` with a string literal operand              `a + b` if the other is a str, else `__ml_add`
+    `+` with a likely string/array operand         `__ml_add(a, b)` (no int test worth paying)
+    `x = a + b;` / `return a + b;` (statement)     `try: a + +b` / `except TypeError: __ml_add`
+    anything else                                  `a op b if type(a) is type(b) is int
+                                                    else __ml_op(a, b)` (small constants: no bound)
+
+The mixin is part of `Compiler`: it calls back `expr`, `helper` and `_temp` and reads `scope`.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from . import nodes as N
+from .language import py_name
+from .scoping import cannot_rebind, is_int, is_str, small_factor
+
+# Expression contexts carry no state, so every node shares one (as CPython's own AST does).
+LOAD = ast.Load()
+STORE = ast.Store()
+_LOAD, _STORE = LOAD, STORE
+_OPERATORS = {cls: cls() for cls in (ast.Add, ast.Mult, ast.Mod)}
+_IS_CHAIN = {1: [ast.Is()], 2: [ast.Is(), ast.Is()]}
+_BETWEEN = [ast.Lt(), ast.Lt()]
+_AND = ast.And()
+
+
+_STABLE = (ast.Name, ast.Constant)       # operands that read the same value twice
+
+
+def _rereadable(left, right, e) -> tuple:
+    """((left, rereadable), (right, rereadable)) for the compiled operands of binary `e`: a
+    constant always reads the same; a name too, unless (on the left) evaluating the right
+    operand could rebind it in between."""
+    right_stable = type(right) in _STABLE
+    left_stable = type(left) is ast.Constant or (
+        type(left) is ast.Name and (right_stable or cannot_rebind(e.right)))
+    return (left, left_stable), (right, right_stable)
+
+
+def copy_operand(node, at):
+    """A fresh node reading the same operand again (a name or a constant)."""
+    if type(node) is ast.Name:
+        return at(ast.Name(node.id, _LOAD))
+    return at(ast.Constant(node.value))
+
+
+class ArithmeticLowering:
+    """`+ * %` for `Compiler` (see the table above)."""
+
+    def _add_statement(self, e, emit) -> list | None:
+        """`x = L + R;` / `return L + R;` as Python's `+` on `L` and `+R` inside a `try`.
+
+        Unary `+` fails on anything but a number, and so does `number + non-number`, so the
+        Python `+` succeeds exactly when ML's `+` is numeric addition; every other case (string
+        concatenation, arrays, errors) raises TypeError and takes the helper with its size caps.
+        A `try` costs nothing until it catches, which makes this cheaper than checking both
+        operand types (fib-like recursion). Statements only: the operands are evaluated first,
+        so a TypeError raised while computing them is never mistaken for the `+` failing.
+        Returns None where the expression form serves better (not a `+`, integer operands, or
+        operands that look like strings or arrays)."""
+        if type(e) is not N.Binary or e.op != "+" or is_str(e.left) or is_str(e.right):
+            return None
+        ints = self.scope.ints if self.scope is not None else ()
+        if ints and is_int(e.left, ints) and is_int(e.right, ints):
+            return None
+        if self._looks_like_sequence(e.left) or self._looks_like_sequence(e.right):
+            return None
+        at = lambda n: self._at(n, e)  # noqa: E731
+        out: list = []
+        left, right = self.expr(e.left), self.expr(e.right)
+        operands = []
+        for value, stable in _rereadable(left, right, e):
+            if not stable:
+                temp = self._temp("v")
+                out.append(at(ast.Assign(targets=[at(ast.Name(temp, _STORE))], value=value)))
+                value = at(ast.Name(temp, _LOAD))
+            operands.append(value)
+        a, b = operands
+        plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
+            at(ast.UnaryOp(ast.UAdd(), b))
+        fast = at(ast.BinOp(a, ast.Add(), plus_b))
+        slow = self.helper("__ml_add", [copy_operand(a, at), copy_operand(b, at)], e)
+        handler = at(ast.ExceptHandler(type=at(ast.Name("__ml_TypeError", _LOAD)),
+                                       name=None, body=[emit(slow)]))
+        out.append(at(ast.Try(body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[])))
+        return out
+
+    def _looks_like_sequence(self, node) -> bool:
+        """An array or object literal, or a name this scope assigns a string or array."""
+        t = type(node)
+        if t is N.Array or t is N.Object:
+            return True
+        if t is N.Name:
+            names = self.scope.sequences if self.scope is not None else self.top_sequences
+            return node.name in names
+        return False
+
+    def _is_type(self, value, type_name: str, node):
+        """`__ml_type(value) is <type_name>`."""
+        at = lambda n: self._at(n, node)  # noqa: E731
+        return at(ast.Compare(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [value], [])),
+                              [ast.Is()], [at(ast.Name(type_name, _LOAD))]))
+
+    _HELPED = {"+": ("__ml_add", ast.Add), "*": ("__ml_mul", ast.Mult),
+               "%": ("__ml_mod", ast.Mod)}
+
+    def _arithmetic(self, left, right, op: str, e):
+        """`+ * %`: Python's operator where the operand types are known, else checked."""
+        helper, pyop = self._HELPED[op]
+        ints = self.scope.ints if self.scope is not None else ()
+        if ints and is_int(e.left, ints) and is_int(e.right, ints):
+            return self._int_op(left, right, pyop, helper, e)
+        if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
+            return self._concat_literal(left, right, e)
+        if op == "+" and (is_str(e.left) or is_str(e.right) or self._looks_like_sequence(
+                e.left) or self._looks_like_sequence(e.right)):
+            return self.helper(helper, [left, right], e)      # concatenation: no int check
+        return self._fast_int(left, right, pyop, helper, e)
+
+    def _concat_literal(self, left, right, e):
+        """`s + "lit"` / `"lit" + s`: Python's `+` when the other operand is a string, else the
+        helper. No size check: adding a literal grows a string only by the literal's length,
+        linearly with the work done (the timeout bounds it); doubling still meets the cap."""
+        at = lambda n: self._at(n, e)  # noqa: E731
+        literal_left = type(e.left) is N.String
+        other = right if literal_left else left
+        if is_str(e.right if literal_left else e.left):      # certainly a string too
+            return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
+        if type(other) is ast.Constant:                        # a number, true, false, null
+            return self.helper("__ml_add", [left, right], e)
+        literal = left if literal_left else right
+
+        def in_order(value, lit) -> list:
+            return [lit, value] if literal_left else [value, lit]
+
+        def fast(value):
+            a, b = in_order(value, literal)
+            return at(ast.BinOp(a, _OPERATORS[ast.Add], b))
+
+        def slow(value):
+            return self.helper("__ml_add", in_order(value, copy_operand(literal, at)), e)
+
+        return self._by_type(other, "__ml_str", fast, slow, e)
+
+    def _int_op(self, left, right, pyop, helper: str, e):
+        """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
+        size inline when they are names or constants (else the helper applies the cap)."""
+        plain = self._at(ast.BinOp(left, pyop(), right), e)
+        if pyop is not ast.Mult:
+            return plain
+        bound = self._MUL_BOUND
+        names = []
+        for factor in (e.left, e.right):
+            if type(factor) is N.Name:
+                if factor.name not in names:
+                    names.append(factor.name)
+            elif type(factor) is not N.Number or not -bound < factor.value < bound:
+                return self.helper(helper, [left, right], e)
+        counters = self.scope.counters
+        if not names or any(small_factor(f) or (type(f) is N.Name and f.name in counters)
+                            for f in (e.left, e.right)):
+            return plain
+        at = lambda n: self._at(n, e)  # noqa: E731
+        checks = [at(ast.Compare(at(ast.Constant(-bound)), [ast.Lt(), ast.Lt()],
+                                 [at(ast.Name(py_name(n), _LOAD)), at(ast.Constant(bound))]))
+                  for n in names]
+        test = checks[0] if len(checks) == 1 else at(ast.BoolOp(ast.And(), checks))
+        slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
+        return at(ast.IfExp(test, plain, slow))
+
+    # The largest factor the inline `*` path accepts: the product stays small, so a loop of
+    # squarings reaches the helper (and its integer size cap) instead of growing unchecked.
+    _MUL_BOUND = 1 << 62
+
+    def _fast_int(self, left, right, pyop, helper: str, e):
+        """`left op right` inline when both operands are ints, else the helper (ML rules).
+
+        (a op b) if type(a := L) is type(b := R) is int else helper(a, b) — costs a couple of
+        fast type checks instead of a Python call on the hot numeric path. An operand that is
+        a constant or a name is read again instead of kept in a temporary (a left-hand name
+        only when the right operand cannot rebind it first); an integer constant needs no
+        check, nor, for `*`, a bound when it is small; the other factor of a small constant
+        needs no bound either (see `small_factor`)."""
+        line, col = e.line, e.column - 1
+
+        def at(py):
+            py.lineno = line
+            py.col_offset = col
+            return py
+
+        operands, checks, bounds = [], [], []
+        bounded = pyop is ast.Mult and not (small_factor(e.left) or small_factor(e.right))
+        for value, stable in _rereadable(left, right, e):
+            if type(value) is ast.Constant:
+                if type(value.value) is not int:
+                    return self.helper(helper, [left, right], e)   # never both ints
+                if pyop is ast.Mult and not -self._MUL_BOUND < value.value < self._MUL_BOUND:
+                    return self.helper(helper, [left, right], e)
+                operands.append(value)
+                continue
+            if stable:
+                first = value
+            else:
+                temp = self._temp("a")
+                first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), value))
+                value = at(ast.Name(temp, _LOAD))
+            checks.append(at(ast.Call(at(ast.Name("__ml_type", _LOAD)), [first], [])))
+            if bounded:
+                bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)), _BETWEEN,
+                                             [copy_operand(value, at),
+                                              at(ast.Constant(self._MUL_BOUND))])))
+            operands.append(value)
+        a, b = operands
+        fast = at(ast.BinOp(a, _OPERATORS[pyop], b))
+        if not checks:
+            return fast
+        test = at(ast.Compare(checks[0], _IS_CHAIN[len(checks)],
+                              checks[1:] + [at(ast.Name("__ml_int", _LOAD))]))
+        if bounds:
+            test = at(ast.BoolOp(_AND, [test] + bounds))
+        slow = at(ast.Call(at(ast.Name(helper, _LOAD)), [copy_operand(a, at),
+                                                         copy_operand(b, at)], []))
+        return at(ast.IfExp(test, fast, slow))
+
+    def _by_type(self, obj, type_name: str, fast, slow, node):
+        """`fast(o) if type(o) is <type_name> else slow(o)`, `o` being the value of `obj`
+        computed once: a name is simply read again, anything else kept in a temporary."""
+        at = lambda n: self._at(n, node)  # noqa: E731
+        if type(obj) is ast.Name:
+            first, use = obj, lambda: copy_operand(obj, at)
+        else:
+            t = self._temp("t")
+            first = at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj))
+            use = lambda: at(ast.Name(t, _LOAD))  # noqa: E731
+        return at(ast.IfExp(self._is_type(first, type_name, node), fast(use()), slow(use())))

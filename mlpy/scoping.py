@@ -1,0 +1,277 @@
+"""Scope and type facts about ML function bodies, computed before any code is generated.
+
+Which names a function binds, which it declares `nonlocal`, which locals only ever hold
+integers (and which of those are counters stepped by small constants), which names hold
+strings or arrays: the lowering (mlpy/lowering.py) reads these facts to pick a code shape.
+Nothing here builds Python `ast`; it only reads ML syntax nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import nodes as N
+
+@dataclass
+class Scope:
+    """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
+    params: set
+    bound: set
+    nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
+    parent: "Scope | None" = None
+    ints: frozenset = frozenset()                   # locals that only ever hold integers
+    counters: frozenset = frozenset()               # int locals only stepped by constants
+    sequences: frozenset = frozenset()              # names assigned a string or array literal
+
+    @property
+    def locals(self) -> set:
+        return (self.params | self.bound) - set(self.nonlocals)
+
+
+def own_statements(body: list, out: list | None = None) -> list:
+    """Every statement of a function's own body, inside if/while/for/try too, but not inside
+    nested functions or arrows (they have scopes of their own)."""
+    if out is None:
+        out = []
+    for stmt in body:
+        out.append(stmt)
+        t = type(stmt)
+        if t is N.For or t is N.While:
+            own_statements(stmt.body, out)
+        elif t is N.If:
+            for _, branch in stmt.branches:
+                own_statements(branch, out)
+            if stmt.otherwise:
+                own_statements(stmt.otherwise, out)
+        elif t is N.Try:
+            for part in (stmt.body, stmt.handler, stmt.finally_body):
+                if part:
+                    own_statements(part, out)
+    return out
+
+
+class BodyFacts:
+    """What one walk over a body's own statements tells the scope analyses: the names it
+    binds, its `nonlocal` statements, its `name = e` assignments, the names bound any other
+    way, and the names it assigns a string or array (a hint that `+` on them concatenates)."""
+
+    __slots__ = ("bound", "nonlocals", "assigns", "other", "sequences")
+
+    def __init__(self, body: list):
+        self.bound: set = set()
+        self.nonlocals: list = []
+        self.assigns: list = []
+        self.other: set = set()
+        sequences = set()
+        for stmt in own_statements(body):
+            t = type(stmt)
+            if t is N.Assign and type(stmt.target) is N.Name:
+                name = stmt.target.name
+                self.bound.add(name)
+                self.assigns.append((name, stmt.value))
+                if type(stmt.value) is N.Array or is_str(stmt.value):
+                    sequences.add(name)
+            elif t is N.Nonlocal:
+                self.nonlocals.append(stmt)
+            else:
+                names = bindings(stmt)
+                if names:
+                    self.bound.update(names)
+                    self.other.update(names)
+        self.sequences = frozenset(sequences)
+
+
+def bindings(stmt) -> tuple:
+    """The names one statement binds in its scope."""
+    t = type(stmt)
+    if t is N.Assign:
+        return (stmt.target.name,) if type(stmt.target) is N.Name else ()
+    if t is N.Destructure:
+        return tuple(stmt.names)
+    if t is N.FunctionDef:
+        return (stmt.name,)
+    if t is N.For:
+        return (stmt.var,)
+    if t is N.Try:
+        return (stmt.handler_name,) if stmt.handler_name else ()
+    if t is N.Import:
+        return (stmt.alias or stmt.path[0],)
+    return ()
+
+
+def first_use(body: list, name: str):
+    """(line, column) of the first read or binding of `name` in a function's own body."""
+    first = None
+
+    def visit(node):
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, N.Node) or isinstance(node, (N.FunctionDef, N.Arrow)):
+            if isinstance(node, N.FunctionDef) and node.name == name:
+                _note(node)
+            return
+        hit = (isinstance(node, N.Name) and node.name == name) or (
+            isinstance(node, (N.For,)) and node.var == name) or (
+            isinstance(node, N.Destructure) and name in node.names) or (
+            isinstance(node, N.Try) and node.handler_name == name)
+        if hit:
+            _note(node)
+        for slot in node.__slots__:
+            visit(getattr(node, slot))
+
+    def _note(node):
+        nonlocal first
+        pos = (node.line, node.column)
+        if first is None or pos < first:
+            first = pos
+
+    visit(body)
+    return first
+
+
+def is_int(node, ints) -> bool:
+    """Whether an expression always gives an int, knowing the locals in `ints` hold ints.
+    Such expressions are also pure (names, integer constants, arithmetic)."""
+    t = type(node)
+    if t is N.Number:
+        return type(node.value) is int
+    if t is N.Name:
+        return node.name in ints
+    if t is N.Unary:
+        return node.op == "-" and is_int(node.operand, ints)
+    if t is N.Binary:
+        return node.op in ("+", "-", "*", "//", "%") and is_int(node.left, ints) and \
+            is_int(node.right, ints)
+    return False
+
+
+
+def cannot_rebind(node) -> bool:
+    """Whether evaluating an ML expression runs no code that could rebind a name: no calls
+    (and so no user functions), only names, literals, operators, members and indexing."""
+    t = type(node)
+    if t is N.Name or t is N.Number or t is N.String or t is N.Literal:
+        return True
+    if t is N.Binary or t is N.Logical:
+        return cannot_rebind(node.left) and cannot_rebind(node.right)
+    if t is N.Unary:
+        return cannot_rebind(node.operand)
+    if t is N.Member:
+        return cannot_rebind(node.obj)
+    if t is N.Index:
+        return cannot_rebind(node.obj) and cannot_rebind(node.index)
+    return False
+
+
+
+def small_factor(node) -> bool:
+    """An integer constant below 2**32: multiplying by it adds at most 32 bits, so a loop of
+    such products grows an integer only linearly with the work done (the timeout bounds it);
+    only products of two unbounded factors (squaring) need the inline size check."""
+    return type(node) is N.Number and type(node.value) is int and -(1 << 32) < node.value < 1 << 32
+
+
+
+def is_str(node) -> bool:
+    """Whether an expression certainly gives a string (a literal, or `+` with one)."""
+    t = type(node)
+    if t is N.String:
+        return True
+    return t is N.Binary and node.op == "+" and (is_str(node.left) or is_str(node.right))
+
+
+def integer_locals(body: list, facts: BodyFacts, scope: "Scope",
+                    may_nest_nonlocal: bool) -> frozenset:
+    """Locals of a function that can only ever hold integers: every binding is `name = e`
+    with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
+    nested function may rebind through `nonlocal` are left out."""
+    assigns = facts.assigns
+    ints = {name for name, _ in assigns} - facts.other - scope.params - set(scope.nonlocals)
+    if not ints:
+        return frozenset()
+    if may_nest_nonlocal:
+        ints -= nested_nonlocal_names(body)
+    changed = True
+    while changed:
+        changed = False
+        for name, value in assigns:
+            if name in ints and not is_int(value, ints):
+                ints.discard(name)
+                changed = True
+    return frozenset(ints)
+
+
+def counter_locals(facts: BodyFacts, ints: frozenset) -> frozenset:
+    """Integer locals whose every assignment is a small constant or the local itself plus or
+    minus a small constant (`i = 0;` ... `i = i + 1;`): their size grows at most linearly
+    with the work done, so a product with one adds few bits and needs no size check."""
+    counters = set(ints)
+    for name, value in facts.assigns:
+        if name not in counters or small_factor(value):
+            continue
+        if not (type(value) is N.Binary and value.op in ("+", "-") and (
+                (type(value.left) is N.Name and value.left.name == name
+                 and small_factor(value.right))
+                or (value.op == "+" and type(value.right) is N.Name
+                    and value.right.name == name and small_factor(value.left)))):
+            counters.discard(name)
+    return frozenset(counters)
+
+
+def nested_nonlocal_names(body: list) -> set:
+    """Names declared nonlocal by any function or arrow nested in `body`."""
+    names: set = set()
+
+    def walk(node, nested):
+        if isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item, nested)
+            return
+        if not isinstance(node, N.Node):
+            return
+        if isinstance(node, N.Nonlocal) and nested:
+            names.update(node.names)
+        inner = nested or isinstance(node, (N.FunctionDef, N.Arrow))
+        for slot in node.__slots__:
+            walk(getattr(node, slot), inner)
+
+    walk(body, False)
+    return names
+
+
+def all_bound(program: N.Program) -> set:
+    """Every name the program binds anywhere (for the deny-list rule of spec §11.1)."""
+    names: set = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if isinstance(node, tuple):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, N.Node):
+            return
+        if isinstance(node, N.Assign) and isinstance(node.target, N.Name):
+            names.add(node.target.name)
+        elif isinstance(node, N.Destructure):
+            names.update(node.names)
+        elif isinstance(node, N.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, N.For):
+            names.add(node.var)
+        elif isinstance(node, N.Try) and node.handler_name:
+            names.add(node.handler_name)
+        elif isinstance(node, N.Param):
+            names.add(node.name)
+        elif isinstance(node, N.Import):
+            names.add(node.alias or node.path[0])
+        for slot in node.__slots__:
+            walk(getattr(node, slot))
+
+    walk(program.body)
+    return names
