@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from a c
 
 import mlpy  # noqa: E402
 from mlpy.executor import AsyncMLExecutor  # noqa: E402
-from mlpy.executor.pool import Job, WorkerPool  # noqa: E402
+from mlpy.executor.jobs import Job  # noqa: E402
+from mlpy.executor.threads import WorkerPool  # noqa: E402
 from mlpy.runner import execute  # noqa: E402
 from mlpy.runtime.context import ExecutionContext, OutputSink  # noqa: E402
 from mlpy.runtime.namespace import new_namespace  # noqa: E402
@@ -131,7 +132,7 @@ def process_section(args, n: int, t_direct: float) -> None:
 
     n = max(n // 5, 200)
     executor = AsyncMLExecutor(max_workers=args.workers, isolation="process")
-    executor._pool.wait_ready()
+    executor.pool.wait_ready()
 
     sequential = functools.partial(_sequential, executor, n)
     concurrent = functools.partial(_concurrent, executor, n)
@@ -142,7 +143,7 @@ def process_section(args, n: int, t_direct: float) -> None:
 
     def respawn(ex, kill) -> float:
         """Seconds from a worker's death to the next trivial program's result."""
-        ex._pool.wait_ready()
+        ex.pool.wait_ready()
         kill(ex)
         started = time.perf_counter()
         assert ex.run_sync(CODE, timeout=5.0).value == 4

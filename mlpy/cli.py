@@ -93,8 +93,8 @@ class _deadline:
         if not self.seconds or threading.current_thread() is not threading.main_thread():
             self.seconds = None
             return self
-        from .executor.interrupt import stop_class, timeout_message
         from .runtime.signals import TimeoutStop
+        from .runtime.stops import stop_class, timeout_message
         stop = stop_class(TimeoutStop, timeout_message(self.seconds))
 
         def on_alarm(signum, frame):

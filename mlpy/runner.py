@@ -21,7 +21,8 @@ from .runtime.errors import ml_message, ml_type_of
 from .runtime.imports import check_import
 from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
-from .runtime.signals import HostStop, MLThrow, TimeoutStop
+from .runtime.signals import HostStop, InterruptStop, MemoryLimitStop, MLThrow, TimeoutStop
+from .runtime.stops import ml_position, raise_in_thread, stop_class, timeout_message
 
 _ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabilityError,
                   "ImportError": MLImportError}
@@ -36,6 +37,10 @@ class Outcome:
     display_value: Any = None         # the value of a final expression statement
     has_display: bool = False
     error: MLError | None = None
+    # what the host must act on, set from the exception's class, never from the ML error's
+    # type name (a program may throw {type: "MemoryError"}): "memory", "timeout", "limit",
+    # "interrupt", or None
+    host_event: str | None = None
 
 
 def _ensure_recursion_limit(depth: int) -> None:
@@ -65,17 +70,26 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
         except MLError as exc:
             return Outcome(False, error=exc)
         except HostStop as exc:
-            return Outcome(False, error=host_stop_error(exc))
+            return Outcome(False, error=host_stop_error(exc), host_event=_host_event(exc))
         except BaseException as exc:     # noqa: BLE001 - every failure becomes an ML error
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
                 return Outcome(False, error=MLRuntimeError(
                     "Execution interrupted", type="KeyboardInterrupt",
-                    **_position(exc)))
-            return Outcome(False, error=runtime_error(exc))
+                    **_position(exc)), host_event="interrupt")
+            return Outcome(False, error=runtime_error(exc),
+                           host_event="memory" if isinstance(exc, MemoryError) else None)
     has_display = program.has_display and H.DISPLAY in namespace
     display_value = namespace.pop(H.DISPLAY, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,
                    has_display=has_display)
+
+
+def _host_event(exc: HostStop) -> str:
+    if isinstance(exc, TimeoutStop):
+        return "timeout"
+    if isinstance(exc, InterruptStop):
+        return "interrupt"
+    return "memory" if isinstance(exc, MemoryLimitStop) else "limit"
 
 
 def host_stop_error(exc: HostStop) -> MLError:
@@ -99,23 +113,7 @@ def runtime_error(exc: BaseException) -> MLError:
 
 def _position(exc: BaseException) -> dict:
     """Line and column of the innermost ML frame of the exception's traceback."""
-    line = column = None
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename.startswith("<ml"):
-            line = tb.tb_lineno
-            column = None
-            try:
-                positions = list(code.co_positions())
-                index = tb.tb_lasti // 2
-                if 0 <= index < len(positions) and positions[index][2] is not None:
-                    column = positions[index][2] + 1
-                    if positions[index][0] is not None:
-                        line = positions[index][0]
-            except (AttributeError, IndexError):
-                pass
-        tb = tb.tb_next
+    line, column = ml_position(exc)
     return {"line": line, "column": column}
 
 
@@ -161,7 +159,6 @@ def run(source: str, *, context: dict | None = None, capabilities: Iterable[str]
 
 def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
     """Run on this thread while a watchdog raises TimeoutStop in it once time is up."""
-    from .executor.interrupt import raise_in_thread, stop_class, timeout_message
     done = threading.Event()
     target = threading.get_ident()
     stop = stop_class(TimeoutStop, timeout_message(timeout))
@@ -187,6 +184,7 @@ def _result(outcome: Outcome | None, sink: OutputSink, error: MLError | None) ->
     if error is None and outcome is not None:
         return RunResult(True, value=outcome.value, stdout=sink.text(),
                          stdout_truncated=sink.truncated)
+    assert error is not None, "a failed run has an error"
     return RunResult(False, error=error.message, error_type=error.type, line=error.line,
                      column=error.column, stdout=sink.text(), stdout_truncated=sink.truncated,
                      exception=error)

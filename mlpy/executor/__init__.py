@@ -1,4 +1,5 @@
-"""The executor: runs ML programs on worker threads for every host (server, kernel, CLI).
+"""The executor: runs ML programs on worker threads or processes for every host (server,
+kernel, CLI).
 
     from mlpy.executor import AsyncMLExecutor
     executor = AsyncMLExecutor(max_workers=4)
@@ -7,8 +8,9 @@
 
 from ..runtime.context import Limits
 from .executor import AsyncMLExecutor
+from .pool import Pool
 from .result import AsyncMLResult
 from .session import Session
 from .settings import ExecutorSettings
 
-__all__ = ["AsyncMLExecutor", "AsyncMLResult", "Session", "ExecutorSettings", "Limits"]
+__all__ = ["AsyncMLExecutor", "AsyncMLResult", "Session", "Pool", "ExecutorSettings", "Limits"]

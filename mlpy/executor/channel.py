@@ -1,5 +1,13 @@
 """Messages between the executor and its worker processes: length-prefixed pickles on pipes.
 
+Each kind of message is one small typed record below (a NamedTuple): what the parent sends
+(`RunRequest`, `StopRequest`, `InputReply`, `VarsRequest`, `ResetSession`, `DropSession`,
+`Exit`, and the `WorkerConfig` first) and what a worker sends back (`Ready`, `ClockStarted`,
+`Output`, `InputRequest`, `VarsReply`, `Done`). A run costs one `RunRequest` and one `Done`
+(plus `ClockStarted` and any `Output` batches); the result travels as an `AsyncMLResult`.
+`Done.event` carries a host event the worker observed itself (a real MemoryError, a limit or
+time stop); the parent never infers one from the ML error's type name, which a program picks.
+
 The parent trusts what it sends; it does not trust what a worker sends back (the worker ran
 untrusted code), so the parent unpickles with `load_from_worker`, which reconstructs plain
 data, `ErrorValue`s and the stand-ins of `remote_value` and nothing else — no other class
@@ -16,9 +24,11 @@ import io
 import os
 import pickle
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..runtime.values import ErrorValue, MLIterator, MLModule, MLObject, function_name, typeof
+from .result import AsyncMLResult
+from .settings import ExecutorSettings
 
 _HEADER = struct.Struct("!Q")
 PROTOCOL = 5
@@ -37,18 +47,21 @@ class Channel:
         self.write_fd = write_fd
 
     def send_bytes(self, data: bytes) -> None:
+        fd = self.write_fd
+        if fd is None:
+            raise ChannelClosed("closed")
         view = memoryview(_HEADER.pack(len(data)) + data) if len(data) < 65536 else None
         try:
             if view is not None:
                 while view:
-                    view = view[os.write(self.write_fd, view):]
+                    view = view[os.write(fd, view):]
                 return
             header = memoryview(_HEADER.pack(len(data)))
             while header:
-                header = header[os.write(self.write_fd, header):]
+                header = header[os.write(fd, header):]
             body = memoryview(data)
             while body:
-                body = body[os.write(self.write_fd, body[:1 << 20]):]
+                body = body[os.write(fd, body[:1 << 20]):]
         except (BrokenPipeError, OSError) as err:
             raise ChannelClosed(str(err)) from None
 
@@ -60,10 +73,13 @@ class Channel:
         return self._read(size)
 
     def _read(self, n: int) -> bytes:
+        fd = self.read_fd
+        if fd is None:
+            raise ChannelClosed("closed")
         chunks = []
         while n:
             try:
-                chunk = os.read(self.read_fd, min(n, 1 << 20))
+                chunk = os.read(fd, min(n, 1 << 20))
             except OSError as err:
                 raise ChannelClosed(str(err)) from None
             if not chunk:
@@ -82,6 +98,93 @@ class Channel:
         self.read_fd = self.write_fd = None
 
 
+# -- the messages: parent -> worker -------------------------------------------------------------
+class WorkerConfig(NamedTuple):
+    """The first message: how the worker's executor is set up and its OS limits."""
+    path: list[str]
+    settings: ExecutorSettings
+    strict_security: bool
+    capabilities: Any                 # names, or name -> resource patterns
+    allowed_hosts: tuple[str, ...]
+    file_root: Any
+    env: dict[str, str]
+
+
+class RunRequest(NamedTuple):
+    rid: int
+    code: str
+    timeout: float | None
+    context: Any
+    interactive: bool
+    sid: int | None                   # the session the run belongs to (None: one-shot)
+    session_context: dict[str, Any] | None
+    has_input: bool
+
+
+class StopRequest(NamedTuple):
+    rid: int
+    kind: str
+    stop_class: str                   # the HostStop class name to raise in the worker
+    message: str
+
+
+class InputReply(NamedTuple):
+    rid: int
+    text: Any                         # str, None (end of input) or {"error": message}
+
+
+class VarsRequest(NamedTuple):
+    qid: int
+    sid: int
+
+
+class ResetSession(NamedTuple):
+    sid: int
+
+
+class DropSession(NamedTuple):
+    sid: int
+
+
+class Exit(NamedTuple):
+    pass
+
+
+# -- the messages: worker -> parent -------------------------------------------------------------
+class Ready(NamedTuple):
+    pid: int
+
+
+class ClockStarted(NamedTuple):
+    """The run has compiled; its timeout starts now."""
+    rid: int
+
+
+class Output(NamedTuple):
+    rid: int
+    chunks: list[tuple[str, str]]     # (stream, text), in order
+
+
+class InputRequest(NamedTuple):
+    rid: int
+    prompt: str
+
+
+class VarsReply(NamedTuple):
+    qid: int
+    items: list[dict[str, Any]]
+
+
+class Done(NamedTuple):
+    rid: int
+    result: AsyncMLResult             # stdout/stderr empty: the parent has them from Output
+    event: str | None                 # "memory" | "timeout" | "limit" | "interrupt" | None
+    recycle: bool                     # the worker asks to be replaced (it abandoned a thread)
+
+
+FROM_WORKER = (Ready, ClockStarted, Output, InputRequest, VarsReply, Done)
+
+
 # -- values leaving a worker ---------------------------------------------------------------
 class RemoteObject(MLObject):
     """A library object (or any other value) that stayed in the worker process."""
@@ -92,11 +195,11 @@ class RemoteObject(MLObject):
         self.ml_type = ml_type
 
 
-def _remote_function(name: str):
-    def remote(*_args, **_kwargs):
+def _remote_function(name: str) -> Any:
+    def remote(*_args: Any, **_kwargs: Any) -> Any:
         raise TypeError(f"function {name or '<function>'} ran in a worker process and "
                         f"cannot be called here")
-    remote.ml_name = name
+    setattr(remote, "ml_name", name)  # noqa: B010 - how ML names a function value
     remote.__name__ = remote.__qualname__ = name or "function"
     return remote
 
@@ -115,8 +218,8 @@ def remote_value(kind: str, name: str) -> Any:
 class _WorkerPickler(pickle.Pickler):
     def reducer_override(self, obj):
         cls = type(obj)
-        if cls is ErrorValue or obj is remote_value or isinstance(obj, type):
-            return NotImplemented          # classes go by name; the parent allows two
+        if cls is ErrorValue or cls in _RECORDS or obj is remote_value or isinstance(obj, type):
+            return NotImplemented          # classes go by name; the parent allows a few
         if cls is MLModule:
             return remote_value, ("module", obj.ml_name)
         if cls is MLIterator:
@@ -136,8 +239,10 @@ def dump_from_worker(obj: Any) -> bytes:
     return buffer.getvalue()
 
 
+_RECORDS = frozenset(FROM_WORKER) | {AsyncMLResult}
 _ALLOWED = {("mlpy.runtime.values", "ErrorValue"): ErrorValue,
-            ("mlpy.executor.channel", "remote_value"): remote_value}
+            ("mlpy.executor.channel", "remote_value"): remote_value,
+            **{(cls.__module__, cls.__qualname__): cls for cls in _RECORDS}}
 
 
 class _ParentUnpickler(pickle.Unpickler):

@@ -1,400 +1,148 @@
-"""Worker threads that can be stopped: the machinery under the executor.
+"""The one contract between the executor and where ML runs, and how a host waits for a run.
 
-A `Job` is a callable run on one of the pool's daemon threads. While it runs it is inside the
-*stop region*: a timeout (measured from the moment a worker starts it, never from the moment
-it was queued) or `request_stop()` raises a `HostStop` in the worker thread and keeps raising
-it every `reinject_interval` until the worker has left the region — so a `finally` that loops
-cannot hold the worker. A worker that has not left after `stop_grace` (stuck in one long C
-call) is abandoned: the job is finished with its stop result, a replacement thread is
-started so `max_workers` threads keep serving, and the stuck thread exits on its own when its
-C call returns.
+`AsyncMLExecutor` and `Session` talk only to a `Pool`; `make_pool` picks the implementation:
 
-Every transition (start, leave, inject, abandon) happens under the pool lock, so an
-exception is only ever injected into a thread that is running that very job. An injected
-exception that was already pending when the worker left is cleared by the worker itself.
-Jobs finish exactly once: `finish()` ignores later calls.
+* `ThreadPool` (thread_pool.py): worker threads of this process — one trust domain, fastest.
+* `ProcessPool` (process.py): pre-started worker processes with OS limits — untrusted code.
+
+A pool turns a request into a `Job` (`make_job`), runs it (`submit`), stops it
+(`request_stop`), opens sessions (`open_session`), reports `stats()` and shuts down.
+`run_async` and `run_blocking` are the two ways a host waits for a job: on an event loop
+without blocking it, or on a thread; both stream output to `on_output` while the job runs and
+stop the job when the waiter is cancelled or interrupted.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import logging
-import queue
-import threading
-import time
-from typing import Any, Callable
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..runtime.signals import HostStop, TimeoutStop
-from .interrupt import _clear_async_exc, raise_in_thread, sticky_stop_class, timeout_message
+from ..runtime.stops import INTERRUPT, Stop
+from .jobs import Job
+from .output import LoopOutput, OutputCallback, ThreadOutput
+from .result import AsyncMLResult
 
-log = logging.getLogger("mlpy.executor")
+if TYPE_CHECKING:
+    from .executor import AsyncMLExecutor
+    from .session import Session
 
-QUEUED, RUNNING, LEFT, CANCELLED, ABANDONED = "queued", "running", "left", "cancelled", "abandoned"
-ABANDONED_REINJECT = 0.5    # seconds between stops sent to an abandoned thread
-
-
-class Stop:
-    """Why a job is being stopped: the exception class to raise and the message to report."""
-
-    __slots__ = ("kind", "base", "message", "ml_type")
-
-    def __init__(self, kind: str, base: type[HostStop], message: str):
-        self.kind = kind                      # "timeout" | "interrupt" | "shutdown"
-        self.base = base
-        self.message = message
-        self.ml_type = base.ml_type
-
-    def exc_class(self, thread_id: int) -> type[HostStop]:
-        """The class raised in `thread_id` (it re-raises itself there; see interrupt.py)."""
-        return sticky_stop_class(self.base, self.message, thread_id)
+InputReader = Callable[[str], "str | None"]
+Writer = Callable[[str, str], None]
+Submit = Callable[[Job], None]
 
 
-class Job:
-    """One unit of work. `run(job)` executes on the worker; `stopped(job)` builds the result
-    reported when the job is stopped before `run` could return one."""
-
-    __slots__ = ("run", "stopped", "timeout", "timeout_stop", "state", "stop", "worker",
-                 "started", "finished", "result", "_callbacks", "data", "stop_exception",
-                 "clock_on_start")
-
-    def __init__(self, run: Callable[["Job"], Any], stopped: Callable[["Job"], Any],
-                 timeout: float | None = None, timeout_stop: Stop | None = None, data: Any = None,
-                 clock_on_start: bool = True):
-        self.run = run
-        self.stopped = stopped
-        self.timeout = timeout
-        self.timeout_stop = timeout_stop
-        self.state = QUEUED
-        self.stop: Stop | None = None
-        self.worker: _Worker | None = None
-        self.started: float | None = None
-        self.finished = False
-        self.result: Any = None
-        self._callbacks: list[Callable[["Job"], None]] = []
-        self.data = data
-        self.stop_exception: BaseException | None = None   # the HostStop that ended run()
-        # False: the timeout starts when run() calls pool.start_clock(job), not at pickup
-        self.clock_on_start = clock_on_start
-
-    def add_done_callback(self, fn: Callable[["Job"], None]) -> None:
-        """Call `fn(job)` once the job has finished (at once if it already has)."""
-        with _finish_lock:
-            if not self.finished:
-                self._callbacks.append(fn)
-                return
-        fn(self)
-
-    def finish(self, result: Any) -> bool:
-        """Record the result and run the callbacks; False if the job had finished already."""
-        with _finish_lock:
-            if self.finished:
-                return False
-            self.finished = True
-            self.result = result
-            callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            try:
-                fn(self)
-            except Exception:  # a host callback failing must not take the worker down
-                log.exception("job completion callback failed")
-        return True
-
-
-_finish_lock = threading.Lock()
-
-
-class _Worker:
-    __slots__ = ("pool", "thread", "ident", "job", "abandoned")
-
-    def __init__(self, pool: "WorkerPool", number: int):
-        self.pool = pool
-        self.job: Job | None = None
-        self.abandoned = False
-        self.ident: int | None = None
-        self.thread = threading.Thread(target=self._main, name=f"mlpy-worker-{number}",
-                                       daemon=True)
-
-    # An injected stop re-arms itself each time it reaches a handler (interrupt.py), so the
-    # handlers below must end the barrage before running any Python call: the first thing
-    # they do is call the ctypes function directly with operands that need no call.
-    def _main(self) -> None:
-        ident = self.ident = threading.get_ident()
-        pool = self.pool
-        get = pool._queue.get
-        while True:
-            job = get()
-            if job is None:
-                return
-            if not pool._start(self, job):
-                continue
-            result = None
-            try:
-                result = self._run(job)
-            except HostStop:
-                _clear_async_exc(ident, None)
-            # A late stop may have landed while leaving; leave again until we are out.
-            while self.job is job:
-                try:
-                    self._leave(job)
-                except HostStop:
-                    _clear_async_exc(ident, None)
-            if result is None:
-                result = job.stopped(job)
-            job.finish(result)
-            if self.abandoned:
-                return
-
-    def _run(self, job: Job) -> Any:
-        try:
-            try:
-                return job.run(job)
-            except HostStop as stop:
-                _clear_async_exc(self.ident, None)
-                job.stop_exception = stop
-                return None
-            except Exception:
-                log.exception("job failed")
-                return None
-        finally:
-            self._leave(job)
-
-    def _leave(self, job: Job) -> None:
-        with self.pool._lock:
-            if job.state == RUNNING:
-                job.state = LEFT
-            self.job = None
-            _clear_async_exc(self.ident, None)
-
-
-class WorkerPool:
-    """`max_workers` daemon threads serving one FIFO queue, plus a watchdog thread."""
-
-    def __init__(self, max_workers: int, *, stop_grace: float = 1.0,
-                 reinject_interval: float = 0.005, stack_size: int = 0, name: str = "mlpy"):
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        self.max_workers = max_workers
-        self.stop_grace = stop_grace
-        self.reinject_interval = reinject_interval
-        self.stack_size = stack_size
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._workers: list[_Worker] = []
-        self._numbers = itertools.count(1)
-        self._deadlines: list[tuple[float, int, Job]] = []
-        self._seq = itertools.count()
-        self._stopping: dict[Job, list[float]] = {}   # job -> [next injection, abandon at]
-        self._abandoned: dict[Job, float] = {}        # job -> next injection
-        self._next_wake = float("inf")
-        self._started = False
-        self._closed = False
-        self._watchdog: threading.Thread | None = None
-        self.abandoned_total = 0
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def _ensure_started(self) -> None:
-        if self._started:
-            return
-        with self._lock:
-            if self._started:
-                return
-            if self._closed:
-                raise RuntimeError("cannot schedule new executions after shutdown")
-            for _ in range(self.max_workers):
-                self._spawn_locked()
-            self._watchdog = threading.Thread(target=self._watch, name="mlpy-watchdog",
-                                              daemon=True)
-            self._watchdog.start()
-            self._started = True
-
-    def _spawn_locked(self) -> _Worker:
-        worker = _Worker(self, next(self._numbers))
-        self._workers.append(worker)
-        if self.stack_size:
-            previous = threading.stack_size(self.stack_size)
-            try:
-                worker.thread.start()
-            finally:
-                threading.stack_size(previous)
-        else:
-            worker.thread.start()
-        return worker
-
-    def submit(self, job: Job) -> None:
-        if self._closed:
-            raise RuntimeError("cannot schedule new executions after shutdown")
-        self._ensure_started()
-        self._queue.put(job)
-
-    def shutdown(self, wait: bool = True, cancel_pending: bool = False,
-                 stop: "Stop | None" = None) -> None:
-        with self._lock:
-            already = self._closed
-            self._closed = True
-            workers = list(self._workers)
-        if cancel_pending:
-            pending = []
-            while True:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is not None:
-                    pending.append(job)
-            for job in pending:
-                self.request_stop(job, stop)
-            for worker in workers:
-                running = worker.job
-                if running is not None and stop is not None:
-                    self.request_stop(running, stop)
-        if not already:
-            for _ in range(len(workers) + 1):
-                self._queue.put(None)
-        with self._lock:
-            self._wake.notify_all()
-        if wait:
-            current = threading.current_thread()
-            for worker in workers:
-                if worker.thread is not current and worker.thread.ident is not None:
-                    while worker.thread.is_alive() and not worker.abandoned:
-                        worker.thread.join(0.05)
-            if self._watchdog is not None and self._watchdog is not current:
-                self._watchdog.join(1.0)
+class Pool(Protocol):
+    """Where an executor's jobs run."""
 
     @property
-    def closed(self) -> bool:
-        return self._closed
+    def closed(self) -> bool: ...
 
-    # -- the worker side -------------------------------------------------------------------
-    def _start(self, worker: _Worker, job: Job) -> bool:
-        with self._lock:
-            if job.state != QUEUED:
-                return False
-            job.state = RUNNING
-            job.worker = worker
-            job.started = time.monotonic()
-            worker.job = job
-            if job.clock_on_start:
-                self._arm_locked(job)
-        return True
+    def make_job(self, code: str, timeout: float | None, context: Mapping[str, Any] | None,
+                 interactive: bool, session: Session | None, write: Writer | None,
+                 input: InputReader | None) -> Job: ...
 
-    def start_clock(self, job: Job) -> None:
-        """Start `job`'s timeout now (for jobs created with clock_on_start=False)."""
-        if job.timeout is not None:
-            with self._lock:
-                self._arm_locked(job)
+    def submit(self, job: Job) -> None: ...
 
-    def _arm_locked(self, job: Job) -> None:
-        if job.timeout is None:
-            return
-        deadline = time.monotonic() + job.timeout
-        heapq.heappush(self._deadlines, (deadline, next(self._seq), job))
-        if deadline < self._next_wake:
-            self._next_wake = deadline
-            self._wake.notify()
+    def request_stop(self, job: Job, stop: Stop) -> bool: ...
 
-    # -- stopping --------------------------------------------------------------------------
-    def request_stop(self, job: Job, stop: Stop) -> bool:
-        """Stop `job`: drop it if still queued, interrupt it if running. False if it is done."""
-        with self._lock:
-            state = job.state
-            if state == QUEUED:
-                job.state = CANCELLED
-                job.stop = stop
-            elif state == RUNNING:
-                if job.stop is None:
-                    job.stop = stop
-                if job not in self._stopping:
-                    now = time.monotonic()
-                    self._inject_locked(job)
-                    self._stopping[job] = [now + self.reinject_interval, now + self.stop_grace]
-                    self._next_wake = min(self._next_wake, now + self.reinject_interval)
-                    self._wake.notify()
-                return True
-            else:
-                return False
-        job.finish(job.stopped(job))
-        return True
+    def open_session(self, context: Mapping[str, Any] | None) -> Session: ...
 
-    def _inject_locked(self, job: Job) -> None:
-        worker = job.worker
-        if worker is not None and worker.job is job and worker.ident and job.stop is not None:
-            raise_in_thread(worker.ident, job.stop.exc_class(worker.ident))
+    def shutdown(self, wait: bool = True, cancel_pending: bool = False,
+                 stop: Stop = ...) -> None: ...
 
-    def _abandon_locked(self, job: Job) -> None:
-        worker = job.worker
-        job.state = ABANDONED
-        if worker is not None:
-            worker.abandoned = True
-            try:
-                self._workers.remove(worker)
-            except ValueError:
-                pass
-        self.abandoned_total += 1
-        if self._closed:
-            self._queue.put(None)   # the replacement needs its own end marker
-        log.warning("worker %s did not stop within %.1f s; abandoned and replaced",
-                    worker.thread.name if worker else "?", self.stop_grace)
-        self._spawn_locked()
+    def stats(self) -> dict[str, Any]: ...
 
-    def _watch(self) -> None:
-        while True:
-            finished: list[Job] = []
-            with self._lock:
-                if self._closed and not self._stopping and not any(
-                        w.thread.is_alive() for w in self._workers):
-                    return
-                now = time.monotonic()
-                deadlines = self._deadlines
-                while deadlines and deadlines[0][0] <= now:
-                    _, _, job = heapq.heappop(deadlines)
-                    if job.state == RUNNING and job.stop is None:
-                        job.stop = job.timeout_stop or Stop(
-                            "timeout", TimeoutStop, timeout_message(job.timeout))
-                        self._inject_locked(job)
-                        self._stopping[job] = [now + self.reinject_interval, now + self.stop_grace]
-                for job, times in list(self._stopping.items()):
-                    if job.state != RUNNING:
-                        del self._stopping[job]
-                    elif now >= times[1]:
-                        del self._stopping[job]
-                        self._abandon_locked(job)
-                        self._abandoned[job] = now + ABANDONED_REINJECT
-                        finished.append(job)
-                    elif now >= times[0]:
-                        self._inject_locked(job)
-                        times[0] = now + self.reinject_interval
-                # an abandoned thread gets the stop again now and then until it has left
-                for job, at in list(self._abandoned.items()):
-                    if job.worker is None or job.worker.job is not job:
-                        del self._abandoned[job]
-                    elif now >= at:
-                        self._inject_locked(job)
-                        self._abandoned[job] = now + ABANDONED_REINJECT
-                wake = deadlines[0][0] if deadlines else float("inf")
-                for at in self._abandoned.values():
-                    wake = min(wake, at)
-                for times in self._stopping.values():
-                    wake = min(wake, times[0], times[1])
-                self._next_wake = wake
-                if not finished:
-                    timeout = None if wake == float("inf") else max(wake - now, 0.0)
-                    if self._closed and timeout is None:
-                        timeout = 0.1
-                    self._wake.wait(timeout)
-            for job in finished:
-                job.finish(job.stopped(job))
 
-    # -- introspection ---------------------------------------------------------------------
-    def stats(self) -> dict:
-        with self._lock:
-            busy = sum(1 for w in self._workers if w.job is not None)
-            return {"max_workers": self.max_workers, "workers": len(self._workers),
-                    "busy": busy, "queued": self._queue.qsize(),
-                    "abandoned_total": self.abandoned_total}
+def make_pool(executor: AsyncMLExecutor, isolation: str, max_workers: int) -> Pool:
+    """The pool for `isolation` ("thread" or "process")."""
+    if isolation == "process":
+        from .process import ProcessPool
+        return ProcessPool(executor, max_workers)
+    from .thread_pool import ThreadPool
+    return ThreadPool(executor, max_workers)
 
-    def threads(self) -> list[threading.Thread]:
-        with self._lock:
-            return [w.thread for w in self._workers]
+
+def check_request(code: object, context: object) -> None:
+    """The argument checks every pool's make_job starts with."""
+    if not isinstance(code, str):
+        raise TypeError(f"code must be a string, not {type(code).__name__}")
+    if context is not None and not isinstance(context, Mapping):
+        raise TypeError("context must be a mapping of variable names to values")
+
+
+def _set_future(fut: asyncio.Future[Any], result: Any) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+async def run_async(pool: Pool, submit: Submit, code: str, timeout: float | None,
+                    context: Mapping[str, Any] | None, on_output: OutputCallback | None,
+                    interactive: bool, session: Session | None, input: InputReader | None,
+                    output_interval: float) -> AsyncMLResult:
+    """Run a job without blocking the event loop; cancelling the awaiting task stops it."""
+    loop = asyncio.get_running_loop()
+    stream = LoopOutput(loop, on_output, output_interval) if on_output else None
+    job = pool.make_job(code, timeout, context, interactive, session,
+                        stream.write if stream else None, input)
+    fut: asyncio.Future[AsyncMLResult] = loop.create_future()
+
+    def deliver(done: Job) -> None:
+        try:
+            loop.call_soon_threadsafe(_set_future, fut, done.result)
+        except RuntimeError:  # the loop has been closed: nobody is waiting any more
+            pass
+
+    job.add_done_callback(deliver)
+    submit(job)
+    try:
+        result = await fut
+    except asyncio.CancelledError:
+        pool.request_stop(job, INTERRUPT)
+        if stream:
+            stream.flush()
+        raise
+    if stream:
+        stream.flush()
+    return result
+
+
+def run_blocking(pool: Pool, submit: Submit, code: str, timeout: float | None,
+                 context: Mapping[str, Any] | None, on_output: OutputCallback | None,
+                 interactive: bool, session: Session | None,
+                 input: InputReader | None) -> AsyncMLResult:
+    """Run a job and block the calling thread until it ends; `on_output` is called on this
+    thread. A KeyboardInterrupt in the host stops the program too."""
+    waiter = ThreadOutput(on_output)
+    job = pool.make_job(code, timeout, context, interactive, session,
+                        waiter.write if on_output else None, input)
+    job.add_done_callback(waiter.done)
+    submit(job)
+    try:
+        waiter.wait()
+    except BaseException:
+        pool.request_stop(job, INTERRUPT)
+        raise
+    result: AsyncMLResult = job.result
+    return result
+
+
+async def stop_and_wait(pool: Pool, job: Job) -> bool:
+    """Ask `pool` to interrupt `job` and wait (without blocking the loop) until it has ended."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def set_done() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def wake(_job: Job) -> None:
+        try:
+            loop.call_soon_threadsafe(set_done)
+        except RuntimeError:          # the loop has closed: nobody is waiting any more
+            pass
+
+    stopped = pool.request_stop(job, INTERRUPT)
+    job.add_done_callback(wake)
+    await done
+    return stopped

@@ -9,18 +9,15 @@ dumps. Inside, programs run exactly as in thread mode, so results are the same.
 The parent side here:
 - `ProcessPool` keeps `max_workers` slots, each holding one worker process, plus one spare
   process already started, so a replacement is ready at once.
-- One reader thread per worker receives its messages: `("ready", pid)`, `("clock", rid)` (the
-  run's timeout starts now), `("out", rid, [(stream, text), ...])` (batched output),
-  `("input?", rid, prompt)`, `("vars", qid, items)`, `("done", rid, fields, recycle)`.
-  The parent sends `("run", rid, code, timeout, context, interactive, sid, session_context,
-  has_input)`, `("stop", rid, kind, stop class, message)`, `("input", rid, text)`,
-  `("vars", qid, sid)`, `("reset", sid)`, `("drop", sid)`, `("exit",)`.
+- One reader thread per worker receives its messages (the typed records of `channel.py`) and
+  dispatches them by type.
 - A watchdog thread SIGKILLs a worker whose program has not reported `timeout + kill_grace`
   after its clock started (or `kill_grace` after a stop was requested): a long C call (a
   pathological regular expression, a giant integer operation) cannot hold a worker. The slot
   gets the spare process and a new spare is started.
-- Workers are recycled after `recycle_after` runs, after hitting the memory limit, and after
-  a time-out or size limit when no session lives in them.
+- Workers are recycled after `recycle_after` runs, and after a host event (a real memory
+  error, a time-out or size limit: `Done.event`, never the ML error's type name) when no
+  session lives in them.
 - A session is pinned to one slot: its namespace lives in that worker. A worker that is
   killed or recycled takes the namespaces of its sessions with it; they start empty again.
 """
@@ -39,21 +36,37 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from time import perf_counter
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..runtime.signals import TimeoutStop
+from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, timeout_stop
 from . import channel
-from .interrupt import timeout_message
-from .pool import ABANDONED, CANCELLED, LEFT, QUEUED, RUNNING, Job, Stop
-from .result import AsyncMLResult
-from .worker import BOOTSTRAP, memory_message
+from .channel import (ClockStarted, Done, DropSession, Exit, InputReply, InputRequest, Output,
+                      Ready, ResetSession, RunRequest, StopRequest, VarsReply, VarsRequest,
+                      WorkerConfig)
+from .jobs import QUEUED, RUNNING, Job, StoppablePool
+from .pool import InputReader, Writer, check_request
+from .result import AsyncMLResult, memory_message
+from .session import Session
+
+if TYPE_CHECKING:
+    from .executor import AsyncMLExecutor
 
 log = logging.getLogger("mlpy.executor")
 
 COMPILE_ALLOWANCE = 10.0    # seconds a program may take to compile before its clock starts
-RECYCLE_TYPES = frozenset({"TimeoutError", "LimitError", "OutputLimitError", "MemoryLimit"})
+RECYCLE_EVENTS = frozenset({"memory", "timeout", "limit"})   # a worker is replaced after these
+# The worker's entry point: a fresh interpreter (never a fork of the host) runs this. It imports
+# mlpy from the folder the parent's mlpy came from (argv[3]), not whichever mlpy is installed:
+# a checkout, a CI clone or a second version beside the installed one runs its own workers.
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BOOTSTRAP = (
+    "import sys\n"
+    "sys.path.insert(0, sys.argv[3])\n"
+    "from mlpy.executor import worker\n"
+    "worker.main(int(sys.argv[1]), int(sys.argv[2]))\n"
+)
 
 
 class ProcessRun:
@@ -62,7 +75,9 @@ class ProcessRun:
     __slots__ = ("code", "timeout", "context", "interactive", "session", "write", "input",
                  "rid", "stdout", "stderr", "submitted", "clock", "ended", "proc")
 
-    def __init__(self, code, timeout, context, interactive, session, write, input):
+    def __init__(self, code: str, timeout: float | None, context: Mapping[str, Any] | None,
+                 interactive: bool, session: ProcessSession | None, write: Writer | None,
+                 input: InputReader | None):
         self.code = code
         self.timeout = timeout
         self.context = context
@@ -82,7 +97,7 @@ class ProcessRun:
 class _Proc:
     """One worker process and the thread that reads its messages."""
 
-    def __init__(self, pool: "ProcessPool", number: int):
+    def __init__(self, pool: ProcessPool, number: int):
         self.pool = pool
         self.number = number
         self.ready = False
@@ -91,7 +106,7 @@ class _Proc:
         self.job: Job | None = None
         self.runs = 0
         self.slot: _Slot | None = None
-        self.kill_reason: Stop | None = None
+        self.kill_reason: Stop | _Reason | None = None
         self.send_lock = threading.Lock()
         self.started = time.monotonic()
         self.ready_at: float | None = None
@@ -101,7 +116,7 @@ class _Proc:
         try:
             self.popen = subprocess.Popen(
                 [sys.executable, "-I", "-X", "utf8", "-c", BOOTSTRAP, str(to_child_r),
-                 str(from_child_w)],
+                 str(from_child_w), PACKAGE_ROOT],
                 env={}, cwd=self.tmpdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=None if pool.worker_stderr else subprocess.DEVNULL,
                 pass_fds=(to_child_r, from_child_w), close_fds=True,
@@ -117,7 +132,7 @@ class _Proc:
                                        daemon=True)
         self.reader.start()
 
-    def send(self, message: Any) -> bool:
+    def send(self, message: tuple) -> bool:
         data = channel.dump(message)
         try:
             with self.send_lock:
@@ -142,7 +157,10 @@ class _Proc:
         try:
             while True:
                 message = channel.load_from_worker(self.from_child.recv_bytes())
-                pool._on_message(self, message)
+                handler = pool.handlers.get(type(message))
+                if handler is None:
+                    raise TypeError(f"unexpected message {type(message).__name__}")
+                handler(self, message)
         except Exception as err:   # ChannelClosed, or a message the parent refuses
             if not isinstance(err, channel.ChannelClosed):
                 log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
@@ -177,10 +195,11 @@ class _Slot:
         self.sessions: set[int] = set()
 
 
-class ProcessPool:
+class ProcessPool(StoppablePool):
     """`max_workers` worker processes serving a shared queue and per-slot session queues."""
 
-    def __init__(self, executor, max_workers: int):
+    def __init__(self, executor: AsyncMLExecutor, max_workers: int):
+        super().__init__()
         settings = executor.settings
         self.executor = executor
         self.max_workers = max_workers
@@ -188,21 +207,20 @@ class ProcessPool:
         self.kill_grace = settings.kill_grace
         self.recycle_after = settings.recycle_after
         self.worker_stderr = True
+        patterns = executor.capability_patterns
         caps: Any = executor.capabilities
-        if executor._patterns:
-            caps = {name: executor._patterns.get(name, ()) for name in executor.capabilities}
+        if patterns:
+            caps = {name: patterns.get(name, ()) for name in executor.capabilities}
         # the worker's executor stops a program itself; the parent kills before it abandons
         inner = settings.replace(stop_grace=settings.kill_grace + 5.0,
                                  thread_stack_size=min(settings.thread_stack_size, 16 << 20))
-        self.config = {
-            "path": list(sys.path), "settings": inner,
-            "strict_security": executor.strict_security, "capabilities": caps,
-            "allowed_hosts": tuple(executor.allowed_hosts), "file_root": executor.file_root,
-            "env": dict(executor.env), "memory_limit": settings.memory_limit,
-            "cpu_limit": settings.cpu_limit, "file_size_limit": settings.file_size_limit,
-            "open_files_limit": settings.open_files_limit,
-        }
-        self._lock = threading.Lock()
+        self.config = WorkerConfig(
+            path=list(sys.path), settings=inner, strict_security=executor.strict_security,
+            capabilities=caps, allowed_hosts=tuple(executor.allowed_hosts),
+            file_root=executor.file_root, env=dict(executor.env))
+        self.handlers: dict[type, Callable[[_Proc, Any], None]] = {
+            Output: self._on_output, Done: self._on_done, ClockStarted: self._on_clock,
+            InputRequest: self._on_input_request, VarsReply: self._on_vars, Ready: self._on_ready}
         self._wake = threading.Condition(self._lock)
         self._shared: deque[Job] = deque()
         self._slots = [_Slot(i) for i in range(max_workers)]
@@ -211,7 +229,7 @@ class ProcessPool:
         self._rids = itertools.count(1)
         self._deadlines: list = []
         self._seq = itertools.count()
-        self._queries: dict[int, list] = {}
+        self._queries: dict[int, tuple[threading.Event, list]] = {}
         self._closed = False
         self._procs: set[_Proc] = set()
         self.killed_total = 0
@@ -265,7 +283,7 @@ class ProcessPool:
             if proc.retired:
                 return
             proc.retired = True
-        if not proc.send(("exit",)):
+        if not proc.send(Exit()):
             proc.kill()
 
         def reap():
@@ -275,17 +293,31 @@ class ProcessPool:
                 proc.kill()
         threading.Thread(target=reap, name="mlpy-proc-reap", daemon=True).start()
 
-    # -- submitting --------------------------------------------------------------------------
-    def submit(self, job: Job, slot: int | None = None) -> None:
+    # -- the Pool contract ---------------------------------------------------------------------
+    def make_job(self, code: str, timeout: float | None, context: Mapping[str, Any] | None,
+                 interactive: bool, session: Session | None, write: Writer | None,
+                 input: InputReader | None) -> Job:
+        check_request(code, context)
+        timeout = self.settings.effective_timeout(timeout)
+        assert session is None or isinstance(session, ProcessSession)
+        run = ProcessRun(code, timeout, context, bool(interactive), session, write, input)
+        return Job(None, self.stopped_result, timeout=timeout, data=run)
+
+    def submit(self, job: Job) -> None:
+        """Queue `job`: a session's job on its session's slot, others on the shared queue."""
         if self._closed:
             raise RuntimeError("cannot schedule new executions after shutdown")
-        job.data.rid = next(self._rids)
+        run: ProcessRun = job.data
+        run.rid = next(self._rids)
         with self._lock:
-            if slot is None:
+            if run.session is None:
                 self._shared.append(job)
             else:
-                self._slots[slot].private.append(job)
+                self._slots[run.session.slot].private.append(job)
         self._pump()
+
+    def open_session(self, context: Mapping[str, Any] | None) -> ProcessSession:
+        return ProcessSession(self, context, self.settings.output_interval)
 
     def _next_job(self, slot: _Slot) -> Job | None:
         for queue in (slot.private, self._shared):
@@ -309,25 +341,24 @@ class ProcessPool:
                         retire.append(proc)
                     continue
                 run: ProcessRun = job.data
-                job.state = RUNNING
-                job.worker = proc
-                job.started = time.monotonic()
+                now = time.monotonic()
+                job.start(proc, now)
                 run.proc = proc
                 proc.job = job
                 limit = (run.timeout or 0) + COMPILE_ALLOWANCE + self.kill_grace
                 if run.timeout is not None:
-                    self._arm_locked(proc, job, job.started + limit)
+                    self._arm_locked(proc, job, now + limit)
                 session = run.session
-                sends.append((proc, ("run", run.rid, run.code, run.timeout, run.context,
-                                     run.interactive, session.sid if session else None,
-                                     session._context if session else None,
-                                     run.input is not None)))
+                sends.append((proc, RunRequest(
+                    run.rid, run.code, run.timeout, run.context, run.interactive,
+                    session.sid if session else None, session.context if session else None,
+                    run.input is not None)))
         for proc, message in sends:
             try:
                 ok = proc.send(message)
             except Exception as err:      # a context value that cannot be pickled
                 ok = True
-                self._finish_unsent(proc, message[1], err)
+                self._finish_unsent(proc, message.rid, err)
             if not ok:
                 proc.kill()
         for proc in retire:
@@ -339,10 +370,9 @@ class ProcessPool:
             if job is None or job.data.rid != rid:
                 return
             proc.job = None
-            job.state = LEFT
-        job.finish(self._result(job, (False, None, f"context cannot be sent to the worker "
-                                      f"process: {err}", 0.0, 0.0, None, False, "TypeError",
-                                      None, None, None)))
+            job.leave()
+        job.finish(AsyncMLResult(False, error=f"context cannot be sent to the worker "
+                                 f"process: {err}", error_type="TypeError"))
         self._pump()
 
     def _arm_locked(self, proc: _Proc, job: Job, deadline: float) -> None:
@@ -350,24 +380,15 @@ class ProcessPool:
         self._wake.notify()
 
     # -- stopping ----------------------------------------------------------------------------
-    def request_stop(self, job: Job, stop: Stop) -> bool:
-        with self._lock:
-            state = job.state
-            if state == QUEUED:
-                job.state = CANCELLED
-                job.stop = stop
-            elif state == RUNNING:
-                if job.stop is None:
-                    job.stop = stop
-                proc = job.worker
-                self._arm_locked(proc, job, time.monotonic() + self.kill_grace)
-            else:
-                return False
-        if state == QUEUED:
-            job.finish(self.stopped_result(job))
-            return True
-        proc.send(("stop", job.data.rid, stop.kind, stop.base.__name__, stop.message))
-        return True
+    def _stop_running_locked(self, job: Job) -> Callable[[], None]:
+        proc: _Proc = job.worker
+        self._arm_locked(proc, job, time.monotonic() + self.kill_grace)
+        stop = job.stop or INTERRUPT
+        message = StopRequest(job.data.rid, stop.kind, stop.base.__name__, stop.message)
+
+        def send() -> None:
+            proc.send(message)
+        return send
 
     def _watch(self) -> None:
         while True:
@@ -379,11 +400,9 @@ class ProcessPool:
                 while self._deadlines and self._deadlines[0][0] <= now:
                     _, _, proc, job = heapq.heappop(self._deadlines)
                     if proc.job is job and not proc.dead:
-                        if job.stop is None:
-                            job.stop = Stop("timeout", TimeoutStop,
-                                            timeout_message(job.data.timeout))
+                        job.mark_stop(timeout_stop(job.data.timeout))
                         proc.kill_reason = job.stop
-                        job.state = ABANDONED
+                        job.abandon()
                         kill.append(proc)
                 wait = self._deadlines[0][0] - now if self._deadlines else 0.5
                 if not kill:
@@ -398,67 +417,67 @@ class ProcessPool:
         job = proc.job
         return job if job is not None and job.data.rid == rid else None
 
-    def _on_message(self, proc: _Proc, message: tuple) -> None:
-        kind = message[0]
-        if kind == "out":
-            job = self._job_of(proc, message[1])
-            if job is None:
-                return
-            run: ProcessRun = job.data
-            for stream, text in message[2]:
-                (run.stdout if stream == "stdout" else run.stderr).append(text)
-                if run.write is not None:
-                    run.write(stream, text)
-        elif kind == "done":
-            self._on_done(proc, message[1], message[2], message[3])
-        elif kind == "clock":
-            with self._lock:
-                job = self._job_of(proc, message[1])
-                if job is not None:
-                    job.data.clock = perf_counter()
-                    if job.data.timeout is not None and job.stop is None:
-                        self._arm_locked(proc, job, time.monotonic() + job.data.timeout
-                                         + self.kill_grace)
-        elif kind == "input?":
-            job = self._job_of(proc, message[1])
-            if job is not None and job.data.input is not None:
-                self._answer_input(proc, message[1], job.data.input, message[2])
-        elif kind == "vars":
-            waiter = self._queries.get(message[1])
-            if waiter is not None:
-                waiter.append(message[2])
-                waiter[0].set()
-        elif kind == "ready":
-            with self._lock:
-                proc.ready = True
-                proc.ready_at = time.monotonic()
-            self._pump()
+    def _on_output(self, proc: _Proc, message: Output) -> None:
+        job = self._job_of(proc, message.rid)
+        if job is None:
+            return
+        run: ProcessRun = job.data
+        for stream, text in message.chunks:
+            (run.stdout if stream == "stdout" else run.stderr).append(text)
+            if run.write is not None:
+                run.write(stream, text)
 
-    def _answer_input(self, proc: _Proc, rid: int, reader: Callable, prompt: str) -> None:
+    def _on_clock(self, proc: _Proc, message: ClockStarted) -> None:
+        with self._lock:
+            job = self._job_of(proc, message.rid)
+            if job is not None:
+                job.data.clock = perf_counter()
+                if job.data.timeout is not None and job.stop is None:
+                    self._arm_locked(proc, job, time.monotonic() + job.data.timeout
+                                     + self.kill_grace)
+
+    def _on_input_request(self, proc: _Proc, message: InputRequest) -> None:
+        job = self._job_of(proc, message.rid)
+        if job is not None and job.data.input is not None:
+            self._answer_input(proc, message.rid, job.data.input, message.prompt)
+
+    def _on_vars(self, proc: _Proc, message: VarsReply) -> None:
+        waiter = self._queries.get(message.qid)
+        if waiter is not None:
+            waiter[1].append(message.items)
+            waiter[0].set()
+
+    def _on_ready(self, proc: _Proc, message: Ready) -> None:
+        with self._lock:
+            proc.ready = True
+            proc.ready_at = time.monotonic()
+        self._pump()
+
+    def _answer_input(self, proc: _Proc, rid: int, reader: InputReader, prompt: str) -> None:
         def answer():
             try:
                 text = reader(prompt)
                 reply = text if text is None or isinstance(text, str) else str(text)
             except Exception as err:
                 reply = {"error": f"input failed: {err}"}
-            proc.send(("input", rid, reply))
+            proc.send(InputReply(rid, reply))
         threading.Thread(target=answer, name="mlpy-input", daemon=True).start()
 
-    def _on_done(self, proc: _Proc, rid: int, fields: tuple, recycle: bool) -> None:
+    def _on_done(self, proc: _Proc, message: Done) -> None:
+        recycle = message.recycle
         with self._lock:
-            job = self._job_of(proc, rid)
+            job = self._job_of(proc, message.rid)
             if job is None:
                 return
             proc.job = None
             proc.runs += 1
-            if job.state == RUNNING:
-                job.state = LEFT
+            job.leave()
             slot = proc.slot
             pinned = slot is not None and bool(slot.sessions)
-            if (proc.runs >= self.recycle_after and not pinned) or (
-                    fields[7] in RECYCLE_TYPES and not pinned):
+            if not pinned and (proc.runs >= self.recycle_after
+                               or message.event in RECYCLE_EVENTS):
                 recycle = True
-        result = self._result(job, fields)
+        result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
             self.recycled_total += 1
             self._retire(proc)
@@ -497,15 +516,16 @@ class ProcessPool:
         threading.Thread(target=start, name="mlpy-proc-spawn", daemon=True).start()
 
     # -- results -----------------------------------------------------------------------------
-    def _result(self, job: Job, fields: tuple) -> AsyncMLResult:
+    @staticmethod
+    def _result(job: Job, result: AsyncMLResult) -> AsyncMLResult:
+        """The worker's result with the output the parent collected from `Output` batches."""
+        if not isinstance(result, AsyncMLResult):
+            return AsyncMLResult(False, error="the worker process sent an invalid reply",
+                                 error_type="RuntimeError")
         run: ProcessRun = job.data
-        (success, value, error, execution_time, transpile_time, _stdout, truncated, error_type,
-         line, column, display_value) = fields
-        return AsyncMLResult(success, value=value, error=error, execution_time=execution_time,
-                             transpile_time=transpile_time, stdout="".join(run.stdout),
-                             stdout_truncated=truncated, error_type=error_type, line=line,
-                             column=column, display_value=display_value,
-                             stderr="".join(run.stderr))
+        result.stdout = "".join(run.stdout)
+        result.stderr = "".join(run.stderr)
+        return result
 
     def stopped_result(self, job: Job, proc: _Proc | None = None) -> AsyncMLResult:
         run: ProcessRun = job.data
@@ -545,9 +565,12 @@ class ProcessPool:
             slot.sessions.discard(sid)
             proc = slot.proc
         if proc is not None and proc.ready:
-            proc.send(("drop", sid))
+            proc.send(DropSession(sid))
 
-    def send_to_slot(self, slot_index: int, message: tuple) -> None:
+    def reset_session(self, slot_index: int, sid: int) -> None:
+        self._send_to_slot(slot_index, ResetSession(sid))
+
+    def _send_to_slot(self, slot_index: int, message: tuple) -> None:
         proc = self._slots[slot_index].proc
         if proc is not None and not proc.dead:
             proc.send(message)
@@ -557,21 +580,21 @@ class ProcessPool:
         if proc is None or proc.dead or not proc.ready:
             return []
         qid = next(self._rids)
-        waiter: list = [threading.Event()]
-        self._queries[qid] = waiter
+        event, replies = threading.Event(), []  # type: tuple[threading.Event, list[list]]
+        self._queries[qid] = (event, replies)
         try:
-            if not proc.send(("vars", qid, sid)) or not waiter[0].wait(timeout):
+            if not proc.send(VarsRequest(qid, sid)) or not event.wait(timeout):
                 return []
-            return waiter[1] if len(waiter) > 1 else []
+            return replies[0] if replies else []
         finally:
             self._queries.pop(qid, None)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def shutdown(self, wait: bool = True, cancel_pending: bool = False,
-                 stop: Stop | None = None) -> None:
+                 stop: Stop = SHUTDOWN) -> None:
         with self._lock:
             self._closed = True
-            pending = []
+            pending: list[Job] = []
             if cancel_pending:
                 for queue in [self._shared] + [s.private for s in self._slots]:
                     pending.extend(j for j in queue if j.state == QUEUED)
@@ -579,12 +602,11 @@ class ProcessPool:
             running = [s.proc.job for s in self._slots if s.proc is not None and s.proc.job]
             spare, self._spare = self._spare, None
             self._wake.notify_all()
-        if stop is not None:
-            for job in pending:
+        for job in pending:
+            self.request_stop(job, stop)
+        if cancel_pending:
+            for job in running:
                 self.request_stop(job, stop)
-            if cancel_pending:
-                for job in running:
-                    self.request_stop(job, stop)
         if spare is not None:
             self._retire(spare)
         self._pump()
@@ -624,7 +646,7 @@ class ProcessPool:
                     "crashed_total": self.crashed_total, "spawned_total": self.spawned_total,
                     "spare_ready": bool(self._spare and self._spare.ready),
                     "memory_limit": self.settings.memory_limit,
-                    "pids": [p.pid for p in procs]}
+                    "processes": len(self._procs), "pids": [p.pid for p in procs]}
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Block until every slot (and the spare) has a started worker. False on timeout."""
@@ -646,43 +668,33 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-class ProcessSession:
+class ProcessSession(Session):
     """A session of a process-isolated executor: its namespace lives in one worker."""
 
     _sids = itertools.count(1)
 
-    def __init__(self, executor, context: Mapping[str, Any] | None = None):
-        from .executor import toolchain
-        if context is not None and not isinstance(context, Mapping):
-            raise TypeError("context must be a mapping of variable names to values")
-        self._executor = executor
-        self._context = dict(context) if context else None
-        toolchain()[1](self._context)              # validates the names now
+    def __init__(self, pool: ProcessPool, context: Mapping[str, Any] | None,
+                 output_interval: float):
+        super().__init__(pool, context, output_interval)
+        self._initial_namespace = None             # validated; the worker builds its own
+        self._processes = pool
         self.sid = next(self._sids)
-        self._slot = executor._pool.pin(self.sid)
-        self._lock = threading.Lock()
+        self.slot = pool.pin(self.sid)
         self._jobs: list[Job] = []
-        self._closed = False
 
-    async def execute(self, code: str, timeout: float | None = None, on_output=None,
-                      interactive: bool = True, context: Mapping[str, Any] | None = None,
-                      input=None) -> AsyncMLResult:
-        self._check_open()
-        return await self._executor._execute(code, timeout, context, on_output, interactive,
-                                             self, input)
+    def variables(self) -> list[dict]:
+        if self._closed:
+            return []
+        return self._processes.variables(self.slot, self.sid)
 
-    def run_sync(self, code: str, timeout: float | None = None, on_output=None,
-                 interactive: bool = True, context: Mapping[str, Any] | None = None,
-                 input=None) -> AsyncMLResult:
-        self._check_open()
-        return self._executor._run_sync(code, timeout, context, on_output, interactive, self,
-                                        input)
+    def reset(self) -> None:
+        self._processes.reset_session(self.slot, self.sid)
 
-    def _enqueue(self, job: Job) -> None:
+    def enqueue(self, job: Job) -> None:
         with self._lock:
             self._jobs.append(job)
         job.add_done_callback(self._forget)
-        self._executor._pool.submit(job, slot=self._slot)
+        self.pool.submit(job)
 
     def _forget(self, job: Job) -> None:
         with self._lock:
@@ -691,56 +703,20 @@ class ProcessSession:
             except ValueError:
                 pass
 
-    def _running(self) -> Job | None:
+    def _running_job(self) -> Job | None:
         with self._lock:
             for job in self._jobs:
                 if job.state == RUNNING:
                     return job
         return None
 
-    def interrupt(self) -> bool:
-        job = self._running()
-        if job is None:
-            return False
-        from .executor import INTERRUPT
-        return self._executor._pool.request_stop(job, INTERRUPT)
-
-    async def cancel(self) -> bool:
-        from .session import stop_and_wait
-        job = self._running()
-        if job is None:
-            return False
-        return await stop_and_wait(self._executor._pool, job)
-
-    @property
-    def busy(self) -> bool:
+    def _unfinished_jobs(self) -> list[Job]:
         with self._lock:
-            return any(not job.finished for job in self._jobs)
+            return [job for job in self._jobs if not job.finished]
 
-    def variables(self) -> list[dict]:
-        if self._closed:
-            return []
-        return self._executor._pool.variables(self._slot, self.sid)
-
-    def reset(self) -> None:
-        self._executor._pool.send_to_slot(self._slot, ("reset", self.sid))
-
-    def close(self) -> None:
+    def _drain(self) -> list[Job]:
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            jobs = list(self._jobs)
-        from .executor import INTERRUPT
-        pool = self._executor._pool
-        for job in jobs:
-            pool.request_stop(job, INTERRUPT)
-        pool.unpin(self._slot, self.sid)
+            return list(self._jobs)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("session is closed")
+    def _release(self) -> None:
+        self._processes.unpin(self.slot, self.sid)

@@ -32,3 +32,21 @@ class AsyncMLResult:
     def to_dict(self) -> dict:
         """The fields as a dict (values not copied)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+MAX_ERROR_MESSAGE = 64 * 1024      # characters of an error message a host receives
+
+
+def bounded_message(message: str | None) -> str | None:
+    """An error message cut to MAX_ERROR_MESSAGE characters (a program can throw any text)."""
+    if message is None or len(message) <= MAX_ERROR_MESSAGE:
+        return message
+    return (message[:MAX_ERROR_MESSAGE]
+            + f"... (message truncated: {len(message)} characters)")
+
+
+def memory_message(limit: int | None) -> str:
+    """The error of a run that hit its worker process's memory limit."""
+    if limit:
+        return f"memory limit of {limit / (1 << 20):g} MiB exceeded"
+    return "out of memory"

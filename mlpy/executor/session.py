@@ -4,20 +4,29 @@ Variables, functions and imports persist from one execution to the next. Executi
 at a time and in the order they were requested; the next one starts only when the previous
 one has really finished (or its worker was abandoned), even if the task awaiting it was
 cancelled.
+
+`Session` holds what every session does the same way; `ThreadSession` (thread_pool.py) keeps
+its namespace in this process, `ProcessSession` (process.py) in its worker process. They
+override only how a job is queued, which job is running, and how the namespace is read,
+reset and released.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections import deque
 from collections.abc import Mapping
-from typing import Callable, Any
+from typing import TYPE_CHECKING, Any
 
+from ..runtime.stops import INTERRUPT
 from ..runtime.values import ErrorValue, ml_repr, typeof
+from .jobs import Job
 from .output import OutputCallback
-from .pool import QUEUED, Job
+from .pool import InputReader, run_async, run_blocking, stop_and_wait
 from .result import AsyncMLResult
+from .toolchain import toolchain
+
+if TYPE_CHECKING:
+    from .pool import Pool
 
 REPR_LIMIT = 80
 
@@ -25,180 +34,112 @@ REPR_LIMIT = 80
 class Session:
     """Create with `executor.session(context=None)`."""
 
-    def __init__(self, executor, context: Mapping[str, Any] | None = None):
-        from .executor import toolchain
+    def __init__(self, pool: Pool, context: Mapping[str, Any] | None, output_interval: float):
         if context is not None and not isinstance(context, Mapping):
             raise TypeError("context must be a mapping of variable names to values")
-        self._executor = executor
-        self._context = dict(context) if context else None
+        self.pool = pool
+        self.context: dict[str, Any] | None = dict(context) if context else None
+        self.output_interval = output_interval
         self._lock = threading.Lock()
-        self._pending: deque[Job] = deque()
-        self._current: Job | None = None
         self._closed = False
-        self._state: dict = {}
         # Validates the context now: a bad name is an error here, not at the first execution.
-        self._namespace: dict | None = toolchain()[1](self._context)
+        self._initial_namespace: dict | None = toolchain().new_namespace(self.context)
 
     # -- running ---------------------------------------------------------------------------
     async def execute(self, code: str, timeout: float | None = None,
                       on_output: OutputCallback | None = None, interactive: bool = True,
                       context: Mapping[str, Any] | None = None,
-                      input: Callable[[str], str | None] | None = None) -> AsyncMLResult:
+                      input: InputReader | None = None) -> AsyncMLResult:
         """Run `code` in this session's namespace (after every earlier execution).
 
         `context` binds (copies of) more variables into the namespace first; `input` is what
         ML's input() reads from (called on the worker thread with the prompt)."""
         self._check_open()
-        return await self._executor._execute(code, timeout, context, on_output, interactive,
-                                             self, input)
+        return await run_async(self.pool, self.enqueue, code, timeout, context, on_output,
+                               interactive, self, input, self.output_interval)
 
     def run_sync(self, code: str, timeout: float | None = None,
                  on_output: OutputCallback | None = None, interactive: bool = True,
                  context: Mapping[str, Any] | None = None,
-                 input: Callable[[str], str | None] | None = None) -> AsyncMLResult:
+                 input: InputReader | None = None) -> AsyncMLResult:
         """`execute()` for synchronous hosts (blocks the calling thread)."""
         self._check_open()
-        return self._executor._run_sync(code, timeout, context, on_output, interactive, self,
-                                        input)
+        return run_blocking(self.pool, self.enqueue, code, timeout, context, on_output,
+                            interactive, self, input)
 
     def interrupt(self) -> bool:
         """Ask the running execution to stop and return at once. False: nothing is running."""
-        with self._lock:
-            job = self._current
-        if job is None:
-            return False
-        from .executor import INTERRUPT
-        return self._executor._pool.request_stop(job, INTERRUPT)
+        job = self._running_job()
+        return job is not None and self.pool.request_stop(job, INTERRUPT)
 
     async def cancel(self) -> bool:
         """Stop the running execution (it reports `Execution interrupted`) and wait until it
         has stopped. Queued executions still run. False: nothing was running."""
-        with self._lock:
-            job = self._current
+        job = self._running_job()
         if job is None:
             return False
-        return await stop_and_wait(self._executor._pool, job)
+        return await stop_and_wait(self.pool, job)
 
     @property
     def busy(self) -> bool:
         """True while an execution of this session is queued or running."""
-        with self._lock:
-            return self._current is not None or bool(self._pending)
-
-    # -- the namespace ---------------------------------------------------------------------
-    def variables(self) -> list[dict]:
-        """The ML-visible names bound in this session, in binding order:
-        `[{"name": "a", "type": "number", "repr": "1"}, ...]` (repr shortened)."""
-        namespace = self._namespace
-        if namespace is None:
-            return []
-        snapshot = dict(namespace)     # a running execution may be changing it
-        names = self._executor_toolchain()[2](snapshot)
-        if isinstance(names, Mapping):
-            items = list(names.items())
-        else:
-            items = [(name, snapshot.get(name)) for name in names]
-        return [{"name": name, "type": typeof(value), "repr": short_repr(value)}
-                for name, value in items]
-
-    def reset(self) -> None:
-        """Forget every variable (the session's context variables are bound again).
-        An execution already running keeps the namespace it started with."""
-        namespace = self._executor_toolchain()[1](self._context)
-        with self._lock:
-            self._namespace = namespace
-            self._state = {}
+        return bool(self._unfinished_jobs())
 
     def close(self) -> None:
         """Stop the running execution, drop queued ones and the namespace."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            pending = list(self._pending)
-            self._pending.clear()
-            current = self._current
-        from .executor import INTERRUPT
-        pool = self._executor._pool
-        for job in pending + ([current] if current is not None else []):
-            pool.request_stop(job, INTERRUPT)
-        self._namespace = None
+        for job in self._drain():
+            self.pool.request_stop(job, INTERRUPT)
+        self._release()
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    # -- executor side -----------------------------------------------------------------------
-    def _executor_toolchain(self):
-        from .executor import toolchain
-        return toolchain()
-
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("session is closed")
 
-    def _namespace_for_run(self, context: Mapping[str, Any] | None):
-        """Worker thread: the namespace and library state for the execution starting now."""
-        with self._lock:
-            if self._namespace is None:
-                raise RuntimeError("session is closed")
-            namespace, state = self._namespace, self._state
-        if context:
-            from ..runtime.namespace import bind_context
-            bind_context(namespace, dict(context))   # validates the names, copies the values
-        return namespace, state
+    # -- what each kind of session does its own way -----------------------------------------
+    def variables(self) -> list[dict]:
+        """The ML-visible names bound in this session, in binding order:
+        `[{"name": "a", "type": "number", "repr": "1"}, ...]` (repr shortened)."""
+        raise NotImplementedError
 
-    def _enqueue(self, job: Job) -> None:
-        job.add_done_callback(self._on_done)
-        with self._lock:
-            self._pending.append(job)
-            if self._current is not None:
-                return
-        self._advance()
+    def reset(self) -> None:
+        """Forget every variable (the session's context variables are bound again)."""
+        raise NotImplementedError
 
-    def _on_done(self, job: Job) -> None:
-        with self._lock:
-            if self._current is not job:
-                return           # a queued job was cancelled; it is skipped when reached
-            self._current = None
-        self._advance()
+    def enqueue(self, job: Job) -> None:
+        """Queue `job` (made by this session's pool) behind this session's earlier ones."""
+        raise NotImplementedError
 
-    def _advance(self) -> None:
-        with self._lock:
-            if self._current is not None:
-                return
-            job = None
-            while self._pending:
-                candidate = self._pending.popleft()
-                if candidate.state == QUEUED:
-                    job = candidate
-                    break
-            if job is None:
-                return
-            self._current = job
-        pool = self._executor._pool
-        if pool.closed:
-            from .executor import SHUTDOWN
-            pool.request_stop(job, SHUTDOWN)
-            return
-        pool.submit(job)
+    def _running_job(self) -> Job | None:
+        raise NotImplementedError
+
+    def _unfinished_jobs(self) -> list[Job]:
+        raise NotImplementedError
+
+    def _drain(self) -> list[Job]:
+        """On close: take every queued and running job (to be stopped)."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """On close, after the jobs were stopped: drop the namespace."""
+        raise NotImplementedError
 
 
-async def stop_and_wait(pool, job: Job) -> bool:
-    """Ask `pool` to interrupt `job` and wait (without blocking the loop) until it has ended.
-    Shared by thread and process sessions."""
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-
-    def wake(_job: Job) -> None:
-        try:
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
-        except RuntimeError:          # the loop has closed: nobody is waiting any more
-            pass
-
-    from .executor import INTERRUPT
-    stopped = pool.request_stop(job, INTERRUPT)
-    job.add_done_callback(wake)
-    await done
-    return stopped
+def describe_variables(items: Any, snapshot: Mapping[str, Any]) -> list[dict]:
+    """`variables()` rows from `user_variables` output (a mapping, or names in `snapshot`)."""
+    if isinstance(items, Mapping):
+        pairs = list(items.items())
+    else:
+        pairs = [(name, snapshot.get(name)) for name in items]
+    return [{"name": name, "type": typeof(value), "repr": short_repr(value)}
+            for name, value in pairs]
 
 
 def short_repr(value: Any, limit: int = REPR_LIMIT) -> str:

@@ -166,7 +166,7 @@ def enumerate_(seq, start=0):
 @builtin("zip")
 def zip_(*seqs):
     """[[a0, b0, ...], [a1, b1, ...], ...] as long as the shortest."""
-    return [list(t) for t in zip(*[_sequence(s, "zip") for s in seqs])]
+    return [list(t) for t in zip(*[_sequence(s, "zip") for s in seqs], strict=False)]
 
 
 @builtin("sorted")

@@ -136,7 +136,7 @@ def _equal(a, b, assumed: set) -> bool:
             if tx is list and ty is list:
                 if len(x) != len(y):
                     return False
-                stack.extend(zip(x, y))
+                stack.extend(zip(x, y, strict=True))
             elif tx in (dict, ErrorValue) and ty in (dict, ErrorValue):
                 if len(x) != len(y) or x.keys() != y.keys():
                     return False

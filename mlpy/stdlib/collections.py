@@ -205,7 +205,7 @@ def flatten(l):
 @module.function()
 def zip(a, b):
     """Pairs [a[i], b[i]] as long as the shorter array."""
-    return [[x, y] for x, y in _builtins.zip(_items(a, "zip"), _items(b, "zip"))]
+    return [[x, y] for x, y in _builtins.zip(_items(a, "zip"), _items(b, "zip"), strict=False)]
 
 
 @module.function()

@@ -200,13 +200,14 @@ def zip(*arrays):
     lists = [_items(a, "zip") for a in arrays]
     if not lists:
         return []
-    return [_builtins.list(group) for group in _builtins.zip(*lists)]
+    return [_builtins.list(group) for group in _builtins.zip(*lists, strict=False)]
 
 
 @module.function("zipWith")
 def zipWith(f, xs, ys):
     """[f(xs[0], ys[0]), ...] as long as the shorter array."""
-    return [f(x, y) for x, y in _builtins.zip(_items(xs, "zipWith"), _items(ys, "zipWith"))]
+    pairs = _builtins.zip(_items(xs, "zipWith"), _items(ys, "zipWith"), strict=False)
+    return [f(x, y) for x, y in pairs]
 
 
 @module.function()

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from mlpy.executor.interrupt import clear_pending, raise_in_thread, stop_class, timeout_message
-from mlpy.executor.pool import Job, Stop, WorkerPool
+from mlpy.executor.jobs import Job
+from mlpy.executor.threads import WorkerPool
+from mlpy.runtime.stops import Stop, clear_pending, raise_in_thread, stop_class, timeout_message
 from mlpy.runtime.signals import HostStop, InterruptStop, TimeoutStop
 
 pytestmark = pytest.mark.timeout(60)

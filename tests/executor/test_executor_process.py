@@ -23,7 +23,7 @@ def run(coro):
 @pytest.fixture(scope="module")
 def executor():
     ex = AsyncMLExecutor(max_workers=2, isolation="process")
-    assert ex._pool.wait_ready()
+    assert ex.pool.wait_ready()
     yield ex
     ex.shutdown(wait=True, cancel_pending=True)
 
@@ -88,7 +88,7 @@ def test_a_long_c_call_is_killed_and_replaced(executor):
     assert elapsed < 0.5 + 1.0 + 0.75
     assert executor.stats()["killed_total"] == killed + 1
     assert executor.run_sync("result = 1 + 1;").value == 2
-    assert executor._pool.wait_ready(10)
+    assert executor.pool.wait_ready(10)
 
 
 def test_memory_bomb_is_a_memory_limit(executor):
@@ -223,7 +223,7 @@ def test_recycling_after_n_runs_and_a_crash_is_reported():
     ex = AsyncMLExecutor(max_workers=1, isolation="process",
                          settings=ExecutorSettings(recycle_after=3))
     try:
-        assert ex._pool.wait_ready()
+        assert ex.pool.wait_ready()
         first = ex.stats()["pids"][0]
         for _ in range(3):
             assert ex.run_sync("result = 1;").value == 1
@@ -245,7 +245,7 @@ def test_recycling_after_n_runs_and_a_crash_is_reported():
 
 
 def test_respawn_is_quick_with_the_spare(executor):
-    pool = executor._pool
+    pool = executor.pool
     assert pool.wait_ready(10)
     result = executor.run_sync('a = []; while (true) { a.append("x" * 1000000); }', timeout=10)
     assert result.error_type == "MemoryLimit"
@@ -262,7 +262,7 @@ def test_context_that_cannot_be_pickled_is_a_clear_error(executor):
 
 def test_shutdown_refuses_new_work_and_ends_the_workers():
     ex = AsyncMLExecutor(max_workers=1, isolation="process")
-    assert ex._pool.wait_ready()
+    assert ex.pool.wait_ready()
     pids = ex.stats()["pids"]
     ex.shutdown(wait=True)
     assert ex.closed
@@ -271,3 +271,18 @@ def test_shutdown_refuses_new_work_and_ends_the_workers():
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or \
             pathlib.Path(f"/proc/{pid}/status").read_text().find("zombie") >= 0
+
+
+@pytest.mark.parametrize("name", ["MemoryError", "MemoryLimit", "TimeoutError", "LimitError",
+                                  "OutputLimitError"])
+def test_thrown_limit_names_never_retire_a_worker(executor, name):
+    """Host events travel in Done.event, never inferred from the ML error's type name."""
+    assert executor.pool.wait_ready(10)
+    before = executor.stats()
+    for _ in range(10):
+        r = executor.run_sync(f'throw {{type: "{name}", message: "mine"}};')
+        assert (r.success, r.error_type, r.error) == (False, name, "mine")
+    after = executor.stats()
+    assert after["spawned_total"] == before["spawned_total"], (before, after)
+    assert after["recycled_total"] == before["recycled_total"]
+    assert sorted(after["pids"]) == sorted(before["pids"])

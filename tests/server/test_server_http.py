@@ -204,6 +204,28 @@ def test_saturated_health_is_degraded(live_server):
     assert ready.status_code == 503
 
 
+# -- program-chosen errors are never host events -----------------------------------------------
+LIMIT_NAMES = ["MemoryError", "MemoryLimit", "MemoryLimitError", "TimeoutError", "LimitError",
+               "OutputLimitError", "KeyboardInterrupt", "RecursionError"]
+
+
+def test_thrown_limit_names_are_the_callers_own_errors(live_server):
+    """A program that throws {type: "MemoryError"} (or any limit name) gets its own error back,
+    and the workers are neither retired nor recycled: a session beside them keeps its state."""
+    with live_server.client() as c:
+        sid = c.post("/sessions").json()["id"]
+        assert c.post(f"/sessions/{sid}/execute", json={"code": "a = 41;"}).json()["success"]
+        for _ in range(3):
+            for name in LIMIT_NAMES:
+                body = c.post("/execute", json={
+                    "code": f'throw {{type: "{name}", message: "chosen by the program"}};'}
+                ).json()
+                assert body["success"] is False
+                assert (body["error_type"], body["error"]) == (name, "chosen by the program")
+        assert c.post(f"/sessions/{sid}/execute", json={"code": "a + 1"}
+                      ).json()["display_value"] == 42
+
+
 # -- sessions and notebooks ------------------------------------------------------------------
 def test_sessions(live_server):
     with live_server.client() as c:

@@ -1,0 +1,294 @@
+"""`isolation="thread"`: ML runs on stoppable worker threads of this process.
+
+One trust domain: programs share the host's memory and have no OS limits of their own (the
+size caps, output cap, timeouts and capability checks still apply). Also what runs inside each
+worker process of the process pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MLError, MLTimeoutError
+from ..runtime.context import Capabilities, ExecutionContext, OutputSink
+from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, ml_position
+from .jobs import QUEUED, Job
+from .pool import InputReader, Writer, check_request
+from .result import AsyncMLResult, bounded_message
+from .session import Session, describe_variables
+from .threads import WorkerPool
+from .toolchain import toolchain
+
+if TYPE_CHECKING:
+    from .executor import AsyncMLExecutor
+
+log = logging.getLogger("mlpy.executor")
+
+
+class ThreadRun:
+    """What one execution needs on the worker and what it has measured so far."""
+
+    __slots__ = ("code", "interactive", "context", "session", "sink", "transpile_time",
+                 "run_started", "execution_time", "input", "on_clock")
+
+    def __init__(self, code: str, interactive: bool, context: Mapping[str, Any] | None,
+                 session: ThreadSession | None, sink: OutputSink, input: InputReader | None,
+                 on_clock: Callable[[], None] | None):
+        self.code = code
+        self.input = input            # what ML's input() reads from (None: not available)
+        self.interactive = interactive
+        self.context = context
+        self.session = session
+        self.sink = sink
+        self.on_clock = on_clock      # told when the run's timeout starts (after compiling)
+        self.transpile_time = 0.0
+        self.run_started: float | None = None
+        self.execution_time = 0.0
+
+
+class ThreadPool:
+    """The `Pool` of a thread-isolated executor: `WorkerPool` threads running ML programs."""
+
+    def __init__(self, executor: AsyncMLExecutor, max_workers: int):
+        settings = executor.settings
+        self.executor = executor
+        self.settings = settings
+        self.workers = WorkerPool(max_workers, stop_grace=settings.stop_grace,
+                                  reinject_interval=settings.reinject_interval,
+                                  stack_size=settings.thread_stack_size)
+
+    # -- the Pool contract -------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self.workers.closed
+
+    def make_job(self, code: str, timeout: float | None, context: Mapping[str, Any] | None,
+                 interactive: bool, session: Session | None, write: Writer | None,
+                 input: InputReader | None, *,
+                 on_clock: Callable[[], None] | None = None) -> Job:
+        check_request(code, context)
+        timeout = self.settings.effective_timeout(timeout)
+        sink = OutputSink(limit=self.settings.limits.output_bytes, on_output=write)
+        assert session is None or isinstance(session, ThreadSession)
+        run = ThreadRun(code, bool(interactive), context, session, sink, input, on_clock)
+        return Job(self._run_job, self._stopped_result, timeout=timeout, data=run,
+                   clock_on_start=False)
+
+    def submit(self, job: Job) -> None:
+        self.workers.submit(job)
+
+    def request_stop(self, job: Job, stop: Stop) -> bool:
+        return self.workers.request_stop(job, stop)
+
+    def open_session(self, context: Mapping[str, Any] | None) -> ThreadSession:
+        return ThreadSession(self, context, self.settings.output_interval)
+
+    def shutdown(self, wait: bool = True, cancel_pending: bool = False,
+                 stop: Stop = SHUTDOWN) -> None:
+        self.workers.shutdown(wait=wait, cancel_pending=cancel_pending, stop=stop)
+
+    def stats(self) -> dict[str, Any]:
+        return {"isolation": "thread", **self.workers.stats()}
+
+    @property
+    def abandoned_total(self) -> int:
+        return self.workers.abandoned_total
+
+    # -- on the worker thread ----------------------------------------------------------------
+    def _run_job(self, job: Job) -> AsyncMLResult:
+        try:
+            return self._run_program(job)
+        except Exception as err:  # a bug below the executor: report it, keep the worker
+            return self._internal_error(job, err, "running")
+
+    def _compile(self, job: Job) -> Any:
+        run: ThreadRun = job.data
+        started = perf_counter()
+        try:
+            return toolchain().compile(run.code, interactive=run.interactive,
+                                       strict_security=self.executor.strict_security,
+                                       cache=self.settings.cache)
+        finally:
+            run.transpile_time = perf_counter() - started
+
+    def _namespace(self, run: ThreadRun) -> tuple[dict, dict]:
+        if run.session is not None:
+            return run.session.namespace_for_run(run.context)
+        return toolchain().new_namespace(run.context), {}
+
+    def _run_program(self, job: Job) -> AsyncMLResult:
+        run: ThreadRun = job.data
+        try:
+            program = self._compile(job)
+        except MLError as err:
+            return self._error_result(run, err)
+        except Exception as err:
+            return self._internal_error(job, err, "compiling")
+        try:
+            namespace, state = self._namespace(run)
+        except MLError as err:
+            return self._error_result(run, err)
+        except (TypeError, ValueError, KeyError) as err:   # a bad context value
+            return self._error_result(run, MLError(_message(err), type=type(err).__name__))
+        ex = self.executor
+        context = ExecutionContext(
+            output=run.sink, capabilities=Capabilities(ex.capabilities, ex.capability_patterns),
+            limits=self.settings.limits, file_root=ex.file_root, allowed_hosts=ex.allowed_hosts,
+            env=dict(ex.env), state=state, input=run.input)
+        self.workers.start_clock(job)          # the timeout bounds the run, not the compile
+        if run.on_clock is not None:
+            run.on_clock()
+        run.run_started = perf_counter()
+        try:
+            outcome = toolchain().execute(program, namespace, context)
+        finally:
+            run.execution_time = perf_counter() - run.run_started
+        job.event = outcome.host_event
+        if outcome.success:
+            sink = run.sink
+            return AsyncMLResult(
+                True, value=outcome.value, execution_time=run.execution_time,
+                transpile_time=run.transpile_time, stdout=sink.text(),
+                stdout_truncated=sink.truncated, stderr=sink.stderr_text(),
+                display_value=outcome.display_value if outcome.has_display else None)
+        return self._error_result(run, self._reported_error(job, outcome.error))
+
+    @staticmethod
+    def _reported_error(job: Job, err: MLError | None) -> MLError | None:
+        """A program that ended because the pool stopped it reports the stop's own message."""
+        stop = job.stop
+        if stop is not None and err is not None and (
+                err.type == stop.ml_type or err.message == stop.message
+                or isinstance(err, MLTimeoutError)):
+            return MLError(stop.message, type=stop.ml_type, line=err.line, column=err.column)
+        return err
+
+    def _error_result(self, run: ThreadRun, err: MLError | None) -> AsyncMLResult:
+        sink = run.sink
+        if err is None:
+            err = MLError("execution failed", type="Error")
+        return AsyncMLResult(
+            False, error=bounded_message(err.message), error_type=err.type, line=err.line,
+            column=err.column, execution_time=run.execution_time,
+            transpile_time=run.transpile_time, stdout=sink.text(),
+            stdout_truncated=sink.truncated, stderr=sink.stderr_text())
+
+    def _internal_error(self, job: Job, err: Exception, doing: str) -> AsyncMLResult:
+        log.exception("internal error while %s an ML program", doing)
+        if isinstance(err, MemoryError):
+            job.event = "memory"
+        return self._error_result(
+            job.data, MLError(f"internal error while {doing}: {type(err).__name__}: {err}",
+                              type="InternalError"))
+
+    def _stopped_result(self, job: Job) -> AsyncMLResult:
+        """The result of a job stopped before it could report one itself (cancelled while
+        queued, stopped outside the runner, or abandoned)."""
+        run: ThreadRun = job.data
+        if run.run_started is not None and not run.execution_time:
+            run.execution_time = perf_counter() - run.run_started
+        stop = job.stop or INTERRUPT
+        line, column = ml_position(job.stop_exception, origin=True)
+        return self._error_result(run, MLError(stop.message, type=stop.ml_type, line=line,
+                                               column=column))
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    return str(err)
+
+
+class ThreadSession(Session):
+    """A session whose namespace lives in this process; its jobs run one at a time on the
+    pool's threads."""
+
+    def __init__(self, pool: ThreadPool, context: Mapping[str, Any] | None,
+                 output_interval: float):
+        super().__init__(pool, context, output_interval)
+        self._workers = pool.workers
+        self._namespace: dict | None = self._initial_namespace
+        self._state: dict = {}
+        self._pending: deque[Job] = deque()
+        self._current: Job | None = None
+
+    def variables(self) -> list[dict]:
+        namespace = self._namespace
+        if namespace is None:
+            return []
+        snapshot = dict(namespace)     # a running execution may be changing it
+        return describe_variables(toolchain().user_variables(snapshot), snapshot)
+
+    def reset(self) -> None:
+        """An execution already running keeps the namespace it started with."""
+        namespace = toolchain().new_namespace(self.context)
+        with self._lock:
+            self._namespace = namespace
+            self._state = {}
+
+    def namespace_for_run(self, context: Mapping[str, Any] | None) -> tuple[dict, dict]:
+        """Worker thread: the namespace and library state for the execution starting now."""
+        with self._lock:
+            if self._namespace is None:
+                raise RuntimeError("session is closed")
+            namespace, state = self._namespace, self._state
+        if context:
+            from ..runtime.namespace import bind_context
+            bind_context(namespace, dict(context))   # validates the names, copies the values
+        return namespace, state
+
+    # -- the queue -------------------------------------------------------------------------
+    def enqueue(self, job: Job) -> None:
+        job.add_done_callback(self._on_done)
+        with self._lock:
+            self._pending.append(job)
+            if self._current is not None:
+                return
+        self._advance()
+
+    def _running_job(self) -> Job | None:
+        with self._lock:
+            return self._current
+
+    def _unfinished_jobs(self) -> list[Job]:
+        with self._lock:
+            return ([self._current] if self._current is not None else []) + list(self._pending)
+
+    def _drain(self) -> list[Job]:
+        with self._lock:
+            jobs = list(self._pending) + ([self._current] if self._current is not None else [])
+            self._pending.clear()
+        return jobs
+
+    def _release(self) -> None:
+        self._namespace = None
+
+    def _on_done(self, job: Job) -> None:
+        with self._lock:
+            if self._current is not job:
+                return           # a queued job was cancelled; it is skipped when reached
+            self._current = None
+        self._advance()
+
+    def _advance(self) -> None:
+        with self._lock:
+            if self._current is not None:
+                return
+            job = None
+            while self._pending:
+                candidate = self._pending.popleft()
+                if candidate.state == QUEUED:
+                    job = candidate
+                    break
+            if job is None:
+                return
+            self._current = job
+        if self._workers.closed:
+            self._workers.request_stop(job, SHUTDOWN)
+            return
+        self._workers.submit(job)
+

@@ -1,0 +1,107 @@
+"""Stopping running ML code, and finding where it was: one place for every host.
+
+The CLI (`mlpy run --timeout`), `mlpy.run(timeout=...)`, the thread pool and the worker
+processes all stop a program the same way: CPython raises an exception in the program's thread
+at its next bytecode boundary (`PyThreadState_SetAsyncExc(thread_id, exception_class)`). The
+exceptions are the `HostStop` family (signals.py), derived from `BaseException` only, so ML's
+`except` (compiled to `except Exception`) cannot catch them.
+
+A thread blocked inside one long C call only sees the exception when the call returns; the
+thread pool abandons such a worker, the process pool kills its process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import itertools
+
+from .signals import HostStop, InterruptStop, TimeoutStop
+
+_api = ctypes.pythonapi
+_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", _api))
+# the same C function with a NULL exception: clears a pending one
+clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", _api))
+
+INTERRUPT_MESSAGE = "Execution interrupted"
+SHUTDOWN_MESSAGE = "Executor shut down"
+
+
+def timeout_message(timeout: float) -> str:
+    return f"Execution timeout after {float(timeout)} seconds"
+
+
+def raise_in_thread(thread_id: int, exc_class: type[BaseException]) -> bool:
+    """Schedule `exc_class` to be raised in the thread `thread_id`. False: no such thread."""
+    if not (isinstance(exc_class, type) and issubclass(exc_class, BaseException)):
+        raise TypeError("raise_in_thread needs an exception class")
+    return bool(_set_async_exc(thread_id, exc_class) > 0)
+
+
+def clear_pending(thread_id: int) -> None:
+    """Drop an exception scheduled for `thread_id` that has not been raised yet."""
+    clear_async_exc(thread_id, None)
+
+
+@functools.lru_cache(maxsize=256)
+def stop_class(base: type[HostStop], message: str) -> type[HostStop]:
+    """A subclass of `base` (same name) whose instances carry `message`.
+
+    `PyThreadState_SetAsyncExc` raises a class without arguments; the message (which names the
+    timeout) has to travel with the class."""
+
+    def __init__(self: HostStop, msg: str = message) -> None:
+        base.__init__(self, msg or message)
+
+    return type(base.__name__, (base,), {"__init__": __init__, "__module__": base.__module__,
+                                         "__qualname__": base.__qualname__})
+
+
+class Stop:
+    """Why a run is being stopped: the HostStop class to raise and the message to report."""
+
+    __slots__ = ("kind", "base", "message", "ml_type")
+
+    def __init__(self, kind: str, base: type[HostStop], message: str):
+        self.kind = kind                      # "timeout" | "interrupt" | "shutdown"
+        self.base = base
+        self.message = message
+        self.ml_type = base.ml_type
+
+    def __repr__(self) -> str:
+        return f"Stop({self.kind!r}, {self.base.__name__}, {self.message!r})"
+
+
+INTERRUPT = Stop("interrupt", InterruptStop, INTERRUPT_MESSAGE)
+SHUTDOWN = Stop("shutdown", InterruptStop, SHUTDOWN_MESSAGE)
+
+
+def timeout_stop(seconds: float) -> Stop:
+    return Stop("timeout", TimeoutStop, timeout_message(seconds))
+
+
+def ml_position(exc: BaseException | None, *, origin: bool = False) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the innermost ML frame (code compiled from "<ml...>") in
+    the traceback of `exc` — or, with `origin`, of the first exception of its `__context__`
+    chain: a stop raised again inside a `finally` reports where the program was when stopped.
+    """
+    if origin:
+        seen = 0
+        while exc is not None and exc.__context__ is not None and seen < 10_000:
+            exc, seen = exc.__context__, seen + 1
+    line = column = None
+    tb = exc.__traceback__ if exc is not None else None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<ml"):
+            line, column = tb.tb_lineno, None
+            for start, _end, col, _end_col in itertools.islice(
+                    code.co_positions(), tb.tb_lasti // 2, tb.tb_lasti // 2 + 1):
+                if start is not None:
+                    line = start
+                if col is not None:
+                    column = col + 1
+        tb = tb.tb_next
+    return line, column
