@@ -4,6 +4,6 @@ Cells run in one `mlpy` executor session, so variables, functions and imports pe
 cells. See `ml_kernel.kernel.MLKernel`, `python -m ml_kernel install --help` and docs/kernel.md.
 """
 
-__version__ = "0.1.0"
+from mlpy import __version__ as __version__  # one version for the distribution (pyproject reads mlpy's)
 
 __all__ = ["__version__"]

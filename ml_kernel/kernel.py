@@ -24,6 +24,8 @@ import time
 from ipykernel._version import kernel_protocol_version
 from ipykernel.kernelbase import Kernel
 
+from mlpy.language import LANGUAGE_INFO
+
 from . import __version__
 from .history import History
 from .introspect import Introspector, Var, normalise_variables
@@ -33,14 +35,6 @@ TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
 CAPABILITIES_ENV = "ML_KERNEL_CAPABILITIES"
 ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker process
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
-
-
-def _mlpy_version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("mlpy-lang")
-    except Exception:
-        return __version__
 
 
 class _OutputPump:
@@ -88,15 +82,8 @@ class MLKernel(Kernel):
     implementation = "ml_kernel"
     implementation_version = __version__
     language = "ml"
-    language_version = _mlpy_version()
-    language_info = {
-        "name": "ml",
-        "version": language_version,
-        "mimetype": "text/x-ml",
-        "file_extension": ".ml",
-        "pygments_lexer": "ml",
-        "codemirror_mode": "javascript",
-    }
+    language_version = __version__
+    language_info = dict(LANGUAGE_INFO)
     banner = (f"ML {language_version} — a small C/JavaScript-like scripting language compiled "
               "to Python.\nMagics: %lsmagic. Help: NAME? or %help NAME.")
     help_links = [{"text": "ML kernel", "url": "https://jupyter.org"}]

@@ -17,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+from . import __version__
 from .errors import MLError, MLSyntaxError
 
 EXIT_RUNTIME = 1
@@ -149,7 +150,7 @@ def cmd_check(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlpy", description="Run, transpile and check ML "
                                      "programs.")
-    parser.add_argument("--version", action="version", version="mlpy 0.1.0")
+    parser.add_argument("--version", action="version", version=f"mlpy {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an ML program")
     run.add_argument("file")

@@ -2,7 +2,7 @@
 
 `server.app:app` for uvicorn, `create_app(settings)` for everything else."""
 
-__version__ = "0.1.0"
+from mlpy import __version__ as __version__  # one version for the distribution (pyproject reads mlpy's)
 
 
 def create_app(settings=None, **kwargs):

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Body, Query, Request
 from nbformat.corpus.words import generate_corpus_id
 
 from mlpy.display import error_content, mime_bundle
+from mlpy.language import LANGUAGE_INFO
 
-from .. import __version__
 from ..deps import check_timeout, get_state, json_response, run_guarded, validation_error
 from ..models import NOTEBOOK_EXAMPLE, ErrorDetail
 from .execute import COMMON_ERRORS
@@ -120,9 +120,7 @@ async def execute_notebook(
                 break
     finally:
         session.close()
-    nb.setdefault("metadata", {}).setdefault("language_info", {
-        "name": "ml", "version": __version__, "mimetype": "text/x-ml",
-        "file_extension": ".ml", "pygments_lexer": "ml"})
+    nb.setdefault("metadata", {}).setdefault("language_info", dict(LANGUAGE_INFO))
     headers = {"X-Notebook-Status": "error" if failed is not None else "ok"}
     if failed is not None:
         headers["X-Notebook-Failed-Cell"] = str(failed)
