@@ -12,13 +12,14 @@ import ast
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .runtime import helper_names as H
 from . import nodes as N
+from .asty import asty, stamp
 from .errors import MLSecurityError, MLSyntaxError
 from .language import py_name
 from .lowering import LOAD as _LOAD
 from .lowering import STORE as _STORE
 from .lowering import ArithmeticLowering, copy_operand
+from .runtime import helper_names as H
 from .runtime import ops
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
                       integer_locals)
@@ -99,9 +100,8 @@ class Compiler(ArithmeticLowering):
             if last and self.interactive and type(stmt) is N.ExprStmt:
                 self.has_display = True
                 body.extend(self._with_prelude(
-                    lambda s=stmt: [self._at(ast.Assign(
-                        targets=[ast.Name(H.DISPLAY, _STORE)],
-                        value=self.expr(s.expr)), s)]))
+                    lambda s=stmt: [asty.Assign(s, targets=[ast.Name(H.DISPLAY, _STORE)],
+                        value=self.expr(s.expr))]))
             else:
                 body.extend(self._with_prelude(_STMT.get(type(stmt), _not_allowed), self, stmt))
         return ast.Module(body=body, type_ignores=[])
@@ -115,12 +115,6 @@ class Compiler(ArithmeticLowering):
         return names
 
     # ------------------------------------------------------------ helpers
-    def _at(self, py, node):
-        """Copy the ML position of `node` onto Python node `py` (and return it)."""
-        py.lineno = node.line
-        py.col_offset = node.column - 1
-        return py
-
     def error(self, cls, message: str, node) -> None:
         err = cls(message, line=node.line, column=node.column)
         if self.problems is not None and cls is MLSecurityError:
@@ -132,13 +126,13 @@ class Compiler(ArithmeticLowering):
         """A call of runtime helper `name`; constant arguments take the call's position."""
         for arg in args:
             if type(arg) is ast.Constant and not hasattr(arg, "lineno"):
-                self._at(arg, node)
+                stamp(arg, node)
             elif type(arg) is ast.Tuple:
-                self._at(arg, node)
+                stamp(arg, node)
                 for item in arg.elts:
-                    self._at(item, node)
-        return self._at(ast.Call(func=self._at(ast.Name(name, _LOAD), node),
-                                 args=args, keywords=[]), node)
+                    stamp(item, node)
+        return asty.Call(node, func=asty.Name(node, name, _LOAD),
+                                 args=args, keywords=[])
 
     def _with_prelude(self, build, *args) -> list:
         """The statements `build(*args)` returns, after the ones compiling them put in the
@@ -156,7 +150,7 @@ class Compiler(ArithmeticLowering):
         stmt_methods = _STMT
         for stmt in body:
             out.extend(self._with_prelude(stmt_methods.get(type(stmt), _not_allowed), self, stmt))
-        return out or [self._at(ast.Pass(), owner)]
+        return out or [asty.Pass(owner)]
 
     # ------------------------------------------------------------ names
     def check_name(self, name: str, node) -> bool:
@@ -191,7 +185,7 @@ class Compiler(ArithmeticLowering):
             return self.helper(H.GUARDED_GLOBAL, [ast.Constant(name)], node)
         if name not in DENIED_NAMES and len(_PLAIN_NAMES) < 10_000:
             _PLAIN_NAMES[name] = py_name(name)
-        return self._at(ast.Name(py_name(name), _LOAD), node)
+        return asty.Name(node, py_name(name), _LOAD)
 
     def store_name(self, name: str, node):
         py = _PLAIN_NAMES.get(name)
@@ -205,8 +199,7 @@ class Compiler(ArithmeticLowering):
         return store
 
     def _refuse_stmt(self, name: str, node) -> list:
-        return [self._at(ast.Expr(self.helper(H.REFUSE_NAME, [ast.Constant(name)], node)),
-                         node)]
+        return [asty.Expr(node, self.helper(H.REFUSE_NAME, [ast.Constant(name)], node))]
 
     # ------------------------------------------------------------ statements
     def stmt(self, s) -> list:
@@ -214,7 +207,7 @@ class Compiler(ArithmeticLowering):
 
     @statement(N.ExprStmt)
     def stmt_ExprStmt(self, s):
-        return [self._at(ast.Expr(self.expr(s.expr)), s)]
+        return [asty.Expr(s, self.expr(s.expr))]
 
     @statement(N.Assign)
     def stmt_Assign(self, s):
@@ -225,44 +218,43 @@ class Compiler(ArithmeticLowering):
                 return self._refuse_stmt(target.name, target)
             value = s.value
             if type(value) is N.Binary and value.op == "+":
-                emit = lambda v: self._at(ast.Assign(  # noqa: E731
-                    targets=[self.store_name(target.name, target)], value=v), s)
+                emit = lambda v: asty.Assign(s,  # noqa: E731
+                    targets=[self.store_name(target.name, target)], value=v)
                 add = self._add_statement(value, emit)
                 if add:
                     return add
-            return [self._at(ast.Assign(targets=[store], value=self.expr(value)), s)]
+            return [asty.Assign(s, targets=[store], value=self.expr(value))]
         value = self.expr(s.value)
         if type(target) is N.Index:
-            sub = self._at(ast.Subscript(self.expr(target.obj), self.expr(target.index),
-                                         _STORE), target)
-            return [self._at(ast.Assign(targets=[sub], value=value), s)]
+            sub = asty.Subscript(target, self.expr(target.obj), self.expr(target.index),
+                                         _STORE)
+            return [asty.Assign(s, targets=[sub], value=value)]
         # o.name = v: value first, then the object (spec §3); a plain object is set inline
         self.check_member(target.name, target)
         obj = self.expr(target.obj)
         if target.name.startswith("_"):
             call = self.helper(H.SETM, [value, obj, ast.Constant(target.name)], target)
-            return [self._at(ast.Expr(call), s)]
-        at = lambda node: self._at(node, target)  # noqa: E731
+            return [asty.Expr(s, call)]
         out = []
         # the value is computed first, once: a constant, or a name nothing in the object
         # expression can rebind, is simply read again
         if not (type(value) is ast.Constant or (type(value) is ast.Name
                                                 and cannot_rebind(target.obj))):
             v = self._temp("v")
-            out.append(at(ast.Assign(targets=[at(ast.Name(v, _STORE))], value=value)))
-            value = at(ast.Name(v, _LOAD))
+            out.append(asty.Assign(target, targets=[asty.Name(target, v, _STORE)], value=value))
+            value = asty.Name(target, v, _LOAD)
         if type(obj) is not ast.Name:
             o = self._temp("o")
-            out.append(at(ast.Assign(targets=[at(ast.Name(o, _STORE))], value=obj)))
-            obj = at(ast.Name(o, _LOAD))
-        store = at(ast.Assign(targets=[at(ast.Subscript(copy_operand(obj, at),
-                                                          at(ast.Constant(target.name)),
-                                                          _STORE))],
-                              value=copy_operand(value, at)))
-        slow = at(ast.Expr(self.helper(H.SETM, [copy_operand(value, at),
-                                                     copy_operand(obj, at),
-                                                     at(ast.Constant(target.name))], target)))
-        out.append(at(ast.If(self._is_type(obj, H.DICT, target), [store], [slow])))
+            out.append(asty.Assign(target, targets=[asty.Name(target, o, _STORE)], value=obj))
+            obj = asty.Name(target, o, _LOAD)
+        store = asty.Assign(target, targets=[asty.Subscript(target, copy_operand(obj, target),
+                                                          asty.Constant(target, target.name),
+                                                          _STORE)],
+                              value=copy_operand(value, target))
+        slow = asty.Expr(target, self.helper(H.SETM, [copy_operand(value, target),
+                                                     copy_operand(obj, target),
+                                                     asty.Constant(target, target.name)], target))
+        out.append(asty.If(target, self._is_type(obj, H.DICT, target), [store], [slow]))
         return out
 
 
@@ -286,8 +278,8 @@ class Compiler(ArithmeticLowering):
             value = self.helper(H.PICK, [self.expr(s.value),
                                               ast.Tuple([ast.Constant(n) for n in s.names],
                                                         _LOAD)], s)
-        tup = self._at(ast.Tuple(targets, _STORE), s)
-        return [self._at(ast.Assign(targets=[tup], value=value), s)]
+        tup = asty.Tuple(s, targets, _STORE)
+        return [asty.Assign(s, targets=[tup], value=value)]
 
     def _function(self, name: str, params: list, body_builder, node) -> ast.FunctionDef:
         seen = set()
@@ -300,7 +292,7 @@ class Compiler(ArithmeticLowering):
             if not self.check_name(p.name, p):
                 raise MLSecurityError(identifier_problem(p.name) or "", line=p.line,
                                       column=p.column)
-            args.append(self._at(ast.arg(py_name(p.name)), p))
+            args.append(asty.arg(p, py_name(p.name)))
         outer_scope, outer_loops = self.scope, self.loop_depth
         body_nodes = body_builder(None)
         facts = BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
@@ -321,7 +313,7 @@ class Compiler(ArithmeticLowering):
                     scope.nonlocals[nl_name] = kind
         for nl_name, kind in scope.nonlocals.items():
             cls = ast.Nonlocal if kind == "nonlocal" else ast.Global
-            decls.append(self._at(cls(names=[py_name(nl_name)]), node))
+            decls.append(stamp(cls(names=[py_name(nl_name)]), node))
         if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
             scope.ints = integer_locals(body_nodes, facts, scope, self.says_nonlocal)
@@ -337,7 +329,7 @@ class Compiler(ArithmeticLowering):
             defaults=[]), body=decls + body, decorator_list=[], returns=None)
         if "type_params" in ast.FunctionDef._fields:
             fdef.type_params = []
-        return self._at(fdef, node)
+        return stamp(fdef, node)
 
     def _resolve_nonlocal(self, name: str, enclosing: Scope | None) -> str:
         scope = enclosing
@@ -371,10 +363,10 @@ class Compiler(ArithmeticLowering):
     def stmt_If(self, s):
         orelse = self.block(s.otherwise, s) if s.otherwise else []
         for test, body in reversed(s.branches[1:]):
-            node = self._at(ast.If(self.expr(test), self.block(body, test), orelse), test)
+            node = asty.If(test, self.expr(test), self.block(body, test), orelse)
             orelse = [node]
         test, body = s.branches[0]
-        return [self._at(ast.If(self.expr(test), self.block(body, s), orelse), s)]
+        return [asty.If(s, self.expr(test), self.block(body, s), orelse)]
 
     @statement(N.While)
     def stmt_While(self, s):
@@ -384,7 +376,7 @@ class Compiler(ArithmeticLowering):
             body = self.block(s.body, s)
         finally:
             self.loop_depth -= 1
-        return [self._at(ast.While(test, body, []), s)]
+        return [asty.While(s, test, body, [])]
 
     @statement(N.For)
     def stmt_For(self, s):
@@ -397,7 +389,7 @@ class Compiler(ArithmeticLowering):
             body = self.block(s.body, s)
         finally:
             self.loop_depth -= 1
-        return [self._at(ast.For(target, iterable, body, []), s)]
+        return [asty.For(s, target, iterable, body, [])]
 
     @statement(N.Try)
     def stmt_Try(self, s):
@@ -405,59 +397,57 @@ class Compiler(ArithmeticLowering):
         handlers = []
         if s.handler is not None:
             hbody = []
-            catch = self.helper(H.CATCH, [self._at(ast.Name(H.EXC, _LOAD), s)], s)
+            catch = self.helper(H.CATCH, [asty.Name(s, H.EXC, _LOAD)], s)
             if s.handler_name:
                 target = self.store_name(s.handler_name, s)
                 if target is None:
                     return self._refuse_stmt(s.handler_name, s)
-                hbody.append(self._at(ast.Assign(targets=[target], value=catch), s))
+                hbody.append(asty.Assign(s, targets=[target], value=catch))
             else:
-                hbody.append(self._at(ast.Expr(catch), s))
+                hbody.append(asty.Expr(s, catch))
             hbody.extend(self.block(s.handler, s) if s.handler else [])
             if s.handler_name:
-                hbody.append(self._at(ast.Delete([self._at(ast.Name(py_name(s.handler_name),
-                                                                    ast.Del()), s)]), s))
-            handlers.append(self._at(ast.ExceptHandler(
-                type=self._at(ast.Name(H.EXCEPTION, _LOAD), s), name=H.EXC,
-                body=hbody), s))
+                hbody.append(asty.Delete(s, [asty.Name(s, py_name(s.handler_name),
+                                                                    ast.Del())]))
+            handlers.append(asty.ExceptHandler(s, type=asty.Name(s, H.EXCEPTION, _LOAD), name=H.EXC,
+                body=hbody))
         final = self.block(s.finally_body, s) if s.finally_body is not None else []
         if not handlers and not final:
-            final = [self._at(ast.Pass(), s)]
-        return [self._at(ast.Try(body=body, handlers=handlers, orelse=[], finalbody=final), s)]
+            final = [asty.Pass(s)]
+        return [asty.Try(s, body=body, handlers=handlers, orelse=[], finalbody=final)]
 
     @statement(N.Throw)
     def stmt_Throw(self, s):
-        return [self._at(ast.Raise(exc=self.helper(H.THROW, [self.expr(s.value)], s),
-                                   cause=None), s)]
+        return [asty.Raise(s, exc=self.helper(H.THROW, [self.expr(s.value)], s),
+                                   cause=None)]
 
     @statement(N.Return)
     def stmt_Return(self, s):
         if self.scope is not None and s.value is not None:
-            add = self._add_statement(s.value, lambda v: self._at(ast.Return(v), s))
+            add = self._add_statement(s.value, lambda v: asty.Return(s, v))
             if add:
                 return add
-        value = self.expr(s.value) if s.value is not None else self._at(ast.Constant(None), s)
+        value = self.expr(s.value) if s.value is not None else asty.Constant(s, None)
         if self.scope is None:
             # top level: `return;` ends the program or cell quietly
             out = []
             if s.value is not None:
-                out.append(self._at(ast.Expr(value), s))
-            out.append(self._at(ast.Raise(exc=self.helper(H.RETURN_TOP, [], s), cause=None),
-                                s))
+                out.append(asty.Expr(s, value))
+            out.append(asty.Raise(s, exc=self.helper(H.RETURN_TOP, [], s), cause=None))
             return out
-        return [self._at(ast.Return(value), s)]
+        return [asty.Return(s, value)]
 
     @statement(N.Break)
     def stmt_Break(self, s):
         if not self.loop_depth:
             raise MLSyntaxError("'break' outside loop", line=s.line, column=s.column)
-        return [self._at(ast.Break(), s)]
+        return [asty.Break(s)]
 
     @statement(N.Continue)
     def stmt_Continue(self, s):
         if not self.loop_depth:
             raise MLSyntaxError("'continue' outside loop", line=s.line, column=s.column)
-        return [self._at(ast.Continue(), s)]
+        return [asty.Continue(s)]
 
     @statement(N.Import)
     def stmt_Import(self, s):
@@ -478,7 +468,7 @@ class Compiler(ArithmeticLowering):
             return self._refuse_stmt(bind, s)
         call = self.helper(H.IMPORT, [ast.Constant(tuple(s.path)),
                                            ast.Constant(s.alias is None)], s)
-        return [self._at(ast.Assign(targets=[target], value=call), s)]
+        return [asty.Assign(s, targets=[target], value=call)]
 
     @statement(N.Capability)
     def stmt_Capability(self, s):
@@ -502,12 +492,12 @@ class Compiler(ArithmeticLowering):
 
     @expression(N.Array)
     def expr_Array(self, e):
-        return self._at(ast.List([self.expr(i) for i in e.items], _LOAD), e)
+        return asty.List(e, [self.expr(i) for i in e.items], _LOAD)
 
     @expression(N.Object)
     def expr_Object(self, e):
-        return self._at(ast.Dict([self._at(ast.Constant(k), e) for k, _ in e.properties],
-                                 [self.expr(v) for _, v in e.properties]), e)
+        return asty.Dict(e, [asty.Constant(e, k) for k, _ in e.properties],
+                                 [self.expr(v) for _, v in e.properties])
 
     @expression(N.Arrow)
     def expr_Arrow(self, e):
@@ -521,19 +511,19 @@ class Compiler(ArithmeticLowering):
                 return self.block(e.body, e)
             if scope is None:
                 return []
-            emit = lambda v: self._at(ast.Return(v), e)  # noqa: E731
+            emit = lambda v: asty.Return(e, v)  # noqa: E731
             return self._with_prelude(
                 lambda: self._add_statement(e.body, emit) or [emit(self.expr(e.body))])
 
         fdef = self._function(name, e.params, build, e)
         self.prelude.append(fdef)
-        return self._at(ast.Name(name, _LOAD), e)
+        return asty.Name(e, name, _LOAD)
 
     @expression(N.Unary)
     def expr_Unary(self, e):
         operand = self.expr(e.operand)
         op = ast.Not() if e.op == "!" else ast.USub()
-        return self._at(ast.UnaryOp(op, operand), e)
+        return asty.UnaryOp(e, op, operand)
 
     _BINOPS = {"-": ast.Sub(), "/": ast.Div(), "//": ast.FloorDiv()}
     _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
@@ -571,12 +561,12 @@ class Compiler(ArithmeticLowering):
     @expression(N.Logical)
     def expr_Logical(self, e):
         op = ast.And() if e.op == "&&" else ast.Or()
-        return self._at(ast.BoolOp(op, [self.expr(e.left), self.expr(e.right)]), e)
+        return asty.BoolOp(e, op, [self.expr(e.left), self.expr(e.right)])
 
     @expression(N.Conditional)
     def expr_Conditional(self, e):
-        return self._at(ast.IfExp(self.expr(e.test), self.expr(e.then),
-                                  self.expr(e.otherwise)), e)
+        return asty.IfExp(e, self.expr(e.test), self.expr(e.then),
+                                  self.expr(e.otherwise))
 
     @expression(N.Call)
     def expr_Call(self, e):
@@ -586,7 +576,7 @@ class Compiler(ArithmeticLowering):
             callee = self._method(func)
         else:
             callee = self.expr(func)
-        return self._at(ast.Call(callee, [self.expr(a) for a in e.args], []), e)
+        return asty.Call(e, callee, [self.expr(a) for a in e.args], [])
 
     def _method(self, m):
         """The callee of `obj.name(...)`. A name only arrays (or only strings) have as a method
@@ -597,19 +587,19 @@ class Compiler(ArithmeticLowering):
         if owner is None:
             return self.helper(H.METH, [obj, ast.Constant(m.name)], m)
         return self._by_type(
-            obj, owner, lambda o: self._at(ast.Attribute(o, m.name, _LOAD), m),
+            obj, owner, lambda o: asty.Attribute(m, o, m.name, _LOAD),
             lambda o: self.helper(H.METH, [o, ast.Constant(m.name)], m), m)
 
 
     @expression(N.Index)
     def expr_Index(self, e):
-        return self._at(ast.Subscript(self.expr(e.obj), self.expr(e.index), _LOAD), e)
+        return asty.Subscript(e, self.expr(e.obj), self.expr(e.index), _LOAD)
 
     @expression(N.Slice)
     def expr_Slice(self, e):
         parts = [self.expr(p) if p is not None else None for p in (e.start, e.stop, e.step)]
-        return self._at(ast.Subscript(self.expr(e.obj), self._at(ast.Slice(*parts), e),
-                                      _LOAD), e)
+        return asty.Subscript(e, self.expr(e.obj), asty.Slice(e, *parts),
+                                      _LOAD)
 
     def check_member(self, name: str, node) -> None:
         if self.strict or self.problems is not None:
@@ -625,10 +615,9 @@ class Compiler(ArithmeticLowering):
         obj = self.expr(e.obj)
         if e.name == "length" or e.name.startswith("_"):
             return self.helper(H.GETM, [obj, ast.Constant(e.name)], e)
-        at = lambda n: self._at(n, e)  # noqa: E731
         return self._by_type(
             obj, H.DICT,
-            lambda o: at(ast.Call(at(ast.Attribute(o, "get", _LOAD)), [at(ast.Constant(e.name))],
-                                  [])),
-            lambda o: self.helper(H.GETM, [o, at(ast.Constant(e.name))], e), e)
+            lambda o: asty.Call(e, asty.Attribute(e, o, "get", _LOAD), [asty.Constant(e, e.name)],
+                                  []),
+            lambda o: self.helper(H.GETM, [o, asty.Constant(e, e.name)], e), e)
 

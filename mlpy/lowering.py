@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import ast
 
-from .runtime import helper_names as H
 from . import nodes as N
+from .asty import asty
 from .language import py_name
+from .runtime import helper_names as H
 from .scoping import cannot_rebind, is_int, is_str, small_factor
 
 # Expression contexts carry no state, so every node shares one (as CPython's own AST does).
@@ -49,11 +50,11 @@ def _rereadable(left, right, e) -> tuple:
     return (left, left_stable), (right, right_stable)
 
 
-def copy_operand(node, at):
-    """A fresh node reading the same operand again (a name or a constant)."""
+def copy_operand(node, ml_node):
+    """A fresh node reading the same operand again (a name or a constant), at `ml_node`."""
     if type(node) is ast.Name:
-        return at(ast.Name(node.id, _LOAD))
-    return at(ast.Constant(node.value))
+        return asty.Name(ml_node, node.id, _LOAD)
+    return asty.Constant(ml_node, node.value)
 
 
 class ArithmeticLowering:
@@ -77,24 +78,23 @@ class ArithmeticLowering:
             return None
         if self._looks_like_sequence(e.left) or self._looks_like_sequence(e.right):
             return None
-        at = lambda n: self._at(n, e)  # noqa: E731
         out: list = []
         left, right = self.expr(e.left), self.expr(e.right)
         operands = []
         for value, stable in _rereadable(left, right, e):
             if not stable:
                 temp = self._temp("v")
-                out.append(at(ast.Assign(targets=[at(ast.Name(temp, _STORE))], value=value)))
-                value = at(ast.Name(temp, _LOAD))
+                out.append(asty.Assign(e, targets=[asty.Name(e, temp, _STORE)], value=value))
+                value = asty.Name(e, temp, _LOAD)
             operands.append(value)
         a, b = operands
         plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
-            at(ast.UnaryOp(ast.UAdd(), b))
-        fast = at(ast.BinOp(a, ast.Add(), plus_b))
-        slow = self.helper(H.ADD, [copy_operand(a, at), copy_operand(b, at)], e)
-        handler = at(ast.ExceptHandler(type=at(ast.Name(H.TYPE_ERROR, _LOAD)),
-                                       name=None, body=[emit(slow)]))
-        out.append(at(ast.Try(body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[])))
+            asty.UnaryOp(e, ast.UAdd(), b)
+        fast = asty.BinOp(e, a, ast.Add(), plus_b)
+        slow = self.helper(H.ADD, [copy_operand(a, e), copy_operand(b, e)], e)
+        handler = asty.ExceptHandler(e, type=asty.Name(e, H.TYPE_ERROR, _LOAD),
+                                       name=None, body=[emit(slow)])
+        out.append(asty.Try(e, body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[]))
         return out
 
     def _looks_like_sequence(self, node) -> bool:
@@ -109,9 +109,8 @@ class ArithmeticLowering:
 
     def _is_type(self, value, type_name: str, node):
         """`__ml_type(value) is <type_name>`."""
-        at = lambda n: self._at(n, node)  # noqa: E731
-        return at(ast.Compare(at(ast.Call(at(ast.Name(H.TYPE, _LOAD)), [value], [])),
-                              [ast.Is()], [at(ast.Name(type_name, _LOAD))]))
+        return asty.Compare(node, asty.Call(node, asty.Name(node, H.TYPE, _LOAD), [value], []),
+                              [ast.Is()], [asty.Name(node, type_name, _LOAD)])
 
     _HELPED = {"+": (H.ADD, ast.Add), "*": (H.MUL, ast.Mult),
                "%": (H.MOD, ast.Mod)}
@@ -133,11 +132,10 @@ class ArithmeticLowering:
         """`s + "lit"` / `"lit" + s`: Python's `+` when the other operand is a string, else the
         helper. No size check: adding a literal grows a string only by the literal's length,
         linearly with the work done (the timeout bounds it); doubling still meets the cap."""
-        at = lambda n: self._at(n, e)  # noqa: E731
         literal_left = type(e.left) is N.String
         other = right if literal_left else left
         if is_str(e.right if literal_left else e.left):      # certainly a string too
-            return at(ast.BinOp(left, _OPERATORS[ast.Add], right))
+            return asty.BinOp(e, left, _OPERATORS[ast.Add], right)
         if type(other) is ast.Constant:                        # a number, true, false, null
             return self.helper(H.ADD, [left, right], e)
         literal = left if literal_left else right
@@ -147,17 +145,17 @@ class ArithmeticLowering:
 
         def fast(value):
             a, b = in_order(value, literal)
-            return at(ast.BinOp(a, _OPERATORS[ast.Add], b))
+            return asty.BinOp(e, a, _OPERATORS[ast.Add], b)
 
         def slow(value):
-            return self.helper(H.ADD, in_order(value, copy_operand(literal, at)), e)
+            return self.helper(H.ADD, in_order(value, copy_operand(literal, e)), e)
 
         return self._by_type(other, H.STR, fast, slow, e)
 
     def _int_op(self, left, right, pyop, helper: str, e):
         """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
         size inline when they are names or constants (else the helper applies the cap)."""
-        plain = self._at(ast.BinOp(left, pyop(), right), e)
+        plain = asty.BinOp(e, left, pyop(), right)
         if pyop is not ast.Mult:
             return plain
         bound = self._MUL_BOUND
@@ -172,13 +170,12 @@ class ArithmeticLowering:
         if not names or any(small_factor(f) or (type(f) is N.Name and f.name in counters)
                             for f in (e.left, e.right)):
             return plain
-        at = lambda n: self._at(n, e)  # noqa: E731
-        checks = [at(ast.Compare(at(ast.Constant(-bound)), [ast.Lt(), ast.Lt()],
-                                 [at(ast.Name(py_name(n), _LOAD)), at(ast.Constant(bound))]))
+        checks = [asty.Compare(e, asty.Constant(e, -bound), [ast.Lt(), ast.Lt()],
+                                 [asty.Name(e, py_name(n), _LOAD), asty.Constant(e, bound)])
                   for n in names]
-        test = checks[0] if len(checks) == 1 else at(ast.BoolOp(ast.And(), checks))
+        test = checks[0] if len(checks) == 1 else asty.BoolOp(e, ast.And(), checks)
         slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
-        return at(ast.IfExp(test, plain, slow))
+        return asty.IfExp(e, test, plain, slow)
 
     # The largest factor the inline `*` path accepts: the product stays small, so a loop of
     # squarings reaches the helper (and its integer size cap) instead of growing unchecked.
@@ -193,13 +190,6 @@ class ArithmeticLowering:
         only when the right operand cannot rebind it first); an integer constant needs no
         check, nor, for `*`, a bound when it is small; the other factor of a small constant
         needs no bound either (see `small_factor`)."""
-        line, col = e.line, e.column - 1
-
-        def at(py):
-            py.lineno = line
-            py.col_offset = col
-            return py
-
         operands, checks, bounds = [], [], []
         bounded = pyop is ast.Mult and not (small_factor(e.left) or small_factor(e.right))
         for value, stable in _rereadable(left, right, e):
@@ -214,34 +204,33 @@ class ArithmeticLowering:
                 first = value
             else:
                 temp = self._temp("a")
-                first = at(ast.NamedExpr(at(ast.Name(temp, _STORE)), value))
-                value = at(ast.Name(temp, _LOAD))
-            checks.append(at(ast.Call(at(ast.Name(H.TYPE, _LOAD)), [first], [])))
+                first = asty.NamedExpr(e, asty.Name(e, temp, _STORE), value)
+                value = asty.Name(e, temp, _LOAD)
+            checks.append(asty.Call(e, asty.Name(e, H.TYPE, _LOAD), [first], []))
             if bounded:
-                bounds.append(at(ast.Compare(at(ast.Constant(-self._MUL_BOUND)), _BETWEEN,
-                                             [copy_operand(value, at),
-                                              at(ast.Constant(self._MUL_BOUND))])))
+                bounds.append(asty.Compare(e, asty.Constant(e, -self._MUL_BOUND), _BETWEEN,
+                                             [copy_operand(value, e),
+                                              asty.Constant(e, self._MUL_BOUND)]))
             operands.append(value)
         a, b = operands
-        fast = at(ast.BinOp(a, _OPERATORS[pyop], b))
+        fast = asty.BinOp(e, a, _OPERATORS[pyop], b)
         if not checks:
             return fast
-        test = at(ast.Compare(checks[0], _IS_CHAIN[len(checks)],
-                              checks[1:] + [at(ast.Name(H.INT, _LOAD))]))
+        test = asty.Compare(e, checks[0], _IS_CHAIN[len(checks)],
+                              checks[1:] + [asty.Name(e, H.INT, _LOAD)])
         if bounds:
-            test = at(ast.BoolOp(_AND, [test] + bounds))
-        slow = at(ast.Call(at(ast.Name(helper, _LOAD)), [copy_operand(a, at),
-                                                         copy_operand(b, at)], []))
-        return at(ast.IfExp(test, fast, slow))
+            test = asty.BoolOp(e, _AND, [test] + bounds)
+        slow = asty.Call(e, asty.Name(e, helper, _LOAD), [copy_operand(a, e),
+                                                         copy_operand(b, e)], [])
+        return asty.IfExp(e, test, fast, slow)
 
     def _by_type(self, obj, type_name: str, fast, slow, node):
         """`fast(o) if type(o) is <type_name> else slow(o)`, `o` being the value of `obj`
         computed once: a name is simply read again, anything else kept in a temporary."""
-        at = lambda n: self._at(n, node)  # noqa: E731
         if type(obj) is ast.Name:
-            first, use = obj, lambda: copy_operand(obj, at)
+            first, use = obj, lambda: copy_operand(obj, node)
         else:
             t = self._temp("t")
-            first = at(ast.NamedExpr(at(ast.Name(t, _STORE)), obj))
-            use = lambda: at(ast.Name(t, _LOAD))  # noqa: E731
-        return at(ast.IfExp(self._is_type(first, type_name, node), fast(use()), slow(use())))
+            first = asty.NamedExpr(node, asty.Name(node, t, _STORE), obj)
+            use = lambda: asty.Name(node, t, _LOAD)  # noqa: E731
+        return asty.IfExp(node, self._is_type(first, type_name, node), fast(use()), slow(use()))
