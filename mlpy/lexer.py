@@ -145,7 +145,11 @@ def _unexpected_char(ch: str, line: int, column: int):
                         line=line, column=column)
 
 
-def tokenize(source: str) -> list[tuple]:
+# The token loop's states inside `capability NAME { ... }`, where the capability words are keywords.
+CAP_OUTSIDE, CAP_AFTER_KEYWORD, CAP_AFTER_NAME, CAP_IN_BLOCK = range(4)
+
+
+def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its states are named
     """The token list of `source` (newlines already normalised)."""
     tokens: list[tuple] = []
     append = tokens.append
@@ -154,7 +158,7 @@ def tokenize(source: str) -> list[tuple]:
     first = _FIRST.get
     keyword = KEYWORDS.get
     prev = None            # type of the previous significant token
-    cap_state = 0          # 0 outside; 1 after `capability`; 2 after its name; 3 inside block
+    cap_state = CAP_OUTSIDE
     arrow_braces = []      # indices of `{` tokens right after `=>`
     line = 0
     for text in source.split("\n"):
@@ -175,7 +179,7 @@ def tokenize(source: str) -> list[tuple]:
                 if kind == "name":
                     if prev == "_DOT":
                         typ = "NAME"
-                    elif cap_state == 3 and word in CAPABILITY_WORDS:
+                    elif cap_state == CAP_IN_BLOCK and word in CAPABILITY_WORDS:
                         typ = CAPABILITY_WORDS[word]
                     else:
                         typ = keyword(word, "NAME")
@@ -219,13 +223,13 @@ def tokenize(source: str) -> list[tuple]:
             # capability blocks: `capability NAME {` ... `}`
             if cap_state or typ == "CAPABILITY":
                 if typ == "CAPABILITY":
-                    cap_state = 1
-                elif cap_state == 1:
-                    cap_state = 2 if typ == "NAME" else 0
-                elif cap_state == 2:
-                    cap_state = 3 if typ == "LBRACE" else 0
-                elif cap_state == 3 and typ == "_RBRACE":
-                    cap_state = 0
+                    cap_state = CAP_AFTER_KEYWORD
+                elif cap_state == CAP_AFTER_KEYWORD:
+                    cap_state = CAP_AFTER_NAME if typ == "NAME" else CAP_OUTSIDE
+                elif cap_state == CAP_AFTER_NAME:
+                    cap_state = CAP_IN_BLOCK if typ == "LBRACE" else CAP_OUTSIDE
+                elif cap_state == CAP_IN_BLOCK and typ == "_RBRACE":
+                    cap_state = CAP_OUTSIDE
             append((typ, value, line, column, word))
             column += len(word)
             prev = typ

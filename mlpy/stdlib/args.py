@@ -151,54 +151,72 @@ class ArgParser(MLObject):
                 positionals.extend(argv[i:])
                 break
             if arg.startswith("--"):
-                name, eq, value = arg[2:].partition("=")
-                if name in self._flags:
-                    if eq:
-                        raise ValueError(f"Flag --{name} does not take a value")
-                    flags[name] = True
-                elif name in self._options:
-                    if not eq:
-                        if i >= len(argv):
-                            raise ValueError(f"Option --{name} requires a value")
-                        value = argv[i]
-                        i += 1
-                    given[name] = value
-                elif name == "help" and not eq and self._builtin_help(True):
-                    flags["help"] = True
-                else:
-                    raise ValueError(f"Unknown option: --{name}")
+                i = self._long_option(arg, argv, i, flags, given)
             elif arg.startswith("-") and len(arg) > 1 and not (
                     _NUMBER.match(arg) and arg[1] not in self._shorts):
-                j = 1
-                while j < len(arg):
-                    ch = arg[j]
-                    j += 1
-                    target = self._shorts.get(ch)
-                    if target in self._flags:
-                        flags[target] = True
-                    elif target in self._options:
-                        if j < len(arg):
-                            given[target] = arg[j:].removeprefix("=")
-                        elif i < len(argv):
-                            given[target] = argv[i]
-                            i += 1
-                        else:
-                            raise ValueError(f"Option -{ch} requires a value")
-                        break
-                    elif ch == "h" and self._builtin_help(False):
-                        flags["help"] = True
-                    else:
-                        raise ValueError(f"Unknown option: -{ch}")
+                i = self._short_options(arg, argv, i, flags, given)
             else:
                 positionals.append(arg)
+        named = self._named(positionals, flags)
+        options = {name: given.get(name, spec["default"]) for name, spec in self._options.items()}
+        return ParsedArgs(flags, options, set(given), named, positionals)
+
+    def _long_option(self, arg: str, argv: list[str], i: int, flags: dict,
+                     given: dict[str, object]) -> int:
+        """`--name`, `--name=value` or `--name value`; returns the index of the next argument."""
+        name, eq, value = arg[2:].partition("=")
+        if name in self._flags:
+            if eq:
+                raise ValueError(f"Flag --{name} does not take a value")
+            flags[name] = True
+        elif name in self._options:
+            if not eq:
+                if i >= len(argv):
+                    raise ValueError(f"Option --{name} requires a value")
+                value = argv[i]
+                i += 1
+            given[name] = value
+        elif name == "help" and not eq and self._builtin_help(True):
+            flags["help"] = True
+        else:
+            raise ValueError(f"Unknown option: --{name}")
+        return i
+
+    def _short_options(self, arg: str, argv: list[str], i: int, flags: dict,
+                       given: dict[str, object]) -> int:
+        """A cluster `-abc` of short flags, the last of which may be an option taking the rest
+        of the cluster or the next argument; returns the index of the next argument."""
+        j = 1
+        while j < len(arg):
+            ch = arg[j]
+            j += 1
+            target = self._shorts.get(ch)
+            if target in self._flags:
+                flags[target] = True
+            elif target in self._options:
+                if j < len(arg):
+                    given[target] = arg[j:].removeprefix("=")
+                elif i < len(argv):
+                    given[target] = argv[i]
+                    i += 1
+                else:
+                    raise ValueError(f"Option -{ch} requires a value")
+                break
+            elif ch == "h" and self._builtin_help(False):
+                flags["help"] = True
+            else:
+                raise ValueError(f"Unknown option: -{ch}")
+        return i
+
+    def _named(self, positionals: list[str], flags: dict) -> dict:
+        """The declared positional arguments by name (a missing required one is an error)."""
         named = {}
         for index, pos in enumerate(self._positionals):
             if index < len(positionals):
                 named[pos["name"]] = positionals[index]
             elif pos["required"] and not flags.get("help"):
                 raise ValueError(f"Missing required argument: {pos['name']}")
-        options = {name: given.get(name, spec["default"]) for name, spec in self._options.items()}
-        return ParsedArgs(flags, options, set(given), named, positionals)
+        return named
 
 
 class ParsedArgs(MLObject):
