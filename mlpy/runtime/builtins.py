@@ -11,7 +11,7 @@ import re
 
 from .context import current
 from .describe import describe
-from .ops import _cap_sequence, _cap_string, add, getm, has_member, member_names
+from .ops import cap_sequence, cap_string, add, getm, has_member, member_names
 from .signals import MLThrow
 from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
                      ml_repr, typeof)
@@ -140,7 +140,7 @@ def range_(start, stop=None, step=1):
         raise ValueError("range() arg 3 must not be zero")
     r = range(start, stop, step)
     if len(r) > 100_000:
-        _cap_sequence(len(r), "range")
+        cap_sequence(len(r), "range")
     return list(r)
 
 
@@ -336,8 +336,8 @@ def format_(value, spec=""):
         raise TypeError("format() spec must be a string")
     for number in re.findall(r"\d+", spec):          # width and precision are size caps
         if len(number) > 9:
-            _cap_string(10 ** 9)
-        _cap_string(int(number))
+            cap_string(10 ** 9)
+        cap_string(int(number))
     if type(value) in (int, float, str):
         return format(value, spec)
     return format(display(value), spec)

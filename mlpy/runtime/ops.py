@@ -17,6 +17,8 @@ _MISSING = object()
 
 
 # ----------------------------------------------------------------- size caps
+# The public limits API the builtins and the library use: cap_sequence, cap_string, cap_int
+# raise the uncatchable LimitStop when a result would exceed the run's `Limits`.
 # Sizes at or below this skip the limit lookup (a context read per operation). A host whose
 # limits are lower brings it down for the process (`Limits` calls check_sizes_above): the
 # checks then only run more often.
@@ -28,13 +30,13 @@ def check_sizes_above(n: int) -> None:
     _CHECK_ABOVE = min(_CHECK_ABOVE, n)
 
 
-def _cap_sequence(n: int, what: str) -> None:
+def cap_sequence(n: int, what: str) -> None:
     limit = current().limits.max_sequence
     if n > limit:
         raise LimitStop(f"{what} would have {n} elements, more than the limit of {limit}")
 
 
-def _cap_string(n: int) -> None:
+def cap_string(n: int) -> None:
     limit = current().limits.max_string
     if n > limit:
         raise LimitStop(f"string of {n} characters exceeds the limit of {limit}")
@@ -56,13 +58,13 @@ def add(a, b):
         left = a if ta is str else int.__repr__(a) if ta is int else display(a)
         right = b if tb is str else int.__repr__(b) if tb is int else display(b)
         if len(left) + len(right) > _CHECK_ABOVE:
-            _cap_string(len(left) + len(right))
+            cap_string(len(left) + len(right))
         return left + right
     if (ta is int or ta is float or ta is bool) and (tb is int or tb is float or tb is bool):
         return a + b
     if ta is list and tb is list:
         if len(a) + len(b) > _CHECK_ABOVE:
-            _cap_sequence(len(a) + len(b), "array")
+            cap_sequence(len(a) + len(b), "array")
         return a + b
     raise TypeError(f"unsupported operand type(s) for +: '{typeof(a)}' and '{typeof(b)}'")
 
@@ -86,9 +88,9 @@ def mul(a, b):
         raise TypeError(f"unsupported operand type(s) for *: '{typeof(a)}' and '{typeof(b)}'")
     total = len(seq) * max(int(count), 0)
     if type(seq) is str:
-        _cap_string(total)
+        cap_string(total)
     else:
-        _cap_sequence(total, "array")
+        cap_sequence(total, "array")
     return seq * count
 
 
@@ -268,7 +270,7 @@ def _pad(kind):
     def pad(s, width, fill=" "):
         if type(width) is not int:
             raise TypeError(f"{kind}() width must be an integer")
-        _cap_string(width)
+        cap_string(width)
         return getattr(str, kind)(s, width, fill)
     return pad
 
@@ -278,7 +280,7 @@ def _replace(s, old, new, count=-1):
         occurrences = s.count(old) if old else len(s) + 1
         if count >= 0:
             occurrences = min(occurrences, count)
-        _cap_string(len(s) + occurrences * (len(new) - len(old)))
+        cap_string(len(s) + occurrences * (len(new) - len(old)))
     return s.replace(old, new, count)
 
 
@@ -299,7 +301,7 @@ def _join(s, items):
             raise TypeError(f"join() element {i} is {typeof(item)}, not string")
         total += len(item)
     if total > _CHECK_ABOVE:
-        _cap_string(total)
+        cap_string(total)
     return s.join(items)
 
 
@@ -319,7 +321,7 @@ def _extend(a, items):
     if type(items) is not list:
         raise TypeError(f"extend() expects an array, got {typeof(items)}")
     if len(a) + len(items) > _CHECK_ABOVE:
-        _cap_sequence(len(a) + len(items), "array")
+        cap_sequence(len(a) + len(items), "array")
     a.extend(items)
 
 
