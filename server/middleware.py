@@ -32,7 +32,38 @@ def _json_only(path: str) -> bool:
         path.startswith("/sessions/") and path.endswith("/execute"))
 
 
+class _Request:
+    """What the gateway reads from one request's headers, in one pass."""
+
+    __slots__ = ("rid", "api_key", "content_length", "relabel_at")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]):
+        self.rid: str | None = None
+        self.api_key: str | None = None
+        self.content_length: int | None = None
+        self.relabel_at = -1                      # index of a non-JSON content-type header
+        for i, (name, value) in enumerate(headers):
+            if name == b"x-request-id":
+                text = value.decode("latin-1")
+                if _VALID_ID.match(text):
+                    self.rid = text
+            elif name == b"x-api-key":
+                self.api_key = value.decode("latin-1")
+            elif name == b"content-type":
+                if b"json" not in value:
+                    self.relabel_at = i
+            elif name == b"content-length":
+                try:
+                    self.content_length = int(value)
+                except ValueError:
+                    self.content_length = None
+
+
 class Gateway:
+    """One pure-ASGI middleware (one pass over the headers per request, which a stack of five
+    middlewares would repeat), with one method per concern: request id, JSON relabelling,
+    API key, rate limit, body cap, metrics and the access log."""
+
     def __init__(self, app, *, holder, settings):
         self.app = app
         self.holder = holder  # .state is the ServerState once the lifespan has started
@@ -44,33 +75,9 @@ class Gateway:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        rid = None
-        api_key = None
-        content_length = None
-        content_type_at = -1
-        for i, (name, value) in enumerate(scope["headers"]):
-            if name == b"x-request-id":
-                text = value.decode("latin-1")
-                if _VALID_ID.match(text):
-                    rid = text
-            elif name == b"x-api-key":
-                api_key = value.decode("latin-1")
-            elif name == b"content-type":
-                if b"json" not in value:
-                    content_type_at = i
-            elif name == b"content-length":
-                try:
-                    content_length = int(value)
-                except ValueError:
-                    content_length = None
-        if rid is None:
-            rid = uuid.uuid4().hex
-        if content_type_at >= 0 and scope["method"] == "POST" and _json_only(scope["path"]):
-            # these endpoints take JSON only: read the body as JSON whatever it was labelled
-            # (e.g. `curl -d '{...}'` without -H, which says form-urlencoded)
-            headers = list(scope["headers"])
-            headers[content_type_at] = (b"content-type", b"application/json")
-            scope = dict(scope, headers=headers)
+        request = _Request(scope["headers"])
+        rid = request.rid or uuid.uuid4().hex
+        scope = self._relabel_json(scope, request)
         token = REQUEST_ID.set(rid)
         rid_header = (b"x-request-id", rid.encode())
         status_box = [500]
@@ -83,56 +90,81 @@ class Gateway:
             await send(message)
 
         state = self.holder.state
-        path = scope["path"]
         try:
-            if path not in self.public and state is not None:
-                if state.auth_required:
-                    if not state.key_ok(api_key):
-                        return await _send_json(
-                            send_wrapper, 401,
-                            {"detail": "missing or invalid API key (send it in X-API-Key)"},
-                            [(b"www-authenticate", b"ApiKey")])
-                    scope.setdefault("state", {})["api_key"] = api_key
-                if state.limiter is not None:
-                    if api_key is not None and state.auth_required:
-                        who = "key:" + api_key
-                    else:
-                        client = scope.get("client")
-                        who = "ip:" + (client[0] if client else "unknown")
-                    wait = state.limiter.check(who)
-                    if wait > 0:
-                        retry = max(1, math.ceil(wait))
-                        return await _send_json(
-                            send_wrapper, 429,
-                            {"detail": f"rate limit exceeded; retry after {retry} seconds"},
-                            [(b"retry-after", str(retry).encode())])
-            if content_length is not None and content_length > self.max_body:
-                return await _send_json(send_wrapper, 413, {
-                    "detail": f"request body is {content_length} bytes, more than the limit "
-                              f"of {self.max_body} bytes"})
-            received = 0
-            limit = self.max_body
-
-            async def receive_wrapper():
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > limit:
-                        raise HTTPException(413, f"request body is more than the limit of "
-                                                 f"{limit} bytes")
-                return message
-
-            await self.app(scope, receive_wrapper, send_wrapper)
+            refusal = (self._check_access(state, scope, request)
+                       or self._check_declared_size(request))
+            if refusal is not None:
+                return await _send_json(send_wrapper, *refusal)
+            await self.app(scope, self._capped(receive), send_wrapper)
         finally:
-            elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            if state is not None:
-                state.metrics.requests.inc(scope["method"], template, str(status_box[0]))
-                state.metrics.request_seconds.observe(elapsed, template)
-            if log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                log.info('%s "%s %s" %d %.1fms', client[0] if client else "-", scope["method"],
-                         path, status_box[0], elapsed * 1000)
+            self._record(state, scope, status_box[0], time.perf_counter() - start)
             REQUEST_ID.reset(token)
+
+    @staticmethod
+    def _relabel_json(scope, request: _Request):
+        """The JSON-only endpoints read the body as JSON whatever it was labelled (e.g.
+        `curl -d '{...}'` without -H, which says form-urlencoded)."""
+        if request.relabel_at < 0 or scope["method"] != "POST" or not _json_only(scope["path"]):
+            return scope
+        headers = list(scope["headers"])
+        headers[request.relabel_at] = (b"content-type", b"application/json")
+        return dict(scope, headers=headers)
+
+    def _check_access(self, state, scope, request: _Request):
+        """API key, then rate limit: a refusal as (status, body, headers), or None."""
+        if scope["path"] in self.public or state is None:
+            return None
+        api_key = request.api_key
+        if state.auth_required:
+            if not state.key_ok(api_key):
+                return (401, {"detail": "missing or invalid API key (send it in X-API-Key)"},
+                        [(b"www-authenticate", b"ApiKey")])
+            scope.setdefault("state", {})["api_key"] = api_key
+        if state.limiter is None:
+            return None
+        if api_key is not None and state.auth_required:
+            who = "key:" + api_key
+        else:
+            client = scope.get("client")
+            who = "ip:" + (client[0] if client else "unknown")
+        wait = state.limiter.check(who)
+        if wait <= 0:
+            return None
+        retry = max(1, math.ceil(wait))
+        return (429, {"detail": f"rate limit exceeded; retry after {retry} seconds"},
+                [(b"retry-after", str(retry).encode())])
+
+    def _check_declared_size(self, request: _Request):
+        if request.content_length is not None and request.content_length > self.max_body:
+            return (413, {"detail": f"request body is {request.content_length} bytes, more "
+                                    f"than the limit of {self.max_body} bytes"}, None)
+        return None
+
+    def _capped(self, receive):
+        """`receive` that refuses a body growing past the cap (chunked or lying uploads)."""
+        received = 0
+        limit = self.max_body
+
+        async def receive_wrapper():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, f"request body is more than the limit of "
+                                             f"{limit} bytes")
+            return message
+        return receive_wrapper
+
+    @staticmethod
+    def _record(state, scope, status: int, elapsed: float) -> None:
+        """Metrics and the access log line of a finished request."""
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "<unmatched>"
+        if state is not None:
+            state.metrics.requests.inc(scope["method"], template, str(status))
+            state.metrics.request_seconds.observe(elapsed, template)
+        if log.isEnabledFor(logging.INFO):
+            client = scope.get("client")
+            log.info('%s "%s %s" %d %.1fms', client[0] if client else "-", scope["method"],
+                     scope["path"], status, elapsed * 1000)
