@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from .jsonvalues import check_context
-from .state import FailedResult, QueueFull, ServerState, ShuttingDown
+from mlpy.executor import AsyncMLResult
+
+from .state import QueueFull, ServerState, ShuttingDown
 
 log = logging.getLogger("mlpy.server")
 
@@ -68,7 +70,7 @@ async def run_guarded(state: ServerState, endpoint: str, make):
     try:
         return await state.run(endpoint, make)
     except (ValueError, TypeError, KeyError) as exc:
-        return FailedResult(str(exc), type(exc).__name__)
+        return AsyncMLResult(False, error=str(exc), error_type=type(exc).__name__)
     except QueueFull as exc:
         raise HTTPException(503, str(exc),
                             headers={"Retry-After": str(exc.retry_after)}) from None
@@ -79,4 +81,4 @@ async def run_guarded(state: ServerState, endpoint: str, make):
         raise
     except Exception as exc:
         log.exception("the executor failed")
-        return FailedResult(f"internal error: {exc}", "InternalError")
+        return AsyncMLResult(False, error=f"internal error: {exc}", error_type="InternalError")

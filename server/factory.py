@@ -10,6 +10,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
@@ -22,7 +23,7 @@ from .logs import REQUEST_ID, install_record_factory
 from .middleware import Gateway
 from .routers import calculate, execute, health, metrics, notebooks, sessions
 from .settings import Settings
-from .state import ServerState
+from .state import Executor, ServerState
 
 log = logging.getLogger("mlpy.server")
 
@@ -37,7 +38,7 @@ API keys. Every response carries an `X-Request-ID`.
 """
 
 
-def default_executor(settings: Settings) -> Any:
+def default_executor(settings: Settings) -> Executor:
     from mlpy.executor import AsyncMLExecutor
 
     return AsyncMLExecutor(max_workers=settings.max_workers,
@@ -45,7 +46,7 @@ def default_executor(settings: Settings) -> Any:
                            isolation=settings.isolation)
 
 
-def _shutdown(executor: Any) -> None:
+def _shutdown(executor: Executor) -> None:
     executor.shutdown(wait=True, cancel_pending=True)   # also stop what is queued or running
 
 
@@ -97,7 +98,9 @@ def _drain(state: ServerState) -> None:
 
 
 def create_app(settings: Settings | None = None, *,
-               executor_factory: Callable[[Settings], Any] | None = None) -> FastAPI:
+               executor_factory: Callable[[Settings], Executor] | None = None,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The app. `clock` (seconds, monotonic) drives session expiry and rate limits."""
     settings = settings or Settings()
     make_executor = executor_factory or default_executor
     holder = _Holder()
@@ -111,7 +114,7 @@ def create_app(settings: Settings | None = None, *,
             # time; a shorter interval keeps the event loop (/health, /ready) responsive.
             sys.setswitchinterval(settings.switch_interval)
         executor = make_executor(settings)
-        state = ServerState(settings, executor)
+        state = ServerState(settings, executor, clock)
         app.state.ml = holder.state = state
         undo_signals = _hook_signals(state)
 

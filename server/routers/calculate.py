@@ -46,7 +46,7 @@ async def calculate(
     executor = state.executor
     result = await run_guarded(state, "calculate", lambda: executor.execute(
         code, timeout=5.0, context={"a": a, "b": b}))
-    body = state.result_body("calculate", result)
+    body = state.render("calculate", result)
     if not body["success"]:
         raise HTTPException(400, body["error"])
     return json_response({"operation": operation, "a": a, "b": b, "result": body["value"],

@@ -34,4 +34,4 @@ async def execute(request: Request,
     executor = state.executor
     result = await run_guarded(state, "execute", lambda: executor.execute(
         body.code, timeout=body.timeout, context=body.context))
-    return json_response(state.result_body("execute", result))
+    return json_response(state.render("execute", result))

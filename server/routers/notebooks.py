@@ -97,7 +97,7 @@ async def execute_notebook(
             count += 1
             result = await run_guarded(state, "notebook", lambda source=source: session.execute(
                 source, timeout=timeout, interactive=True))
-            state.result_body("notebook", result)  # metrics
+            state.render("notebook", result)   # counted; the cell outputs are built below
             outputs: list[dict] = []
             stdout = result.stdout or ""
             if stdout:

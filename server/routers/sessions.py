@@ -54,13 +54,13 @@ async def execute_in_session(session_id: str, request: Request,
     check_code(state, body.code)
     check_timeout(state, body.timeout)
     async with entry.lock:
-        entry.touch()
+        state.sessions.touch(entry)
         session = entry.session
         result = await run_guarded(state, "session", lambda: session.execute(
             body.code, timeout=body.timeout, interactive=True))
         entry.execution_count += 1
-        entry.touch()
-        out = state.result_body("session", result, display=True)
+        state.sessions.touch(entry)
+        out = state.render("session", result, display=True)
         out["execution_count"] = entry.execution_count
     return json_response(out)
 

@@ -137,12 +137,14 @@ def make_client():
 
     from server.factory import create_app
     from server.settings import Settings
+    from server.state import Executor
 
     stack = contextlib.ExitStack()
 
-    def make(executor=None, **overrides):
+    def make(executor=None, clock=time.monotonic, **overrides):
         fake = executor or FakeExecutor(max_workers=overrides.get("max_workers", 4))
-        app = create_app(Settings(**overrides), executor_factory=lambda s: fake)
+        assert isinstance(fake, Executor), "the fake follows the server's executor protocol"
+        app = create_app(Settings(**overrides), executor_factory=lambda s: fake, clock=clock)
         client = stack.enter_context(TestClient(app))
         client.fake = fake
         return client

@@ -173,6 +173,18 @@ def test_rate_limit(make_client):
     assert c.get("/health").status_code == 200  # probes are not limited
 
 
+def test_rate_limit_refills_with_time(make_client):
+    clock = FakeClock()
+    c = make_client(rate_limit_per_minute=60, rate_limit_burst=2, clock=clock)
+    ok = {"code": "result = 2 + 2;"}
+    assert [c.post("/execute", json=ok).status_code for _ in range(3)] == [200, 200, 429]
+    assert c.post("/execute", json=ok).headers["retry-after"] == "1"
+    clock.now += 1.0                                     # one token per second comes back
+    assert [c.post("/execute", json=ok).status_code for _ in range(2)] == [200, 429]
+    clock.now += 10.0                                    # never more than the burst
+    assert [c.post("/execute", json=ok).status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_rate_limit_per_key(make_client):
     c = make_client(api_keys=["a", "b"], rate_limit_per_minute=60, rate_limit_burst=1)
     ok = {"code": "result = 2 + 2;"}
@@ -339,11 +351,25 @@ def test_session_cap_evicts_lru(make_client):
     assert c.get(f"/sessions/{s3}").status_code == 200
 
 
+class FakeClock:
+    """A monotonic clock the test moves by hand (no sleeping tests)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_session_ttl(make_client):
-    c = make_client(session_ttl=0.2)
+    clock = FakeClock()
+    c = make_client(session_ttl=60, clock=clock)
     sid = c.post("/sessions").json()["id"]
+    clock.now += 59
+    assert c.get(f"/sessions/{sid}").status_code == 200      # use renews the idle time
+    clock.now += 59
     assert c.get(f"/sessions/{sid}").status_code == 200
-    time.sleep(0.5)
+    clock.now += 61
     assert c.get(f"/sessions/{sid}").status_code == 404
     assert c.get("/health").json()["sessions"] == 0
 
