@@ -437,17 +437,13 @@ class Compiler(ArithmeticLowering):
             return out
         return [asty.Return(s, value)]
 
-    @statement(N.Break)
-    def stmt_Break(self, s):
+    @statement(N.Break, N.Continue)
+    def stmt_loop_jump(self, s):
+        brk = type(s) is N.Break
         if not self.loop_depth:
-            raise MLSyntaxError("'break' outside loop", line=s.line, column=s.column)
-        return [asty.Break(s)]
-
-    @statement(N.Continue)
-    def stmt_Continue(self, s):
-        if not self.loop_depth:
-            raise MLSyntaxError("'continue' outside loop", line=s.line, column=s.column)
-        return [asty.Continue(s)]
+            raise MLSyntaxError(f"'{'break' if brk else 'continue'}' outside loop", line=s.line,
+                                column=s.column)
+        return [asty.Break(s) if brk else asty.Continue(s)]
 
     @statement(N.Import)
     def stmt_Import(self, s):
