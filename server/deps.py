@@ -70,9 +70,11 @@ async def run_guarded(state: ServerState, endpoint: str, make):
     except (ValueError, TypeError, KeyError) as exc:
         return FailedResult(str(exc), type(exc).__name__)
     except QueueFull as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after)})
+        raise HTTPException(503, str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from None
     except ShuttingDown:
-        raise HTTPException(503, "server is shutting down", headers={"Retry-After": "5"})
+        raise HTTPException(503, "server is shutting down",
+                            headers={"Retry-After": "5"}) from None
     except HTTPException:
         raise
     except Exception as exc:

@@ -22,7 +22,7 @@ def _escape(value: str) -> str:
 
 
 def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values)]
+    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values, strict=False)]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
@@ -88,7 +88,7 @@ class Histogram:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
         for labels, s in sorted(self.series.items()):
             running = 0
-            for bound, count in zip(self.buckets, s):
+            for bound, count in zip(self.buckets, s, strict=False):
                 running += count
                 le = 'le="' + _num(bound) + '"'
                 out.append(f"{self.name}_bucket{_labels(self.labelnames, labels, le)} {running}")
@@ -123,7 +123,9 @@ class Metrics:
 
     def render(self) -> str:
         lines: list[str] = []
-        for metric in (self.requests, self.request_seconds, self.executions,
-                       self.execution_seconds, self.queue_wait_seconds, *self.gauges):
+        metrics: list[Counter | Histogram | Gauge] = [
+            self.requests, self.request_seconds, self.executions, self.execution_seconds,
+            self.queue_wait_seconds, *self.gauges]
+        for metric in metrics:
             lines.extend(metric.render())
         return "\n".join(lines) + "\n"

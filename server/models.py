@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-TIMEOUT_FIELD = dict(gt=0, le=30, allow_inf_nan=False, strict=True,
+TIMEOUT_FIELD: dict[str, Any] = dict(gt=0, le=30, allow_inf_nan=False, strict=True,
                      description="seconds the code may run, in (0, 30]; time spent waiting for "
                                  "a free worker is not counted")
 
-EXECUTE_EXAMPLES = {
+EXECUTE_EXAMPLES: dict[str, Any] = {
     "simple": {"summary": "Simple calculation",
                "value": {"code": "result = 2 + 2;", "timeout": 5.0}},
     "context": {"summary": "With context variables",

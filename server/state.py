@@ -214,7 +214,7 @@ class RateLimiter:
 
     def _prune(self, now: float) -> None:
         full = self.burst / self.rate if self.rate else 0
-        for key, (tokens, at) in list(self._buckets.items()):
+        for key, (_tokens, at) in list(self._buckets.items()):
             if now - at > full:
                 del self._buckets[key]
 

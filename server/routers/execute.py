@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
@@ -11,7 +12,7 @@ from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteRespo
 router = APIRouter(tags=["execute"])
 log = logging.getLogger("mlpy.server")
 
-COMMON_ERRORS = {
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorDetail, "description": "the body could not be read (e.g. not UTF-8)"},
     401: {"model": ErrorDetail, "description": "API keys are configured and none was sent"},
     413: {"model": ErrorDetail, "description": "request body over the cap"},

@@ -47,7 +47,7 @@ def _validate(nb: dict) -> dict:
         nbformat.validate(nb)
     except NotebookValidationError as exc:
         raise validation_error(("body",), f"not a valid nbformat 4 notebook: "
-                               f"{str(exc).splitlines()[0]}")
+                               f"{str(exc).splitlines()[0]}") from None
     return nb
 
 
@@ -95,7 +95,7 @@ async def execute_notebook(
                                        f"cell source is more than "
                                        f"{state.settings.max_code_length} characters")
             count += 1
-            result = await run_guarded(state, "notebook", lambda: session.execute(
+            result = await run_guarded(state, "notebook", lambda source=source: session.execute(
                 source, timeout=timeout, interactive=True))
             state.result_body("notebook", result)  # metrics
             outputs: list[dict] = []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Body, HTTPException, Request
 
 from ..deps import (check_code, check_timeout, get_state, json_response, owner_of,
@@ -10,9 +12,10 @@ from .execute import COMMON_ERRORS
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
-NOT_FOUND = {404: {"model": ErrorDetail, "description": "no such session (or it expired)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "no such session (or it expired)"}}
 
-SESSION_EXAMPLES = {
+SESSION_EXAMPLES: dict[str, Any] = {
     "assign": {"summary": "Define a variable", "value": {"code": "a = 40;", "timeout": 5.0}},
     "expression": {"summary": "Show a final expression", "value": {"code": "a + 2"}},
     "function": {"summary": "Define and call a function",
