@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable
 
 from pygments.token import Punctuation
 
+from mlpy.language import IDENTIFIER_PATTERN
+
 from .lexer import BUILTINS as BUILTIN_NAMES, CONSTANTS, KEYWORDS, MLLexer
 from .magics import MAGICS, MagicError, parse_cell
 
@@ -27,7 +29,7 @@ STRING_METHODS = (
 ARRAY_METHODS = ("append extend insert remove clear sort reverse pop index count copy "
                  "length").split()
 
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_NAME = IDENTIFIER_PATTERN
 _DOTTED_BEFORE = re.compile(rf"({_NAME}(?:\s*\.\s*{_NAME})*)\s*\.\s*({_NAME})?$")
 _NAME_BEFORE = re.compile(rf"{_NAME}$")
 _IMPORT_BEFORE = re.compile(rf"\bimport\s+({_NAME})?$")

@@ -15,7 +15,7 @@ from pygments.lexer import RegexLexer, bygroups, default, include, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
                             Text, Whitespace)
 
-from mlpy.language import CAPABILITY_WORDS, CONSTANTS, KEYWORDS
+from mlpy.language import CAPABILITY_WORDS, CONSTANTS, IDENTIFIER_PATTERN, KEYWORDS
 
 __all__ = ["MLLexer", "KEYWORDS", "CONSTANTS", "CAPABILITY_WORDS", "BUILTINS"]
 
@@ -29,7 +29,7 @@ BUILTINS = (
     "requiredCapabilities", "builtin",
 )
 
-_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_IDENT = IDENTIFIER_PATTERN
 
 
 class MLLexer(RegexLexer):

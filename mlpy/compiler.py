@@ -23,8 +23,8 @@ from .runtime import helper_names as H
 from .runtime import ops
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
                       integer_locals)
-from .security import (DENIED_NAMES, denied_name_problem, identifier_problem, import_problem,
-                       member_problem)
+from .security import (DENIED_NAMES, identifier_problem, import_problem, member_problem,
+                       refused_name)
 
 # Method names with a single direct owner type (see ops.ARRAY_DIRECT and ops.STRING_DIRECT).
 _DIRECT_METHOD_OWNER = {
@@ -81,7 +81,7 @@ class Compiler(ArithmeticLowering):
         self.problems = problems
         self.scope: Scope | None = None
         self.loop_depth = 0
-        self.prelude: list = []         # statements to put before the one being compiled
+        self.prelude: list[ast.stmt] = []   # statements to put before the one being compiled
         self.arrow_count = 0
         self.temp_count = 0
         self.imports: list[N.Import] = []
@@ -139,7 +139,8 @@ class Compiler(ArithmeticLowering):
         prelude (functions made for arrows). No `finally`: a failed compile discards the
         Compiler."""
         outer = self.prelude
-        self.prelude = prelude = []
+        prelude: list[ast.stmt] = []
+        self.prelude = prelude
         stmts = build(*args)
         self.prelude = outer
         return prelude + stmts if prelude else stmts
@@ -181,7 +182,7 @@ class Compiler(ArithmeticLowering):
             return self.helper(H.REFUSE_NAME, [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
             if name not in self.program_bound and (self.strict or self.problems is not None):
-                self.error(MLSecurityError, denied_name_problem(name) or "", node)
+                self.error(MLSecurityError, refused_name(name), node)
             return self.helper(H.GUARDED_GLOBAL, [ast.Constant(name)], node)
         if name not in DENIED_NAMES and len(_PLAIN_NAMES) < 10_000:
             _PLAIN_NAMES[name] = py_name(name)
@@ -290,8 +291,7 @@ class Compiler(ArithmeticLowering):
                                     line=p.line, column=p.column)
             seen.add(p.name)
             if not self.check_name(p.name, p):
-                raise MLSecurityError(identifier_problem(p.name) or "", line=p.line,
-                                      column=p.column)
+                raise MLSecurityError(refused_name(p.name), line=p.line, column=p.column)
             args.append(asty.arg(p, py_name(p.name)))
         outer_scope, outer_loops = self.scope, self.loop_depth
         body_nodes = body_builder(None)
@@ -328,7 +328,7 @@ class Compiler(ArithmeticLowering):
             posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
             defaults=[]), body=decls + body, decorator_list=[], returns=None)
         if "type_params" in ast.FunctionDef._fields:
-            fdef.type_params = []
+            fdef.type_params = []  # type: ignore[attr-defined]  # (Python 3.12+ field)
         return stamp(fdef, node)
 
     def _resolve_nonlocal(self, name: str, enclosing: Scope | None) -> str:
@@ -437,17 +437,13 @@ class Compiler(ArithmeticLowering):
             return out
         return [asty.Return(s, value)]
 
-    @statement(N.Break)
-    def stmt_Break(self, s):
+    @statement(N.Break, N.Continue)
+    def stmt_loop_jump(self, s):
+        brk = type(s) is N.Break
         if not self.loop_depth:
-            raise MLSyntaxError("'break' outside loop", line=s.line, column=s.column)
-        return [asty.Break(s)]
-
-    @statement(N.Continue)
-    def stmt_Continue(self, s):
-        if not self.loop_depth:
-            raise MLSyntaxError("'continue' outside loop", line=s.line, column=s.column)
-        return [asty.Continue(s)]
+            raise MLSyntaxError(f"'{'break' if brk else 'continue'}' outside loop", line=s.line,
+                                column=s.column)
+        return [asty.Break(s) if brk else asty.Continue(s)]
 
     @statement(N.Import)
     def stmt_Import(self, s):

@@ -12,7 +12,8 @@ import re
 
 from . import __version__
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+IDENTIFIER_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"     # ASCII only (spec §1)
+IDENTIFIER = re.compile(IDENTIFIER_PATTERN + r"\Z")
 
 # Statement keywords, then the three constant words (all reserved: never a name).
 KEYWORDS = ("function", "fn", "return", "if", "elif", "else", "while", "for", "in", "break",

@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from . import language
 from .errors import MLSyntaxError
-from .language import RESERVED_WORDS
+from .language import IDENTIFIER_PATTERN, RESERVED_WORDS
 
 # token type of each reserved word (mlpy/language.py lists them once)
 KEYWORDS = {word: word.upper() for word in RESERVED_WORDS}
@@ -50,7 +50,7 @@ def _token_pattern(slashes: str) -> re.Pattern:
     return re.compile(
         r"([ \t\f\v]*)("
         r"[;,(){}\[\]:?*%]"
-        r"|[A-Za-z_][A-Za-z0-9_]*"
+        rf"|{IDENTIFIER_PATTERN}"
         rf"|{_NUMBER}|[+-]{_NUMBER}"
         rf"|{slashes}|=>|==|!=|<=|>=|&&|\|\||[.=<>+\-/!]"
         rf"|{_STRING}|[\"'].*"

@@ -20,12 +20,13 @@ The mixin is part of `Compiler`: it calls back `expr`, `helper` and `_temp` and 
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING, Any
 
 from . import nodes as N
 from .asty import asty
 from .language import py_name
 from .runtime import helper_names as H
-from .scoping import cannot_rebind, is_int, is_str, small_factor
+from .scoping import Scope, cannot_rebind, is_int, is_str, small_factor
 
 # Expression contexts carry no state, so every node shares one (as CPython's own AST does).
 LOAD = ast.Load()
@@ -59,6 +60,15 @@ def copy_operand(node, ml_node):
 
 class ArithmeticLowering:
     """`+ * %` for `Compiler` (see the table above)."""
+
+    # provided by Compiler (declared here so type checkers see the mixin's contract)
+    scope: Scope | None
+    top_sequences: frozenset
+
+    if TYPE_CHECKING:
+        def expr(self, e: Any) -> Any: ...
+        def helper(self, name: str, args: list, node: Any) -> ast.Call: ...
+        def _temp(self, kind: str) -> str: ...
 
     def _add_statement(self, e, emit) -> list | None:
         """`x = L + R;` / `return L + R;` as Python's `+` on `L` and `+R` inside a `try`.
@@ -166,7 +176,7 @@ class ArithmeticLowering:
                     names.append(factor.name)
             elif type(factor) is not N.Number or not -bound < factor.value < bound:
                 return self.helper(helper, [left, right], e)
-        counters = self.scope.counters
+        counters = self.scope.counters if self.scope is not None else frozenset()
         if not names or any(small_factor(f) or (type(f) is N.Name and f.name in counters)
                             for f in (e.left, e.right)):
             return plain

@@ -25,18 +25,28 @@ FORBIDDEN_MODULES = frozenset({
 })
 
 
+def refused_name(name: str) -> str:
+    """The message for a reserved or deny-listed name (for guards that checked the rule)."""
+    return f"'{name}' is not allowed"
+
+
+def refused_member(name: str) -> str:
+    """The message for an `_` member (for guards that check the rule inline, on hot paths)."""
+    return f"access to member '{name}' is not allowed"
+
+
 def identifier_problem(name: str) -> str | None:
     """Names starting with `__` are reserved for the runtime's helpers (spec §11.1): ML may
     neither bind nor read them."""
     if name.startswith("__"):
-        return f"'{name}' is not allowed"
+        return refused_name(name)
     return None
 
 
 def denied_name_problem(name: str) -> str | None:
     """A deny-listed name (`eval`, `open`, ...) read where the program never bound it."""
     if name in DENIED_NAMES:
-        return f"'{name}' is not allowed"
+        return refused_name(name)
     return None
 
 
@@ -44,7 +54,7 @@ def member_problem(name: str) -> str | None:
     """Members starting with `_` are never reachable (spec §11.2): no dunder walk to the
     interpreter through any value."""
     if name.startswith("_"):
-        return f"access to member '{name}' is not allowed"
+        return refused_member(name)
     return None
 
 

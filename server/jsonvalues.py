@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from mlpy.display import NotSerialisable, _walk, to_json
+from mlpy.language import IDENTIFIER
 
 __all__ = ["NotSerialisable", "to_json", "check_context"]
 
@@ -15,9 +15,8 @@ def check_context(context: Any, *, max_depth: int, max_bytes: int) -> str | None
     depth, size, non-finite numbers and key names remain to check.)"""
     if context is None:
         return None
-    ident = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
     for key in context:
-        if not ident.match(key):
+        if not IDENTIFIER.match(key):
             return f"context key {key!r} is not a valid ML identifier"
         if key.startswith("_"):
             return f"context key {key!r} must not start with '_'"

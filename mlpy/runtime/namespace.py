@@ -14,7 +14,7 @@ from ..language import IDENTIFIER, KW_PREFIX, RESERVED_WORDS, ml_name, py_name
 from . import ops
 from .builtins import BUILTINS, builtin_module
 from .imports import make_importer
-from ..security import denied_name_problem
+from ..security import refused_name
 from .signals import SecurityViolation
 from .values import ErrorValue
 
@@ -52,7 +52,7 @@ def _guard(ns: dict):
         """A deny-listed name reads only if the program bound it itself (spec §11.1)."""
         if name in ns:
             return ns[name]
-        raise SecurityViolation(denied_name_problem(name))
+        raise SecurityViolation(refused_name(name))
     return guarded_global
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .context import SIZE_CHECK_ABOVE, current
 from .errors import error_value
-from ..security import denied_name_problem, identifier_problem, member_problem
+from ..security import refused_member, refused_name
 from .signals import LimitStop, MLThrow, SecurityViolation
 from .values import ErrorValue, MLIterator, MLModule, MLObject, display, ml_repr, typeof
 
@@ -157,8 +157,8 @@ def _string_method(name):
 
 def getm(obj, name: str):
     """`obj.name` (spec §4): object keys, `length`, allow-listed methods, module members."""
-    if name[0] == "_":                  # security.member_problem's rule, inline on the hot path
-        raise SecurityViolation(member_problem(name))
+    if name[0] == "_":                  # security.member_problem's rule, inline (hot path)
+        raise SecurityViolation(refused_member(name))
     cls = type(obj)
     if cls is dict or cls is ErrorValue:
         value = obj.get(name, _MISSING)
@@ -197,7 +197,7 @@ def meth(obj, name: str):
             return getattr(obj, name)
     elif cls is dict or cls is ErrorValue:
         if name[0] == "_":
-            raise SecurityViolation(member_problem(name))
+            raise SecurityViolation(refused_member(name))
         value = obj.get(name, _MISSING)
         if value is _MISSING:
             raise AttributeError(f"object has no property '{name}'")
@@ -213,7 +213,7 @@ def meth(obj, name: str):
 def setm(value, obj, name: str) -> None:
     """`obj.name = value` — objects only."""
     if name[0] == "_":
-        raise SecurityViolation(member_problem(name))
+        raise SecurityViolation(refused_member(name))
     if type(obj) is dict or type(obj) is ErrorValue:
         obj[name] = value
         return
@@ -425,4 +425,4 @@ class ReturnTop(BaseException):
 
 def refuse_name(name: str):
     """Reading or binding a reserved name the compiler let through (non-strict mode)."""
-    raise SecurityViolation(identifier_problem(name) or denied_name_problem(name))
+    raise SecurityViolation(refused_name(name))
