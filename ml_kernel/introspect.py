@@ -35,6 +35,13 @@ _NAME_BEFORE = re.compile(rf"{_NAME}$")
 _IMPORT_BEFORE = re.compile(rf"\bimport\s+({_NAME})?$")
 _MAGIC_BEFORE = re.compile(r"(?:^|\n)\s*%([A-Za-z_]*)$")
 _MODULE_REPR = re.compile(r"^<module ([A-Za-z_][\w.]*)>$")
+_NAME_TAIL = re.compile(r"[A-Za-z0-9_]*")
+
+
+def _name_tail(code: str, pos: int) -> str:
+    """The rest of the name the cursor at `pos` is inside of ("" when it is not in one)."""
+    match = _NAME_TAIL.match(code, pos)
+    return match.group(0) if match else ""
 
 
 @dataclass
@@ -140,7 +147,7 @@ class Introspector:
     def complete(self, code: str, cursor_pos: int) -> dict:
         before = code[:cursor_pos]
         # extend over the rest of a name the cursor is inside of
-        after = re.match(r"[A-Za-z0-9_]*", code[cursor_pos:]).group(0)
+        after = _name_tail(code, cursor_pos)
         cursor_end = cursor_pos + len(after)
         typed: dict[str, str] = {}
         magic = _MAGIC_BEFORE.search(before)
@@ -288,7 +295,7 @@ class Introspector:
                                if p.strip())
             signature = f"{name}({params})"
             lines = source[:match.start()].split("\n")[:-1]
-            doc = []
+            doc: list[str] = []
             while lines and lines[-1].strip().startswith("//"):
                 doc.insert(0, lines.pop().strip()[2:].strip())
             return signature, "\n".join(doc), definition_text(source, match.start())
@@ -367,7 +374,7 @@ def name_at(code: str, cursor_pos: int) -> str | None:
     name at the cursor, the called name."""
     cursor_pos = max(0, min(cursor_pos, len(code)))
     left = re.search(rf"{_NAME}(?:\s*\.\s*{_NAME})*\.?$", code[:cursor_pos])
-    right = re.match(r"[A-Za-z0-9_]*", code[cursor_pos:]).group(0)
+    right = _name_tail(code, cursor_pos)
     if left or right:
         text = (left.group(0) if left else "") + right
         text = text.rstrip(".")

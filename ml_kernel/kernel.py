@@ -463,10 +463,7 @@ class MLKernel(Kernel):
 
     def _show_python(self, count: int, code: str, silent: bool) -> dict:
         from mlpy.errors import MLError
-        try:
-            from mlpy import compile as ml_compile
-        except ImportError:
-            from mlpy.compiler import compile as ml_compile
+        from mlpy import compile as ml_compile
         try:
             program = ml_compile(code, interactive=True)
         except MLError as exc:

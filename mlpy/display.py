@@ -101,14 +101,14 @@ def _walk(value: Any, path: str, depth: int, max_depth: int, active: set) -> Any
         if key in active:
             raise NotSerialisable(f"the object at {path} contains itself")
         active.add(key)
-        out = {}
+        obj: dict[str, Any] = {}
         for k, v in value.items():
             if type(k) is not str:
                 raise NotSerialisable(f"the object at {path} has a key that is not a string "
                                       f"({_describe(k)})")
-            out[k] = _walk(v, _key_path(path, k), depth + 1, max_depth, active)
+            obj[k] = _walk(v, _key_path(path, k), depth + 1, max_depth, active)
         active.discard(key)
-        return out
+        return obj
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):

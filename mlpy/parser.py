@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from itertools import chain
-from pathlib import Path
 
 from . import nodes as N
 from . import parse_table
@@ -775,7 +774,7 @@ def _syntax_error(exc: _Unexpected, source: str, tokens: list) -> MLSyntaxError:
     token = exc.token
     expected = set(exc.expected)
     opener = _open_bracket(tokens, token)
-    closer = {"_LPAR": "_RPAR", "LSQB": "_RSQB"}.get(opener)
+    closer = {"_LPAR": "_RPAR", "LSQB": "_RSQB"}.get(opener or "")
     # LALR merges look-ahead sets: keep only the closer of the bracket actually open
     for other in ("_RPAR", "_RSQB"):
         if other != closer and len(expected) > 1:
@@ -821,9 +820,9 @@ def _expected_words(expected: set[str]) -> str:
         return "expected an expression"
     if expected == {"_BLOCK_LBRACE"} or expected == {"LBRACE"}:
         return "expected '{' to start a block"
-    words = sorted({_word(t) for t in expected})
-    if not words:
+    names = sorted({_word(t) for t in expected})
+    if not names:
         return "unexpected input"
-    if len(words) > 6:
-        words = words[:6] + ["..."]
-    return "expected " + (words[0] if len(words) == 1 else "one of " + ", ".join(words))
+    if len(names) > 6:
+        names = names[:6] + ["..."]
+    return "expected " + (names[0] if len(names) == 1 else "one of " + ", ".join(names))

@@ -10,6 +10,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from types import CodeType
+from typing import Any
 
 from .compiler import Compiler
 from .errors import MLError, MLSyntaxError
@@ -132,7 +133,8 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
         raise MLSyntaxError("program is too deeply nested to compile") from None
 
 
-def _fill_positions(node: ast.AST, line: int, column: int) -> None:
+def _fill_positions(node: Any, line: int, column: int) -> None:
+    """Give every located node of the tree a position (the nearest enclosing one)."""
     if "lineno" in node._attributes:
         if getattr(node, "lineno", None) is None:
             node.lineno, node.col_offset = line, column
