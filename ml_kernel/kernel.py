@@ -3,9 +3,9 @@
 The shell channel runs on the main thread's asyncio loop; ML code runs on the executor's
 worker threads, so the loop stays free while a cell runs. That is what makes the rest work:
 
-* `print` output arrives through the session's `on_output` callback (on a worker thread) and
-  is handed to the loop, which batches it into `stream` messages while the cell still runs;
-  the result is sent after the output because both travel through the loop in order.
+* `print` output arrives through the session's `on_output` callback, which the executor calls
+  on this loop in batches while the cell still runs (and flushes before the result), so
+  `stream` messages come before the cell's result.
 * An interrupt (interrupt_request on the control thread, or SIGINT on the main thread) asks
   the loop to `session.cancel()` the running cell; the session stays.
 * `input()` sends an input_request over stdin from the worker thread, tagged with the parent
@@ -15,7 +15,6 @@ worker threads, so the loop stays free while a cell runs. That is what makes the
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import signal
 import threading
@@ -37,47 +36,6 @@ ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker proce
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
 
 
-class _OutputPump:
-    """Collects output written on worker threads and sends it from the event loop in batches,
-    in the order it was written."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, emit):
-        self.loop = loop
-        self.emit = emit                        # emit(stream_name, text) on the loop thread
-        self.lock = threading.Lock()
-        self.pending: list[tuple[str, str]] = []
-        self.scheduled = False
-        self.loop_thread = threading.get_ident()
-
-    def write(self, stream: str, text: str) -> None:
-        if not text:
-            return
-        with self.lock:
-            self.pending.append(("stderr" if stream == "stderr" else "stdout", text))
-            if self.scheduled:
-                return
-            self.scheduled = True
-        try:
-            if threading.get_ident() == self.loop_thread:
-                self.loop.call_soon(self.flush)
-            else:
-                self.loop.call_soon_threadsafe(self.flush)
-        except RuntimeError:                    # loop closed: the kernel is going away
-            pass
-
-    def flush(self) -> None:
-        with self.lock:
-            items, self.pending, self.scheduled = self.pending, [], False
-        merged: list[list[str]] = []
-        for stream, text in items:
-            if merged and merged[-1][0] == stream:
-                merged[-1][1] += text
-            else:
-                merged.append([stream, text])
-        for stream, text in merged:
-            self.emit(stream, text)
-
-
 class MLKernel(Kernel):
     implementation = "ml_kernel"
     implementation_version = __version__
@@ -95,6 +53,7 @@ class MLKernel(Kernel):
         self.introspector = Introspector(self._variables, self.history.sources)
         self._executor = None
         self._session = None
+        self._pending_result: tuple[int, dict] | None = None   # sent after the cell's output
         self._task: asyncio.Future | None = None     # the running cell's session.execute
         self._interrupted = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -234,16 +193,11 @@ class MLKernel(Kernel):
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._pending_result = None
-        try:
-            session = self.session_ml
-        except Exception as exc:   # mlpy missing or broken: say so in the cell
-            return self._error(count, "ImportError", f"cannot start the ML executor: {exc}",
-                               [f"ImportError: cannot start the ML executor: {exc}"], silent)
-        pump = _OutputPump(loop, (lambda s, t: None) if silent else self._send_stream)
+        session = self.session_ml
         self._interrupted = False
         task = asyncio.ensure_future(session.execute(
-            code, timeout=timeout, on_output=pump.write, interactive=True,
-            input=self._input_function(allow_stdin)))
+            code, timeout=timeout, on_output=None if silent else self._send_stream,
+            interactive=True, input=self._input_function(allow_stdin)))
         self._task = task
         result = None
         try:
@@ -252,27 +206,24 @@ class MLKernel(Kernel):
             if not self._interrupted:
                 raise
         except Exception as exc:            # an executor failure, not an ML error
-            pump.flush()
             return self._error(count, type(exc).__name__, str(exc),
                                [f"{type(exc).__name__}: {exc}"], silent)
         finally:
             self._task = None
-        pump.flush()
 
-        if self._interrupted or result is None or _is_interrupt(result):
-            from mlpy.errors import MLError
-            line = getattr(result, "line", None)
-            error = MLError("Execution interrupted", type="KeyboardInterrupt", line=line,
-                            column=getattr(result, "column", None))
+        from mlpy.errors import MLError
+        if self._interrupted or result is None or result.error_type == "KeyboardInterrupt":
+            error = MLError("Execution interrupted", type="KeyboardInterrupt",
+                            line=result.line if result else None,
+                            column=result.column if result else None)
             return self._ml_error(count, error, code, silent)
-        if not getattr(result, "success", False):
-            return self._ml_error(count, _result_error(result), code, silent)
+        if not result.success:
+            return self._ml_error(count, MLError(result.error or "", type=result.error_type
+                                                 or "Error", line=result.line,
+                                                 column=result.column), code, silent)
 
-        value = getattr(result, "display_value", None)
-        shown = getattr(result, "has_display", None)
-        if shown is None:
-            shown = getattr(result, "is_expression", getattr(result, "has_result", True))
-        if shown and value is not None and not silent:
+        value = result.display_value        # None: no final expression, or it was null
+        if value is not None and not silent:
             from mlpy.display import mime_bundle
             data = mime_bundle(value)
             if data:
@@ -282,7 +233,7 @@ class MLKernel(Kernel):
         return self._ok(count)
 
     def _flush_result(self, silent: bool) -> None:
-        pending = getattr(self, "_pending_result", None)
+        pending = self._pending_result
         self._pending_result = None
         if pending and not silent:
             count, data = pending
@@ -308,9 +259,7 @@ class MLKernel(Kernel):
     async def _reset(self) -> None:
         if self._session is None:
             return
-        outcome = self._session.reset()
-        if inspect.isawaitable(outcome):
-            await outcome
+        self._session.reset()
 
     # -- interrupts and shutdown --------------------------------------------------------------
     async def interrupt_request(self, stream, ident, parent):
@@ -470,25 +419,3 @@ class MLKernel(Kernel):
             return self._ml_error(count, exc, code, silent)
         self._print(program.python_source.rstrip("\n") + "\n", silent)
         return self._ok(count)
-
-
-def _is_interrupt(result) -> bool:
-    return getattr(result, "error_type", None) in ("KeyboardInterrupt", "InterruptError",
-                                                    "CancelledError")
-
-
-def _result_error(result):
-    """An MLError from a failed executor result (error message, type, line, column)."""
-    from mlpy.errors import MLError
-    if isinstance(getattr(result, "error", None), MLError):
-        return result.error
-    etype = getattr(result, "error_type", None) or "Error"
-    message = str(getattr(result, "error", "") or "")
-    prefix = f"{etype}: "
-    if message.startswith(prefix):                 # "Type: message (line N)" form
-        message = message[len(prefix):]
-    line = getattr(result, "line", None)
-    suffix = f" (line {line})"
-    if line is not None and message.endswith(suffix):
-        message = message[: -len(suffix)]
-    return MLError(message, type=etype, line=line, column=getattr(result, "column", None))
