@@ -46,3 +46,15 @@ def library_call(module: str, name: str, *args: Any, caps: Iterable[str] = (),
                            **context)
     with using(ctx):
         return mlpy.stdlib.load(module).members[name](*args)
+
+
+def ml_show(expression: str) -> str:
+    """What `print(expression);` writes, without the newline."""
+    text = ml_out(f"print({expression});")
+    assert text.endswith("\n")
+    return text[:-1]
+
+
+def ml_caught(source: str) -> str:
+    """Run `source` inside try; print the caught error's type and message."""
+    return ml_out("try {\n" + source + "\n} except (e) { print(e.type + \"|\" + e.message); }")[:-1]
