@@ -61,6 +61,9 @@ class ImportFailure(_TypedThrow):
 _TYPED = {cls.error_type: cls for cls in (SecurityViolation, CapabilityDenied, ImportFailure)}
 
 
+# The HostStop family parallels the host-facing errors of mlpy/errors.py (MLTimeoutError,
+# MLLimitError) on purpose: these are raised *inside* running code and must not be catchable
+# by ML (BaseException); runner.host_stop_error turns one into the other when the run ends.
 class HostStop(BaseException):
     """A host-imposed stop. Derived from BaseException only, so ML code cannot catch it."""
 
