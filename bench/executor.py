@@ -151,7 +151,7 @@ def process_section(args, n: int, t_direct: float) -> None:
 
     def memory_bomb(ex):
         result = ex.run_sync('a = []; while (true) { a.append("x" * 1000000); }', timeout=10)
-        assert result.error_type == "MemoryLimit", result
+        assert result.error_type == "MemoryLimitError", result
 
     def sigkill(ex):
         os.kill(ex.stats()["pids"][0], signal.SIGKILL)
@@ -172,7 +172,7 @@ def process_section(args, n: int, t_direct: float) -> None:
                      ("execute() x64 concurrently", t_conc)]:
         print(f"  {label:<44}: {t * us:8.1f} us/exec  {1 / t:9.0f} exec/s  "
               f"overhead {(t - t_direct) * us:7.1f} us  ratio {t / t_direct:5.2f}x")
-    print(f"  {'replacement after MemoryLimit (spare)':<44}: {t_bomb * 1e3:8.1f} ms")
+    print(f"  {'replacement after MemoryLimitError (spare)':<44}: {t_bomb * 1e3:8.1f} ms")
     print(f"  {'replacement after SIGKILL (spare)':<44}: {t_spare * 1e3:8.1f} ms")
     print(f"  {'replacement after SIGKILL (cold spawn)':<44}: {t_cold * 1e3:8.1f} ms")
     print(f"process round trip of a trivial program: {t_seq * 1e3:.3f} ms (target <= 1 ms); "

@@ -40,6 +40,7 @@ from time import perf_counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..runtime.signals import MemoryLimitStop
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, timeout_stop
 from . import channel
 from .channel import (ClockStarted, Done, DropSession, Exit, InputReply, InputRequest, Output,
@@ -536,7 +537,7 @@ class ProcessPool(StoppablePool):
             if code == -signal.SIGXCPU:
                 message, kind = "CPU time limit of the worker process exceeded", "LimitError"
             elif code == 4:
-                message, kind = memory_message(self.settings.memory_limit), "MemoryLimit"
+                message, kind = memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type
             elif code is not None and code < 0:
                 message, kind = (f"the worker process running the program was killed "
                                  f"({_signal_name(-code)})"), "RuntimeError"

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..runtime.signals import HostStop
+from ..runtime.signals import HostStop, MemoryLimitStop
 from ..runtime.stops import Stop
 from . import channel
 from .channel import (ClockStarted, Done, DropSession, Exit, InputReply, InputRequest, Output,
@@ -186,7 +186,7 @@ class Worker:
             result = AsyncMLResult(
                 False, error=(memory_message(self.memory_limit) if memory
                               else f"internal error while reporting: {type(err).__name__}"),
-                error_type="MemoryLimit" if memory else "InternalError")
+                error_type=MemoryLimitStop.ml_type if memory else "InternalError")
             try:
                 self.send(Done(rid, result, "memory" if memory else None, True))
             except BaseException:
@@ -222,7 +222,7 @@ class Worker:
     def _memory_limit(self, result: AsyncMLResult) -> AsyncMLResult:
         return dataclasses.replace(result, success=False, value=None, display_value=None,
                                    error=memory_message(self.memory_limit),
-                                   error_type="MemoryLimit")
+                                   error_type=MemoryLimitStop.ml_type)
 
     def _input(self, rid: int) -> Callable[[str], str | None]:
         box: queue.SimpleQueue[Any] = queue.SimpleQueue()

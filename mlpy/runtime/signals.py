@@ -93,4 +93,4 @@ class OutputLimitStop(LimitStop):
 
 
 class MemoryLimitStop(LimitStop):
-    ml_type = "MemoryLimit"
+    ml_type = "MemoryLimitError"     # spec §11.1

@@ -293,11 +293,11 @@ RESOURCES = [
        'e = null; while (true) { try { throw {message: "x", inner: e}; } except (err) { e = err; } }',
        TIME),
     _a("resources", "memory_accumulation",
-       'a = []; while (true) { a.append("x" * 10000000); }', "MemoryLimit",
+       'a = []; while (true) { a.append("x" * 10000000); }', "MemoryLimitError",
        modes=("process",)),
     _a("resources", "memory_big_dict",
        'o = {}; i = 0; while (true) { o[str(i)] = "v" * 1000000 + str(i); i = i + 1; }',
-       "MemoryLimit", modes=("process",)),
+       "MemoryLimitError", modes=("process",)),
 ]
 
 ATTACKS = INTROSPECTION + REBINDING + LEAKS + IMPORTS + CAPABILITIES + CONTEXT_OBJECTS + \
