@@ -22,6 +22,7 @@ from .deps import json_response
 from .logs import REQUEST_ID, install_record_factory
 from .middleware import Gateway
 from .routers import calculate, execute, health, metrics, notebooks, sessions
+from .session_store import SessionGone
 from .settings import Settings
 from .state import Executor, ServerState
 
@@ -156,6 +157,11 @@ def create_app(settings: Settings | None = None, *,
     async def validation_failed(request: Request, exc: RequestValidationError):
         errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
         return json_response({"detail": _finite(errors)}, 422)
+
+    @app.exception_handler(SessionGone)
+    async def session_gone(request: Request, exc: SessionGone):
+        return json_response({"detail": f"session ended: {exc.reason}",
+                              "error_type": "SessionLost", "reason": exc.reason}, 410)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):  # pragma: no cover - a bug

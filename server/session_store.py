@@ -13,6 +13,16 @@ from typing import Any
 
 log = logging.getLogger("mlpy.server")
 
+MAX_REMEMBERED = 10_000     # ended sessions whose ids still answer 410 with a reason
+
+
+class SessionGone(Exception):
+    """A request named a session that has ended (expired, evicted, lost): 410 with why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
 
 @dataclass
 class SessionEntry:
@@ -44,6 +54,10 @@ class SessionStore:
         self.ttl = ttl
         self.cap = cap
         self._entries: collections.OrderedDict[str, SessionEntry] = collections.OrderedDict()
+        # ids of sessions that ended without their owner asking (expired, evicted, lost) ->
+        # (owner, reason): they answer 410 with the reason, not 404, while remembered
+        self._gone: collections.OrderedDict[str, tuple[str | None, str]] = \
+            collections.OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -53,6 +67,8 @@ class SessionStore:
         while len(self._entries) >= self.cap:
             _, old = self._entries.popitem(last=False)
             log.info("session %s evicted (cap %d)", old.id, self.cap)
+            self._remember(old, f"evicted: the server keeps at most {self.cap} sessions and "
+                                f"this one was the least recently used")
             self._close(old)
         entry = SessionEntry(id=secrets.token_urlsafe(16), session=self._make(), owner=owner,
                              last_used_mono=self._clock())
@@ -65,6 +81,7 @@ class SessionStore:
             return None
         now = self._clock()
         if self._expired(entry, now):
+            self._remember(entry, self._expiry_reason())
             self._drop(entry)
             return None
         entry.touch(now)
@@ -87,8 +104,28 @@ class SessionStore:
         dead = [e for e in self._entries.values() if self._expired(e, now)]
         for entry in dead:
             log.info("session %s expired after %.0f idle seconds", entry.id, self.ttl)
+            self._remember(entry, self._expiry_reason())
             self._drop(entry)
         return len(dead)
+
+    def lose(self, entry: SessionEntry, reason: str) -> None:
+        """The session's state is gone (its worker process died): forget it, keep the reason."""
+        self._remember(entry, reason)
+        self._drop(entry)
+
+    def gone_reason(self, session_id: str, owner: str | None) -> str | None:
+        """Why a session this server remembers has ended, or None (never existed, or deleted
+        by its owner)."""
+        gone = self._gone.get(session_id)
+        return gone[1] if gone is not None and gone[0] == owner else None
+
+    def _remember(self, entry: SessionEntry, reason: str) -> None:
+        self._gone[entry.id] = (entry.owner, reason)
+        while len(self._gone) > MAX_REMEMBERED:
+            self._gone.popitem(last=False)
+
+    def _expiry_reason(self) -> str:
+        return f"expired: unused for more than {self.ttl:g} seconds"
 
     def close_all(self) -> None:
         for entry in list(self._entries.values()):

@@ -1,9 +1,9 @@
 """Messages between the executor and its worker processes: length-prefixed pickles on pipes.
 
 Each kind of message is one small typed record below (a NamedTuple): what the parent sends
-(`RunRequest`, `StopRequest`, `InputReply`, `VarsRequest`, `ResetSession`, `DropSession`,
-`Exit`, and the `WorkerConfig` first) and what a worker sends back (`Ready`, `ClockStarted`,
-`Output`, `InputRequest`, `VarsReply`, `Done`). A run costs one `RunRequest` and one `Done`
+(`RunRequest`, `StopRequest`, `InputReply`, `VarsRequest`, `ResetSession`, `Exit`, and the
+`WorkerConfig` first) and what a worker sends back (`Ready`, `ClockStarted`, `Output`,
+`InputRequest`, `VarsReply`, `Done`). A run costs one `RunRequest` and one `Done`
 (plus `ClockStarted` and any `Output` batches); the result travels as an `AsyncMLResult`.
 `Done.event` carries a host event the worker observed itself (a real MemoryError, a limit or
 time stop); the parent never infers one from the ML error's type name, which a program picks.
@@ -139,10 +139,6 @@ class VarsRequest(NamedTuple):
 
 
 class ResetSession(NamedTuple):
-    sid: int
-
-
-class DropSession(NamedTuple):
     sid: int
 
 

@@ -18,8 +18,10 @@ The parent side here:
 - Workers are recycled after `recycle_after` runs, and after a host event (a real memory
   error, a time-out or size limit: `Done.event`, never the ML error's type name) when no
   session lives in them.
-- A session is pinned to one slot: its namespace lives in that worker. A worker that is
-  killed or recycled takes the namespaces of its sessions with it; they start empty again.
+- Each session has a worker process of its own (taken from the warm spare), never shared
+  with another session or with one-shot runs, and never recycled. If that process dies
+  (memory limit, kill, crash, CPU limit) the session is lost: its queued and later runs
+  report `SessionLost` with the reason, never a silently empty namespace.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from ..runtime.signals import MemoryLimitStop
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, timeout_stop
 from . import channel
-from .channel import (ClockStarted, Done, DropSession, Exit, InputReply, InputRequest, Output,
+from .channel import (ClockStarted, Done, Exit, InputReply, InputRequest, Output,
                       Ready, ResetSession, RunRequest, StopRequest, VarsReply, VarsRequest,
                       WorkerConfig)
 from .jobs import QUEUED, RUNNING, Job, StoppablePool
@@ -187,13 +189,17 @@ class _Reason:
 
 
 class _Slot:
-    __slots__ = ("index", "proc", "private", "sessions")
+    """Where a worker process serves: a shared slot (one-shot runs from the shared queue) or
+    the slot of one session (its own queue, its own process)."""
 
-    def __init__(self, index: int):
+    __slots__ = ("index", "proc", "private", "sid", "lost")
+
+    def __init__(self, index: int, sid: int | None = None):
         self.index = index
         self.proc: _Proc | None = None
         self.private: deque[Job] = deque()
-        self.sessions: set[int] = set()
+        self.sid = sid                    # the session owning this slot (None: shared)
+        self.lost: str | None = None      # why the session's process is gone
 
 
 class ProcessPool(StoppablePool):
@@ -225,6 +231,7 @@ class ProcessPool(StoppablePool):
         self._wake = threading.Condition(self._lock)
         self._shared: deque[Job] = deque()
         self._slots = [_Slot(i) for i in range(max_workers)]
+        self._session_slots: dict[int, _Slot] = {}
         self._spare: _Proc | None = None
         self._numbers = itertools.count(1)
         self._rids = itertools.count(1)
@@ -237,6 +244,7 @@ class ProcessPool(StoppablePool):
         self.recycled_total = 0
         self.spawned_total = 0
         self.crashed_total = 0
+        self.lost_total = 0
         self.last_respawn: float | None = None
         for slot in self._slots:
             self._install(slot, self._spawn())
@@ -310,29 +318,39 @@ class ProcessPool(StoppablePool):
             raise RuntimeError("cannot schedule new executions after shutdown")
         run: ProcessRun = job.data
         run.rid = next(self._rids)
+        lost = None
         with self._lock:
             if run.session is None:
                 self._shared.append(job)
             else:
-                self._slots[run.session.slot].private.append(job)
+                slot = self._session_slots.get(run.session.sid)
+                lost = "the session is closed" if slot is None else slot.lost
+                if lost is None and slot is not None:
+                    slot.private.append(job)
+        if lost is not None:
+            job.finish(session_lost(lost))
+            return
         self._pump()
 
     def open_session(self, context: Mapping[str, Any] | None) -> ProcessSession:
         return ProcessSession(self, context, self.settings.output_interval)
 
     def _next_job(self, slot: _Slot) -> Job | None:
-        for queue in (slot.private, self._shared):
-            while queue:
-                job = queue.popleft()
-                if job.state == QUEUED:
-                    return job
+        queue = self._shared if slot.sid is None else slot.private
+        while queue:
+            job = queue.popleft()
+            if job.state == QUEUED:
+                return job
         return None
+
+    def _all_slots(self) -> list[_Slot]:
+        return self._slots + list(self._session_slots.values())
 
     def _pump(self) -> None:
         sends = []
         retire = []
         with self._lock:
-            for slot in self._slots:
+            for slot in self._all_slots():
                 proc = slot.proc
                 if proc is None or not proc.ready or proc.dead or proc.retired or proc.job:
                     continue
@@ -474,9 +492,9 @@ class ProcessPool(StoppablePool):
             proc.runs += 1
             job.leave()
             slot = proc.slot
-            pinned = slot is not None and bool(slot.sessions)
-            if not pinned and (proc.runs >= self.recycle_after
-                               or message.event in RECYCLE_EVENTS):
+            if slot is not None and slot.sid is not None:
+                recycle = False           # a session's process keeps its namespace
+            elif proc.runs >= self.recycle_after or message.event in RECYCLE_EVENTS:
                 recycle = True
         result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
@@ -496,11 +514,17 @@ class ProcessPool(StoppablePool):
             if was_spare:
                 self._spare = None
             self._wake.notify()
+        reason = None
         if job is not None:
             if proc.kill_reason is None:
                 self.crashed_total += 1
-            job.finish(self.stopped_result(job, proc))
-        if slot is not None and slot.proc is proc and not proc.retired:
+            result = self.stopped_result(job, proc)
+            reason = result.error
+            job.finish(result)
+        if slot is not None and slot.sid is not None:
+            if not proc.retired:
+                self._lose(slot, reason or self._death_reason(proc))
+        elif slot is not None and slot.proc is proc and not proc.retired:
             self._replace(slot)
         elif was_spare and not self._closed and self.settings.spare_workers:
             self._replace_spare()
@@ -515,6 +539,26 @@ class ProcessPool(StoppablePool):
                     return
             self._retire(proc)
         threading.Thread(target=start, name="mlpy-proc-spawn", daemon=True).start()
+
+    def _lose(self, slot: _Slot, reason: str) -> None:
+        """A session's process died: the session is lost, and says why from now on."""
+        with self._lock:
+            slot.lost = reason
+            slot.proc = None
+            queued = list(slot.private)
+            slot.private.clear()
+            self.lost_total += 1
+        log.warning("session %s lost: %s", slot.sid, reason)
+        for job in queued:
+            job.finish(session_lost(reason))
+
+    def _death_reason(self, proc: _Proc) -> str:
+        code = proc.popen.returncode
+        if code == 4:
+            return memory_message(self.settings.memory_limit)
+        if code is not None and code < 0:
+            return f"its worker process was killed ({_signal_name(-code)})"
+        return f"its worker process ended unexpectedly (exit status {code})"
 
     # -- results -----------------------------------------------------------------------------
     @staticmethod
@@ -554,31 +598,50 @@ class ProcessPool(StoppablePool):
                              stderr="".join(run.stderr))
 
     # -- sessions ----------------------------------------------------------------------------
-    def pin(self, sid: int) -> int:
+    def pin(self, sid: int) -> None:
+        """Give session `sid` a process of its own: the warm spare (a new spare starts), or a
+        freshly started one."""
         with self._lock:
-            slot = min(self._slots, key=lambda s: (len(s.sessions), s.index))
-            slot.sessions.add(sid)
-            return slot.index
+            if self._closed:
+                raise RuntimeError("cannot open sessions after shutdown")
+            spare, self._spare = self._spare, None
+            slot = self._session_slots[sid] = _Slot(-sid, sid)
+        proc = spare if spare is not None and not spare.dead else self._spawn()
+        self._install(slot, proc)
+        if self.settings.spare_workers:
+            self._replace_spare()
 
-    def unpin(self, slot_index: int, sid: int) -> None:
+    def unpin(self, sid: int) -> None:
+        """The session is closed: its process exits."""
         with self._lock:
-            slot = self._slots[slot_index]
-            slot.sessions.discard(sid)
-            proc = slot.proc
-        if proc is not None and proc.ready:
-            proc.send(DropSession(sid))
-
-    def reset_session(self, slot_index: int, sid: int) -> None:
-        self._send_to_slot(slot_index, ResetSession(sid))
-
-    def _send_to_slot(self, slot_index: int, message: tuple) -> None:
-        proc = self._slots[slot_index].proc
+            slot = self._session_slots.pop(sid, None)
+            proc = slot.proc if slot is not None else None
         if proc is not None and not proc.dead:
-            proc.send(message)
+            self._retire(proc)
 
-    def variables(self, slot_index: int, sid: int, timeout: float = 5.0) -> list:
-        proc = self._slots[slot_index].proc
-        if proc is None or proc.dead or not proc.ready:
+    def session_lost(self, sid: int) -> str | None:
+        """Why session `sid`'s process is gone, or None while it lives."""
+        slot = self._session_slots.get(sid)
+        return "the session is closed" if slot is None else slot.lost
+
+    def session_pid(self, sid: int) -> int | None:
+        """The pid of session `sid`'s process (None once lost or closed)."""
+        proc = self._session_proc(sid)
+        return proc.pid if proc is not None else None
+
+    def reset_session(self, sid: int) -> None:
+        proc = self._session_proc(sid)
+        if proc is not None:
+            proc.send(ResetSession(sid))
+
+    def _session_proc(self, sid: int) -> _Proc | None:
+        slot = self._session_slots.get(sid)
+        proc = slot.proc if slot is not None else None
+        return proc if proc is not None and not proc.dead else None
+
+    def variables(self, sid: int, timeout: float = 5.0) -> list:
+        proc = self._session_proc(sid)
+        if proc is None or not proc.ready:
             return []
         qid = next(self._rids)
         event, replies = threading.Event(), []  # type: tuple[threading.Event, list[list]]
@@ -597,10 +660,11 @@ class ProcessPool(StoppablePool):
             self._closed = True
             pending: list[Job] = []
             if cancel_pending:
-                for queue in [self._shared] + [s.private for s in self._slots]:
+                for queue in [self._shared] + [s.private for s in self._all_slots()]:
                     pending.extend(j for j in queue if j.state == QUEUED)
                     queue.clear()
-            running = [s.proc.job for s in self._slots if s.proc is not None and s.proc.job]
+            running = [s.proc.job for s in self._all_slots()
+                       if s.proc is not None and s.proc.job]
             spare, self._spare = self._spare, None
             self._wake.notify_all()
         for job in pending:
@@ -615,8 +679,8 @@ class ProcessPool(StoppablePool):
             deadline = time.monotonic() + 30.0
             while time.monotonic() < deadline:
                 with self._lock:
-                    busy = any(s.proc is not None and s.proc.job for s in self._slots)
-                    queued = bool(self._shared) or any(s.private for s in self._slots)
+                    busy = any(s.proc is not None and s.proc.job for s in self._all_slots())
+                    queued = bool(self._shared) or any(s.private for s in self._all_slots())
                 if not busy and not queued:
                     break
                 time.sleep(0.01)
@@ -641,7 +705,8 @@ class ProcessPool(StoppablePool):
             return {"isolation": "process", "max_workers": self.max_workers,
                     "workers": sum(1 for p in procs if p.ready and not p.dead),
                     "busy": sum(1 for p in procs if p.job is not None),
-                    "queued": len(self._shared) + sum(len(s.private) for s in self._slots),
+                    "queued": len(self._shared) + sum(len(s.private) for s in self._all_slots()),
+                    "sessions": len(self._session_slots), "sessions_lost_total": self.lost_total,
                     "abandoned_total": self.killed_total,
                     "killed_total": self.killed_total, "recycled_total": self.recycled_total,
                     "crashed_total": self.crashed_total, "spawned_total": self.spawned_total,
@@ -669,8 +734,14 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def session_lost(reason: str) -> AsyncMLResult:
+    """The result of a run on a session whose process is gone: loss announced, never silent."""
+    return AsyncMLResult(False, error=f"session lost: {reason}", error_type="SessionLost")
+
+
 class ProcessSession(Session):
-    """A session of a process-isolated executor: its namespace lives in one worker."""
+    """A session of a process-isolated executor: its namespace lives in a worker process of
+    its own."""
 
     _sids = itertools.count(1)
 
@@ -680,16 +751,16 @@ class ProcessSession(Session):
         self._initial_namespace = None             # validated; the worker builds its own
         self._processes = pool
         self.sid = next(self._sids)
-        self.slot = pool.pin(self.sid)
         self._jobs: list[Job] = []
+        pool.pin(self.sid)
 
     def variables(self) -> list[dict]:
         if self._closed:
             return []
-        return self._processes.variables(self.slot, self.sid)
+        return self._processes.variables(self.sid)
 
     def reset(self) -> None:
-        self._processes.reset_session(self.slot, self.sid)
+        self._processes.reset_session(self.sid)
 
     def enqueue(self, job: Job) -> None:
         with self._lock:
@@ -720,4 +791,4 @@ class ProcessSession(Session):
             return list(self._jobs)
 
     def _release(self) -> None:
-        self._processes.unpin(self.slot, self.sid)
+        self._processes.unpin(self.sid)

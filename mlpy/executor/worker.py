@@ -25,7 +25,7 @@ from typing import Any
 from ..runtime.signals import HostStop, MemoryLimitStop
 from ..runtime.stops import Stop
 from . import channel
-from .channel import (ClockStarted, Done, DropSession, Exit, InputReply, InputRequest, Output,
+from .channel import (ClockStarted, Done, Exit, InputReply, InputRequest, Output,
                       Ready, ResetSession, RunRequest, StopRequest, VarsReply, VarsRequest,
                       WorkerConfig)
 from .executor import AsyncMLExecutor
@@ -101,8 +101,7 @@ class Worker:
         self.interval = settings.output_interval or 0.02
         self.handlers: dict[type, Callable[[Any], None]] = {
             RunRequest: self.run, StopRequest: self.stop, InputReply: self.input_reply,
-            VarsRequest: self.variables, ResetSession: self.reset, DropSession: self.drop,
-            Exit: self.exit}
+            VarsRequest: self.variables, ResetSession: self.reset, Exit: self.exit}
         threading.Thread(target=self._flusher, name="mlpy-output", daemon=True).start()
 
     # -- sending -----------------------------------------------------------------------------
@@ -261,11 +260,6 @@ class Worker:
         session = self.sessions.get(message.sid)
         if session is not None:
             session.reset()
-
-    def drop(self, message: DropSession) -> None:
-        session = self.sessions.pop(message.sid, None)
-        if session is not None:
-            session.close()
 
     def exit(self, _message: Exit) -> None:
         self.executor.shutdown(wait=False, cancel_pending=True)

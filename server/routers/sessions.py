@@ -8,6 +8,7 @@ from ..deps import (check_code, check_timeout, get_state, json_response, owner_o
                     run_guarded)
 from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecuteRequest,
                       SessionExecuteResponse, SessionInfo)
+from ..session_store import SessionGone
 from .execute import COMMON_ERRORS
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -25,8 +26,12 @@ SESSION_EXAMPLES: dict[str, Any] = {
 
 def _entry(request: Request, session_id: str):
     state = get_state(request)
-    entry = state.sessions.get(session_id, owner_of(request))
+    owner = owner_of(request)
+    entry = state.sessions.get(session_id, owner)
     if entry is None:
+        reason = state.sessions.gone_reason(session_id, owner)
+        if reason is not None:
+            raise SessionGone(reason)
         raise HTTPException(404, f"session '{session_id}' not found")
     return state, entry
 
@@ -42,8 +47,15 @@ async def create_session(request: Request):
     return json_response({"id": entry.id, "ttl_seconds": state.sessions.ttl}, 201)
 
 
+GONE: dict[int | str, dict[str, Any]] = {
+    410: {"description": "the session has ended without its owner deleting it: expired, "
+                         "evicted, or lost (its worker process died: memory limit, kill, "
+                         "crash, CPU limit); `error_type` is `SessionLost` and `reason` "
+                         "says why"}}
+
+
 @router.post("/{session_id}/execute", response_model=SessionExecuteResponse,
-             responses={**NOT_FOUND, **COMMON_ERRORS}, summary="Run a cell in a session")
+             responses={**NOT_FOUND, **GONE, **COMMON_ERRORS}, summary="Run a cell in a session")
 async def execute_in_session(session_id: str, request: Request,
                              body: SessionExecuteRequest = Body(
                                  openapi_examples=SESSION_EXAMPLES)):
@@ -58,6 +70,10 @@ async def execute_in_session(session_id: str, request: Request,
         session = entry.session
         result = await run_guarded(state, "session", lambda: session.execute(
             body.code, timeout=body.timeout, interactive=True))
+        if result.error_type == "SessionLost":
+            state.record_execution("session", "lost", 0.0)
+            state.sessions.lose(entry, result.error or "session lost")
+            raise SessionGone(result.error or "session lost")
         entry.execution_count += 1
         state.sessions.touch(entry)
         out = state.render("session", result, display=True)
@@ -65,7 +81,7 @@ async def execute_in_session(session_id: str, request: Request,
     return json_response(out)
 
 
-@router.get("/{session_id}", response_model=SessionInfo, responses=NOT_FOUND,
+@router.get("/{session_id}", response_model=SessionInfo, responses={**NOT_FOUND, **GONE},
             summary="A session's variables")
 async def get_session(session_id: str, request: Request):
     state, entry = _entry(request, session_id)
@@ -76,7 +92,7 @@ async def get_session(session_id: str, request: Request):
                           "variables": entry.session.variables()})
 
 
-@router.delete("/{session_id}", response_model=DeletedResponse, responses=NOT_FOUND,
+@router.delete("/{session_id}", response_model=DeletedResponse, responses={**NOT_FOUND, **GONE},
                summary="Delete a session (stopping what it runs)")
 async def delete_session(session_id: str, request: Request):
     state = get_state(request)

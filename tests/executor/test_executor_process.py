@@ -286,3 +286,54 @@ def test_thrown_limit_names_never_retire_a_worker(executor, name):
     assert after["spawned_total"] == before["spawned_total"], (before, after)
     assert after["recycled_total"] == before["recycled_total"]
     assert sorted(after["pids"]) == sorted(before["pids"])
+
+
+def test_each_session_has_a_process_of_its_own(executor):
+    """Sessions share their process with no other session and with no one-shot run."""
+    assert executor.pool.wait_ready(10)
+    shared = set(executor.stats()["pids"])
+    a, b = executor.session(), executor.session()
+    try:
+        assert a.run_sync("result = 1;").success and b.run_sync("result = 2;").success
+        assert executor.stats()["sessions"] >= 2
+        procs = {s.sid: executor.pool.session_pid(s.sid) for s in (a, b)}
+        assert len(set(procs.values())) == 2 and not (set(procs.values()) & shared)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_memory_bomb_elsewhere_leaves_sessions_intact(executor):
+    """One-shot memory bombs and another session's bomb: every other session keeps its state."""
+    keep, bomber = executor.session(), executor.session()
+    try:
+        assert keep.run_sync("a = 41;").success
+        bomb = 'a = []; while (true) { a.append("x" * 1000000); }'
+        for _ in range(3):
+            assert executor.run_sync(bomb, timeout=10).error_type == "MemoryLimitError"
+        assert bomber.run_sync(bomb, timeout=10).error_type == "MemoryLimitError"
+        assert keep.run_sync("a + 1").display_value == 42
+    finally:
+        keep.close()
+        bomber.close()
+
+
+def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
+    """Loss is announced: runs on a session whose process was killed say SessionLost and why,
+    never a silently empty namespace (NameError)."""
+    session = executor.session()
+    try:
+        assert session.run_sync("a = 1;").success
+        pid = executor.pool.session_pid(session.sid)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while executor.pool.session_lost(session.sid) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        result = session.run_sync("a")
+        assert result.error_type == "SessionLost", result
+        assert "killed (SIGKILL)" in result.error
+        other = executor.session()
+        assert other.run_sync("b = 2; result = b;").value == 2     # the pool goes on
+        other.close()
+    finally:
+        session.close()

@@ -74,6 +74,9 @@ class FakeExecutor:
             return AsyncMLResult(True, ns.get("result"))
         if code.startswith("print "):
             return AsyncMLResult(True, None, stdout=code[6:] + "\n")
+        if code == "lose":       # what a process session says once its worker process died
+            return AsyncMLResult(False, error="session lost: its worker process was killed "
+                                 "(SIGKILL)", error_type="SessionLost")
         if code == "fail":
             return AsyncMLResult(False, error="name 'undefined_variable' is not defined",
                               error_type="NameError", line=1, column=10, stdout="before\n")

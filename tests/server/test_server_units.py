@@ -346,7 +346,8 @@ def test_session_cap_evicts_lru(make_client):
     s1, s2 = (c.post("/sessions").json()["id"] for _ in range(2))
     c.get(f"/sessions/{s1}")  # s1 is now the most recently used
     s3 = c.post("/sessions").json()["id"]
-    assert c.get(f"/sessions/{s2}").status_code == 404
+    evicted = c.get(f"/sessions/{s2}")                    # 410 with why, not a bare 404
+    assert evicted.status_code == 410 and evicted.json()["reason"].startswith("evicted:")
     assert c.get(f"/sessions/{s1}").status_code == 200
     assert c.get(f"/sessions/{s3}").status_code == 200
 
@@ -370,7 +371,10 @@ def test_session_ttl(make_client):
     clock.now += 59
     assert c.get(f"/sessions/{sid}").status_code == 200
     clock.now += 61
-    assert c.get(f"/sessions/{sid}").status_code == 404
+    r = c.get(f"/sessions/{sid}")                             # expired: 410 with the reason
+    assert r.status_code == 410 and r.json()["error_type"] == "SessionLost"
+    assert r.json()["reason"] == "expired: unused for more than 60 seconds"
+    assert c.get("/sessions/never-was").status_code == 404    # 404 only for no such session
     assert c.get("/health").json()["sessions"] == 0
 
 
@@ -570,3 +574,16 @@ def test_cors(make_client):
         "Origin": "http://localhost:3000",
         "Access-Control-Request-Method": "POST"}).headers.get(
         "access-control-allow-origin") is None
+
+
+def test_a_lost_session_answers_410_with_its_reason(make_client):
+    c = make_client()
+    sid = c.post("/sessions").json()["id"]
+    assert c.post(f"/sessions/{sid}/execute", json={"code": "a = 1;"}).status_code == 200
+    r = c.post(f"/sessions/{sid}/execute", json={"code": "lose"})
+    assert r.status_code == 410
+    body = r.json()
+    assert body["error_type"] == "SessionLost" and "SIGKILL" in body["reason"]
+    again = c.post(f"/sessions/{sid}/execute", json={"code": "a = 1;"})
+    assert again.status_code == 410 and again.json()["reason"] == body["reason"]
+    assert 'outcome="lost"' in c.get("/metrics").text
