@@ -619,7 +619,7 @@ class ProcessPool(StoppablePool):
         if proc is not None and not proc.dead:
             self._retire(proc)
 
-    def session_lost(self, sid: int) -> str | None:
+    def lost_reason(self, sid: int) -> str | None:
         """Why session `sid`'s process is gone, or None while it lives."""
         slot = self._session_slots.get(sid)
         return "the session is closed" if slot is None else slot.lost

@@ -327,7 +327,7 @@ def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
         pid = executor.pool.session_pid(session.sid)
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while executor.pool.session_lost(session.sid) is None and time.monotonic() < deadline:
+        while executor.pool.lost_reason(session.sid) is None and time.monotonic() < deadline:
             time.sleep(0.02)
         result = session.run_sync("a")
         assert result.error_type == "SessionLost", result
