@@ -510,6 +510,7 @@ class ProcessPool(StoppablePool):
 
     def _on_done(self, proc: _Proc, message: Done) -> None:
         recycle = message.recycle
+        worn = message.event not in RECYCLE_EVENTS and self._worn(proc)   # /proc, off the lock
         with self._lock:
             job = self._job_of(proc, message.rid)
             if job is None:
@@ -520,7 +521,7 @@ class ProcessPool(StoppablePool):
             slot = proc.slot
             if slot is not None and slot.sid is not None:
                 recycle = False           # a session's process keeps its namespace
-            elif message.event in RECYCLE_EVENTS or self._worn(proc):
+            elif message.event in RECYCLE_EVENTS or worn:
                 recycle = True
         result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
