@@ -438,7 +438,8 @@ class ProcessPool(StoppablePool):
                 while self._deadlines and self._deadlines[0][0] <= now:
                     _, _, proc, job = heapq.heappop(self._deadlines)
                     if proc.job is job and not proc.dead:
-                        job.mark_stop(timeout_stop(job.data.timeout))
+                        if job.stop is None:     # a timeout deadline (stops set their own)
+                            job.mark_stop(timeout_stop(job.data.timeout or 0.0))
                         proc.kill_reason = job.stop
                         job.abandon()
                         kill.append(proc)

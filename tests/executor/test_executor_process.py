@@ -359,3 +359,4 @@ def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
         other.close()
     finally:
         session.close()
+
