@@ -139,6 +139,9 @@ class SessionExecuteRequest(BaseModel):
     code: str = Field(..., min_length=1, description="one cell of ML; the last statement may "
                                                     "omit its `;`")
     timeout: float = Field(5.0, **TIMEOUT_FIELD)
+    context: dict[ContextName, Any] | None = Field(
+        None, description="variables bound (as copies) into the session before this cell runs; "
+                          "they stay bound for later cells")
 
 
 class SessionExecuteResponse(ExecuteResponse):

@@ -34,7 +34,9 @@ class Executor(Protocol):
     isolation: str
 
     async def execute(self, code: str, timeout: float | None = None,
-                      context: Mapping[str, Any] | None = None) -> AsyncMLResult: ...
+                      context: Mapping[str, Any] | None = None, *,
+                      on_output: Callable[[str, str], object] | None = None
+                      ) -> AsyncMLResult: ...
 
     def session(self) -> Any: ...
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Request
 
 from ..deps import (check_code, check_request_context, check_timeout, get_state,
                     json_response, run_guarded)
+from ..streaming import stream_execution, wants_stream
 from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteResponse
 
 router = APIRouter(tags=["execute"])
@@ -26,12 +27,19 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 async def execute(request: Request,
                   body: ExecuteRequest = Body(openapi_examples=EXECUTE_EXAMPLES)):
     """Runs `code` on a worker with `context` as variables.  Parse errors, runtime errors and
-    time-outs are `success: false` with status 200; bad requests are 422."""
+    time-outs are `success: false` with status 200; bad requests are 422.  With
+    `Accept: text/event-stream` the reply is Server-Sent Events: `stdout`/`stderr` while the
+    code runs, then `result` (the JSON body), or `error` for a full queue or a shutdown."""
     state = get_state(request)
     check_code(state, body.code)
     check_timeout(state, body.timeout)
     check_request_context(state, body.context)
     executor = state.executor
+    if wants_stream(request):
+        return stream_execution(
+            lambda on_output: run_guarded(state, "execute", lambda: executor.execute(
+                body.code, timeout=body.timeout, context=body.context, on_output=on_output)),
+            lambda result: state.render("execute", result))
     result = await run_guarded(state, "execute", lambda: executor.execute(
         body.code, timeout=body.timeout, context=body.context))
     return json_response(state.render("execute", result))

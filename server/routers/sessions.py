@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
-from ..deps import (check_code, check_timeout, get_state, json_response, owner_of,
-                    run_guarded)
+from ..deps import (check_code, check_request_context, check_timeout, get_state,
+                    json_response, owner_of, run_guarded)
 from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecuteRequest,
                       SessionExecuteResponse, SessionInfo)
 from ..session_store import SessionGone
+from ..state import ServerState
+from ..streaming import stream_execution, wants_stream
 from .execute import COMMON_ERRORS
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -65,11 +68,22 @@ async def execute_in_session(session_id: str, request: Request,
     state, entry = _entry(request, session_id)
     check_code(state, body.code)
     check_timeout(state, body.timeout)
+    check_request_context(state, body.context)
+    if wants_stream(request):
+        return stream_execution(lambda on_output: _run_cell(state, entry, body, on_output),
+                                lambda out: out)
+    return json_response(await _run_cell(state, entry, body, None))
+
+
+async def _run_cell(state: ServerState, entry: Any, body: SessionExecuteRequest,
+                    on_output: Callable[[str, str], object] | None) -> dict[str, Any]:
+    """One cell under the session's lock: the reply body, or SessionGone once it is lost."""
     async with entry.lock:
         state.sessions.touch(entry)
         session = entry.session
         result = await run_guarded(state, "session", lambda: session.execute(
-            body.code, timeout=body.timeout, interactive=True))
+            body.code, timeout=body.timeout, interactive=True, context=body.context,
+            on_output=on_output))
         if result.error_type == "SessionLost":
             state.record_execution("session", "lost", 0.0)
             state.sessions.lose(entry, result.error or "session lost")
@@ -78,7 +92,7 @@ async def execute_in_session(session_id: str, request: Request,
         state.sessions.touch(entry)
         out = state.render("session", result, display=True)
         out["execution_count"] = entry.execution_count
-    return json_response(out)
+    return out
 
 
 @router.get("/{session_id}", response_model=SessionInfo, responses={**NOT_FOUND, **GONE},

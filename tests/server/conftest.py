@@ -73,6 +73,8 @@ class FakeExecutor:
             await asyncio.sleep(seconds)
             return AsyncMLResult(True, ns.get("result"))
         if code.startswith("print "):
+            if on_output:  # as the executor does: streamed while running, and in the result
+                on_output("stdout", code[6:] + "\n")
             return AsyncMLResult(True, None, stdout=code[6:] + "\n")
         if code == "lose":       # what a process session says once its worker process died
             return AsyncMLResult(False, error="session lost: its worker process was killed "
@@ -117,8 +119,11 @@ class FakeSession:
         self.ns: dict[str, Any] = {}
         self.closed = False
 
-    async def execute(self, code, timeout=None, on_output=None, interactive=True):
-        return await self.executor.execute(code, timeout, interactive=interactive, _ns=self.ns)
+    async def execute(self, code, timeout=None, on_output=None, interactive=True,
+                      context=None):
+        self.ns.update(context or {})
+        return await self.executor.execute(code, timeout, interactive=interactive, _ns=self.ns,
+                                           on_output=on_output)
 
     def variables(self):
         return [{"name": k, "type": "number", "repr": str(v)} for k, v in self.ns.items()]
