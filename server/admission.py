@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
+import random
 import time
+
+
+def retry_after(seconds: float) -> int:
+    """Whole seconds for a Retry-After header: at least `seconds`, spread at random up to
+    twice that, so clients turned away together do not all come back in the same second."""
+    base = max(1, math.ceil(seconds))
+    return base + random.randint(0, base)
 
 
 class QueueFull(Exception):
@@ -53,7 +61,7 @@ class Admission:
             return 0.0
         if len(self._waiters) >= self.max_queue:
             raise QueueFull("server busy: every worker is running and the queue is full",
-                            retry_after=1)
+                            retry_after=retry_after(1))
         start = time.perf_counter()
         fut = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
@@ -62,7 +70,7 @@ class Admission:
         except asyncio.TimeoutError:
             raise QueueFull(f"server busy: no worker became free within "
                             f"{self.queue_timeout:g} seconds",
-                            retry_after=max(1, math.ceil(self.queue_timeout / 10))) from None
+                            retry_after=retry_after(self.queue_timeout / 10)) from None
         except BaseException:
             if fut.done() and not fut.cancelled():
                 self.release()  # we were handed the slot as we were cancelled: pass it on

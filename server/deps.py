@@ -10,6 +10,7 @@ from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from .admission import retry_after
 from .jsonvalues import check_context
 from mlpy.executor import AsyncMLResult
 
@@ -21,7 +22,7 @@ log = logging.getLogger("mlpy.server")
 def get_state(request: Request) -> ServerState:
     state = getattr(request.app.state, "ml", None)
     if state is None:  # only before the lifespan started or after it ended
-        raise HTTPException(503, "server is not running", headers={"Retry-After": "1"})
+        raise HTTPException(503, "server is not running", headers={"Retry-After": str(retry_after(1))})
     return state
 
 
@@ -76,7 +77,7 @@ async def run_guarded(state: ServerState, endpoint: str, make):
                             headers={"Retry-After": str(exc.retry_after)}) from None
     except ShuttingDown:
         raise HTTPException(503, "server is shutting down",
-                            headers={"Retry-After": "5"}) from None
+                            headers={"Retry-After": str(retry_after(5))}) from None
     except HTTPException:
         raise
     except Exception as exc:

@@ -40,11 +40,13 @@ API keys. Every response carries an `X-Request-ID`.
 
 
 def default_executor(settings: Settings) -> Executor:
-    from mlpy.executor import AsyncMLExecutor
+    from mlpy.executor import AsyncMLExecutor, ExecutorSettings
 
     return AsyncMLExecutor(max_workers=settings.max_workers,
                            strict_security=settings.strict_security,
-                           isolation=settings.isolation)
+                           isolation=settings.isolation,
+                           settings=ExecutorSettings(
+                               recycle_rss=settings.worker_recycle_rss_mb << 20))
 
 
 def _shutdown(executor: Executor) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
 import uuid
 
 from fastapi import HTTPException
 
+from .admission import retry_after
 from .logs import REQUEST_ID
 
 log = logging.getLogger("mlpy.server.access")
@@ -130,7 +130,7 @@ class Gateway:
         wait = state.limiter.check(who)
         if wait <= 0:
             return None
-        retry = max(1, math.ceil(wait))
+        retry = retry_after(wait)
         return (429, {"detail": f"rate limit exceeded; retry after {retry} seconds"},
                 [(b"retry-after", str(retry).encode())])
 

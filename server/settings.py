@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     isolation: Literal["thread", "process"] = Field(
         "process", description="where ML code runs: pre-started worker processes with OS "
         "resource limits (untrusted users), or threads of the server (MLPY_ISOLATION=thread)")
+    worker_recycle_rss_mb: int = Field(
+        160, ge=1, description="process isolation: a one-shot worker whose measured resident "
+        "memory is above this many MiB after a run is replaced (sessions' processes never are)")
 
     # limits on what a request may ask for (422 when exceeded)
     max_timeout: float = Field(30.0, gt=0, le=30.0, description="largest accepted timeout (seconds)")

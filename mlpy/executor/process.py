@@ -15,9 +15,10 @@ The parent side here:
   after its clock started (or `kill_grace` after a stop was requested): a long C call (a
   pathological regular expression, a giant integer operation) cannot hold a worker. The slot
   gets the spare process and a new spare is started.
-- Workers are recycled after `recycle_after` runs, and after a host event (a real memory
-  error, a time-out or size limit: `Done.event`, never the ML error's type name) when no
-  session lives in them.
+- One-shot workers are recycled when their measured resident set has grown over
+  `recycle_rss` (or they used half their lifetime CPU limit), and after a host event (a real
+  memory error, a time-out or size limit: `Done.event`, never the ML error's type name); a
+  session's process is never recycled.
 - Each session has a worker process of its own (taken from the warm spare), never shared
   with another session or with one-shot runs, and never recycled. If that process dies
   (memory limit, kill, crash, CPU limit) the session is lost: its queued and later runs
@@ -95,6 +96,23 @@ class ProcessRun:
         self.clock: float | None = None
         self.ended: float | None = None
         self.proc: _Proc | None = None
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def worker_usage(pid: int) -> tuple[int, float]:
+    """The resident set (bytes) and CPU seconds used so far of process `pid`, from Linux
+    /proc; (0, 0.0) where they cannot be read, so such a platform never recycles on them."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            rss = int(statm.read().split()[1]) * _PAGE_SIZE
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return rss, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0, 0.0
 
 
 class _Proc:
@@ -212,7 +230,8 @@ class ProcessPool(StoppablePool):
         self.max_workers = max_workers
         self.settings = settings
         self.kill_grace = settings.kill_grace
-        self.recycle_after = settings.recycle_after
+        self.recycle_rss = settings.recycle_rss
+        self.cpu_limit = settings.cpu_limit
         self.worker_stderr = True
         patterns = executor.capability_patterns
         caps: Any = executor.capabilities
@@ -482,8 +501,16 @@ class ProcessPool(StoppablePool):
             proc.send(InputReply(rid, reply))
         threading.Thread(target=answer, name="mlpy-input", daemon=True).start()
 
+    def _worn(self, proc: _Proc) -> bool:
+        """Whether a one-shot worker measures over `recycle_rss` resident bytes or over half
+        its lifetime CPU limit (replaced between runs, before the limit can kill a run)."""
+        rss, cpu = worker_usage(proc.pid)
+        return ((self.recycle_rss is not None and rss > self.recycle_rss)
+                or (self.cpu_limit is not None and cpu > self.cpu_limit / 2))
+
     def _on_done(self, proc: _Proc, message: Done) -> None:
         recycle = message.recycle
+        worn = message.event not in RECYCLE_EVENTS and self._worn(proc)   # /proc, off the lock
         with self._lock:
             job = self._job_of(proc, message.rid)
             if job is None:
@@ -494,7 +521,7 @@ class ProcessPool(StoppablePool):
             slot = proc.slot
             if slot is not None and slot.sid is not None:
                 recycle = False           # a session's process keeps its namespace
-            elif proc.runs >= self.recycle_after or message.event in RECYCLE_EVENTS:
+            elif message.event in RECYCLE_EVENTS or worn:
                 recycle = True
         result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
@@ -619,7 +646,7 @@ class ProcessPool(StoppablePool):
         if proc is not None and not proc.dead:
             self._retire(proc)
 
-    def session_lost(self, sid: int) -> str | None:
+    def lost_reason(self, sid: int) -> str | None:
         """Why session `sid`'s process is gone, or None while it lives."""
         slot = self._session_slots.get(sid)
         return "the session is closed" if slot is None else slot.lost

@@ -24,19 +24,22 @@ class ExecutorSettings:
     thread_stack_size: int = 64 << 20   # worker threads get deep stacks for deep ML recursion
     # isolation="process" only: OS limits of each worker process and how workers are replaced
     memory_limit: int | None = 256 << 20   # RLIMIT_AS (bytes) of a worker process
-    cpu_limit: int | None = 600        # RLIMIT_CPU (seconds) over a worker's life; it is
-                                       # recycled long before (recycle_after)
+    cpu_limit: int | None = 600        # RLIMIT_CPU (seconds) over a worker's life
     file_size_limit: int | None = 64 << 20  # RLIMIT_FSIZE: largest file a program can write
     open_files_limit: int | None = 64  # RLIMIT_NOFILE
     kill_grace: float = 0.5            # a worker still running timeout + this is SIGKILLed
-    recycle_after: int = 500           # runs before a worker process is replaced
+    # a one-shot worker whose resident set (measured after each run) is above this is
+    # replaced: what a run leaves behind, not how many runs there were, decides
+    recycle_rss: int | None = 160 << 20
     spare_workers: int = 1             # processes kept started to replace one at once
 
     def __post_init__(self):
         if self.stop_grace <= 0 or self.reinject_interval <= 0:
             raise ValueError("stop_grace and reinject_interval must be positive")
-        if self.kill_grace <= 0 or self.recycle_after < 1 or self.spare_workers not in (0, 1):
-            raise ValueError("kill_grace and recycle_after must be positive, spare_workers 0 or 1")
+        if self.kill_grace <= 0 or self.spare_workers not in (0, 1):
+            raise ValueError("kill_grace must be positive, spare_workers 0 or 1")
+        if self.recycle_rss is not None and self.recycle_rss <= 0:
+            raise ValueError("recycle_rss must be positive or None")
         if self.output_interval < 0:
             raise ValueError("output_interval must not be negative")
 

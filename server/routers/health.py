@@ -6,6 +6,7 @@ import time
 from fastapi import APIRouter, Request
 
 from .. import __version__
+from ..admission import retry_after
 from ..deps import get_state, json_response
 from ..models import HealthResponse, ReadyResponse, RootResponse
 
@@ -80,14 +81,14 @@ async def ready(request: Request):
     state = getattr(request.app.state, "ml", None)
     if state is None:
         return json_response({"ready": False, "reason": "starting"}, 503,
-                             {"Retry-After": "1"})
+                             {"Retry-After": str(retry_after(1))})
     if state.draining:
         return json_response({"ready": False, "reason": "shutting down"}, 503,
-                             {"Retry-After": "5"})
+                             {"Retry-After": str(retry_after(5))})
     if state.admission.saturated:
         return json_response({"ready": False, "reason": f"all {state.max_workers} workers "
                               f"are busy ({state.admission.waiting} queued)"}, 503,
-                             {"Retry-After": "1"})
+                             {"Retry-After": str(retry_after(1))})
     return json_response({"ready": True, "reason": None})
 
 

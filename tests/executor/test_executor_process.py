@@ -219,17 +219,39 @@ def test_capabilities_file_root_and_env_reach_the_worker(tmp_path):
         ex.shutdown()
 
 
-def test_recycling_after_n_runs_and_a_crash_is_reported():
+def test_one_shot_workers_are_recycled_by_measured_growth_never_by_run_count():
+    # a threshold no worker can be under: every one-shot run replaces its worker
     ex = AsyncMLExecutor(max_workers=1, isolation="process",
-                         settings=ExecutorSettings(recycle_after=3))
+                         settings=ExecutorSettings(recycle_rss=1))
     try:
         assert ex.pool.wait_ready()
         first = ex.stats()["pids"][0]
-        for _ in range(3):
-            assert ex.run_sync("result = 1;").value == 1
+        assert ex.run_sync("result = 1;").value == 1
         assert ex.stats()["recycled_total"] == 1
         assert ex.run_sync("result = 2;").value == 2
         assert ex.stats()["pids"][0] != first
+        # a session's own process is never recycled, whatever it measures
+        recycled = ex.stats()["recycled_total"]
+        session = ex.session()
+        for n in range(3):
+            assert session.run_sync(f"x = {n}; result = x;").value == n
+        pid = ex.pool.session_pid(session.sid)
+        assert session.run_sync("result = x;").value == 2
+        assert ex.pool.session_pid(session.sid) == pid
+        assert ex.stats()["recycled_total"] == recycled
+        session.close()
+    finally:
+        ex.shutdown()
+    # a threshold no worker reaches: many runs, one worker
+    ex = AsyncMLExecutor(max_workers=1, isolation="process",
+                         settings=ExecutorSettings(recycle_rss=64 << 30))
+    try:
+        assert ex.pool.wait_ready()
+        first = ex.stats()["pids"][0]
+        for n in range(20):
+            assert ex.run_sync(f"result = {n};").value == n
+        assert ex.stats()["recycled_total"] == 0
+        assert ex.stats()["pids"][0] == first
         # a worker killed from outside: the running program reports it, a new worker serves
         async def main():
             task = asyncio.ensure_future(ex.execute("while (true) { }", timeout=20))
@@ -327,7 +349,7 @@ def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
         pid = executor.pool.session_pid(session.sid)
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while executor.pool.session_lost(session.sid) is None and time.monotonic() < deadline:
+        while executor.pool.lost_reason(session.sid) is None and time.monotonic() < deadline:
             time.sleep(0.02)
         result = session.run_sync("a")
         assert result.error_type == "SessionLost", result

@@ -173,12 +173,21 @@ def test_rate_limit(make_client):
     assert c.get("/health").status_code == 200  # probes are not limited
 
 
+def test_retry_after_is_spread_so_rejected_clients_do_not_return_together(make_client):
+    c = make_client(rate_limit_per_minute=60, rate_limit_burst=1)
+    assert c.post("/execute", json={"code": "result = 1;"}).status_code == 200
+    waits = [c.post("/execute", json={"code": "result = 1;"}).headers["retry-after"]
+             for _ in range(30)]
+    assert all(1 <= int(w) <= 2 for w in waits)
+    assert len(set(waits)) == 2        # spread over [wait, 2 * wait], never below the wait
+
+
 def test_rate_limit_refills_with_time(make_client):
     clock = FakeClock()
     c = make_client(rate_limit_per_minute=60, rate_limit_burst=2, clock=clock)
     ok = {"code": "result = 2 + 2;"}
     assert [c.post("/execute", json=ok).status_code for _ in range(3)] == [200, 200, 429]
-    assert c.post("/execute", json=ok).headers["retry-after"] == "1"
+    assert c.post("/execute", json=ok).headers["retry-after"] in ("1", "2")
     clock.now += 1.0                                     # one token per second comes back
     assert [c.post("/execute", json=ok).status_code for _ in range(2)] == [200, 429]
     clock.now += 10.0                                    # never more than the burst
