@@ -6,8 +6,6 @@ import ast
 import builtins
 import functools
 import gc
-import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -105,67 +103,9 @@ def _generate(source: str, interactive: bool, strict_security: bool,
 
 def _translate(source: str, interactive: bool, strict_security: bool, filename: str) -> tuple:
     """(code object, has a display value, imports) of ML source."""
-    return _on_deep_stack(_translate_here, source, interactive, strict_security, filename)
-
-
-def _translate_here(source: str, interactive: bool, strict_security: bool,
-                    filename: str) -> tuple:
     tree, compiler = _generate(source, interactive, strict_security, filename)
     return (_python_compile(tree, filename), compiler.has_display,
             [(tuple(i.path), i.line, i.column) for i in compiler.imports])
-
-
-# Parsing, lowering and Python's compile() all recurse once per nesting level and per operand
-# of a left-leaning chain (spec §7.2: 10,000 operands, 100 levels). So that the outcome never
-# depends on how deep the caller's stack already is (a worker thread, a notebook cell), every
-# compile runs on a fresh thread with a known large stack and a recursion limit that stack
-# can hold; past that it is refused as a SyntaxError, never a host RecursionError.
-DEEP_STACK_BYTES = 256 << 20          # virtual: only the pages a deep program touches are used
-DEEP_RECURSION_LIMIT = 120_000        # ~2 KB of C stack per Python level stays far inside it
-TOO_DEEP = "program too deeply nested"
-_stack_lock = threading.Lock()
-_compiling = 0                        # compiles in flight (guarded by _stack_lock)
-_saved_limit = 1000
-
-
-def _on_deep_stack(function: Any, *args: Any) -> Any:
-    """function(*args) on a thread with a deep stack; its exception is re-raised here."""
-    outcome: list[Any] = [None, None]
-
-    def body() -> None:
-        try:
-            outcome[0] = function(*args)
-        except (RecursionError, MemoryError):
-            outcome[1] = MLSyntaxError(TOO_DEEP)
-        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread as is
-            outcome[1] = exc
-
-    global _compiling, _saved_limit
-    with _stack_lock:
-        # the thread stack size and the recursion limit are process-wide: the stack size is
-        # set only around starting this thread; the limit is raised while any compile runs
-        # and put back by the last one to finish
-        if _compiling == 0:
-            _saved_limit = sys.getrecursionlimit()
-            sys.setrecursionlimit(max(_saved_limit, DEEP_RECURSION_LIMIT))
-        _compiling += 1
-        previous = threading.stack_size(DEEP_STACK_BYTES)
-        try:
-            thread = threading.Thread(target=body, name="mlpy-compile", daemon=True)
-            thread.start()
-        finally:
-            threading.stack_size(previous)
-    try:
-        thread.join()
-    finally:
-        with _stack_lock:
-            _compiling -= 1
-            if _compiling == 0 and sys.getrecursionlimit() == max(_saved_limit,
-                                                                  DEEP_RECURSION_LIMIT):
-                sys.setrecursionlimit(_saved_limit)
-    if outcome[1] is not None:
-        raise outcome[1]
-    return outcome[0]
 
 
 # The bounded LRU cache keyed by source and options. functools' C implementation takes no
@@ -185,14 +125,12 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
         message = exc.msg.replace(KW_PREFIX, "")
-        if "too many statically nested blocks" in message:
-            message = TOO_DEEP
         if "prior to global declaration" in message:
             message = message.replace("global", "nonlocal")
         raise MLSyntaxError(message, line=exc.lineno, column=(exc.offset or 0) + 1 or None) \
             from None
     except (RecursionError, MemoryError):
-        raise MLSyntaxError(TOO_DEEP) from None
+        raise MLSyntaxError("program is too deeply nested to compile") from None
 
 
 def _fill_positions(node: Any, line: int, column: int) -> None:
