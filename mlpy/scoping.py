@@ -174,12 +174,37 @@ def small_factor(node) -> bool:
 
 
 
+# is_str of `+` nodes already answered, by id (the node is kept with its answer, so an id that
+# was reused can never match). The lowering asks at every level of a 10,000-operand chain
+# (spec §7.2); without it each question walks the whole chain below, a quadratic compile.
+_STR_MEMO: dict[int, tuple[object, bool]] = {}
+_STR_MEMO_SIZE = 1 << 16
+
+
 def is_str(node) -> bool:
     """Whether an expression certainly gives a string (a literal, or `+` with one)."""
     t = type(node)
     if t is N.String:
         return True
-    return t is N.Binary and node.op == "+" and (is_str(node.left) or is_str(node.right))
+    if t is not N.Binary or node.op != "+":
+        return False
+    spine = []                      # the `+` nodes down the left side not answered yet
+    answer = False
+    while type(node) is N.Binary and node.op == "+":
+        known = _STR_MEMO.get(id(node))
+        if known is not None and known[0] is node:
+            answer = known[1]
+            break
+        spine.append(node)
+        node = node.left
+    else:
+        answer = type(node) is N.String
+    if len(_STR_MEMO) + len(spine) > _STR_MEMO_SIZE:
+        _STR_MEMO.clear()
+    for binary in reversed(spine):  # bottom up: left answered, then this node's right side
+        answer = answer or is_str(binary.right)
+        _STR_MEMO[id(binary)] = (binary, answer)
+    return answer
 
 
 def integer_locals(body: list, facts: BodyFacts, scope: "Scope",
