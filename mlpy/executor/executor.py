@@ -33,7 +33,7 @@ ISOLATIONS = ("thread", "process")
 
 
 class AsyncMLExecutor:
-    """Runs ML programs on `max_workers` threads; see the module docstring."""
+    """Runs ML programs on `max_workers` workers (threads or processes); see the module docstring."""
 
     def __init__(self, max_workers: int = 4, strict_security: bool = False, *,
                  settings: ExecutorSettings | None = None, limits: Limits | None = None,

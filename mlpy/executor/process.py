@@ -551,7 +551,7 @@ class ProcessPool(StoppablePool):
             job.finish(result)
         if slot is not None and slot.sid is not None:
             if not proc.retired:
-                self._lose(slot, reason or self._death_reason(proc))
+                self._lose(slot, reason or self._exit_error(proc)[0])
         elif slot is not None and slot.proc is proc and not proc.retired:
             self._replace(slot)
         elif was_spare and not self._closed and self.settings.spare_workers:
@@ -580,13 +580,19 @@ class ProcessPool(StoppablePool):
         for job in queued:
             job.finish(session_lost(reason))
 
-    def _death_reason(self, proc: _Proc) -> str:
+    def _exit_error(self, proc: _Proc) -> tuple[str, str]:
+        """(message, ML error type) for a worker process that ended by itself: what its exit
+        status says (the CPU or memory limit, a signal, or an unexpected exit)."""
         code = proc.popen.returncode
+        if code == -signal.SIGXCPU:
+            return "CPU time limit of the worker process exceeded", "LimitError"
         if code == 4:
-            return memory_message(self.settings.memory_limit)
+            return memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type
         if code is not None and code < 0:
-            return f"its worker process was killed ({_signal_name(-code)})"
-        return f"its worker process ended unexpectedly (exit status {code})"
+            return (f"the worker process running the program was killed "
+                    f"({_signal_name(-code)})"), "RuntimeError"
+        return (f"the worker process running the program ended unexpectedly "
+                f"(exit status {code})"), "RuntimeError"
 
     # -- results -----------------------------------------------------------------------------
     @staticmethod
@@ -605,17 +611,7 @@ class ProcessPool(StoppablePool):
         stop = job.stop or (proc.kill_reason if proc is not None else None)
         message, kind = (stop.message, stop.ml_type) if stop is not None else (None, None)
         if proc is not None and proc.kill_reason is None:
-            code = proc.popen.returncode
-            if code == -signal.SIGXCPU:
-                message, kind = "CPU time limit of the worker process exceeded", "LimitError"
-            elif code == 4:
-                message, kind = memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type
-            elif code is not None and code < 0:
-                message, kind = (f"the worker process running the program was killed "
-                                 f"({_signal_name(-code)})"), "RuntimeError"
-            else:
-                message, kind = (f"the worker process running the program ended unexpectedly "
-                                 f"(exit status {code})"), "RuntimeError"
+            message, kind = self._exit_error(proc)
         if message is None:
             message, kind = "Execution interrupted", "KeyboardInterrupt"
         execution_time = 0.0

@@ -182,10 +182,10 @@ class Worker:
         except BaseException as err:    # never leave the parent waiting
             self.reserve = None
             memory = isinstance(err, MemoryError)
-            result = AsyncMLResult(
-                False, error=(memory_message(self.memory_limit) if memory
-                              else f"internal error while reporting: {type(err).__name__}"),
-                error_type=MemoryLimitStop.ml_type if memory else "InternalError")
+            result = AsyncMLResult(False, error=f"internal error while reporting: "
+                                   f"{type(err).__name__}", error_type="InternalError")
+            if memory:
+                result = self._memory_limit(result)
             try:
                 self.send(Done(rid, result, "memory" if memory else None, True))
             except BaseException:

@@ -86,8 +86,9 @@ async def _run_cell(state: ServerState, entry: Any, body: SessionExecuteRequest,
             on_output=on_output))
         if result.error_type == "SessionLost":
             state.record_execution("session", "lost", 0.0)
-            state.sessions.lose(entry, result.error or "session lost")
-            raise SessionGone(result.error or "session lost")
+            reason = result.error or "session lost"
+            state.sessions.lose(entry, reason)
+            raise SessionGone(reason)
         entry.execution_count += 1
         state.sessions.touch(entry)
         out = state.render("session", result, display=True)
