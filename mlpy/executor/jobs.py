@@ -33,7 +33,7 @@ class Job:
 
     __slots__ = ("run", "stopped", "timeout", "timeout_stop", "state", "stop", "worker",
                  "started", "finished", "result", "_callbacks", "data", "stop_exception",
-                 "clock_on_start", "event")
+                 "clock_on_start", "event", "__weakref__")
 
     def __init__(self, run: Callable[[Job], Any] | None, stopped: Callable[[Job], Any],
                  timeout: float | None = None, timeout_stop: Stop | None = None, data: Any = None,

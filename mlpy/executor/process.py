@@ -38,7 +38,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
+import weakref
+from collections import Counter, deque
 from time import perf_counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -254,32 +255,38 @@ class ProcessPool(StoppablePool):
         self._spare: _Proc | None = None
         self._numbers = itertools.count(1)
         self._rids = itertools.count(1)
-        self._deadlines: list = []
+        # (deadline, seq, process, weak job): a finished job is freed at once, not when its
+        # deadline passes
+        self._deadlines: list[tuple[float, int, _Proc, weakref.ref[Job]]] = []
         self._seq = itertools.count()
         self._queries: dict[int, tuple[threading.Event, list]] = {}
         self._closed = False
         self._procs: set[_Proc] = set()
-        self.killed_total = 0
-        self.recycled_total = 0
-        self.spawned_total = 0
-        self.crashed_total = 0
-        self.lost_total = 0
+        # what happened to worker processes, by (event, reason): ("started", "spare"),
+        # ("recycled", "rss"), ("killed", "timeout"), ("crashed", "memory"),
+        # ("session_lost", "cpu") ... — read by `stats()` for /health and /metrics
+        self.events: Counter[tuple[str, str]] = Counter()
         self.last_respawn: float | None = None
         for slot in self._slots:
-            self._install(slot, self._spawn())
+            self._install(slot, self._spawn("startup"))
         if settings.spare_workers:
-            self._spare = self._spawn()
+            self._spare = self._spawn("spare")
         self._watchdog = threading.Thread(target=self._watch, name="mlpy-proc-watchdog",
                                           daemon=True)
         self._watchdog.start()
 
     # -- processes ---------------------------------------------------------------------------
-    def _spawn(self) -> _Proc:
+    def _spawn(self, reason: str) -> _Proc:
+        """Start a worker process; `reason` says what for (startup, spare, replacement,
+        session)."""
         proc = _Proc(self, next(self._numbers))
         with self._lock:
             self._procs.add(proc)
-            self.spawned_total += 1
+            self.events["started", reason] += 1
         return proc
+
+    def _total(self, event: str) -> int:
+        return sum(n for (kind, _), n in self.events.items() if kind == event)
 
     def _install(self, slot: _Slot, proc: _Proc) -> None:
         with self._lock:
@@ -301,7 +308,7 @@ class ProcessPool(StoppablePool):
                 self.last_respawn = perf_counter() - started
             self._pump()
         else:
-            self._install(slot, self._spawn())
+            self._install(slot, self._spawn("replacement"))
         if self.settings.spare_workers and not self._closed:
             self._replace_spare()
 
@@ -414,7 +421,7 @@ class ProcessPool(StoppablePool):
         self._pump()
 
     def _arm_locked(self, proc: _Proc, job: Job, deadline: float) -> None:
-        heapq.heappush(self._deadlines, (deadline, next(self._seq), proc, job))
+        heapq.heappush(self._deadlines, (deadline, next(self._seq), proc, weakref.ref(job)))
         self._wake.notify()
 
     # -- stopping ----------------------------------------------------------------------------
@@ -436,8 +443,9 @@ class ProcessPool(StoppablePool):
                     return
                 now = time.monotonic()
                 while self._deadlines and self._deadlines[0][0] <= now:
-                    _, _, proc, job = heapq.heappop(self._deadlines)
-                    if proc.job is job and not proc.dead:
+                    _, _, proc, ref = heapq.heappop(self._deadlines)
+                    job = ref()
+                    if job is not None and proc.job is job and not proc.dead:
                         if job.stop is None:     # a timeout deadline (stops set their own)
                             job.mark_stop(timeout_stop(job.data.timeout or 0.0))
                         proc.kill_reason = job.stop
@@ -447,7 +455,8 @@ class ProcessPool(StoppablePool):
                 if not kill:
                     self._wake.wait(min(max(wait, 0.0), 0.5))
             for proc in kill:
-                self.killed_total += 1
+                stop = proc.kill_reason
+                self.events["killed", stop.kind if isinstance(stop, Stop) else "stop"] += 1
                 log.warning("worker process %s did not stop in time; killed", proc.pid)
                 proc.kill()
 
@@ -502,16 +511,20 @@ class ProcessPool(StoppablePool):
             proc.send(InputReply(rid, reply))
         threading.Thread(target=answer, name="mlpy-input", daemon=True).start()
 
-    def _worn(self, proc: _Proc) -> bool:
-        """Whether a one-shot worker measures over `recycle_rss` resident bytes or over half
-        its lifetime CPU limit (replaced between runs, before the limit can kill a run)."""
+    def _worn(self, proc: _Proc) -> str | None:
+        """Whether a one-shot worker measures over `recycle_rss` resident bytes ("rss") or
+        over half its lifetime CPU limit ("cpu"): replaced between runs, before a limit can
+        end a run."""
         rss, cpu = worker_usage(proc.pid)
-        return ((self.recycle_rss is not None and rss > self.recycle_rss)
-                or (self.cpu_limit is not None and cpu > self.cpu_limit / 2))
+        if self.recycle_rss is not None and rss > self.recycle_rss:
+            return "rss"
+        if self.cpu_limit is not None and cpu > self.cpu_limit / 2:
+            return "cpu"
+        return None
 
     def _on_done(self, proc: _Proc, message: Done) -> None:
         recycle = message.recycle
-        worn = message.event not in RECYCLE_EVENTS and self._worn(proc)   # /proc, off the lock
+        worn = None if message.event in RECYCLE_EVENTS else self._worn(proc)  # /proc, unlocked
         with self._lock:
             job = self._job_of(proc, message.rid)
             if job is None:
@@ -526,7 +539,7 @@ class ProcessPool(StoppablePool):
                 recycle = True
         result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
-            self.recycled_total += 1
+            self.events["recycled", message.event or worn or "abandoned"] += 1
             self._retire(proc)
             self._replace(slot)
         job.finish(result)
@@ -542,16 +555,22 @@ class ProcessPool(StoppablePool):
             if was_spare:
                 self._spare = None
             self._wake.notify()
+        message, _, cause = self._exit_error(proc)
+        killed = proc.kill_reason
+        if killed is None and not proc.retired and not self._closed:
+            self.events["crashed", cause] += 1        # it ended by itself
+        elif isinstance(killed, Stop):
+            cause = killed.kind
+        elif killed is not None:
+            cause = "invalid reply"
         reason = None
         if job is not None:
-            if proc.kill_reason is None:
-                self.crashed_total += 1
             result = self.stopped_result(job, proc)
             reason = result.error
             job.finish(result)
         if slot is not None and slot.sid is not None:
             if not proc.retired:
-                self._lose(slot, reason or self._exit_error(proc)[0])
+                self._lose(slot, reason or message, cause)
         elif slot is not None and slot.proc is proc and not proc.retired:
             self._replace(slot)
         elif was_spare and not self._closed and self.settings.spare_workers:
@@ -560,7 +579,7 @@ class ProcessPool(StoppablePool):
 
     def _replace_spare(self) -> None:
         def start():
-            proc = self._spawn()
+            proc = self._spawn("spare")
             with self._lock:
                 if self._spare is None and not self._closed:
                     self._spare = proc
@@ -568,31 +587,34 @@ class ProcessPool(StoppablePool):
             self._retire(proc)
         threading.Thread(target=start, name="mlpy-proc-spawn", daemon=True).start()
 
-    def _lose(self, slot: _Slot, reason: str) -> None:
+    def _lose(self, slot: _Slot, reason: str, cause: str) -> None:
         """A session's process died: the session is lost, and says why from now on."""
         with self._lock:
             slot.lost = reason
             slot.proc = None
             queued = list(slot.private)
             slot.private.clear()
-            self.lost_total += 1
+            self.events["session_lost", cause] += 1
         log.warning("session %s lost: %s", slot.sid, reason)
         for job in queued:
             job.finish(session_lost(reason))
 
-    def _exit_error(self, proc: _Proc) -> tuple[str, str]:
-        """(message, ML error type) for a worker process that ended by itself: what its exit
-        status says (the CPU or memory limit, a signal, or an unexpected exit)."""
+    def _exit_error(self, proc: _Proc) -> tuple[str, str, str]:
+        """(message, ML error type, short cause) for a worker process that ended by itself:
+        what its exit status says (the CPU or memory limit, a signal, or an unexpected
+        exit)."""
         code = proc.popen.returncode
         if code == -signal.SIGXCPU:
-            return "CPU time limit of the worker process exceeded", "LimitError"
+            return "CPU time limit of the worker process exceeded", "LimitError", "cpu"
         if code == 4:
-            return memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type
+            return (memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type,
+                    "memory")
         if code is not None and code < 0:
-            return (f"the worker process running the program was killed "
-                    f"({_signal_name(-code)})"), "RuntimeError"
+            name = _signal_name(-code)
+            return (f"the worker process running the program was killed ({name})",
+                    "RuntimeError", name.lower())
         return (f"the worker process running the program ended unexpectedly "
-                f"(exit status {code})"), "RuntimeError"
+                f"(exit status {code})"), "RuntimeError", "exit"
 
     # -- results -----------------------------------------------------------------------------
     @staticmethod
@@ -611,7 +633,7 @@ class ProcessPool(StoppablePool):
         stop = job.stop or (proc.kill_reason if proc is not None else None)
         message, kind = (stop.message, stop.ml_type) if stop is not None else (None, None)
         if proc is not None and proc.kill_reason is None:
-            message, kind = self._exit_error(proc)
+            message, kind, _ = self._exit_error(proc)
         if message is None:
             message, kind = "Execution interrupted", "KeyboardInterrupt"
         execution_time = 0.0
@@ -630,7 +652,7 @@ class ProcessPool(StoppablePool):
                 raise RuntimeError("cannot open sessions after shutdown")
             spare, self._spare = self._spare, None
             slot = self._session_slots[sid] = _Slot(-sid, sid)
-        proc = spare if spare is not None and not spare.dead else self._spawn()
+        proc = spare if spare is not None and not spare.dead else self._spawn("session")
         self._install(slot, proc)
         if self.settings.spare_workers:
             self._replace_spare()
@@ -730,10 +752,15 @@ class ProcessPool(StoppablePool):
                     "workers": sum(1 for p in procs if p.ready and not p.dead),
                     "busy": sum(1 for p in procs if p.job is not None),
                     "queued": len(self._shared) + sum(len(s.private) for s in self._all_slots()),
-                    "sessions": len(self._session_slots), "sessions_lost_total": self.lost_total,
-                    "abandoned_total": self.killed_total,
-                    "killed_total": self.killed_total, "recycled_total": self.recycled_total,
-                    "crashed_total": self.crashed_total, "spawned_total": self.spawned_total,
+                    "sessions": len(self._session_slots),
+                    "sessions_lost_total": self._total("session_lost"),
+                    "abandoned_total": self._total("killed"),
+                    "killed_total": self._total("killed"),
+                    "recycled_total": self._total("recycled"),
+                    "crashed_total": self._total("crashed"),
+                    "spawned_total": self._total("started"),
+                    "worker_events": [{"event": e, "reason": r, "count": n}
+                                      for (e, r), n in sorted(self.events.items())],
                     "spare_ready": bool(self._spare and self._spare.ready),
                     "memory_limit": self.settings.memory_limit,
                     "processes": len(self._procs), "pids": [p.pid for p in procs]}
@@ -785,6 +812,10 @@ class ProcessSession(Session):
 
     def reset(self) -> None:
         self._processes.reset_session(self.sid)
+
+    @property
+    def lost(self) -> str | None:
+        return None if self._closed else self._processes.lost_reason(self.sid)
 
     def enqueue(self, job: Job) -> None:
         with self._lock:

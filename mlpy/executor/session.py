@@ -99,6 +99,12 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def lost(self) -> str | None:
+        """Why this session's state is gone (its worker process died), or None while it
+        lives. Only a process-isolated session can be lost."""
+        return None
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("session is closed")

@@ -23,6 +23,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from typing import Any
 
 from ..runtime.signals import HostStop
@@ -121,7 +122,9 @@ class WorkerPool(StoppablePool):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._workers: list[_Worker] = []
         self._numbers = itertools.count(1)
-        self._deadlines: list[tuple[float, int, Job]] = []
+        # weak: a finished job (its code, context, output, result) is freed at once, not
+        # when its deadline passes
+        self._deadlines: list[tuple[float, int, weakref.ref[Job]]] = []
         self._seq = itertools.count()
         self._stopping: dict[Job, list[float]] = {}   # job -> [next injection, abandon at]
         self._abandoned: dict[Job, float] = {}        # job -> next injection
@@ -225,7 +228,7 @@ class WorkerPool(StoppablePool):
         if job.timeout is None:
             return
         deadline = time.monotonic() + job.timeout
-        heapq.heappush(self._deadlines, (deadline, next(self._seq), job))
+        heapq.heappush(self._deadlines, (deadline, next(self._seq), weakref.ref(job)))
         if deadline < self._next_wake:
             self._next_wake = deadline
             self._wake.notify()
@@ -270,8 +273,9 @@ class WorkerPool(StoppablePool):
                 now = time.monotonic()
                 deadlines = self._deadlines
                 while deadlines and deadlines[0][0] <= now:
-                    _, _, job = heapq.heappop(deadlines)
-                    if job.state == RUNNING and job.stop is None:
+                    _, _, ref = heapq.heappop(deadlines)
+                    job = ref()
+                    if job is not None and job.state == RUNNING and job.stop is None:
                         job.stop = job.timeout_stop or timeout_stop(job.timeout or 0.0)
                         self._inject_locked(job)
                         self._stopping[job] = [now + self.reinject_interval, now + self.stop_grace]
