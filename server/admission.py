@@ -67,18 +67,18 @@ class Admission:
         self._waiters.append(fut)
         try:
             await asyncio.wait_for(fut, self.queue_timeout)
-        except asyncio.TimeoutError:
-            raise QueueFull(f"server busy: no worker became free within "
-                            f"{self.queue_timeout:g} seconds",
-                            retry_after=retry_after(self.queue_timeout / 10)) from None
-        except BaseException:
+        except BaseException as exc:
             if fut.done() and not fut.cancelled():
-                self.release()  # we were handed the slot as we were cancelled: pass it on
+                self.release()  # we were handed the slot as we gave up: pass it on
             else:
-                try:
+                try:            # leave the line now: a dead waiter must not fill the queue
                     self._waiters.remove(fut)
                 except ValueError:
                     pass
+            if isinstance(exc, asyncio.TimeoutError):
+                raise QueueFull(f"server busy: no worker became free within "
+                                f"{self.queue_timeout:g} seconds",
+                                retry_after=retry_after(self.queue_timeout / 10)) from None
             raise
         return time.perf_counter() - start
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +19,7 @@ from mlpy.executor import AsyncMLResult
 from .state import QueueFull, ServerState, ShuttingDown
 
 log = logging.getLogger("mlpy.server")
+T = TypeVar("T")
 
 
 def get_state(request: Request) -> ServerState:
@@ -28,6 +31,51 @@ def get_state(request: Request) -> ServerState:
 
 def owner_of(request: Request) -> str | None:
     return request.scope.get("state", {}).get("api_key")
+
+
+def tenant_of(request: Request) -> str:
+    """Who a per-tenant quota counts: the API key, else the client's address."""
+    key = owner_of(request)
+    if key is not None:
+        return "key:" + key
+    client = request.client
+    return "ip:" + (client.host if client else "unknown")
+
+
+class ClientGone(Exception):
+    """The client disconnected before its execution ended (the execution was stopped)."""
+
+
+async def until_disconnected(request: Request) -> None:
+    """Return once the client has closed the connection (the body has been read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, cancelling it (which stops the execution and frees its worker) as soon
+    as the client disconnects; then raises ClientGone."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(until_disconnected(request))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        watch.cancel()
+    if not task.done():
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # it ended some other way as it was cancelled: nobody is told
+            pass
+        raise ClientGone()
+    return task.result()
 
 
 def validation_error(loc: tuple, msg: str, value: Any = None, kind: str = "value_error"):
@@ -65,11 +113,20 @@ def json_response(body: Any, status_code: int = 200, headers: dict | None = None
                     media_type="application/json")
 
 
-async def run_guarded(state: ServerState, endpoint: str, make):
+async def run_guarded(state: ServerState, endpoint: str, make, *,
+                      request: Request | None = None, admit: bool = True):
     """state.run with the 503s of a full queue or a shutdown.  Should the executor itself
-    raise (e.g. refusing a context name), the failure becomes a `success: false` result."""
+    raise (e.g. refusing a context name), the failure becomes a `success: false` result.
+    With `request`, the client disconnecting stops the execution (ClientGone)."""
     try:
-        return await state.run(endpoint, make)
+        work = state.run(endpoint, make, admit)
+        if request is None:
+            return await work
+        try:
+            return await unless_disconnected(request, work)
+        except ClientGone:
+            state.metrics.executions.inc(endpoint, "disconnected")
+            raise
     except (ValueError, TypeError, KeyError) as exc:
         return AsyncMLResult(False, error=str(exc), error_type=type(exc).__name__)
     except QueueFull as exc:
@@ -78,7 +135,7 @@ async def run_guarded(state: ServerState, endpoint: str, make):
     except ShuttingDown:
         raise HTTPException(503, "server is shutting down",
                             headers={"Retry-After": str(retry_after(5))}) from None
-    except HTTPException:
+    except (HTTPException, ClientGone):
         raise
     except Exception as exc:
         log.exception("the executor failed")

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 
@@ -22,7 +23,8 @@ from .deps import json_response
 from .logs import REQUEST_ID, install_record_factory
 from .middleware import Gateway
 from .routers import calculate, execute, health, metrics, notebooks, sessions
-from .session_store import SessionGone
+from .deps import ClientGone
+from .session_store import SessionGone, SessionLimit
 from .settings import Settings
 from .state import Executor, ServerState
 
@@ -164,6 +166,16 @@ def create_app(settings: Settings | None = None, *,
     async def session_gone(request: Request, exc: SessionGone):
         return json_response({"detail": f"session ended: {exc.reason}",
                               "error_type": "SessionLost", "reason": exc.reason}, 410)
+
+    @app.exception_handler(SessionLimit)
+    async def session_limit(request: Request, exc: SessionLimit):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return json_response({"detail": str(exc)}, exc.status, headers)
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, exc: ClientGone):
+        # nobody reads this: the client has gone (499, as nginx logs it)
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):  # pragma: no cover - a bug

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -99,33 +99,73 @@ class Histogram:
         return out
 
 
+class Series:
+    """Labelled values read at scrape time (a gauge or a counter kept elsewhere, such as the
+    executor's worker events)."""
+
+    def __init__(self, name: str, help: str, kind: str, labels: tuple[str, ...],
+                 read: Callable[[], list[tuple[tuple[str, ...], float]]]):
+        self.name, self.help, self.kind, self.labelnames, self.read = name, help, kind, labels, read
+
+    def render(self) -> list[str]:
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
+        for labels, value in sorted(self.read()):
+            out.append(f"{self.name}{_labels(self.labelnames, labels)} {_num(value)}")
+        return out
+
+
 class Metrics:
-    def __init__(self, busy: Callable[[], float], queued: Callable[[], float],
-                 sessions: Callable[[], float], max_workers: int):
+    """Every metric of one server process; gauges and series read `state` when scraped."""
+
+    def __init__(self, state: Any):
         self.requests = Counter("mlpy_http_requests_total", "HTTP requests by method, route "
                                 "and status code", ("method", "route", "status"))
         self.request_seconds = Histogram("mlpy_http_request_duration_seconds",
                                          "HTTP request latency", ("route",))
         self.executions = Counter("mlpy_executions_total", "ML executions by endpoint and "
                                   "outcome (success, error, timeout, unserialisable, rejected, "
-                                  "cancelled)", ("endpoint", "outcome"))
+                                  "cancelled, lost)", ("endpoint", "outcome"))
         self.execution_seconds = Histogram("mlpy_execution_duration_seconds",
                                            "ML run time reported by the executor",
                                            ("endpoint",))
         self.queue_wait_seconds = Histogram("mlpy_queue_wait_seconds",
                                             "time executions waited for a worker")
-        self.gauges = [
-            Gauge("mlpy_busy_workers", "executions running now", busy),
-            Gauge("mlpy_queued_executions", "executions waiting for a worker", queued),
-            Gauge("mlpy_max_workers", "executor capacity", lambda: max_workers),
-            Gauge("mlpy_sessions", "live sessions", sessions),
+        sessions = state.sessions
+        self.gauges: list[Gauge | Series] = [
+            Gauge("mlpy_busy_workers", "one-shot executions running now",
+                  lambda: state.admission.running),
+            Gauge("mlpy_queued_executions", "executions waiting for a worker or for their "
+                  "session's running cell", lambda: state.queued),
+            Gauge("mlpy_max_workers", "executor capacity", lambda: state.max_workers),
+            Gauge("mlpy_sessions", "live sessions", lambda: len(sessions)),
+            Gauge("mlpy_sessions_running", "sessions running a cell now",
+                  lambda: sessions.running),
+            Series("mlpy_session_queue_length", "cells waiting for a session's running cell, "
+                   "per session with a line (`session` is a number, never the secret id)",
+                   "gauge", ("session",),
+                   lambda: [((str(n),), q) for n, q in sessions.queues()]),
+            Series("mlpy_sessions_total", "sessions by what happened to them (created, "
+                   "expired, evicted, deleted, lost)", "counter", ("event",),
+                   lambda: [((event,), n) for event, n in sessions.counts.items()]),
+            Series("mlpy_worker_events_total", "worker processes started, recycled, killed, "
+                   "crashed, and sessions lost with their process, by reason", "counter",
+                   ("event", "reason"), lambda: worker_events(state.executor)),
         ]
 
     def render(self) -> str:
         lines: list[str] = []
-        metrics: list[Counter | Histogram | Gauge] = [
+        metrics: list[Counter | Histogram | Gauge | Series] = [
             self.requests, self.request_seconds, self.executions, self.execution_seconds,
             self.queue_wait_seconds, *self.gauges]
         for metric in metrics:
             lines.extend(metric.render())
         return "\n".join(lines) + "\n"
+
+
+def worker_events(executor: Any) -> list[tuple[tuple[str, ...], float]]:
+    """((event, reason), count) from the executor's stats (none for an executor without)."""
+    stats = getattr(executor, "stats", None)
+    if stats is None:
+        return []
+    return [((row["event"], row["reason"]), row["count"])
+            for row in stats().get("worker_events", ())]

@@ -81,8 +81,25 @@ class ExecutorInfo(BaseModel):
     max_workers: int
     strict_security: bool
     isolation: str
-    busy_workers: int = Field(description="executions running now")
-    queued: int = Field(description="executions waiting for a worker")
+    busy_workers: int = Field(description="one-shot executions running now")
+    queued: int = Field(description="executions waiting for a worker or for their "
+                        "session's running cell")
+    worker_events: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="process isolation: worker processes `started`, "
+        "`recycled`, `killed`, `crashed`, and sessions `session_lost` with their process, "
+        "each by reason")
+
+
+class SessionActivity(BaseModel):
+    running: int = Field(description="sessions running a cell now")
+    queued: int = Field(description="cells waiting for their session's running cell")
+    queue_lengths: list[int] = Field(description="waiting cells of each session with a line, "
+                                     "longest first")
+    created: int = 0
+    expired: int = 0
+    evicted: int = 0
+    deleted: int = 0
+    lost: int = 0
 
 
 class TestExecution(BaseModel):
@@ -101,7 +118,9 @@ class HealthResponse(BaseModel):
                       "busy_workers": 0, "queued": 0},
          "test_execution": {"success": True, "execution_time_ms": 0.4, "via": "executor",
                             "error": None},
-         "version": "0.1.0", "pid": 4242, "uptime_seconds": 12.5, "sessions": 0}]})
+         "version": "0.1.0", "pid": 4242, "uptime_seconds": 12.5, "sessions": 0,
+         "session_activity": {"running": 0, "queued": 0, "queue_lengths": [], "created": 0,
+                              "expired": 0, "evicted": 0, "deleted": 0, "lost": 0}}]})
 
     status: Literal["healthy", "degraded", "unhealthy"]
     executor: ExecutorInfo
@@ -109,7 +128,8 @@ class HealthResponse(BaseModel):
     version: str
     pid: int
     uptime_seconds: float
-    sessions: int
+    sessions: int = Field(description="live sessions")
+    session_activity: SessionActivity
 
 
 class ReadyResponse(BaseModel):
@@ -169,12 +189,29 @@ class VariableInfo(BaseModel):
     repr: str
 
 
+class SessionLimits(BaseModel):
+    isolation: Literal["thread", "process"]
+    ttl_seconds: float = Field(description="idle seconds before the session expires")
+    max_timeout: float = Field(description="largest timeout a cell may ask for")
+    max_queued: int = Field(description="cells that may wait for the running one")
+    queue_timeout: float = Field(description="seconds a waiting cell may wait")
+    max_result_bytes: int
+    memory_limit_bytes: int | None = Field(description="the session process's address-space "
+                                           "limit (null in thread isolation)")
+    cpu_limit_seconds: float | None = Field(description="the session process's lifetime CPU "
+                                            "limit (null in thread isolation)")
+
+
 class SessionInfo(BaseModel):
     id: str
+    status: Literal["idle", "running", "lost"]
+    lost_reason: str | None = Field(None, description="why the session's process died")
     created_at: float
     last_used_at: float
     execution_count: int
     running: bool
+    queued: int = Field(description="cells waiting for the running one")
+    limits: SessionLimits
     variables: list[VariableInfo]
 
 

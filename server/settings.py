@@ -71,7 +71,14 @@ class Settings(BaseSettings):
 
     # sessions
     session_ttl: float = Field(900.0, gt=0, description="idle seconds before a session expires")
-    max_sessions: int = Field(100, ge=1, description="live sessions; least recently used evicted")
+    max_sessions: int = Field(100, ge=1, description="live sessions; the least recently used "
+                              "idle one is evicted past it (503 when every one is busy)")
+    max_sessions_per_key: int = Field(
+        20, ge=1, description="live sessions per API key (per client address without keys); "
+        "the key's least recently used idle one is evicted past it (429 when all are busy)")
+    max_session_queue: int = Field(
+        8, ge=0, description="cells that may wait for a session's running cell (503 beyond); "
+        "each waits at most `queue_timeout` seconds")
 
     # notebooks
     max_notebook_cells: int = Field(500, ge=1)

@@ -58,9 +58,10 @@ class ServerState:
         self.admission = Admission(self.max_workers, settings.max_queue, settings.queue_timeout)
         # `clock` drives session expiry and rate limits (tests move it instead of sleeping)
         self.sessions = SessionStore(executor.session, settings.session_ttl, settings.max_sessions,
-                                     clock)
-        self.metrics = Metrics(lambda: self.admission.running, lambda: self.admission.waiting,
-                               lambda: len(self.sessions), self.max_workers)
+                                     clock, per_key=settings.max_sessions_per_key,
+                                     max_queue=settings.max_session_queue,
+                                     queue_timeout=settings.queue_timeout)
+        self.metrics = Metrics(self)
         self.limiter = (RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst,
                                     clock) if settings.rate_limit_per_minute else None)
         self._keys = [k.encode() for k in settings.api_keys]
@@ -82,12 +83,27 @@ class ServerState:
         return ok
 
     # -- running code --------------------------------------------------------------------
-    async def run(self, endpoint: str, make: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one execution under admission control; stoppable by shutdown.
+    @property
+    def sessions_share_workers(self) -> bool:
+        """Thread isolation runs session cells on the shared workers (admitted like one-shot
+        runs); process isolation gives each session a process of its own."""
+        return self.isolation != "process"
+
+    @property
+    def queued(self) -> int:
+        """Every execution waiting: for a worker, or for its session's running cell."""
+        return self.admission.waiting + self.sessions.queued
+
+    async def run(self, endpoint: str, make: Callable[[], Awaitable[Any]],
+                  admit: bool = True) -> Any:
+        """Run one execution (under admission control unless `admit` is False: a session's
+        cell on a process of its own); stoppable by shutdown.
 
         Raises QueueFull or ShuttingDown."""
         if self.draining:
             raise ShuttingDown()
+        if not admit:
+            return await self._tracked(endpoint, make)
         try:
             waited = await self.admission.acquire()
         except QueueFull:
@@ -95,22 +111,26 @@ class ServerState:
             raise
         self.metrics.queue_wait_seconds.observe(waited)
         try:
-            if self.draining:
-                raise ShuttingDown()
-            task = asyncio.ensure_future(make())
-            self._tasks.add(task)
-            try:
-                return await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if task.cancelled() and not (current and current.cancelling()):
-                    self.metrics.executions.inc(endpoint, "cancelled")
-                    raise ShuttingDown() from None
-                raise
-            finally:
-                self._tasks.discard(task)
+            return await self._tracked(endpoint, make)
         finally:
             self.admission.release()
+
+    async def _tracked(self, endpoint: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `make()` as a task that a shutdown can stop."""
+        if self.draining:
+            raise ShuttingDown()
+        task = asyncio.ensure_future(make())
+        self._tasks.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and not (current and current.cancelling()):
+                self.metrics.executions.inc(endpoint, "cancelled")
+                raise ShuttingDown() from None
+            raise
+        finally:
+            self._tasks.discard(task)
 
     def stop_running(self) -> int:
         """Drain: refuse new executions and stop the running ones."""

@@ -41,5 +41,5 @@ async def execute(request: Request,
                 body.code, timeout=body.timeout, context=body.context, on_output=on_output)),
             lambda result: state.render("execute", result))
     result = await run_guarded(state, "execute", lambda: executor.execute(
-        body.code, timeout=body.timeout, context=body.context))
+        body.code, timeout=body.timeout, context=body.context), request=request)
     return json_response(state.render("execute", result))

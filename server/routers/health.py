@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from .. import __version__
 from ..admission import retry_after
 from ..deps import get_state, json_response
+from ..metrics import worker_events
 from ..models import HealthResponse, ReadyResponse, RootResponse
 
 router = APIRouter(tags=["operations"])
@@ -63,15 +64,31 @@ async def health(request: Request):
         "executor": {"max_workers": state.max_workers,
                      "strict_security": state.strict_security,
                      "isolation": state.isolation,
-                     "busy_workers": adm.running, "queued": adm.waiting},
+                     "busy_workers": adm.running, "queued": state.queued,
+                     **worker_counts(state.executor)},
         "test_execution": {"success": ok, "execution_time_ms": round(elapsed_ms, 3),
                            "via": via, "error": error},
         "version": __version__,
         "pid": state.pid,
         "uptime_seconds": round(time.time() - state.started, 3),
         "sessions": len(state.sessions),
+        "session_activity": {"running": state.sessions.running,
+                             "queued": state.sessions.queued,
+                             "queue_lengths": sorted((q for _, q in state.sessions.queues()),
+                                                     reverse=True),
+                             **dict(state.sessions.counts)},
     }
     return json_response(body, 200 if ok else 503)
+
+
+def worker_counts(executor: object) -> dict:
+    """Worker processes started, recycled, killed, crashed (and sessions lost with their
+    process), by reason: {"worker_events": {"recycled": {"rss": 2}, ...}} (empty in thread
+    isolation, or for an executor without stats)."""
+    events: dict[str, dict[str, float]] = {}
+    for (event, reason), count in worker_events(executor):
+        events.setdefault(event, {})[reason] = count
+    return {"worker_events": events}
 
 
 @router.get("/ready", response_model=ReadyResponse,

@@ -96,7 +96,7 @@ async def execute_notebook(
                                        f"{state.settings.max_code_length} characters")
             count += 1
             result = await run_guarded(state, "notebook", lambda source=source: session.execute(
-                source, timeout=timeout, interactive=True))
+                source, timeout=timeout, interactive=True), request=request)
             state.render("notebook", result)   # counted; the cell outputs are built below
             outputs: list[dict] = []
             stdout = result.stdout or ""

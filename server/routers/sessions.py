@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
 from ..deps import (check_code, check_request_context, check_timeout, get_state,
-                    json_response, owner_of, run_guarded)
+                    json_response, owner_of, run_guarded, tenant_of)
 from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecuteRequest,
                       SessionExecuteResponse, SessionInfo)
-from ..session_store import SessionGone
-from ..state import ServerState
+from ..session_store import SessionEntry, SessionGone
+from ..state import QueueFull, ServerState
 from ..streaming import stream_execution, wants_stream
 from .execute import COMMON_ERRORS
 
@@ -42,19 +43,20 @@ def _entry(request: Request, session_id: str):
 @router.post("", response_model=SessionCreated, status_code=201,
              responses=COMMON_ERRORS, summary="Create a session")
 async def create_session(request: Request):
-    """A session keeps its variables and functions across executions, like a notebook.
-    It expires after `ttl_seconds` without use; the least recently used is evicted when
-    the server holds its maximum number of sessions."""
+    """A session keeps its variables and functions across executions, like a notebook; in
+    process isolation it has a worker process of its own.  It expires after `ttl_seconds`
+    without use.  Past the server's cap (or the per-key quota) the least recently used idle
+    session is evicted; a busy one never is: 503 (429 for the quota) when all are busy."""
     state = get_state(request)
-    entry = state.sessions.create(owner_of(request))
+    entry = state.sessions.create(owner_of(request), tenant_of(request))
     return json_response({"id": entry.id, "ttl_seconds": state.sessions.ttl}, 201)
 
 
 GONE: dict[int | str, dict[str, Any]] = {
     410: {"description": "the session has ended without its owner deleting it: expired, "
                          "evicted, or lost (its worker process died: memory limit, kill, "
-                         "crash, CPU limit); `error_type` is `SessionLost` and `reason` "
-                         "says why"}}
+                         "crash, CPU limit), or deleted while this request was in flight; "
+                         "`error_type` is `SessionLost` and `reason` says why"}}
 
 
 @router.post("/{session_id}/execute", response_model=SessionExecuteResponse,
@@ -64,7 +66,9 @@ async def execute_in_session(session_id: str, request: Request,
                                  openapi_examples=SESSION_EXAMPLES)):
     """Runs `code` interactively: the last statement may omit its `;`, and the value of a
     final expression statement comes back as `display_value` (and as the MIME bundle
-    `display`).  Executions in one session run one at a time, in order."""
+    `display`).  Cells of one session run one at a time, in order; at most
+    `MLPY_MAX_SESSION_QUEUE` wait (503 beyond), each at most `MLPY_QUEUE_TIMEOUT` seconds.
+    A client that disconnects stops its cell."""
     state, entry = _entry(request, session_id)
     check_code(state, body.code)
     check_timeout(state, body.timeout)
@@ -72,45 +76,79 @@ async def execute_in_session(session_id: str, request: Request,
     if wants_stream(request):
         return stream_execution(lambda on_output: _run_cell(state, entry, body, on_output),
                                 lambda out: out)
-    return json_response(await _run_cell(state, entry, body, None))
+    return json_response(await _run_cell(state, entry, body, None, request))
 
 
-async def _run_cell(state: ServerState, entry: Any, body: SessionExecuteRequest,
-                    on_output: Callable[[str, str], object] | None) -> dict[str, Any]:
-    """One cell under the session's lock: the reply body, or SessionGone once it is lost."""
-    async with entry.lock:
-        state.sessions.touch(entry)
-        session = entry.session
-        result = await run_guarded(state, "session", lambda: session.execute(
-            body.code, timeout=body.timeout, interactive=True, context=body.context,
-            on_output=on_output))
-        if result.error_type == "SessionLost":
-            state.record_execution("session", "lost", 0.0)
-            reason = result.error or "session lost"
-            state.sessions.lose(entry, reason)
-            raise SessionGone(reason)
-        entry.execution_count += 1
-        state.sessions.touch(entry)
-        out = state.render("session", result, display=True)
-        out["execution_count"] = entry.execution_count
+async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecuteRequest,
+                    on_output: Callable[[str, str], object] | None,
+                    request: Request | None = None) -> dict[str, Any]:
+    """One cell in the session's turn: the reply body, or SessionGone once it has ended."""
+    try:
+        async with state.sessions.turn(entry):
+            state.sessions.touch(entry)
+            session = entry.session
+            result = await run_guarded(state, "session", lambda: session.execute(
+                body.code, timeout=body.timeout, interactive=True, context=body.context,
+                on_output=on_output), request=request, admit=state.sessions_share_workers)
+            if entry.ended is not None:          # deleted or evicted while it ran
+                raise SessionGone(entry.ended)
+            if result.error_type == "SessionLost":
+                state.record_execution("session", "lost", 0.0)
+                reason = result.error or "session lost"
+                state.sessions.lose(entry, reason)
+                raise SessionGone(reason)
+            entry.execution_count += 1
+            state.sessions.touch(entry)
+            out = state.render("session", result, display=True)
+            out["execution_count"] = entry.execution_count
+    except QueueFull as exc:
+        state.metrics.executions.inc("session", "rejected")
+        raise HTTPException(503, str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from None
     return out
 
 
 @router.get("/{session_id}", response_model=SessionInfo, responses={**NOT_FOUND, **GONE},
-            summary="A session's variables")
+            summary="A session's status, limits and variables")
 async def get_session(session_id: str, request: Request):
+    """`status` is `idle`, `running` or `lost` (its process died; `lost_reason` says why,
+    and its next execution answers 410).  Never waits for a running cell."""
     state, entry = _entry(request, session_id)
-    return json_response({"id": entry.id, "created_at": entry.created_at,
+    lost = entry.lost_reason
+    variables = [] if lost else await asyncio.to_thread(entry.session.variables)
+    return json_response({"id": entry.id, "status": entry.status, "lost_reason": lost,
+                          "created_at": entry.created_at,
                           "last_used_at": entry.last_used_at,
                           "execution_count": entry.execution_count,
-                          "running": entry.running,
-                          "variables": entry.session.variables()})
+                          "running": entry.running, "queued": entry.waiting,
+                          "limits": session_limits(state),
+                          "variables": variables})
+
+
+def session_limits(state: ServerState) -> dict[str, Any]:
+    """What every session of this server may use."""
+    settings = state.settings
+    executor_settings: Any = getattr(state.executor, "settings", None)
+    process = state.isolation == "process" and executor_settings is not None
+    return {"isolation": state.isolation,
+            "ttl_seconds": state.sessions.ttl,
+            "max_timeout": settings.max_timeout,
+            "max_queued": state.sessions.max_queue,
+            "queue_timeout": state.sessions.queue_timeout,
+            "max_result_bytes": settings.max_result_bytes,
+            "memory_limit_bytes": executor_settings.memory_limit if process else None,
+            "cpu_limit_seconds": executor_settings.cpu_limit if process else None}
 
 
 @router.delete("/{session_id}", response_model=DeletedResponse, responses={**NOT_FOUND, **GONE},
                summary="Delete a session (stopping what it runs)")
 async def delete_session(session_id: str, request: Request):
+    """Stops the session's running cell (its request, and any waiting, answer 410) and ends
+    the session; its id is then unknown (404)."""
     state = get_state(request)
     if not state.sessions.delete(session_id, owner_of(request)):
+        reason = state.sessions.gone_reason(session_id, owner_of(request))
+        if reason is not None:
+            raise SessionGone(reason)
         raise HTTPException(404, f"session '{session_id}' not found")
     return json_response({"id": session_id, "deleted": True})

@@ -287,7 +287,8 @@ def test_health_shape(make_client):
     body = make_client().get("/health").json()
     assert body["status"] == "healthy"
     assert body["executor"] == {"max_workers": 4, "strict_security": False,
-                                "isolation": "thread", "busy_workers": 0, "queued": 0}
+                                "isolation": "thread", "busy_workers": 0, "queued": 0,
+                                "worker_events": {}}
     assert body["test_execution"]["success"] is True
     assert body["test_execution"]["execution_time_ms"] >= 0
 
