@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None, *, app: str = "server.app:app") -> None:
     uvicorn.run(app, host=args.host, port=args.port, workers=args.workers, reload=args.reload,
                 log_config=uvicorn_log_config(args.log_level), log_level=args.log_level,
                 access_log=False,
-                timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_timeout))
+                timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_timeout) + 1)
 
 
 if __name__ == "__main__":

@@ -70,19 +70,23 @@ def _finite(obj: Any) -> Any:
 
 
 def _hook_signals(state: ServerState) -> Callable[[], None]:
-    """On SIGTERM/SIGINT stop running code at once (then let the server's own handler shut
-    down), so that shutdown never waits for user code.  Returns the undo."""
+    """On SIGTERM refuse new work at once and give running executions
+    `graceful_shutdown_timeout` seconds to finish before they are stopped; on SIGINT (Ctrl-C)
+    stop them at once. Then the server's own handler shuts down (uvicorn waits for the open
+    requests, which by then have ended). Returns the undo."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     loop = asyncio.get_running_loop()
+    grace = state.settings.graceful_shutdown_timeout
     installed: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(sig)
         if not callable(previous):
             continue  # default or ignored: not ours to change (e.g. under gunicorn)
+        wait = grace if sig == signal.SIGTERM else 0.0
 
-        def handler(signum, frame, previous=previous):
-            loop.call_soon_threadsafe(_drain, state)
+        def handler(signum, frame, previous=previous, wait=wait):
+            loop.call_soon_threadsafe(_drain_after, state, wait)
             previous(signum, frame)
 
         signal.signal(sig, handler)
@@ -94,6 +98,17 @@ def _hook_signals(state: ServerState) -> Callable[[], None]:
                 signal.signal(sig, previous)
 
     return undo
+
+
+def _drain_after(state: ServerState, grace: float) -> None:
+    """Refuse new executions now; stop the running ones after `grace` seconds."""
+    state.draining = True
+    running = len(state.running_tasks)
+    if grace > 0 and running:
+        log.info("shutting down: %d running execution(s) get %g s to finish", running, grace)
+        asyncio.get_running_loop().call_later(grace, _drain, state)
+    else:
+        _drain(state)
 
 
 def _drain(state: ServerState) -> None:

@@ -132,6 +132,10 @@ class ServerState:
         finally:
             self._tasks.discard(task)
 
+    @property
+    def running_tasks(self) -> list[asyncio.Task]:
+        return list(self._tasks)
+
     def stop_running(self) -> int:
         """Drain: refuse new executions and stop the running ones."""
         self.draining = True
