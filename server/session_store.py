@@ -198,18 +198,21 @@ class SessionStore:
         once the session has ended."""
         if entry.ended is not None:
             raise SessionGone(entry.ended)
-        if entry.busy and entry.waiting >= self.max_queue:
-            raise QueueFull(f"session busy: {entry.waiting} cells already wait for this "
-                            f"session (MLPY_MAX_SESSION_QUEUE)", retry_after(1))
-        entry.waiting += 1
-        try:
-            await asyncio.wait_for(entry.lock.acquire(), self.queue_timeout)
-        except asyncio.TimeoutError:
-            raise QueueFull(f"session busy: its earlier cells did not finish within "
-                            f"{self.queue_timeout:g} seconds",
-                            retry_after(self.queue_timeout / 10)) from None
-        finally:
-            entry.waiting -= 1
+        if not entry.busy:
+            await entry.lock.acquire()          # free: taken at once, nobody waits
+        else:
+            if entry.waiting >= self.max_queue:
+                raise QueueFull(f"session busy: {entry.waiting} cells already wait for this "
+                                f"session (MLPY_MAX_SESSION_QUEUE)", retry_after(1))
+            entry.waiting += 1
+            try:
+                await asyncio.wait_for(entry.lock.acquire(), self.queue_timeout)
+            except asyncio.TimeoutError:
+                raise QueueFull(f"session busy: its earlier cells did not finish within "
+                                f"{self.queue_timeout:g} seconds",
+                                retry_after(self.queue_timeout / 10)) from None
+            finally:
+                entry.waiting -= 1
         try:
             if entry.ended is not None:
                 raise SessionGone(entry.ended)

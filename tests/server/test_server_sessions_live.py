@@ -314,3 +314,38 @@ def test_ten_thousand_requests_with_big_contexts_keep_memory_flat(process_server
     assert not failures, failures[:3]
     assert peak - start < 50 << 20, (start, peak, end)
     assert end - start < 25 << 20, (start, peak, end)
+
+
+def test_a_long_cell_delays_no_other_session(process_server):
+    """While one session's cell loops and every one-shot worker is busy, another session's
+    cells still run: each session has its own process and its own line."""
+    async def scenario():
+        async with httpx.AsyncClient(base_url=process_server.url, timeout=60) as a:
+            slow = (await a.post("/sessions")).json()["id"]
+            quick = (await a.post("/sessions")).json()["id"]
+            looping = [asyncio.create_task(a.post(f"/sessions/{slow}/execute", json={
+                "code": "while (true) {}", "timeout": 30}))]
+            looping += [asyncio.create_task(a.post("/execute", json={
+                "code": "while (true) {}", "timeout": 30})) for _ in range(2)]
+            for _ in range(400):
+                health = (await a.get("/health")).json()
+                if (health["executor"]["busy_workers"] == 2
+                        and health["session_activity"]["running"] == 1):
+                    break
+                await asyncio.sleep(0.025)
+            else:
+                raise AssertionError("the loops did not start")
+            replies = [await a.post(f"/sessions/{quick}/execute", json={"code": f"{i} * 2"})
+                       for i in range(3)]
+            still_running = (await a.get(f"/sessions/{slow}")).json()["status"]
+            await a.delete(f"/sessions/{slow}")
+            for task in looping:
+                task.cancel()
+            return replies, still_running
+
+    replies, still_running = asyncio.run(scenario())
+    assert [r.json()["display_value"] for r in replies] == [0, 2, 4]
+    assert still_running == "running"
+    with process_server.client() as c:
+        _poll(lambda: c.get("/health").json()["executor"]["busy_workers"] == 0,
+              "the abandoned one-shot loops were stopped")
