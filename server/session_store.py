@@ -77,11 +77,13 @@ class SessionEntry:
         """Why the session's state is gone (its process died), or None."""
         return getattr(self.session, "lost", None)
 
-    @property
-    def status(self) -> str:
-        if self.lost_reason is not None:
-            return "lost"
-        return "running" if self.running else "idle"
+    def status(self) -> tuple[str, str | None]:
+        """(idle | running | lost, why it was lost), read once: a process may die between
+        two reads."""
+        lost = self.lost_reason
+        if lost is not None:
+            return "lost", lost
+        return ("running" if self.running else "idle"), None
 
     def touch(self, now: float) -> None:
         self.last_used_at = time.time()

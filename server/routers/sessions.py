@@ -114,9 +114,9 @@ async def get_session(session_id: str, request: Request):
     """`status` is `idle`, `running` or `lost` (its process died; `lost_reason` says why,
     and its next execution answers 410).  Never waits for a running cell."""
     state, entry = _entry(request, session_id)
-    lost = entry.lost_reason
+    status, lost = entry.status()
     variables = [] if lost else await asyncio.to_thread(entry.session.variables)
-    return json_response({"id": entry.id, "status": entry.status, "lost_reason": lost,
+    return json_response({"id": entry.id, "status": status, "lost_reason": lost,
                           "created_at": entry.created_at,
                           "last_used_at": entry.last_used_at,
                           "execution_count": entry.execution_count,

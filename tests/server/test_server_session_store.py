@@ -124,7 +124,7 @@ def test_a_lost_session_is_evicted_before_an_idle_one():
     first = s.create(None, "ip:a")
     lost = s.create(None, "ip:a")
     lost.session.lost = "the worker process running the program was killed (SIGKILL)"
-    assert lost.status == "lost"
+    assert lost.status() == ("lost", lost.session.lost)
     s.create(None, "ip:a")
     assert s.get(first.id, None) is first
     assert s.gone_reason(lost.id, None) is not None
