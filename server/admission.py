@@ -17,11 +17,13 @@ def retry_after(seconds: float) -> int:
 
 
 class QueueFull(Exception):
-    """Every worker is busy and the waiting line is full (or the wait took too long)."""
+    """Every worker is busy and the waiting line is full (or the wait took too long): 503;
+    or this client already has its share of executions running or waiting: 429."""
 
-    def __init__(self, message: str, retry_after: int = 1):
+    def __init__(self, message: str, retry_after: int = 1, status: int = 503):
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 class ShuttingDown(Exception):

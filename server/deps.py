@@ -113,13 +113,14 @@ def json_response(body: Any, status_code: int = 200, headers: dict | None = None
                     media_type="application/json")
 
 
-async def run_guarded(state: ServerState, endpoint: str, make, *,
+async def run_guarded(state: ServerState, endpoint: str, make, *, tenant: str | None,
                       request: Request | None = None, admit: bool = True):
-    """state.run with the 503s of a full queue or a shutdown.  Should the executor itself
-    raise (e.g. refusing a context name), the failure becomes a `success: false` result.
-    With `request`, the client disconnecting stops the execution (ClientGone)."""
+    """state.run with the 503s of a full queue or a shutdown (429 past the tenant's share).
+    Should the executor itself raise (e.g. refusing a context name), the failure becomes a
+    `success: false` result.  With `request`, the client disconnecting stops the execution
+    (ClientGone)."""
     try:
-        work = state.run(endpoint, make, admit)
+        work = state.run(endpoint, make, admit, tenant)
         if request is None:
             return await work
         try:
@@ -130,7 +131,7 @@ async def run_guarded(state: ServerState, endpoint: str, make, *,
     except (ValueError, TypeError, KeyError) as exc:
         return AsyncMLResult(False, error=str(exc), error_type=type(exc).__name__)
     except QueueFull as exc:
-        raise HTTPException(503, str(exc),
+        raise HTTPException(exc.status, str(exc),
                             headers={"Retry-After": str(exc.retry_after)}) from None
     except ShuttingDown:
         raise HTTPException(503, "server is shutting down",

@@ -32,17 +32,25 @@ def _json_only(path: str) -> bool:
         path.startswith("/sessions/") and path.endswith("/execute"))
 
 
+def _is_json(content_type: bytes) -> bool:
+    """application/json or application/<anything>+json (parameters such as charset aside)."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/")
+                                            and media.endswith(b"+json"))
+
+
 class _Request:
     """What the gateway reads from one request's headers, in one pass."""
 
-    __slots__ = ("rid", "api_key", "content_length", "relabel_at")
+    __slots__ = ("rid", "api_key", "content_length", "json_body", "host")
 
     def __init__(self, headers: list[tuple[bytes, bytes]]):
         self.rid: str | None = None
         self.api_key: str | None = None
         self.content_length: int | None = None
-        self.relabel_at = -1                      # index of a non-JSON content-type header
-        for i, (name, value) in enumerate(headers):
+        self.json_body = False                    # Content-Type says JSON
+        self.host: str | None = None
+        for name, value in headers:
             if name == b"x-request-id":
                 text = value.decode("latin-1")
                 if _VALID_ID.match(text):
@@ -50,8 +58,9 @@ class _Request:
             elif name == b"x-api-key":
                 self.api_key = value.decode("latin-1")
             elif name == b"content-type":
-                if b"json" not in value:
-                    self.relabel_at = i
+                self.json_body = _is_json(value)
+            elif name == b"host":
+                self.host = value.decode("latin-1")
             elif name == b"content-length":
                 try:
                     self.content_length = int(value)
@@ -59,10 +68,31 @@ class _Request:
                     self.content_length = None
 
 
+class HostAllowList:
+    """Host names (or `*.domain`, or `*` for any) a request's Host header may name."""
+
+    def __init__(self, patterns: list[str]):
+        self.any = "*" in patterns
+        self.names = {p.lower() for p in patterns if not p.startswith("*")}
+        self.suffixes = tuple(p[1:].lower() for p in patterns if p.startswith("*."))
+
+    def allows(self, host: str | None) -> bool:
+        if self.any:
+            return True
+        if host is None:        # HTTP/1.0 without Host: not a browser, so not a rebinding
+            return True
+        name = host.lower()
+        if name.startswith("["):                       # [::1]:8000
+            name = name[:name.find("]") + 1]
+        elif name.count(":") == 1:                     # name:port
+            name = name.split(":", 1)[0]
+        return name in self.names or name.endswith(self.suffixes)
+
+
 class Gateway:
     """One pure-ASGI middleware (one pass over the headers per request, which a stack of five
-    middlewares would repeat), with one method per concern: request id, JSON relabelling,
-    API key, rate limit, body cap, metrics and the access log."""
+    middlewares would repeat), with one method per concern: request id, Host allow-list,
+    JSON-only execution bodies, API key, rate limit, body cap, metrics and the access log."""
 
     def __init__(self, app, *, holder, settings):
         self.app = app
@@ -70,6 +100,7 @@ class Gateway:
         self.settings = settings
         self.public = frozenset(settings.public_paths)
         self.max_body = settings.max_body_bytes
+        self.hosts = HostAllowList(settings.allowed_hosts)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -77,7 +108,6 @@ class Gateway:
         start = time.perf_counter()
         request = _Request(scope["headers"])
         rid = request.rid or uuid.uuid4().hex
-        scope = self._relabel_json(scope, request)
         token = REQUEST_ID.set(rid)
         rid_header = (b"x-request-id", rid.encode())
         status_box = [500]
@@ -91,7 +121,8 @@ class Gateway:
 
         state = self.holder.state
         try:
-            refusal = (self._check_access(state, scope, request)
+            refusal = (self._check_host(request) or self._check_json(scope, request)
+                       or self._check_access(state, scope, request)
                        or self._check_declared_size(request))
             if refusal is not None:
                 return await _send_json(send_wrapper, *refusal)
@@ -100,15 +131,23 @@ class Gateway:
             self._record(state, scope, status_box[0], time.perf_counter() - start)
             REQUEST_ID.reset(token)
 
+    def _check_host(self, request: _Request):
+        """The Host header must name this server (MLPY_ALLOWED_HOSTS): a page on another
+        site that re-points its own name at 127.0.0.1 (DNS rebinding) is refused."""
+        if self.hosts.allows(request.host):
+            return None
+        return (400, {"detail": f"Host header {request.host!r} is not allowed by this server "
+                                "(MLPY_ALLOWED_HOSTS)"}, None)
+
     @staticmethod
-    def _relabel_json(scope, request: _Request):
-        """The JSON-only endpoints read the body as JSON whatever it was labelled (e.g.
-        `curl -d '{...}'` without -H, which says form-urlencoded)."""
-        if request.relabel_at < 0 or scope["method"] != "POST" or not _json_only(scope["path"]):
-            return scope
-        headers = list(scope["headers"])
-        headers[request.relabel_at] = (b"content-type", b"application/json")
-        return dict(scope, headers=headers)
+    def _check_json(scope, request: _Request):
+        """Code runs only from `application/json` bodies: a browser sends those cross-site
+        only after a CORS preflight, so a page on another site cannot post a form or a
+        text/plain body that runs code here."""
+        if request.json_body or scope["method"] != "POST" or not _json_only(scope["path"]):
+            return None
+        return (415, {"detail": "the body must be JSON sent with "
+                                "`Content-Type: application/json`"}, None)
 
     def _check_access(self, state, scope, request: _Request):
         """API key, then rate limit: a refusal as (status, body, headers), or None."""

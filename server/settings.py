@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # admission: at most max_workers run, at most max_queue wait (503 + Retry-After beyond)
     max_queue: int = Field(64, ge=0)
     queue_timeout: float = Field(30.0, gt=0, description="seconds a request may wait for a worker")
+    max_concurrent_per_client: int | None = Field(
+        None, ge=1, description="executions one API key (one client address without keys) "
+        "may have running or waiting at once, 429 beyond; default half of max_workers (at "
+        "least 1), so a few runaway requests cannot lock everyone else out")
 
     # security and traffic
     api_keys: Annotated[list[str], NoDecode] = Field(
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
                                        "client address; 0 = unlimited")
     rate_limit_burst: int | None = Field(None, ge=1, description="bucket size; default = per-minute rate")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]", "::1"],
+        description="names the Host header may carry (`*.example.com` for subdomains, `*` for "
+                    "any; against DNS rebinding); MLPY_HOST is added when it is a name or "
+                    "address other than 0.0.0.0/::")
 
     # sessions
     session_ttl: float = Field(900.0, gt=0, description="idle seconds before a session expires")
@@ -92,7 +101,13 @@ class Settings(BaseSettings):
     graceful_shutdown_timeout: float = Field(
         5.0, ge=0, description="seconds in-flight requests get after SIGTERM before being stopped")
 
-    @field_validator("api_keys", "public_paths", "cors_origins", mode="before")
+    @field_validator("api_keys", "public_paths", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _lists(cls, value):
         return _split_list(value)
+
+    @model_validator(mode="after")
+    def _own_host_allowed(self):
+        if self.host not in ("0.0.0.0", "::", "") and self.host not in self.allowed_hosts:
+            self.allowed_hosts = [*self.allowed_hosts, self.host]
+        return self

@@ -4,6 +4,7 @@ rate limiting, rendering) and ServerState wires them to one executor."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import hmac
 import logging
 import os
@@ -13,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from mlpy.executor import AsyncMLResult
 
-from .admission import Admission, QueueFull, ShuttingDown
+from .admission import Admission, QueueFull, ShuttingDown, retry_after
 from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .rendering import render_result
@@ -67,6 +68,9 @@ class ServerState:
         self._keys = [k.encode() for k in settings.api_keys]
         self.draining = False
         self._tasks: set[asyncio.Task] = set()
+        self.per_client_limit = (settings.max_concurrent_per_client
+                                 or max(1, self.max_workers // 2))
+        self._per_client: collections.Counter[str] = collections.Counter()
 
     # -- auth ---------------------------------------------------------------------------
     @property
@@ -95,13 +99,33 @@ class ServerState:
         return self.admission.waiting + self.sessions.queued
 
     async def run(self, endpoint: str, make: Callable[[], Awaitable[Any]],
-                  admit: bool = True) -> Any:
+                  admit: bool = True, tenant: str | None = None) -> Any:
         """Run one execution (under admission control unless `admit` is False: a session's
-        cell on a process of its own); stoppable by shutdown.
+        cell on a process of its own); stoppable by shutdown. A `tenant` (API key, else
+        client address) has at most `max_concurrent_per_client` executions running or
+        waiting at once, so a few runaway requests cannot lock everyone else out.
 
-        Raises QueueFull or ShuttingDown."""
+        Raises QueueFull (429 past the tenant's share) or ShuttingDown."""
         if self.draining:
             raise ShuttingDown()
+        if tenant is None:
+            return await self._admitted(endpoint, make, admit)
+        share = self.per_client_limit
+        if self._per_client[tenant] >= share:
+            self.metrics.executions.inc(endpoint, "rejected")
+            raise QueueFull(f"too many executions: this API key (or client address) already "
+                            f"has {share} running or waiting (MLPY_MAX_CONCURRENT_PER_CLIENT)",
+                            retry_after(1), 429)
+        self._per_client[tenant] += 1
+        try:
+            return await self._admitted(endpoint, make, admit)
+        finally:
+            self._per_client[tenant] -= 1
+            if not self._per_client[tenant]:
+                del self._per_client[tenant]
+
+    async def _admitted(self, endpoint: str, make: Callable[[], Awaitable[Any]],
+                        admit: bool) -> Any:
         if not admit:
             return await self._tracked(endpoint, make)
         try:

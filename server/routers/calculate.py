@@ -4,7 +4,7 @@ import math
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from ..deps import get_state, json_response, run_guarded, validation_error
+from ..deps import get_state, json_response, run_guarded, tenant_of, validation_error
 from ..models import CalculateResponse, ErrorDetail
 from .execute import COMMON_ERRORS
 
@@ -45,7 +45,8 @@ async def calculate(
                                  f"{', '.join(OPERATIONS)}")
     executor = state.executor
     result = await run_guarded(state, "calculate", lambda: executor.execute(
-        code, timeout=5.0, context={"a": a, "b": b}))
+        code, timeout=5.0, context={"a": a, "b": b}), tenant=tenant_of(request),
+        request=request)
     body = state.render("calculate", result)
     if not body["success"]:
         raise HTTPException(400, body["error"])

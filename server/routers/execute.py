@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 
 from ..deps import (check_code, check_request_context, check_timeout, get_state,
-                    json_response, run_guarded)
+                    json_response, run_guarded, tenant_of)
 from ..streaming import stream_execution, wants_stream
 from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteResponse
 
@@ -38,8 +38,10 @@ async def execute(request: Request,
     if wants_stream(request):
         return stream_execution(
             lambda on_output: run_guarded(state, "execute", lambda: executor.execute(
-                body.code, timeout=body.timeout, context=body.context, on_output=on_output)),
+                body.code, timeout=body.timeout, context=body.context, on_output=on_output),
+                tenant=tenant_of(request)),
             lambda result: state.render("execute", result))
     result = await run_guarded(state, "execute", lambda: executor.execute(
-        body.code, timeout=body.timeout, context=body.context), request=request)
+        body.code, timeout=body.timeout, context=body.context), tenant=tenant_of(request),
+        request=request)
     return json_response(state.render("execute", result))

@@ -9,7 +9,8 @@ from nbformat.corpus.words import generate_corpus_id
 from mlpy.display import error_content, mime_bundle
 from mlpy.language import LANGUAGE_INFO
 
-from ..deps import check_timeout, get_state, json_response, run_guarded, validation_error
+from ..deps import (check_timeout, get_state, json_response, run_guarded, tenant_of,
+                    validation_error)
 from ..models import NOTEBOOK_EXAMPLE, ErrorDetail
 from .execute import COMMON_ERRORS
 
@@ -96,7 +97,8 @@ async def execute_notebook(
                                        f"{state.settings.max_code_length} characters")
             count += 1
             result = await run_guarded(state, "notebook", lambda source=source: session.execute(
-                source, timeout=timeout, interactive=True), request=request)
+                source, timeout=timeout, interactive=True), tenant=tenant_of(request),
+                request=request)
             state.render("notebook", result)   # counted; the cell outputs are built below
             outputs: list[dict] = []
             stdout = result.stdout or ""

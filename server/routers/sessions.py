@@ -89,7 +89,8 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
             session = entry.session
             result = await run_guarded(state, "session", lambda: session.execute(
                 body.code, timeout=body.timeout, interactive=True, context=body.context,
-                on_output=on_output), request=request, admit=state.sessions_share_workers)
+                on_output=on_output), tenant=entry.tenant, request=request,
+                admit=state.sessions_share_workers)
             if entry.ended is not None:          # deleted or evicted while it ran
                 raise SessionGone(entry.ended)
             if result.error_type == "SessionLost":
@@ -103,7 +104,7 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
             out["execution_count"] = entry.execution_count
     except QueueFull as exc:
         state.metrics.executions.inc("session", "rejected")
-        raise HTTPException(503, str(exc),
+        raise HTTPException(exc.status, str(exc),
                             headers={"Retry-After": str(exc.retry_after)}) from None
     return out
 

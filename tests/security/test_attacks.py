@@ -64,7 +64,7 @@ def http_client(log_records):
     from server.settings import Settings
     settings = Settings(isolation="process", max_workers=2, max_timeout=30.0,
                         rate_limit_per_minute=0)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         yield client
 
 

@@ -28,8 +28,9 @@ def test_health_p99_while_every_worker_runs_an_attack(log_records, canary):
     from server.app import create_app
     from server.settings import Settings
     workers = 2
-    settings = Settings(isolation="process", max_workers=workers, rate_limit_per_minute=0)
-    with TestClient(create_app(settings)) as client:
+    settings = Settings(isolation="process", max_workers=workers, rate_limit_per_minute=0,
+                        max_concurrent_per_client=64)   # the attackers play many clients
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         health = client.get("/health")
         assert health.status_code == 200
         assert health.json()["executor"]["isolation"] == "process"

@@ -153,7 +153,7 @@ def make_client():
         fake = executor or FakeExecutor(max_workers=overrides.get("max_workers", 4))
         assert isinstance(fake, Executor), "the fake follows the server's executor protocol"
         app = create_app(Settings(**overrides), executor_factory=lambda s: fake, clock=clock)
-        client = stack.enter_context(TestClient(app))
+        client = stack.enter_context(TestClient(app, base_url="http://localhost"))
         client.fake = fake
         return client
 
@@ -247,7 +247,9 @@ def live_server(tmp_path_factory):
     port = free_port()
     log_path = tmp_path_factory.mktemp("live") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
-    env.update({"MLPY_MAX_WORKERS": "4", "MLPY_LOG_LEVEL": "warning"})
+    # its tests play many clients from one address
+    env.update({"MLPY_MAX_WORKERS": "4", "MLPY_LOG_LEVEL": "warning",
+                "MLPY_MAX_CONCURRENT_PER_CLIENT": "64"})
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],

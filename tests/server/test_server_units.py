@@ -231,11 +231,12 @@ def test_request_id_in_log_records(make_client, caplog):
 
 
 # -- admission, health, ready --------------------------------------------------------------
-def _fire(c, n, code="sleep 0.5", timeout=5.0):
+def _fire(c, n, code="sleep 0.5", timeout=5.0, headers=None):
     results: list = [None] * n
 
     def one(i):
-        results[i] = c.post("/execute", json={"code": code, "timeout": timeout})
+        results[i] = c.post("/execute", json={"code": code, "timeout": timeout},
+                            headers=headers)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
@@ -253,7 +254,7 @@ def _wait_busy(c, busy, queued=0):
 
 
 def test_queue_full_is_503(make_client):
-    c = make_client(max_workers=2, max_queue=1)
+    c = make_client(max_workers=2, max_queue=1, max_concurrent_per_client=8)  # many tenants
     threads, results = _fire(c, 3, "sleep 0.6")
     _wait_busy(c, 2, 1)
     r = c.post("/execute", json={"code": "result = 2 + 2;"})
@@ -266,8 +267,30 @@ def test_queue_full_is_503(make_client):
     assert 'mlpy_executions_total{endpoint="execute",outcome="rejected"} 1' in metrics
 
 
+def test_one_client_gets_its_share_of_the_workers(make_client):
+    """By default a client (API key, else address) has at most half the workers' worth of
+    executions running or waiting: its runaway requests cannot lock the others out."""
+    c = make_client(max_workers=4, api_keys=["alice", "bob"])
+    alice, bob = {"X-API-Key": "alice"}, {"X-API-Key": "bob"}
+    threads, results = _fire(c, 2, "sleep 0.6", headers=alice)
+    _wait_busy(c, 2)
+    r = c.post("/execute", json={"code": "result = 2 + 2;"}, headers=alice)
+    assert r.status_code == 429, r.text
+    assert "MLPY_MAX_CONCURRENT_PER_CLIENT" in r.json()["detail"]
+    assert int(r.headers["retry-after"]) >= 1
+    r = c.post("/execute", json={"code": "result = 2 + 2;"}, headers=bob)
+    assert r.status_code == 200 and r.json()["value"] == 4
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [200, 200]
+    assert c.post("/execute", json={"code": "result = 2 + 2;"},
+                  headers=alice).status_code == 200            # her share is free again
+    assert 'mlpy_executions_total{endpoint="execute",outcome="rejected"} 1' in \
+        c.get("/metrics", headers=alice).text
+
+
 def test_health_degraded_and_ready_when_saturated(make_client):
-    c = make_client(max_workers=2)
+    c = make_client(max_workers=2, max_concurrent_per_client=8)     # as if many tenants
     assert c.get("/ready").status_code == 200
     h = c.get("/health").json()
     assert h["status"] == "healthy" and h["executor"]["max_workers"] == 2
@@ -516,7 +539,8 @@ def test_lifespan_shuts_executor_down(make_client):
     from server.factory import create_app
     from server.settings import Settings
 
-    with TestClient(create_app(Settings(), executor_factory=lambda s: fake)) as c:
+    with TestClient(create_app(Settings(), executor_factory=lambda s: fake),
+                    base_url="http://localhost") as c:
         assert c.get("/ready").status_code == 200
     assert fake.closed
 
@@ -539,17 +563,52 @@ async def _stop(state):
     return state.stop_running()
 
 
-def test_json_endpoints_ignore_the_content_type_label(make_client):
+def test_code_runs_only_from_json_bodies(make_client):
+    """A browser posts forms and text/plain cross-site without a preflight: such bodies never
+    run code (415), whatever they contain."""
     c = make_client()
-    # what `curl -d '{...}'` sends without -H
-    r = c.post("/execute", content='{"code": "result = 2 + 2;"}',
-               headers={"content-type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 200 and r.json()["value"] == 4
-    r = c.post("/execute", content="code=1", headers={"content-type": "text/plain"})
-    assert r.status_code == 422
-    assert r.headers["x-request-id"]
+    body = '{"code": "result = 2 + 2;"}'
+    for label in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data",
+                  None):
+        headers = {"content-type": label} if label else {}
+        for path in ("/execute", "/notebooks/execute"):
+            r = c.post(path, content=body, headers=headers)
+            assert r.status_code == 415, (label, path, r.text)
+            assert "application/json" in r.json()["detail"]
+            assert r.headers["x-request-id"]
+    assert c.fake.calls == 0
+    for label in ("application/json", "application/json; charset=utf-8",
+                  "application/vnd.api+json"):
+        r = c.post("/execute", content=body, headers={"content-type": label})
+        assert r.status_code == 200 and r.json()["value"] == 4, label
     metrics = c.get("/metrics").text
-    assert 'route="/execute",status="200"' in metrics
+    assert 'route="<unmatched>",status="415"' in metrics or 'status="415"' in metrics
+
+
+@pytest.mark.parametrize("host, allowed", [
+    ("localhost", True), ("localhost:8000", True), ("127.0.0.1:8000", True),
+    ("[::1]:8000", True), ("LOCALHOST", True), ("evil.example", False),
+    ("evil.example:8000", False), ("localhost.evil.example", False)])
+def test_the_host_header_must_name_this_server(make_client, host, allowed):
+    """Against DNS rebinding: a page whose own name now points at 127.0.0.1 sends its own
+    name as Host, and is refused."""
+    c = make_client()
+    r = c.get("/health", headers={"host": host})
+    assert (r.status_code == 200) == allowed, r.text
+    if not allowed:
+        assert r.status_code == 400 and "MLPY_ALLOWED_HOSTS" in r.json()["detail"]
+
+
+def test_allowed_hosts_setting(make_client):
+    c = make_client(allowed_hosts=["*.example.org", "api.test"])
+    assert c.get("/health", headers={"host": "a.example.org"}).status_code == 200
+    assert c.get("/health", headers={"host": "api.test:80"}).status_code == 200
+    assert c.get("/health", headers={"host": "localhost"}).status_code == 400
+    assert make_client(allowed_hosts=["*"]).get(
+        "/health", headers={"host": "anything"}).status_code == 200
+    from server.settings import Settings
+    assert "10.1.2.3" in Settings(host="10.1.2.3").allowed_hosts
+    assert "0.0.0.0" not in Settings(host="0.0.0.0").allowed_hosts
 
 
 def test_log_config_has_request_ids():
