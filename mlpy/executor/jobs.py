@@ -33,11 +33,10 @@ class Job:
 
     __slots__ = ("run", "stopped", "timeout", "timeout_stop", "state", "stop", "worker",
                  "started", "finished", "result", "_callbacks", "data", "stop_exception",
-                 "clock_on_start", "event", "__weakref__")
+                 "event", "__weakref__")
 
     def __init__(self, run: Callable[[Job], Any] | None, stopped: Callable[[Job], Any],
-                 timeout: float | None = None, timeout_stop: Stop | None = None, data: Any = None,
-                 clock_on_start: bool = True):
+                 timeout: float | None = None, timeout_stop: Stop | None = None, data: Any = None):
         self.run = run
         self.stopped = stopped
         self.timeout = timeout
@@ -51,8 +50,6 @@ class Job:
         self._callbacks: list[Callable[[Job], None]] = []
         self.data = data
         self.stop_exception: BaseException | None = None   # the HostStop that ended run()
-        # False: the timeout starts when run() calls pool.start_clock(job), not at pickup
-        self.clock_on_start = clock_on_start
         # a host event the run caused (a real memory error, a size or time limit): what the
         # pool acts on, never inferred from the ML error's type name, which a program chooses
         self.event: str | None = None

@@ -12,7 +12,7 @@ The parent side here:
 - One reader thread per worker receives its messages (the typed records of `channel.py`) and
   dispatches them by type.
 - A watchdog thread SIGKILLs a worker whose program has not reported `timeout + kill_grace`
-  after its clock started (or `kill_grace` after a stop was requested): a long C call (a
+  after it was sent the run — compiling counts (or `kill_grace` after a stop was requested): a long C call (a
   pathological regular expression, a giant integer operation) cannot hold a worker. The slot
   gets the spare process and a new spare is started.
 - One-shot workers are recycled when their measured resident set has grown over
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mlpy.executor")
 
-COMPILE_ALLOWANCE = 10.0    # seconds a program may take to compile before its clock starts
 RECYCLE_EVENTS = frozenset({"memory", "timeout", "limit"})   # a worker is replaced after these
 # The worker's entry point: a fresh interpreter (never a fork of the host) runs this. It imports
 # mlpy from the folder the parent's mlpy came from (argv[3]), not whichever mlpy is installed:
@@ -390,7 +389,7 @@ class ProcessPool(StoppablePool):
                 job.start(proc, now)
                 run.proc = proc
                 proc.job = job
-                limit = (run.timeout or 0) + COMPILE_ALLOWANCE + self.kill_grace
+                limit = (run.timeout or 0) + self.kill_grace   # compiling counts too
                 if run.timeout is not None:
                     self._arm_locked(proc, job, now + limit)
                 session = run.session
@@ -476,13 +475,11 @@ class ProcessPool(StoppablePool):
                 run.write(stream, text)
 
     def _on_clock(self, proc: _Proc, message: ClockStarted) -> None:
+        """The worker picked the run up (its deadline was armed when it was sent)."""
         with self._lock:
             job = self._job_of(proc, message.rid)
             if job is not None:
                 job.data.clock = perf_counter()
-                if job.data.timeout is not None and job.stop is None:
-                    self._arm_locked(proc, job, time.monotonic() + job.data.timeout
-                                     + self.kill_grace)
 
     def _on_input_request(self, proc: _Proc, message: InputRequest) -> None:
         job = self._job_of(proc, message.rid)

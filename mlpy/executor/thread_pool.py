@@ -44,7 +44,7 @@ class ThreadRun:
         self.context = context
         self.session = session
         self.sink = sink
-        self.on_clock = on_clock      # told when the run's timeout starts (after compiling)
+        self.on_clock = on_clock      # told when the run's timeout starts (at pickup)
         self.transpile_time = 0.0
         self.run_started: float | None = None
         self.execution_time = 0.0
@@ -75,8 +75,7 @@ class ThreadPool:
         sink = OutputSink(limit=self.settings.limits.output_bytes, on_output=write)
         assert session is None or isinstance(session, ThreadSession)
         run = ThreadRun(code, bool(interactive), context, session, sink, input, on_clock)
-        return Job(self._run_job, self._stopped_result, timeout=timeout, data=run,
-                   clock_on_start=False)
+        return Job(self._run_job, self._stopped_result, timeout=timeout, data=run)
 
     def submit(self, job: Job) -> None:
         self.workers.submit(job)
@@ -122,6 +121,8 @@ class ThreadPool:
 
     def _run_program(self, job: Job) -> AsyncMLResult:
         run: ThreadRun = job.data
+        if run.on_clock is not None:
+            run.on_clock()           # the clock started at pickup: compiling counts too
         try:
             program = self._compile(job)
         except MLError as err:
@@ -139,9 +140,6 @@ class ThreadPool:
             output=run.sink, capabilities=Capabilities(ex.capabilities, ex.capability_patterns),
             limits=self.settings.limits, file_root=ex.file_root, allowed_hosts=ex.allowed_hosts,
             env=dict(ex.env), state=state, input=run.input)
-        self.workers.start_clock(job)          # the timeout bounds the run, not the compile
-        if run.on_clock is not None:
-            run.on_clock()
         run.run_started = perf_counter()
         try:
             outcome = toolchain().execute(program, namespace, context)

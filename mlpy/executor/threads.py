@@ -214,15 +214,8 @@ class WorkerPool(StoppablePool):
             if not job.start(worker, time.monotonic()):
                 return False
             worker.job = job
-            if job.clock_on_start:
-                self._arm_locked(job)
+            self._arm_locked(job)     # the timeout bounds compiling and running alike
         return True
-
-    def start_clock(self, job: Job) -> None:
-        """Start `job`'s timeout now (for jobs created with clock_on_start=False)."""
-        if job.timeout is not None:
-            with self._lock:
-                self._arm_locked(job)
 
     def _arm_locked(self, job: Job) -> None:
         if job.timeout is None:
