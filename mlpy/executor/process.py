@@ -153,6 +153,17 @@ class _Proc:
                                        daemon=True)
         self.reader.start()
 
+    @property
+    def alive(self) -> bool:
+        """Not known dead, and not exited (its reader may not have noticed the exit yet): a
+        spare killed a moment ago must not be handed to a session."""
+        if self.dead:
+            return False
+        try:
+            return self.popen.poll() is None
+        except OSError:
+            return False
+
     def send(self, message: tuple) -> bool:
         data = channel.dump(message)
         try:
@@ -301,7 +312,7 @@ class ProcessPool(StoppablePool):
         started = perf_counter()
         with self._lock:
             spare, self._spare = self._spare, None
-        if spare is not None and not spare.dead:
+        if spare is not None and spare.alive:
             self._install(slot, spare)
             if spare.ready:
                 self.last_respawn = perf_counter() - started
@@ -649,7 +660,7 @@ class ProcessPool(StoppablePool):
                 raise RuntimeError("cannot open sessions after shutdown")
             spare, self._spare = self._spare, None
             slot = self._session_slots[sid] = _Slot(-sid, sid)
-        proc = spare if spare is not None and not spare.dead else self._spawn("session")
+        proc = spare if spare is not None and spare.alive else self._spawn("session")
         self._install(slot, proc)
         if self.settings.spare_workers:
             self._replace_spare()

@@ -20,9 +20,13 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorDetail, "description": "rate limit exceeded (see Retry-After)"},
     503: {"model": ErrorDetail, "description": "queue full or shutting down (see Retry-After)"},
 }
+# what the endpoints that run code from a JSON body may answer besides
+JSON_BODY: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorDetail, "description": "the body was not sent as "
+                                               "`Content-Type: application/json`"}}
 
 
-@router.post("/execute", response_model=ExecuteResponse, responses=COMMON_ERRORS,
+@router.post("/execute", response_model=ExecuteResponse, responses={**COMMON_ERRORS, **JSON_BODY},
              summary="Run ML code and return its `result`")
 async def execute(request: Request,
                   body: ExecuteRequest = Body(openapi_examples=EXECUTE_EXAMPLES)):

@@ -12,7 +12,7 @@ from mlpy.language import LANGUAGE_INFO
 from ..deps import (check_timeout, get_state, json_response, run_guarded, tenant_of,
                     validation_error)
 from ..models import NOTEBOOK_EXAMPLE, ErrorDetail
-from .execute import COMMON_ERRORS
+from .execute import COMMON_ERRORS, JSON_BODY
 
 router = APIRouter(prefix="/notebooks", tags=["notebooks"])
 
@@ -57,7 +57,7 @@ def _validate(nb: dict) -> dict:
                          "(`ok` or `error`) and, on error, X-Notebook-Failed-Cell (its index)",
           "content": {"application/json": {"example": NOTEBOOK_EXAMPLE}}},
     422: {"model": ErrorDetail, "description": "not an nbformat v4 notebook"},
-    **COMMON_ERRORS}, summary="Run a notebook of ML cells")
+    **COMMON_ERRORS, **JSON_BODY}, summary="Run a notebook of ML cells")
 async def execute_notebook(
     request: Request,
     notebook: dict[str, Any] = Body(..., description="an nbformat v4 notebook",

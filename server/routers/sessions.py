@@ -13,7 +13,7 @@ from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecu
 from ..session_store import SessionEntry, SessionGone
 from ..state import QueueFull, ServerState
 from ..streaming import stream_execution, wants_stream
-from .execute import COMMON_ERRORS
+from .execute import COMMON_ERRORS, JSON_BODY
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -60,7 +60,8 @@ GONE: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{session_id}/execute", response_model=SessionExecuteResponse,
-             responses={**NOT_FOUND, **GONE, **COMMON_ERRORS}, summary="Run a cell in a session")
+             responses={**NOT_FOUND, **GONE, **COMMON_ERRORS, **JSON_BODY},
+             summary="Run a cell in a session")
 async def execute_in_session(session_id: str, request: Request,
                              body: SessionExecuteRequest = Body(
                                  openapi_examples=SESSION_EXAMPLES)):

@@ -70,8 +70,9 @@ def process_server(tmp_path_factory):
     port = free_port()
     log_path = tmp_path_factory.mktemp("sessions") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
+    # its tests play several tenants from one address
     env.update({"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2",
-                "MLPY_LOG_LEVEL": "warning"})
+                "MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64"})
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -200,7 +201,8 @@ def test_a_client_that_disconnects_stops_its_run(process_server):
 def test_eviction_spares_busy_sessions_and_quotas_hold(start_server):
     server = start_server(env={"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "1",
                                "MLPY_MAX_SESSIONS": "3", "MLPY_MAX_SESSIONS_PER_KEY": "2",
-                               "MLPY_API_KEYS": "alice,bob"})
+                               "MLPY_API_KEYS": "alice,bob",
+                               "MLPY_MAX_CONCURRENT_PER_CLIENT": "8"})
     alice = {"X-API-Key": "alice"}
     bob = {"X-API-Key": "bob"}
 
