@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from .admission import retry_after
 from .jsonvalues import check_context
+from .logs import REQUEST_ID, report_internal_error
 from mlpy.executor import AsyncMLResult
 
 from .state import QueueFull, ServerState, ShuttingDown
@@ -139,5 +140,6 @@ async def run_guarded(state: ServerState, endpoint: str, make, *, tenant: str | 
     except (HTTPException, ClientGone):
         raise
     except Exception as exc:
-        log.exception("the executor failed")
-        return AsyncMLResult(False, error=f"internal error: {exc}", error_type="InternalError")
+        report_internal_error("the executor failed", exc)
+        return AsyncMLResult(False, error=f"internal error (reference {REQUEST_ID.get()})",
+                             error_type="InternalError")

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 
 from . import __version__
 from .deps import json_response
-from .logs import REQUEST_ID, install_record_factory
+from .logs import REQUEST_ID, install_record_factory, report_internal_error
 from .middleware import Gateway
 from .routers import calculate, execute, health, metrics, notebooks, sessions
 from .deps import ClientGone
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None, *,
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):  # pragma: no cover - a bug
-        log.exception("unhandled error")
+        report_internal_error("unhandled error", exc)
         return json_response({"detail": "internal server error",
                               "request_id": REQUEST_ID.get()}, 500)
 

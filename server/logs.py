@@ -1,18 +1,33 @@
-"""Request ids in log lines.
+"""Request ids in log lines, and log lines that cannot be forged.
 
 `request_id` is a context variable set by the gateway middleware for each request; every log
 record gets it as `record.request_id` ("-" outside a request), so a format with
 `%(request_id)s` shows it on every line, uvicorn's own lines included.
+
+The same record factory keeps each message on one bounded line: control characters in its
+text and string arguments (a request path's `%0a`, user text) are escaped, so nobody can
+forge a log line, and each is cut at MAX_MESSAGE characters. Tracebacks (`exc_info`) are
+left to the formatter.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("mlpy_request_id", default="-")
 
 _installed = False
+MAX_MESSAGE = 4000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` with control characters escaped (`\\n`, `\\x1b`) and cut to `limit`."""
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text) - limit} more characters)"
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def install_record_factory() -> None:
@@ -24,10 +39,29 @@ def install_record_factory() -> None:
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
         record.request_id = REQUEST_ID.get()
+        # escape the text, keep the shape: formatters such as uvicorn's access log unpack
+        # `args` themselves
+        if isinstance(record.msg, str):
+            record.msg = one_line(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(one_line(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: one_line(v) if isinstance(v, str) else v
+                           for k, v in record.args.items()}
         return record
 
     logging.setLogRecordFactory(factory)
     _installed = True
+
+
+def report_internal_error(what: str, exc: BaseException) -> None:
+    """One error line naming the request id (the reference a client is given), the
+    traceback only at debug level: a flood of bad requests cannot flood the log."""
+    log = logging.getLogger("mlpy.server")
+    log.error("internal error [ref %s]: %s: %s: %s", REQUEST_ID.get(), what,
+              type(exc).__name__, one_line(str(exc), 500))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("traceback of internal error [ref %s]", REQUEST_ID.get(), exc_info=exc)
 
 
 class RequestIdFilter(logging.Filter):

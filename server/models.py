@@ -109,6 +109,8 @@ class TestExecution(BaseModel):
         "executor", description="`inline` when every worker was busy: the test program ran "
                                 "beside the pool so that /health never waits behind user code")
     error: str | None = None
+    age_seconds: float = Field(0.0, description="how long ago the test ran (it runs at most "
+                               "once per MLPY_HEALTH_INTERVAL seconds)")
 
 
 class HealthResponse(BaseModel):

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         0.001, ge=0, description="sys.setswitchinterval for the server process (seconds; 0 = "
                                  "leave Python's 0.005): how long a worker running ML code may "
                                  "hold the GIL before the event loop gets a turn")
+    health_interval: float = Field(
+        1.0, ge=0, description="seconds a /health test execution is reused for (0: every "
+        "request runs one)")
     log_level: str = "info"
     graceful_shutdown_timeout: float = Field(
         5.0, ge=0, description="seconds in-flight requests get after SIGTERM before being stopped")

@@ -16,6 +16,7 @@ from mlpy.executor import AsyncMLResult
 
 from .admission import Admission, QueueFull, ShuttingDown, retry_after
 from .metrics import Metrics
+from .probe import Probe
 from .ratelimit import RateLimiter
 from .rendering import render_result
 from .session_store import SessionStore
@@ -63,6 +64,7 @@ class ServerState:
                                      max_queue=settings.max_session_queue,
                                      queue_timeout=settings.queue_timeout)
         self.metrics = Metrics(self)
+        self.probe = Probe(settings.health_interval)
         self.limiter = (RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst,
                                     clock) if settings.rate_limit_per_minute else None)
         self._keys = [k.encode() for k in settings.api_keys]

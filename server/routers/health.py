@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import time
 
 from fastapi import APIRouter, Request
@@ -13,51 +12,20 @@ from ..models import HealthResponse, ReadyResponse, RootResponse
 
 router = APIRouter(tags=["operations"])
 
-HEALTH_PROGRAM = "result = 1 + 1;"
-
-
-async def _inline_test() -> tuple[bool, str | None]:
-    """Run the test program beside the pool (a thread of its own), never queued behind user
-    code.  Proves the compiler and runtime work when every worker is busy."""
-    import mlpy
-
-    def run():
-        outcome = mlpy.run(HEALTH_PROGRAM)
-        ok = bool(outcome.success) and outcome.value == 2
-        return ok, None if ok else (outcome.error or f"unexpected value {outcome.value!r}")
-
-    return await asyncio.wait_for(asyncio.to_thread(run), 1.0)
-
 
 @router.get("/health", response_model=HealthResponse,
             responses={503: {"model": HealthResponse,
                              "description": "unhealthy: the test execution failed"}},
             summary="Health, executor load and a test execution")
 async def health(request: Request):
-    """Runs `result = 1 + 1;` on a free worker.  When every worker is busy it does not wait:
-    status is `degraded` and the test program runs beside the pool instead."""
+    """Runs `result = 1 + 1;` on a free worker at most once per `MLPY_HEALTH_INTERVAL`
+    seconds (requests meanwhile share its outcome; `test_execution.age_seconds` says how old
+    it is).  When every worker is busy it does not wait: status is `degraded` and the test
+    program runs beside the pool instead.  The load figures are always current."""
     state = get_state(request)
     adm = state.admission
+    ok, error, via, elapsed_ms, age = await state.probe.check(state)
     saturated = adm.saturated or state.draining
-    start = time.perf_counter()
-    ok, error, via = False, None, "executor"
-    try:
-        if not state.draining and adm.try_acquire():
-            try:
-                result = await state.executor.execute(HEALTH_PROGRAM, timeout=1.0)
-            finally:
-                adm.release()
-            ok = bool(result.success) and result.value == 2
-            error = None if ok else (result.error or f"unexpected value {result.value!r}")
-        else:
-            via = "inline"
-            ok, error = await _inline_test()
-    except asyncio.TimeoutError:
-        error = "the test execution did not finish within 1 second"
-    except Exception as exc:  # health must answer, whatever broke
-        error = f"{type(exc).__name__}: {exc}"
-    elapsed_ms = (time.perf_counter() - start) * 1000
-    saturated = saturated or adm.saturated or state.draining  # as it is now, too
     status = "unhealthy" if not ok else ("degraded" if saturated else "healthy")
     body = {
         "status": status,
@@ -67,7 +35,7 @@ async def health(request: Request):
                      "busy_workers": adm.running, "queued": state.queued,
                      **worker_counts(state.executor)},
         "test_execution": {"success": ok, "execution_time_ms": round(elapsed_ms, 3),
-                           "via": via, "error": error},
+                           "via": via, "error": error, "age_seconds": round(age, 3)},
         "version": __version__,
         "pid": state.pid,
         "uptime_seconds": round(time.time() - state.started, 3),

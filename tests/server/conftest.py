@@ -79,6 +79,8 @@ class FakeExecutor:
         if code == "lose":       # what a process session says once its worker process died
             return AsyncMLResult(False, error="session lost: its worker process was killed "
                                  "(SIGKILL)", error_type="SessionLost")
+        if code == "explode":    # the executor itself failing (a bug below the server)
+            raise RuntimeError("boom\n2026-01-01 00:00:00 INFO [x] forged: line")
         if code == "fail":
             return AsyncMLResult(False, error="name 'undefined_variable' is not defined",
                               error_type="NameError", line=1, column=10, stdout="before\n")

@@ -184,14 +184,16 @@ def test_saturated_health_is_degraded(live_server):
     async def scenario():
         async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as c:
             loops = [asyncio.create_task(c.post("/execute", json={"code": "while (true) {}",
-                                                                  "timeout": 2}))
+                                                                  "timeout": 4}))
                      for _ in range(4)]
             for _ in range(100):
                 h = (await c.get("/health")).json()
                 if h["executor"]["busy_workers"] == 4:
                     break
                 await asyncio.sleep(0.02)
-            # (that check may itself have held a worker while a loop waited): ask again
+            # (that check may itself have held a worker while a loop waited, and its test
+            # execution is reused for MLPY_HEALTH_INTERVAL = 1 s): ask again after that
+            await asyncio.sleep(1.1)
             h = (await c.get("/health")).json()
             ready = await c.get("/ready")
             await asyncio.gather(*loops)

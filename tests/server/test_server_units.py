@@ -611,6 +611,47 @@ def test_allowed_hosts_setting(make_client):
     assert "0.0.0.0" not in Settings(host="0.0.0.0").allowed_hosts
 
 
+def test_log_lines_cannot_be_forged(make_client, caplog):
+    """A request path or user text with line breaks stays on one escaped log line."""
+    import logging
+
+    c = make_client()
+    with caplog.at_level(logging.INFO, logger="mlpy.server"):
+        c.get("/nothing%0a2026-01-01 00:00:00 INFO [x] forged: line")
+        c.post("/execute", json={"code": "explode"}, headers={"x-request-id": "ref-42"})
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages and not any("\n" in m or "\r" in m for m in messages), messages
+    assert any("/nothing\\n2026-01-01" in m for m in messages), messages
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "[ref ref-42]" in errors[0].getMessage()
+    assert errors[0].exc_info is None          # the traceback only at debug level
+
+
+def test_an_internal_error_names_its_reference_not_python_internals(make_client):
+    c = make_client()
+    r = c.post("/execute", json={"code": "explode"}, headers={"x-request-id": "ref-43"})
+    body = r.json()
+    assert r.status_code == 200 and body["error_type"] == "InternalError"
+    assert body["error"] == "internal error (reference ref-43)"
+
+
+def test_health_runs_its_test_execution_at_most_once_per_interval(make_client):
+    c = make_client(health_interval=60)
+    first = c.get("/health").json()
+    calls = c.fake.calls
+    for _ in range(20):
+        again = c.get("/health").json()
+        assert again["status"] == "healthy"
+        assert again["test_execution"]["age_seconds"] >= 0
+    assert c.fake.calls == calls, "the test execution ran again within the interval"
+    assert first["test_execution"]["success"] is True
+    every = make_client(health_interval=0)
+    before = every.fake.calls
+    for _ in range(3):
+        every.get("/health")
+    assert every.fake.calls == before + 3
+
+
 def test_log_config_has_request_ids():
     import logging.config
 
