@@ -58,7 +58,11 @@ def to_json(value: Any, *, name: str = "result", max_depth: int = 64,
         return value, len(text)
     if cls is str and len(value) * 6 + 2 <= max_bytes:
         return value, len(value) + 2  # an estimate is enough: cannot exceed the cap
-    plain = _walk(value, name, 0, max_depth, set())
+    try:
+        plain = _walk(value, name, 0, max_depth, set(), [max_bytes])
+    except _OverCap:
+        raise NotSerialisable(f"its JSON form is more than the limit of {max_bytes} "
+                              f"bytes") from None
     try:
         size = len(json.dumps(plain, ensure_ascii=False, allow_nan=False,
                               separators=(",", ":")).encode("utf-8", "surrogatepass"))
@@ -70,10 +74,79 @@ def to_json(value: Any, *, name: str = "result", max_depth: int = 64,
     return plain, size
 
 
-def _walk(value: Any, path: str, depth: int, max_depth: int, active: set) -> Any:
+class _OverCap(Exception):
+    """The walk passed the size cap (reported by `to_json` with the cap)."""
+
+
+def bounded_repr(value: Any, limit: int) -> str:
+    """The container form (`ml_repr`) of `value`, cut to about `limit` characters (ending in
+    "...") without formatting all of a large container first; nesting deeper than
+    MAX_REPR_DEPTH shows as `[...]` / `{...}` (no recursion error, whatever the depth)."""
+    text = _bounded(value, limit + 1, set(), 0)
+    if len(text) > limit:
+        text = text[:max(limit - 3, 0)] + "..."
+    return text
+
+
+MAX_REPR_DEPTH = 100
+
+
+def _bounded(value: Any, budget: int, active: set, depth: int) -> str:
     cls = type(value)
-    if value is None or cls is bool or cls is str:
+    if cls is list or cls is dict or cls is ErrorValue:
+        if not value:
+            return "[]" if cls is list else "{}"
+        if id(value) in active or depth >= MAX_REPR_DEPTH:
+            return "[...]" if cls is list else "{...}"
+        active.add(id(value))
+        try:
+            parts: list[str] = []
+            used = 2
+            if cls is list:
+                for item in value:
+                    if used > budget:
+                        break
+                    part = _bounded(item, budget - used, active, depth + 1)
+                    parts.append(part)
+                    used += len(part) + 2
+                open_, close = "[", "]"
+            else:
+                for key, item in list(value.items()):
+                    if used > budget:
+                        break
+                    part = (_bounded(key, budget - used, active, depth + 1) + ": "
+                            + _bounded(item, budget - used, active, depth + 1))
+                    parts.append(part)
+                    used += len(part) + 2
+                open_, close = "{", "}"
+            text = open_ + ", ".join(parts)
+            if len(parts) < len(value):
+                text += ", ..."
+            return text + close
+        finally:
+            active.discard(id(value))
+    if cls is str and len(value) > budget:
+        return ml_repr(value[:budget]) + "..."
+    return ml_repr(value)
+
+
+def _walk(value: Any, path: str, depth: int, max_depth: int, active: set,
+          budget: list[int]) -> Any:
+    """A JSON-ready copy; `budget[0]` (bytes left of the cap) shrinks by a lower bound of
+    each part's JSON size, and the walk stops as soon as it is spent — O(cap), never O(size
+    of the value) for a value far over the cap."""
+    cls = type(value)
+    if value is None or cls is bool:
+        budget[0] -= 4
         return value
+    if cls is str:
+        budget[0] -= len(value) + 2
+        if budget[0] < 0:
+            raise _OverCap()
+        return value
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _OverCap()
     if cls is int:
         return value
     if cls is float:
@@ -84,31 +157,9 @@ def _walk(value: Any, path: str, depth: int, max_depth: int, active: set) -> Any
     if isinstance(value, (list, dict)) and not _is_plain_container(value):
         raise NotSerialisable(f"{_describe(value)} at {path}")
     if isinstance(value, list):
-        if depth >= max_depth:
-            raise NotSerialisable(f"nesting deeper than {max_depth} levels")
-        key = id(value)
-        if key in active:
-            raise NotSerialisable(f"the array at {path} contains itself")
-        active.add(key)
-        out = [_walk(item, f"{path}[{i}]", depth + 1, max_depth, active)
-               for i, item in enumerate(value)]
-        active.discard(key)
-        return out
+        return _walk_array(value, path, depth, max_depth, active, budget)
     if isinstance(value, dict):
-        if depth >= max_depth:
-            raise NotSerialisable(f"nesting deeper than {max_depth} levels")
-        key = id(value)
-        if key in active:
-            raise NotSerialisable(f"the object at {path} contains itself")
-        active.add(key)
-        obj: dict[str, Any] = {}
-        for k, v in value.items():
-            if type(k) is not str:
-                raise NotSerialisable(f"the object at {path} has a key that is not a string "
-                                      f"({_describe(k)})")
-            obj[k] = _walk(v, _key_path(path, k), depth + 1, max_depth, active)
-        active.discard(key)
-        return obj
+        return _walk_object(value, path, depth, max_depth, active, budget)
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
@@ -116,8 +167,43 @@ def _walk(value: Any, path: str, depth: int, max_depth: int, active: set) -> Any
     if isinstance(value, str):
         return str(value)
     if isinstance(value, float):
-        return _walk(float(value), path, depth, max_depth, active)
+        return _walk(float(value), path, depth, max_depth, active, budget)
     raise NotSerialisable(f"{_describe(value)} at {path}")
+
+
+def _enter(value: Any, kind: str, path: str, depth: int, max_depth: int, active: set) -> int:
+    if depth >= max_depth:
+        raise NotSerialisable(f"nesting deeper than {max_depth} levels")
+    key = id(value)
+    if key in active:
+        raise NotSerialisable(f"the {kind} at {path} contains itself")
+    active.add(key)
+    return key
+
+
+def _walk_array(value: list, path: str, depth: int, max_depth: int, active: set,
+                budget: list[int]) -> list:
+    key = _enter(value, "array", path, depth, max_depth, active)
+    budget[0] -= len(value)          # brackets and commas (with the 1 already counted)
+    out = [_walk(item, f"{path}[{i}]", depth + 1, max_depth, active, budget)
+           for i, item in enumerate(value)]
+    active.discard(key)
+    return out
+
+
+def _walk_object(value: dict, path: str, depth: int, max_depth: int, active: set,
+                 budget: list[int]) -> dict:
+    key = _enter(value, "object", path, depth, max_depth, active)
+    budget[0] -= len(value)          # braces and commas
+    obj: dict[str, Any] = {}
+    for k, v in value.items():
+        if type(k) is not str:
+            raise NotSerialisable(f"the object at {path} has a key that is not a string "
+                                  f"({_describe(k)})")
+        budget[0] -= len(k) + 3      # "key":
+        obj[k] = _walk(v, _key_path(path, k), depth + 1, max_depth, active, budget)
+    active.discard(key)
+    return obj
 
 
 def _is_plain_container(value) -> bool:
@@ -136,7 +222,7 @@ def mime_bundle(value: Any, *, max_json_bytes: int = 1024 * 1024) -> dict:
     for a non-empty array whose elements are all objects."""
     if value is None:
         return {}
-    data: dict[str, Any] = {"text/plain": ml_repr(value)}
+    data: dict[str, Any] = {"text/plain": display_text(value, max_json_bytes)}
     if typeof(value) in ("array", "object") and _is_plain_container(value):
         try:
             data["application/json"] = to_json(value, name="value",
@@ -175,8 +261,24 @@ def html_table(value: Any) -> str | None:
             + "\n".join(rows) + "\n</tbody>\n</table>" + more)
 
 
+MAX_CELL = 1000        # characters of one table cell
+
+
 def _cell(value: Any) -> str:
-    return html.escape(value if isinstance(value, str) else ml_repr(value))
+    if isinstance(value, str):
+        text = value if len(value) <= MAX_CELL else value[:MAX_CELL - 3] + "..."
+    else:
+        text = bounded_repr(value, MAX_CELL)
+    return html.escape(text)
+
+
+def display_text(value: Any, limit: int) -> str:
+    """`text/plain` of a displayed value: its container form, cut at `limit` characters with
+    a note saying so (the display is cut, never the value)."""
+    text = _bounded(value, limit + 1, set(), 0)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... (display cut at {limit} characters; the value is complete)"
 
 
 def _as_ml_error(error: Any) -> MLError:

@@ -22,7 +22,7 @@ def check_context(context: Any, *, max_depth: int, max_bytes: int) -> str | None
             return f"context key {key!r} must not start with '_'"
     try:
         for key, value in context.items():
-            _walk(value, f"context[{json.dumps(key)}]", 0, max_depth, set())
+            _walk(value, f"context[{json.dumps(key)}]", 0, max_depth, set(), [1 << 62])
     except NotSerialisable as exc:
         return f"context value: {exc}"
     size = len(json.dumps(context, ensure_ascii=False, separators=(",", ":")).encode(

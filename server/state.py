@@ -175,8 +175,22 @@ class ServerState:
         self.metrics.executions.inc(endpoint, outcome)
         self.metrics.execution_seconds.observe(execution_time, endpoint)
 
-    def render(self, endpoint: str, result: AsyncMLResult, *, display: bool = False) -> dict:
-        """The JSON body of an execution's reply, with the execution recorded in the metrics."""
-        body, outcome = render_result(result, self.settings, display=display)
+    async def render(self, endpoint: str, result: AsyncMLResult, *,
+                     display: bool = False) -> dict:
+        """The JSON body of an execution's reply, with the execution recorded in the metrics.
+        A result with a container or a long string is converted on a thread: the event loop
+        never walks a value whose size a program chose."""
+        if light(result.value) and light(result.display_value):
+            body, outcome = render_result(result, self.settings, display=display)
+        else:
+            body, outcome = await asyncio.to_thread(render_result, result, self.settings,
+                                                    display=display)
         self.record_execution(endpoint, outcome, body["execution_time"])
         return body
+
+
+def light(value: Any) -> bool:
+    """A value cheap enough to convert on the event loop: a scalar or a short string."""
+    return value is None or type(value) in (bool, int, float) and (
+        type(value) is not int or -(1 << 64) < value < 1 << 64) or (
+        type(value) is str and len(value) < 4096)

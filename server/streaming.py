@@ -27,7 +27,7 @@ def _data(body: Any) -> str:
 
 
 def stream_execution(start: Callable[[Callable[[str, str], object]], Awaitable[R]],
-                     finish: Callable[[R], dict[str, Any]]) -> EventSourceResponse:
+                     finish: Callable[[R], Awaitable[dict[str, Any]]]) -> EventSourceResponse:
     """Run `start(on_output)` in a task and stream its output as it arrives; `finish` turns
     the result into the final event's body (and records it)."""
     events: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
@@ -56,7 +56,7 @@ def stream_execution(start: Callable[[Callable[[str, str], object]], Awaitable[R
                                              f"{exc.reason}", "error_type": "SessionLost",
                                              "reason": exc.reason}), event="error")
                 return
-            body = finish(result)
+            body = await finish(result)
             if body.get("display") is not None:
                 yield ServerSentEvent(_data(body["display"]), event="display")
             yield ServerSentEvent(_data(body), event="result")

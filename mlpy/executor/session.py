@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..runtime.stops import INTERRUPT
-from ..runtime.values import ErrorValue, ml_repr, typeof
+from ..display import bounded_repr
+from ..runtime.values import typeof
 from .jobs import Job
 from .output import OutputCallback
 from .pool import InputReader, run_async, run_blocking, stop_and_wait
@@ -151,47 +152,4 @@ def describe_variables(items: Any, snapshot: Mapping[str, Any]) -> list[dict]:
 def short_repr(value: Any, limit: int = REPR_LIMIT) -> str:
     """The container form (`ml_repr`) of `value`, cut to about `limit` characters without
     formatting all of a large container first."""
-    text = _bounded(value, limit + 1, set())
-    if len(text) > limit:
-        text = text[:limit - 3] + "..."
-    return text
-
-
-def _bounded(value: Any, budget: int, active: set) -> str:
-    cls = type(value)
-    if cls is list or cls is dict or cls is ErrorValue:
-        if not value:
-            return "[]" if cls is list else "{}"
-        if id(value) in active:
-            return "[...]" if cls is list else "{...}"
-        active.add(id(value))
-        try:
-            parts: list[str] = []
-            used = 2
-            if cls is list:
-                items = value
-                for item in items:
-                    if used > budget:
-                        break
-                    part = _bounded(item, budget - used, active)
-                    parts.append(part)
-                    used += len(part) + 2
-                open_, close = "[", "]"
-            else:
-                for key, item in list(value.items()):
-                    if used > budget:
-                        break
-                    part = (_bounded(key, budget - used, active) + ": "
-                            + _bounded(item, budget - used, active))
-                    parts.append(part)
-                    used += len(part) + 2
-                open_, close = "{", "}"
-            text = open_ + ", ".join(parts)
-            if len(parts) < len(value):
-                text += ", ..."
-            return text + close
-        finally:
-            active.discard(id(value))
-    if cls is str and len(value) > budget:
-        return ml_repr(value[:budget]) + "..."
-    return ml_repr(value)
+    return bounded_repr(value, limit)

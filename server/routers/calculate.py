@@ -47,7 +47,7 @@ async def calculate(
     result = await run_guarded(state, "calculate", lambda: executor.execute(
         code, timeout=5.0, context={"a": a, "b": b}), tenant=tenant_of(request),
         request=request)
-    body = state.render("calculate", result)
+    body = await state.render("calculate", result)
     if not body["success"]:
         raise HTTPException(400, body["error"])
     return json_response({"operation": operation, "a": a, "b": b, "result": body["value"],

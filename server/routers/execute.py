@@ -48,4 +48,4 @@ async def execute(request: Request,
     result = await run_guarded(state, "execute", lambda: executor.execute(
         body.code, timeout=body.timeout, context=body.context), tenant=tenant_of(request),
         request=request)
-    return json_response(state.render("execute", result))
+    return json_response(await state.render("execute", result))

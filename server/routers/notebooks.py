@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -12,6 +13,7 @@ from mlpy.language import LANGUAGE_INFO
 from ..deps import (check_timeout, get_state, json_response, run_guarded, tenant_of,
                     validation_error)
 from ..models import NOTEBOOK_EXAMPLE, ErrorDetail
+from ..state import light
 from .execute import COMMON_ERRORS, JSON_BODY
 
 router = APIRouter(prefix="/notebooks", tags=["notebooks"])
@@ -99,7 +101,7 @@ async def execute_notebook(
             result = await run_guarded(state, "notebook", lambda source=source: session.execute(
                 source, timeout=timeout, interactive=True), tenant=tenant_of(request),
                 request=request)
-            state.render("notebook", result)   # counted; the cell outputs are built below
+            await state.render("notebook", result)   # counted; the cell outputs are built below
             outputs: list[dict] = []
             stdout = result.stdout or ""
             if stdout:
@@ -108,8 +110,10 @@ async def execute_notebook(
             if stderr:
                 outputs.append({"output_type": "stream", "name": "stderr", "text": stderr})
             if result.success:
-                data = mime_bundle(result.display_value,
-                                   max_json_bytes=state.settings.max_result_bytes)
+                value = result.display_value
+                cap = state.settings.max_result_bytes
+                data = (mime_bundle(value, max_json_bytes=cap) if light(value) else
+                        await asyncio.to_thread(mime_bundle, value, max_json_bytes=cap))
                 if data:
                     outputs.append({"output_type": "execute_result", "execution_count": count,
                                     "data": data, "metadata": {}})

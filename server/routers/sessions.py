@@ -76,8 +76,12 @@ async def execute_in_session(session_id: str, request: Request,
     check_request_context(state, body.context)
     if wants_stream(request):
         return stream_execution(lambda on_output: _run_cell(state, entry, body, on_output),
-                                lambda out: out)
+                                _as_is)
     return json_response(await _run_cell(state, entry, body, None, request))
+
+
+async def _as_is(out: dict[str, Any]) -> dict[str, Any]:
+    return out
 
 
 async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecuteRequest,
@@ -101,7 +105,7 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
                 raise SessionGone(reason)
             entry.execution_count += 1
             state.sessions.touch(entry)
-            out = state.render("session", result, display=True)
+            out = await state.render("session", result, display=True)
             out["execution_count"] = entry.execution_count
     except QueueFull as exc:
         state.metrics.executions.inc("session", "rejected")
