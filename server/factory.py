@@ -35,6 +35,10 @@ Runs programs in **ML**, a small C/JavaScript-like scripting language compiled t
 on a pool of workers (`AsyncMLExecutor`): one-shot executions, a calculator, sessions that
 keep variables across executions like a notebook, and whole Jupyter notebooks of ML cells.
 
+**Isolation.** By default (`MLPY_ISOLATION=process`) ML runs in worker processes with OS
+limits, and each session has a process of its own. `MLPY_ISOLATION=thread` is one trust
+domain: code runs in the server process with no memory cap — for a single trusted user.
+
 Parse, runtime and timeout failures of ML code are HTTP 200 with `success: false`; 4xx
 answers are about the request itself. Send `X-API-Key` when the server is configured with
 API keys. Every response carries an `X-Request-ID`.
@@ -147,6 +151,10 @@ def create_app(settings: Settings | None = None, *,
         sweeper = asyncio.create_task(sweep())
         log.info("mlpy server %s started: %d workers, strict_security=%s, isolation=%s",
                  __version__, state.max_workers, state.strict_security, state.isolation)
+        if state.isolation == "thread":
+            log.warning("thread isolation is one trust domain: ML code runs in this process "
+                        "with no memory cap, and one user's runaway code affects the others; "
+                        "serve untrusted users with MLPY_ISOLATION=process")
         try:
             yield
         finally:
