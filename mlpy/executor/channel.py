@@ -253,8 +253,23 @@ def load_from_worker(data: bytes) -> Any:
     return _ParentUnpickler(io.BytesIO(data)).load()
 
 
+class _ToWorkerPickler(pickle.Pickler):
+    """What the parent sends: data only. A host callable in a context would be pickled by
+    name and then run in the worker — process isolation cannot call back into the host."""
+
+    def reducer_override(self, obj):
+        if callable(obj) and not isinstance(obj, type):
+            name = getattr(obj, "__qualname__", None) or type(obj).__name__
+            raise TypeError(f"a Python callable ({name}) cannot be passed to a "
+                            f"process-isolated executor: a context carries data only (use "
+                            f"isolation='thread' to give ML code host functions)")
+        return NotImplemented
+
+
 def dump(obj: Any) -> bytes:
-    return pickle.dumps(obj, PROTOCOL)
+    buffer = io.BytesIO()
+    _ToWorkerPickler(buffer, PROTOCOL).dump(obj)
+    return buffer.getvalue()
 
 
 def load(data: bytes) -> Any:

@@ -426,8 +426,9 @@ class ProcessPool(StoppablePool):
                 return
             proc.job = None
             job.leave()
-        job.finish(AsyncMLResult(False, error=f"context cannot be sent to the worker "
-                                 f"process: {err}", error_type="TypeError"))
+        message = str(err) if isinstance(err, TypeError) else (
+            f"context cannot be sent to the worker process: {err}")
+        job.finish(AsyncMLResult(False, error=message, error_type="TypeError"))
         self._pump()
 
     def _arm_locked(self, proc: _Proc, job: Job, deadline: float) -> None:

@@ -282,6 +282,20 @@ def test_context_that_cannot_be_pickled_is_a_clear_error(executor):
     assert executor.run_sync("result = 1 + 1;").value == 2
 
 
+@pytest.mark.parametrize("context", [{"f": len}, {"f": open}, {"data": [1, {"g": print}]}])
+def test_a_host_callable_in_the_context_is_refused_clearly(executor, context):
+    """A builtin would pickle by name and run in the worker; a process-isolated executor
+    cannot call back into the host, so any callable is refused with a clear error and the
+    worker stays."""
+    spawned = executor.stats()["spawned_total"]
+    result = executor.run_sync('result = 1;', context=context)
+    assert not result.success and result.error_type == "TypeError"
+    assert "cannot be passed to a process-isolated executor" in result.error
+    assert "isolation='thread'" in result.error
+    assert executor.run_sync("result = 1 + 1;", context={"x": [1, {"y": 2}]}).value == 2
+    assert executor.stats()["spawned_total"] == spawned
+
+
 def test_shutdown_refuses_new_work_and_ends_the_workers():
     ex = AsyncMLExecutor(max_workers=1, isolation="process")
     assert ex.pool.wait_ready()
