@@ -15,7 +15,9 @@ from typing import Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 
 from . import __version__
@@ -184,6 +186,15 @@ def create_app(settings: Settings | None = None, *,
     async def validation_failed(request: Request, exc: RequestValidationError):
         errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
         return json_response({"detail": _finite(errors)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's 400 for a body the JSON parser could not descend: say why, as a 422
+            return json_response({"detail": [{"type": "json_invalid", "loc": ["body"],
+                                              "msg": "the JSON body is nested too deeply",
+                                              "input": None}]}, 422)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(SessionGone)
     async def session_gone(request: Request, exc: SessionGone):

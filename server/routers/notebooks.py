@@ -77,7 +77,10 @@ async def execute_notebook(
     the run.  The result is valid under `nbformat.validate`."""
     state = get_state(request)
     check_timeout(state, timeout, ("query", "timeout"))
-    nb = _validate(notebook)
+    try:        # off the event loop: validating a large notebook takes a while
+        nb = await asyncio.to_thread(_validate, notebook)
+    except RecursionError:
+        raise validation_error(("body",), "the notebook is nested too deeply") from None
     cells = nb.get("cells", [])
     if len(cells) > state.settings.max_notebook_cells:
         raise validation_error(("body", "cells"), f"{len(cells)} cells, more than the limit "
