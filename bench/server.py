@@ -62,6 +62,7 @@ class Server:
         # would otherwise answer most of them 429
         env.update({"MLPY_MAX_WORKERS": str(executor_workers), "MLPY_LOG_LEVEL": "warning",
                     "MLPY_MAX_CONCURRENT_PER_CLIENT": "100000",
+                    "MLPY_RATE_LIMIT_PER_MINUTE": "0",
                     "PYTHONPATH": str(ROOT)}, **self.env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port",

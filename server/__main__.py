@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None, *, app: str = "server.app:app") -> None:
     if args.reload and args.workers > 1:
         parser.error("--reload and --workers > 1 cannot be combined")
     install_record_factory()
+    from server.protocol import HeaderTimeoutProtocol
+
     uvicorn.run(app, host=args.host, port=args.port, workers=args.workers, reload=args.reload,
+                http=HeaderTimeoutProtocol,
                 log_config=uvicorn_log_config(args.log_level), log_level=args.log_level,
                 access_log=False,
                 timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_timeout) + 1)

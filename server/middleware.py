@@ -3,6 +3,7 @@ authentication, rate limiting and the request body cap."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -180,18 +181,28 @@ class Gateway:
         return None
 
     def _capped(self, receive):
-        """`receive` that refuses a body growing past the cap (chunked or lying uploads)."""
+        """`receive` that refuses a body growing past the cap (chunked or lying uploads) or
+        arriving too slowly (each part within `body_timeout` seconds: 408)."""
         received = 0
         limit = self.max_body
+        timeout = self.settings.body_timeout or None
+        complete = False
 
         async def receive_wrapper():
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:               # after the body: only the disconnect is left to wait for
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except asyncio.TimeoutError:
+                raise HTTPException(408, f"the request body did not arrive within {timeout:g} "
+                                         f"seconds") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise HTTPException(413, f"request body is more than the limit of "
                                              f"{limit} bytes")
+                complete = not message.get("more_body", False)
             return message
         return receive_wrapper
 

@@ -68,10 +68,20 @@ class Settings(BaseSettings):
         default_factory=lambda: ["/", "/health", "/ready", "/docs", "/docs/oauth2-redirect",
                                  "/redoc", "/openapi.json"],
         description="paths that need no API key and are not rate limited")
-    rate_limit_per_minute: int = Field(0, ge=0, description="requests per minute per API key or "
-                                       "client address; 0 = unlimited")
-    rate_limit_burst: int | None = Field(None, ge=1, description="bucket size; default = per-minute rate")
+    rate_limit_per_minute: int = Field(
+        1200, ge=0, description="requests per minute per API key or client address (public "
+        "paths such as /health are not counted): far above what a person at a notebook "
+        "sends, low enough that one script cannot hog the server; 0 = unlimited")
+    rate_limit_burst: int | None = Field(
+        None, ge=1, description="bucket size: requests that may arrive at once; default = "
+        "the per-minute rate")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    header_timeout: float = Field(
+        10.0, ge=0, description="`mlpy-server`: seconds a client has to send its request "
+        "headers before the connection is closed (slow or half-open clients); 0 = none")
+    body_timeout: float = Field(
+        30.0, ge=0, description="seconds the server waits for each part of a request body "
+        "(408 beyond); 0 = none")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["localhost", "127.0.0.1", "[::1]", "::1"],
         description="names the Host header may carry (`*.example.com` for subdomains, `*` for "

@@ -422,3 +422,27 @@ def test_process_isolation(start_server):
         body = c.post("/execute", json={"code": "while (true) {}", "timeout": 0.5}).json()
         assert body["error"] == "Execution timeout after 0.5 seconds"
         assert c.post("/execute", json={"code": "result = 1 + 1;"}).json()["value"] == 2
+
+
+def test_slow_and_half_open_clients_are_dropped(start_server):
+    """A client that never finishes its headers is disconnected after MLPY_HEADER_TIMEOUT;
+    one that stalls in its body gets 408 after MLPY_BODY_TIMEOUT; others are served."""
+    import socket
+
+    server = start_server([sys.executable, "-m", "server", "--port", "{port}"],
+                          env={"MLPY_HEADER_TIMEOUT": "1", "MLPY_BODY_TIMEOUT": "1"})
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as slow_headers:
+        slow_headers.sendall(b"POST /execute HTTP/1.1\r\nHost: localhost\r\n")
+        slow_headers.settimeout(30)
+        assert slow_headers.recv(100) == b""          # closed by the server, no answer
+    with socket.create_connection(("127.0.0.1", port)) as slow_body:
+        slow_body.sendall(b"POST /execute HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                          b"application/json\r\nContent-Length: 100\r\n\r\n{\"co")
+        slow_body.settimeout(30)
+        assert slow_body.recv(100).startswith(b"HTTP/1.1 408 ")
+    with socket.create_connection(("127.0.0.1", port)) as silent:   # never sends a byte
+        silent.settimeout(30)
+        assert silent.recv(100) == b""
+    assert httpx.post(server.url + "/execute",
+                      json={"code": "result = 2 + 2;"}).json()["value"] == 4

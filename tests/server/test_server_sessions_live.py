@@ -72,7 +72,8 @@ def process_server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
     # its tests play several tenants from one address
     env.update({"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2",
-                "MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64"})
+                "MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64",
+                "MLPY_RATE_LIMIT_PER_MINUTE": "0"})
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],
