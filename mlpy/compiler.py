@@ -88,6 +88,7 @@ class Compiler(ArithmeticLowering):
         self.has_display = False
         self.top_sequences: frozenset = frozenset()
         self.says_nonlocal = "nonlocal" in source
+        self.statement_line: int | None = None   # the top-level statement being compiled
 
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
@@ -96,6 +97,7 @@ class Compiler(ArithmeticLowering):
         body: list = []
         stmts = program.body
         for i, stmt in enumerate(stmts):
+            self.statement_line = stmt.line
             last = i == len(stmts) - 1
             if last and self.interactive and type(stmt) is N.ExprStmt:
                 self.has_display = True

@@ -54,6 +54,9 @@ class CompiledProgram:
         return text
 
 
+TOO_DEEP = "program too deeply nested"      # spec §7.2
+
+
 def compile(source: str, *, interactive: bool = False, strict_security: bool = False,
             cache: bool = True, filename: str = "<ml>") -> CompiledProgram:
     """Parse, check and compile ML source. Raises MLSyntaxError / MLSecurityError."""
@@ -94,11 +97,21 @@ def _compile(source: str, interactive: bool, strict_security: bool,
 
 def _generate(source: str, interactive: bool, strict_security: bool,
               filename: str) -> tuple[ast.Module, Compiler]:
-    """ML source -> the Python syntax tree (and the compiler that made it)."""
-    program = parse(source, interactive=interactive)
+    """ML source -> the Python syntax tree (and the compiler that made it).
+
+    A program nested past what the recursive passes can descend is refused as spec §7.2
+    says (`SyntaxError: program too deeply nested`, with the line of the top-level statement
+    holding it), never with Python's RecursionError."""
+    try:
+        program = parse(source, interactive=interactive)
+    except RecursionError:
+        raise MLSyntaxError(TOO_DEEP) from None
     compiler = Compiler(source, interactive=interactive, strict=strict_security,
                         filename=filename)
-    return compiler.compile_module(program), compiler
+    try:
+        return compiler.compile_module(program), compiler
+    except RecursionError:
+        raise MLSyntaxError(TOO_DEEP, line=compiler.statement_line) from None
 
 
 def _translate(source: str, interactive: bool, strict_security: bool, filename: str) -> tuple:
@@ -130,7 +143,7 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
         raise MLSyntaxError(message, line=exc.lineno, column=(exc.offset or 0) + 1 or None) \
             from None
     except (RecursionError, MemoryError):
-        raise MLSyntaxError("program is too deeply nested to compile") from None
+        raise MLSyntaxError(TOO_DEEP) from None
 
 
 def _fill_positions(node: Any, line: int, column: int) -> None:
