@@ -186,7 +186,7 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                     value = word
                 elif kind == "number":
                     typ = "NUMBER"
-                    value = _number(word)
+                    value = _number(word, line, column)
                 elif kind == "sign":           # `-`, `+` or a signed number
                     if len(word) == 1:
                         typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
@@ -199,7 +199,7 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                             column += 1
                             word = word[1:]
                         typ = "NUMBER"
-                        value = _number(word)
+                        value = _number(word, line, column)
                 elif kind == "slash":          # `//` and the rest of the line
                     if prev not in OPERAND_END:
                         break                  # a comment
@@ -238,10 +238,15 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
     return tokens
 
 
-def _number(text: str) -> int | float:
+def _number(text: str, line: int, column: int) -> int | float:
     if "." in text or "e" in text or "E" in text:
         return float(text)
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:        # spec §4: more than 4300 digits cannot be read from decimal text
+        raise MLSyntaxError(f"Parse error: integer literal of {len(text.lstrip('+-'))} digits "
+                            f"at line {line}, column {column} (the most is 4300)",
+                            line=line, column=column) from None
 
 
 def _mark_arrow_blocks(tokens: list[tuple], braces: list[int]) -> None:

@@ -14,7 +14,8 @@ class AsyncMLResult:
     failed) — the raw ML value; hosts that send JSON convert (and reject) it themselves.
     `display_value` is the value of a final expression statement of an interactive run.
     `error` is the message alone: `Execution timeout after 5.0 seconds`, `Parse error: ...`,
-    `name 'x' is not defined`; `error_type`, `line`, `column` locate it."""
+    `name 'x' is not defined`; `error_type`, `line`, `column` locate it. A program can throw
+    any text as its error's message and type, so both are bounded here, for every host."""
 
     success: bool
     value: Any = None
@@ -29,17 +30,23 @@ class AsyncMLResult:
     display_value: Any = None
     stderr: str = ""
 
+    def __post_init__(self) -> None:
+        self.error = bounded_message(self.error)
+        if self.error_type is not None and len(self.error_type) > MAX_ERROR_TYPE:
+            self.error_type = self.error_type[:MAX_ERROR_TYPE] + "..."
+
     def to_dict(self) -> dict:
         """The fields as a dict (values not copied)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 MAX_ERROR_MESSAGE = 64 * 1024      # characters of an error message a host receives
+MAX_ERROR_TYPE = 200               # characters of an error type a host receives
 
 
 def bounded_message(message: str | None) -> str | None:
     """An error message cut to MAX_ERROR_MESSAGE characters (a program can throw any text)."""
-    if message is None or len(message) <= MAX_ERROR_MESSAGE:
+    if message is None or len(message) <= MAX_ERROR_MESSAGE + 100:  # (already cut: kept)
         return message
     return (message[:MAX_ERROR_MESSAGE]
             + f"... (message truncated: {len(message)} characters)")

@@ -18,7 +18,7 @@ from ..runtime.context import Capabilities, ExecutionContext, OutputSink
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, ml_position
 from .jobs import QUEUED, Job
 from .pool import InputReader, Writer, check_request
-from .result import AsyncMLResult, bounded_message
+from .result import AsyncMLResult
 from .session import Session, describe_variables
 from .threads import WorkerPool
 from .toolchain import toolchain
@@ -170,7 +170,7 @@ class ThreadPool:
         if err is None:
             err = MLError("execution failed", type="Error")
         return AsyncMLResult(
-            False, error=bounded_message(err.message), error_type=err.type, line=err.line,
+            False, error=err.message, error_type=err.type, line=err.line,
             column=err.column, execution_time=run.execution_time,
             transpile_time=run.transpile_time, stdout=sink.text(),
             stdout_truncated=sink.truncated, stderr=sink.stderr_text())

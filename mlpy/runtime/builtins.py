@@ -54,16 +54,22 @@ def int_(x):
         text = x.strip()
         try:
             return int(text, 10)
-        except ValueError:
-            pass
+        except ValueError as exc:
+            if "integer string conversion" in str(exc):
+                raise       # spec §4: more than 4300 digits (no echo of the text)
         try:
             number = float(text)
         except ValueError:
-            raise ValueError(f"invalid literal for int() with base 10: {x!r}") from None
+            raise ValueError(f"invalid literal for int() with base 10: {_echo(x)}") from None
         if _math.isinf(number) or _math.isnan(number):
-            raise ValueError(f"invalid literal for int() with base 10: {x!r}")
+            raise ValueError(f"invalid literal for int() with base 10: {_echo(x)}")
         return int(number)
     raise TypeError(f"int() argument must be a string or a number, not '{typeof(x)}'")
+
+
+def _echo(text: str, limit: int = 60) -> str:
+    """The text an error message quotes, cut so a huge input is not echoed back whole."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 @builtin("float")
@@ -78,7 +84,7 @@ def float_(x):
         try:
             return float(x)
         except ValueError:
-            raise ValueError(f"could not convert string to float: {x!r}") from None
+            raise ValueError(f"could not convert string to float: {_echo(x)}") from None
     raise TypeError(f"float() argument must be a string or a number, not '{typeof(x)}'")
 
 
@@ -290,8 +296,14 @@ def round_(x, digits=0):
     """Round half to even; a float stays a float, an integer stays an integer."""
     if type(x) is bool:
         x = int(x)
+    if type(digits) is bool or type(digits) is not int:
+        raise TypeError(f"round() digits must be an integer, not {typeof(digits)}")
     if type(x) is int:
-        return round(x, digits) if digits else x
+        if digits >= 0:
+            return x
+        if -digits > x.bit_length() * 0.302 + 2:     # 10**-digits > 2*|x|: rounds to 0,
+            return 0                                  # never computing a giant power of ten
+        return round(x, digits)
     if type(x) is float:
         if _math.isinf(x) or _math.isnan(x):
             return x
