@@ -285,11 +285,25 @@ def _replace(s, old, new, count=-1):
 
 
 def _split(s, sep=None, maxsplit=-1):
-    return s.split(sep, maxsplit)
+    return _capped_split(str.split, s, sep, maxsplit)
 
 
 def _rsplit(s, sep=None, maxsplit=-1):
-    return s.rsplit(sep, maxsplit)
+    return _capped_split(str.rsplit, s, sep, maxsplit)
+
+
+def _capped_split(split, s, sep, maxsplit):
+    """A split that never makes more parts than the array cap allows: it splits at most
+    cap times, and more parts than the cap means the whole split would be over it."""
+    if len(s) <= _CHECK_ABOVE:
+        return split(s, sep, maxsplit)
+    cap = current().limits.max_sequence
+    if type(maxsplit) is int and 0 <= maxsplit < cap:
+        return split(s, sep, maxsplit)
+    parts = split(s, sep, cap)
+    if len(parts) > cap:
+        cap_sequence(len(parts), "split()")
+    return parts
 
 
 def _join(s, items):

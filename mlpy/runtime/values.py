@@ -157,18 +157,27 @@ def display(value: Any) -> str:
         return float.__repr__(value)
     if cls is ErrorValue:
         return display(value.get("message", ""))
-    return _container(value, set())
+    return ml_repr(value)
 
 
 def ml_repr(value: Any) -> str:
-    """Container form: what repr() gives and how values print inside arrays and objects."""
-    return _container(value, set())
+    """Container form: what repr() gives and how values print inside arrays and objects.
+    A container's text is built against the run's string cap (`capped.Budget`): a shared,
+    nested array cannot make a text of gigabytes before the limit is noticed."""
+    cls = type(value)
+    if cls is list or cls is dict or cls is ErrorValue:
+        from .capped import Budget
+        return _container(value, set(), Budget())
+    return _container(value, set(), None)
 
 
-def _container(value: Any, active: set) -> str:
+def _container(value: Any, active: set, budget: Any) -> str:
     cls = type(value)
     if cls is str:
-        return quote(value)
+        text = quote(value)
+        if budget is not None:
+            budget.spend(len(text))
+        return text
     if cls is list:
         if not value:
             return "[]"
@@ -177,7 +186,8 @@ def _container(value: Any, active: set) -> str:
             return "[...]"
         active.add(key)
         try:
-            return "[" + ", ".join([_container(v, active) for v in value]) + "]"
+            budget.spend(len(value) * 2)        # brackets and ", " separators
+            return "[" + ", ".join([_container(v, active, budget) for v in value]) + "]"
         finally:
             active.discard(key)
     if cls is dict or cls is ErrorValue:
@@ -188,10 +198,16 @@ def _container(value: Any, active: set) -> str:
             return "{...}"
         active.add(key)
         try:
-            return "{" + ", ".join([_container(k, active) + ": " + _container(v, active)
+            budget.spend(len(value) * 4)        # braces, ": " and ", "
+            return "{" + ", ".join([_container(k, active, budget) + ": "
+                                    + _container(v, active, budget)
                                     for k, v in value.items()]) + "}"
         finally:
             active.discard(key)
+    if budget is not None and (cls is int or cls is float):
+        text = int.__repr__(value) if cls is int else float.__repr__(value)
+        budget.spend(len(text))
+        return text
     if cls is int:
         return int.__repr__(value)
     if cls is float:
@@ -213,7 +229,7 @@ def _other(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, str, list, dict)):
-        return _container(type(value).__mro__[-2](value), set())  # a subclass from the host
+        return ml_repr(type(value).__mro__[-2](value))  # a subclass from the host
     if callable(value):
         name = function_name(value)
         return f"<function {name}>" if name else "<function>"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re as _stdre
 
+from ..runtime.context import SIZE_CHECK_ABOVE
+from ..runtime.ops import cap_string
 from ..runtime.values import MLObject, display
 from . import LibraryModule
 
@@ -108,6 +110,14 @@ def _run(compiled, operation, *args, **kwargs):
         raise ValueError(f"Invalid regex replacement: {exc}") from None
 
 
+def _capped(result: str) -> str:
+    """A replacement template can multiply the text (`\\g<0>` a thousand times): the result
+    is held to the string cap like every other string."""
+    if len(result) > SIZE_CHECK_ABOVE:
+        cap_string(len(result))
+    return result
+
+
 def _span(pos, endpos, text: str) -> dict:
     spec = {}
     if pos is not None:
@@ -190,15 +200,15 @@ class Pattern(MLObject):
     def sub(self, repl, text, count=0) -> str:
         """Replace matches with repl (\\1, \\g<name> refer to groups)."""
         text = _check_text(text)
-        return _run(self._compiled, self._compiled.sub, _replacement(repl), text,
-                    count=_check_count(count, "count"))
+        return _capped(_run(self._compiled, self._compiled.sub, _replacement(repl), text,
+                            count=_check_count(count, "count")))
 
     def subn(self, repl, text, count=0) -> dict:
         """Like sub, returning {result, count}."""
         text = _check_text(text)
         result, n = _run(self._compiled, self._compiled.subn, _replacement(repl), text,
                          count=_check_count(count, "count"))
-        return {"result": result, "count": n}
+        return {"result": _capped(result), "count": n}
 
     def count(self, text) -> int:
         """The number of non-overlapping matches in text."""

@@ -1,0 +1,52 @@
+"""The string and array caps hold for producers that build a result in parts or in C: the
+container form of a shared nested array, a split into more parts than the array cap, a
+replacement template that multiplies its text. Each stops with LimitError (spec §11.1) and
+the program's next run is unaffected."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import mlpy
+from mlpy import AsyncMLExecutor
+
+CASES = {
+    "container form": ('a = ["x" * 100000] * 1000; b = [a, a, a, a, a, a, a, a, a, a]; '
+                       "result = str(b).length;"),
+    "print of a container": 'a = ["x" * 100000] * 1000; print([a, a, a, a, a, a]);',
+    "split": 'result = ("," * 20000000).split(",").length;',
+    "rsplit": 'result = ("," * 20000000).rsplit(",").length;',
+    "replacement template": ('import regex; result = regex.sub("a", "\\\\g<0>" * 600, '
+                             '"a" * 100000).length;'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_cap_stops_the_producer(name):
+    result = mlpy.run(CASES[name], timeout=30)
+    assert not result.success
+    assert result.error_type == "LimitError", (result.error_type, result.error)
+    assert "exceeds the limit" in result.error or "more than the limit" in result.error
+
+
+def test_results_under_the_caps_are_exact():
+    assert mlpy.run('result = ("abcdefghij " * 2500000).split().length;').value == 2500000
+    assert mlpy.run('result = "a,b,,c".split(",");').value == ["a", "b", "", "c"]
+    assert mlpy.run('result = ("x," * 20000000).split(",", 3).length;').value == 4
+    assert mlpy.run('a = [1, [2, "x"], {k: 3.5}]; result = str(a);').value == \
+        '[1, [2, "x"], {"k": 3.5}]'
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_caps_hold_in_both_isolation_modes(isolation):
+    async def scenario():
+        async with AsyncMLExecutor(max_workers=1, isolation=isolation) as ex:
+            capped = await ex.execute(CASES["container form"], timeout=30)
+            after = await ex.execute("result = str([1, 2]);", timeout=5)
+            return capped, after
+
+    capped, after = asyncio.run(scenario())
+    assert capped.error_type == "LimitError"
+    assert after.value == "[1, 2]"
