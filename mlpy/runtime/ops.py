@@ -49,6 +49,23 @@ def cap_int(value: int) -> int:
     return value
 
 
+def cap_result(value, where: str):
+    """`value` if it is within the run's size caps (string, array, object, integer), else
+    the LimitError: the check every library function's result passes through, so a function
+    that forgot a cap of its own still cannot hand the program an oversized value."""
+    cls = type(value)
+    if cls is str:
+        if len(value) > _CHECK_ABOVE:
+            cap_string(len(value))
+    elif cls is list or cls is dict:
+        if len(value) > _CHECK_ABOVE:
+            cap_sequence(len(value), f"the result of {where}")
+    elif cls is int:
+        if value.bit_length() > 4096:
+            cap_int(value)
+    return value
+
+
 # ----------------------------------------------------------------- arithmetic
 def add(a, b):
     """ML `+` (spec §4, D9): a string on either side concatenates display forms."""

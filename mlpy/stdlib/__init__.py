@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from ..runtime.context import current
 from ..runtime.describe import describe
+from ..runtime.ops import cap_result
 from ..runtime.values import MLModule
 
 MODULE_NAMES = (
@@ -48,19 +49,20 @@ class LibraryModule:
 
         def register(fn: Callable) -> Callable:
             ml_names = names or (fn.__name__,)
-            target = fn
+            qualified = f"{self.name}.{ml_names[0]}"
             if capabilities:
-                qualified = f"{self.name}.{ml_names[0]}"
-
                 @functools.wraps(fn)
-                def guarded(*args):
+                def target(*args):
                     ctx = current()
                     for cap in capabilities:
                         ctx.require(cap, qualified)
-                    return fn(*args)
+                    return cap_result(fn(*args), qualified)
 
-                target = guarded
                 self.capabilities.update(capabilities)
+            else:
+                @functools.wraps(fn)
+                def target(*args):
+                    return cap_result(fn(*args), qualified)
             describe(target, f"{self.name}.{ml_names[0]}", fn, capabilities)
             for ml_name in ml_names:
                 self.members[ml_name] = target

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from ..runtime.capped import Budget
 from ..runtime.values import MLObject, typeof
 from . import LibraryModule
 
@@ -74,11 +75,13 @@ def _strftime(value, fmt: str) -> str:
     if not isinstance(fmt, str):
         raise TypeError(f"format must be a string, not {typeof(fmt)}")
     out = []
+    budget = Budget()               # the result is held to the string cap as it is built
     i, n = 0, len(fmt)
     while i < n:
         ch = fmt[i]
         if ch != "%" or i + 1 >= n:
             out.append(ch)
+            budget.spend(1)
             i += 1
             continue
         j = i + 1
@@ -86,7 +89,9 @@ def _strftime(value, fmt: str) -> str:
         if fmt[j] in _STRFTIME_FLAGS and j + 1 < n:
             flag = fmt[j]
             j += 1
-        out.append(_directive(value, flag, fmt[j]))
+        part = _directive(value, flag, fmt[j])
+        budget.spend(len(part))
+        out.append(part)
         i = j + 1
     return "".join(out)
 

@@ -20,6 +20,15 @@ CASES = {
     "rsplit": 'result = ("," * 20000000).rsplit(",").length;',
     "replacement template": ('import regex; result = regex.sub("a", "\\\\g<0>" * 600, '
                              '"a" * 100000).length;'),
+    # library functions: every module function's result passes the caps (ops.cap_result)
+    "encodeURI": 'import http; result = http.encodeURI("\\u00e9" * 20000000).length;',
+    "json.stringify": ('import json; a = ["x" * 100000] * 1000; b = [a, a, a, a, a, a]; '
+                       "result = json.stringify(b).length;"),
+    "flatten": ('import functional; a = [0] * 4000000; '
+                "result = functional.flatten([a, a, a]).length;"),
+    # a library object's method that builds its text in parts spends from the budget
+    "datetime.format": ('import datetime; d = datetime.now(); '
+                        'result = d.format("%B" * 20000000).length;'),
 }
 
 
