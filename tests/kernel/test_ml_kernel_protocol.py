@@ -59,7 +59,7 @@ class TestMLKernelProtocol(jupyter_kernel_test.KernelTests):
         assert info["name"] == "ml"
         assert info["mimetype"] == "text/x-ml"
         assert info["pygments_lexer"] == "ml"
-        assert info["codemirror_mode"] == "javascript"
+        assert info["codemirror_mode"] == "ml"
         assert info["version"]
         assert "debugger" not in reply.get("supported_features", [])
         assert "kernel subshells" not in reply.get("supported_features", [])
