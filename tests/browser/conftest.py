@@ -17,16 +17,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-TOKEN = "ml-browser-test-token"
+from browser_env import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO, TOKEN
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ARTIFACTS, TOKEN
+from browser_env import ARTIFACTS, TOKEN
 
 pytestmark = pytest.mark.timeout(300)
 
