@@ -378,7 +378,26 @@ class MLKernel(Kernel):
                            silent)
 
     def _send_stream(self, name: str, text: str) -> None:
+        if name == "display":
+            self._send_display(text)
+            return
         self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    def _send_display(self, text: str) -> None:
+        """A message of ML's `display` module: display_data, update_display_data or
+        clear_output."""
+        from mlpy.stdlib.display import message_of
+        message = message_of(text)
+        if message is None:
+            return
+        op = message["op"]
+        if op == "clear":
+            self.send_response(self.iopub_socket, "clear_output", {"wait": False})
+            return
+        content = {"data": message.get("data", {}), "metadata": {},
+                   "transient": {"display_id": message.get("id")}}
+        kind = "update_display_data" if op == "update" else "display_data"
+        self.send_response(self.iopub_socket, kind, content)
 
     def _print(self, text: str, silent: bool, first: bool = False) -> None:
         if not silent:

@@ -29,7 +29,8 @@ from ..runtime.describe import describe
 from ..runtime.values import MLModule
 
 MODULE_NAMES = (
-    "args", "collections", "console", "crypto", "csv", "datetime", "env", "file", "functional",
+    "args", "collections", "console", "crypto", "csv", "datetime", "display", "env", "file",
+    "functional",
     "http", "json", "log", "math", "path", "random", "regex",
 )
 

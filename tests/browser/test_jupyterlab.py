@@ -125,6 +125,16 @@ def test_highlighting_reads_floor_division_and_ml_keywords(page):
     shot(page, "highlighting", cell)
 
 
+def test_display_update_changes_the_output_in_place(page):
+    code = ('import display;\nh = display.show("step 0");\n'
+            'for (i in range(1, 4)) { display.update(h, "step " + str(i) + " of 3"); }')
+    cell, _ = run_cell(page, code)
+    outputs = cell.locator(".jp-OutputArea-output")
+    outputs.first.wait_for()
+    assert outputs.count() == 1
+    assert outputs.first.inner_text().strip() == "step 3 of 3"
+
+
 def test_interrupt_stops_an_endless_loop(page):
     cell, _ = run_cell(page, "while (true) {}", wait=False)
     cell.locator(".jp-InputPrompt", has_text="[*]").wait_for()

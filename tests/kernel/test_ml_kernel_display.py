@@ -89,3 +89,45 @@ def test_huge_result_is_cut_in_display_only(kc):
     assert text.endswith("(display cut at 100000 characters; the value is complete)")
     assert result_of(kc, "len(big)") == {"text/plain": "300000"}
     json.dumps(data)
+
+
+# -- the display module ---------------------------------------------------------------------
+
+def test_display_module_show_and_update_in_place(kc):
+    code = ('import display;\nprint("before");\nh = display.show("step 0");\n'
+            'for (i in range(1, 4)) { display.update(h, "step " + str(i)); }\nprint("after");')
+    reply, outputs, _ = run_cell(kc, code)
+    assert reply["status"] == "ok", errors(outputs)
+    kinds = [m["msg_type"] for m in outputs]
+    assert kinds == ["stream", "display_data"] + ["update_display_data"] * 3 + ["stream"], kinds
+    shown = outputs[1]["content"]
+    display_id = shown["transient"]["display_id"]
+    assert shown["data"] == {"text/plain": "step 0"}
+    last = outputs[4]["content"]
+    assert last["transient"]["display_id"] == display_id
+    assert last["data"] == {"text/plain": "step 3"}
+    assert stream_text(outputs) == "before\nafter\n"
+
+
+def test_display_module_rich_kinds_and_clear(kc):
+    code = ('import display;\ndisplay.html("<b>bold</b>");\ndisplay.markdown("# Title");\n'
+            'display.table([{a: 1}, {a: 2, b: "x"}]);\ndisplay.json({n: [1, 2]});\n'
+            'display.clear();\ndisplay.show([1, 2]);')
+    reply, outputs, _ = run_cell(kc, code)
+    assert reply["status"] == "ok", errors(outputs)
+    data = [m["content"]["data"] for m in outputs if m["msg_type"] == "display_data"]
+    assert data[0] == {"text/html": "<b>bold</b>", "text/plain": "<b>bold</b>"}
+    assert data[1] == {"text/markdown": "# Title", "text/plain": "# Title"}
+    assert "<th>a</th><th>b</th>" in data[2]["text/html"]
+    assert data[2]["text/plain"] == '[{"a": 1}, {"a": 2, "b": "x"}]'
+    assert data[3]["application/json"] == {"n": [1, 2]}
+    assert data[4] == {"text/plain": "[1, 2]"}
+    kinds = [m["msg_type"] for m in outputs]
+    assert kinds.index("clear_output") == 4
+
+
+def test_display_module_errors(kc):
+    reply, outputs, _ = run_cell(kc, "import display;\ndisplay.table([1, 2]);")
+    assert reply["status"] == "error" and "array of objects" in reply["evalue"]
+    reply, outputs, _ = run_cell(kc, 'import display;\ndisplay.update("", "x");')
+    assert reply["status"] == "error" and "handle" in reply["evalue"]
