@@ -5,6 +5,7 @@ for (`%display json` or ML_KERNEL_DISPLAY=json), big integers exact, huge result
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from jupyter_client.manager import start_new_kernel
@@ -131,3 +132,16 @@ def test_display_module_errors(kc):
     assert reply["status"] == "error" and "array of objects" in reply["evalue"]
     reply, outputs, _ = run_cell(kc, 'import display;\ndisplay.update("", "x");')
     assert reply["status"] == "error" and "handle" in reply["evalue"]
+
+
+def test_display_json_from_the_environment():
+    km, client = start_new_kernel(kernel_name="ml",
+                                  env=dict(os.environ, ML_KERNEL_DISPLAY="json"))
+    try:
+        data = result_of(client, "{a: [1, 2.5]}")
+        assert data["application/json"] == {"a": [1, 2.5]}
+        reply, outputs, _ = run_cell(client, "%display text")
+        assert "application/json" not in result_of(client, "{a: 1}")
+    finally:
+        client.stop_channels()
+        km.shutdown_kernel(now=True)
