@@ -22,7 +22,7 @@ STREAM = "display"
 KINDS = ("text", "html", "markdown", "json", "table")
 
 module = LibraryModule("display", "Rich output in notebooks: html, markdown, tables, JSON, "
-                                  "and show/update for output that changes in place")
+                                  "images, and show/update for output that changes in place")
 
 
 def bundle(value: Any, kind: str = "text") -> dict:
@@ -113,6 +113,41 @@ def table(rows):
 def json_(value):
     """Show a value as JSON (a collapsible tree in JupyterLab); returns a handle."""
     return show(value, "json")
+
+
+IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg",
+               "svg": "image/svg+xml"}
+
+
+def image_bundle(data: Any, format: str) -> dict:
+    """The MIME bundle of an image: `data` is bytes (an array of integers 0-255), or for svg
+    also a string."""
+    import base64
+    mime = IMAGE_TYPES.get(format.lower()) if isinstance(format, str) else None
+    if mime is None:
+        raise ValueError(f"display.image format must be png, jpeg or svg, got "
+                         f"{ml_repr(format)[:40]}")
+    if isinstance(data, str) and mime == "image/svg+xml":
+        raw = data.encode("utf-8")
+    elif isinstance(data, list) and all(type(b) is int and 0 <= b <= 255 for b in data):
+        raw = bytes(data)
+    else:
+        raise TypeError("display.image expects bytes (an array of integers 0-255)"
+                        + (" or an SVG string" if mime == "image/svg+xml" else ""))
+    if mime == "image/svg+xml":
+        text = raw.decode("utf-8", "replace")
+        return {mime: text, "text/plain": f"<svg image, {len(raw)} bytes>"}
+    return {mime: base64.b64encode(raw).decode("ascii"),
+            "text/plain": f"<{format.lower()} image, {len(raw)} bytes>"}
+
+
+@module.function()
+def image(data, format="png"):
+    """Show an image: bytes (an array of integers 0-255; file.readBytes gives them) in png,
+    jpeg or svg format (svg also as a string); returns a handle."""
+    display_id = uuid.uuid4().hex
+    _send("display", image_bundle(data, format), display_id)
+    return {"display_id": display_id}
 
 
 @module.function()

@@ -127,6 +127,20 @@ def test_display_module_rich_kinds_and_clear(kc):
     assert kinds.index("clear_output") == 4
 
 
+def test_display_module_images(kc):
+    code = ('import display;\ndisplay.image([137, 80, 78, 71], "png");\n'
+            'display.image("<svg xmlns=\'http://www.w3.org/2000/svg\'/>", "svg");')
+    reply, outputs, _ = run_cell(kc, code)
+    assert reply["status"] == "ok", errors(outputs)
+    data = [m["content"]["data"] for m in outputs if m["msg_type"] == "display_data"]
+    assert data[0] == {"image/png": "iVBORw==", "text/plain": "<png image, 4 bytes>"}
+    assert data[1]["image/svg+xml"].startswith("<svg")
+    reply, _, _ = run_cell(kc, 'import display;\ndisplay.image([300], "png");')
+    assert reply["status"] == "error" and "integers 0-255" in reply["evalue"]
+    reply, _, _ = run_cell(kc, 'import display;\ndisplay.image([1], "gif");')
+    assert reply["status"] == "error" and "png, jpeg or svg" in reply["evalue"]
+
+
 def test_display_module_errors(kc):
     reply, outputs, _ = run_cell(kc, "import display;\ndisplay.table([1, 2]);")
     assert reply["status"] == "error" and "array of objects" in reply["evalue"]
