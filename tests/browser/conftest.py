@@ -29,7 +29,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
     """The base URL of a running JupyterLab (token in TOKEN) whose kernels include `ml`."""
     if not os.access(CHROMIUM, os.X_OK):
@@ -94,8 +94,11 @@ def jupyterlab(tmp_path_factory):
             shutil.copy(base / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory):
+    """A Chromium profile for one test module. Module scope on purpose: the sync Playwright
+    API keeps an asyncio loop running on the main thread while it is open, and a test of
+    another package that calls asyncio.run() must not find it."""
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)
     profile = tmp_path_factory.mktemp("chromium-profile")
