@@ -33,6 +33,9 @@ from .magics import MagicError, lsmagic, parse_cell, parse_seconds
 TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
 CAPABILITIES_ENV = "ML_KERNEL_CAPABILITIES"
 ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker process
+DISPLAY_ENV = "ML_KERNEL_DISPLAY"       # "json": results also carry application/json
+DISPLAY_TEXT_LIMIT = 100_000            # characters of a result's text/plain before the cut
+DISPLAY_TABLE_ROWS = 50                 # rows of a result's HTML table before "... M more"
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
 
 
@@ -49,6 +52,8 @@ class MLKernel(Kernel):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.default_timeout: float | None = self._env_timeout()
+        self.display_json = os.environ.get(DISPLAY_ENV, "").strip().lower() == "json"
+        self._cell_json = self.display_json
         self.history = History()
         self.introspector = Introspector(self._variables, self.history.sources)
         self._executor = None
@@ -158,8 +163,34 @@ class MLKernel(Kernel):
                 return self._ok(count)
             timeout = None if cell.timeout_off else cell.timeout
 
+        await self._run_magics(cell, silent)
+        if cell.has("python"):
+            return self._show_python(count, cell.code, silent)
+
+        if cell.only_magics:
+            return self._ok(count)
+
+        started = time.perf_counter()
+        reply = await self._run(count, cell.code, timeout, silent, store_history, allow_stdin)
+        if cell.has("time"):
+            elapsed = time.perf_counter() - started
+            self._print(f"Wall time: {elapsed * 1000:.1f} ms\n", silent, first=True)
+        self._flush_result(silent)
+        return reply
+
+    async def _run_magics(self, cell, silent: bool) -> None:
+        """The magics of a cell that act before (or instead of) its code."""
+        self._cell_json = self.display_json
         for name, _arg in cell.magics:
-            if name == "timeout" and not _arg:
+            if name == "display":
+                if not _arg:
+                    self._print(f"Display: {'json' if self.display_json else 'text'}\n", silent)
+                elif cell.only_magics:
+                    self.display_json = _arg.lower() == "json"
+                    self._print(f"Display: {_arg.lower()} (for the following cells)\n", silent)
+                else:
+                    self._cell_json = _arg.lower() == "json"
+            elif name == "timeout" and not _arg:
                 self._print(f"Default timeout: {self._timeout_text(self.default_timeout)}\n",
                             silent)
             elif name == "reset":
@@ -175,19 +206,6 @@ class MLKernel(Kernel):
                 self._print(self._capabilities_text(), silent)
             elif name == "who":
                 self._show_variables(silent)
-            elif name == "python":
-                return self._show_python(count, cell.code, silent)
-
-        if cell.only_magics:
-            return self._ok(count)
-
-        started = time.perf_counter()
-        reply = await self._run(count, cell.code, timeout, silent, store_history, allow_stdin)
-        if cell.has("time"):
-            elapsed = time.perf_counter() - started
-            self._print(f"Wall time: {elapsed * 1000:.1f} ms\n", silent, first=True)
-        self._flush_result(silent)
-        return reply
 
     async def _run(self, count, code, timeout, silent, store_history, allow_stdin):
         loop = asyncio.get_running_loop()
@@ -225,7 +243,8 @@ class MLKernel(Kernel):
         value = result.display_value        # None: no final expression, or it was null
         if value is not None and not silent:
             from mlpy.display import mime_bundle
-            data = mime_bundle(value)
+            data = mime_bundle(value, json=self._cell_json, text_limit=DISPLAY_TEXT_LIMIT,
+                               table_rows=DISPLAY_TABLE_ROWS)
             if data:
                 self._pending_result = (count, data)
                 if store_history:
@@ -359,7 +378,26 @@ class MLKernel(Kernel):
                            silent)
 
     def _send_stream(self, name: str, text: str) -> None:
+        if name == "display":
+            self._send_display(text)
+            return
         self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    def _send_display(self, text: str) -> None:
+        """A message of ML's `display` module: display_data, update_display_data or
+        clear_output."""
+        from mlpy.stdlib.display import message_of
+        message = message_of(text)
+        if message is None:
+            return
+        op = message["op"]
+        if op == "clear":
+            self.send_response(self.iopub_socket, "clear_output", {"wait": False})
+            return
+        content = {"data": message.get("data", {}), "metadata": {},
+                   "transient": {"display_id": message.get("id")}}
+        kind = "update_display_data" if op == "update" else "display_data"
+        self.send_response(self.iopub_socket, kind, content)
 
     def _print(self, text: str, silent: bool, first: bool = False) -> None:
         if not silent:

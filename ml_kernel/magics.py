@@ -21,8 +21,13 @@ MAGICS = {
     "clear": "%clear — clear this cell's output so far",
     "help": "%help NAME — show the documentation of a builtin, module, function or variable "
             "(also NAME? or ?NAME)",
+    "display": "%display json|text — results also as application/json (json) or only as text "
+               "and tables (text, the default); alone in a cell: for later cells; %display: "
+               "show the setting",
     "lsmagic": "%lsmagic — list the magics",
 }
+
+DISPLAY_MODES = ("text", "json")
 
 _MAGIC_LINE = re.compile(r"^\s*%([A-Za-z_][A-Za-z0-9_]*)\s*(.*?)\s*$")
 _HELP = re.compile(r"^\s*(?:\?\s*([A-Za-z_][\w.]*)|([A-Za-z_][\w.]*)\s*\?)\s*$")
@@ -77,7 +82,9 @@ def parse_cell(source: str) -> Cell:
             if not arg:
                 raise MagicError("%help expects a name, e.g. %help len")
             cell.help = arg
-        elif arg and name not in ("timeout", "help"):
+        elif name == "display" and arg and arg.lower() not in DISPLAY_MODES:
+            raise MagicError(f"%display expects one of {', '.join(DISPLAY_MODES)}, got {arg!r}")
+        elif arg and name not in ("timeout", "help", "display"):
             raise MagicError(f"%{name} takes no argument (got {arg!r}); put ML code on the "
                              "next line")
     else:

@@ -214,49 +214,76 @@ def _is_plain_container(value) -> bool:
 
 # -- Jupyter --------------------------------------------------------------------------------
 
-def mime_bundle(value: Any, *, max_json_bytes: int = 1024 * 1024) -> dict:
+def mime_bundle(value: Any, *, max_json_bytes: int = 1024 * 1024, json: bool = True,
+                text_limit: int | None = None, table_rows: int | None = None) -> dict:
     """The `data` of an execute_result for a displayed ML value (spec §12.3).
 
-    `{}` for null (nothing is shown); otherwise `text/plain` in ML container form, plus
-    `application/json` for arrays and objects that JSON can carry, plus `text/html` (a table)
-    for a non-empty array whose elements are all objects."""
+    `{}` for null (nothing is shown); otherwise `text/plain` in ML container form (cut at
+    `text_limit` characters with a note; default `max_json_bytes`), plus `text/html` (a table
+    of at most `table_rows` rows) for a non-empty array whose elements are all objects, plus
+    — when `json` is true — `application/json` for arrays and objects that JSON can carry
+    and whose integers a JavaScript number holds exactly (a front end parses the JSON with
+    doubles, so 12345678901234567890 would show as ...67000: such values are left out)."""
     if value is None:
         return {}
-    data: dict[str, Any] = {"text/plain": display_text(value, max_json_bytes)}
+    limit = max_json_bytes if text_limit is None else text_limit
+    data: dict[str, Any] = {"text/plain": display_text(value, limit)}
     if typeof(value) in ("array", "object") and _is_plain_container(value):
-        try:
-            data["application/json"] = to_json(value, name="value",
-                                               max_bytes=max_json_bytes)[0]
-        except NotSerialisable:
-            pass
-        table = html_table(value)
+        table = html_table(value, MAX_TABLE_ROWS if table_rows is None else table_rows)
         if table is not None:
             data["text/html"] = table
+        if json:
+            try:
+                plain = to_json(value, name="value", max_bytes=max_json_bytes)[0]
+            except NotSerialisable:
+                plain = None
+            if plain is not None and _js_safe(plain):
+                data["application/json"] = plain
     return data
+
+
+JS_SAFE_INT = 2 ** 53 - 1     # Number.MAX_SAFE_INTEGER
+
+
+def _js_safe(plain: Any) -> bool:
+    """True when every integer in a JSON-ready value survives a JavaScript number."""
+    stack = [plain]
+    while stack:
+        item = stack.pop()
+        cls = type(item)
+        if cls is int:
+            if not -JS_SAFE_INT <= item <= JS_SAFE_INT:
+                return False
+        elif cls is list:
+            stack.extend(item)
+        elif cls is dict:
+            stack.extend(item.values())
+    return True
 
 
 MAX_TABLE_ROWS = 500
 
 
-def html_table(value: Any) -> str | None:
+def html_table(value: Any, max_rows: int = MAX_TABLE_ROWS) -> str | None:
     """An HTML table for a non-empty array whose elements are all objects, else None.
 
     Columns are the keys in first-seen order; a missing key leaves the cell empty; strings
-    show as they are, other values in container form; at most MAX_TABLE_ROWS rows."""
+    show as they are, other values in container form; at most `max_rows` rows, then a
+    "... M more rows" note."""
     if type(value) is not list or not value or not all(isinstance(row, dict) for row in value):
         return None
     columns: dict[Any, None] = {}
-    for row in value:
+    for row in value[:max_rows]:
         for key in row:
             columns.setdefault(key, None)
     head = "".join(f"<th>{_cell(key)}</th>" for key in columns)
     rows = []
-    for row in value[:MAX_TABLE_ROWS]:
+    for row in value[:max_rows]:
         cells = "".join(f"<td>{_cell(row[key]) if key in row else ''}</td>" for key in columns)
         rows.append(f"<tr>{cells}</tr>")
     more = ""
-    if len(value) > MAX_TABLE_ROWS:
-        more = f"<p>{len(value) - MAX_TABLE_ROWS} more rows not shown</p>"
+    if len(value) > max_rows:
+        more = f'<p class="ml-table-more">... {len(value) - max_rows} more rows</p>'
     return ('<table class="ml-table">\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n"
             + "\n".join(rows) + "\n</tbody>\n</table>" + more)
 

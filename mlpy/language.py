@@ -50,5 +50,5 @@ LANGUAGE_INFO: dict[str, str] = {
     "mimetype": MIMETYPE,
     "file_extension": FILE_EXTENSION,
     "pygments_lexer": "ml",
-    "codemirror_mode": "javascript",
+    "codemirror_mode": "ml",     # registered by the bundled JupyterLab extension (labextension/)
 }

@@ -1,7 +1,8 @@
 """Server-Sent Events for an execution (Accept: text/event-stream): `stdout`/`stderr` events
-while the code runs, then one `result` event with the same body the JSON reply would have.  Admission runs
-inside the stream, so a full queue or a shutdown arrives as an `error` event carrying the
-status and detail the JSON reply would have had (410 for a lost session)."""
+while the code runs (and `display_data` events for ML's display module: op, data, id), then
+one `result` event with the same body the JSON reply would have.  Admission runs inside the
+stream, so a full queue or a shutdown arrives as an `error` event carrying the status and
+detail the JSON reply would have had (410 for a lost session)."""
 
 from __future__ import annotations
 
@@ -35,16 +36,23 @@ def stream_execution(start: Callable[[Callable[[str, str], object]], Awaitable[R
     def on_output(stream: str, text: str) -> None:
         events.put_nowait((stream, text))
 
+    def event(item: tuple[str, str]) -> ServerSentEvent:
+        stream, text = item
+        if stream == "display":      # ML's display module: {"op", "data", "id"} as it was sent
+            from mlpy.stdlib.display import message_of
+            return ServerSentEvent(_data(message_of(text) or {}), event="display_data")
+        return ServerSentEvent(_data({"text": text}), event=stream)
+
     async def produce() -> AsyncIterator[ServerSentEvent]:
         task = asyncio.ensure_future(start(on_output))
         task.add_done_callback(lambda _t: events.put_nowait(None))
         try:
             while (item := await events.get()) is not None:
-                yield ServerSentEvent(_data({"text": item[1]}), event=item[0])
+                yield event(item)
             while not events.empty():  # output queued after the task ended
                 item = events.get_nowait()
                 if item is not None:
-                    yield ServerSentEvent(_data({"text": item[1]}), event=item[0])
+                    yield event(item)
             try:
                 result = task.result()
             except HTTPException as exc:

@@ -22,10 +22,11 @@ OutputCallback = Callable[[str, str], object]
 
 
 def coalesce(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Join consecutive chunks of the same stream, keeping the order."""
+    """Join consecutive chunks of the same stream, keeping the order (each `display`
+    message stays whole)."""
     out: list[tuple[str, list[str]]] = []
     for stream, text in items:
-        if out and out[-1][0] == stream:
+        if out and out[-1][0] == stream and stream != "display":
             out[-1][1].append(text)
         else:
             out.append((stream, [text]))

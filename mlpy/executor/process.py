@@ -482,7 +482,8 @@ class ProcessPool(StoppablePool):
             return
         run: ProcessRun = job.data
         for stream, text in message.chunks:
-            (run.stdout if stream == "stdout" else run.stderr).append(text)
+            if stream != "display":              # display messages: only to `write`
+                (run.stdout if stream == "stdout" else run.stderr).append(text)
             if run.write is not None:
                 run.write(stream, text)
 

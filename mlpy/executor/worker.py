@@ -131,7 +131,7 @@ class Worker:
         batches: dict[int, list[tuple[str, list[str]]]] = {}
         for rid, stream, text in items:
             chunks = batches.setdefault(rid, [])
-            if chunks and chunks[-1][0] == stream:
+            if chunks and chunks[-1][0] == stream and stream != "display":   # kept whole
                 chunks[-1][1].append(text)
             else:
                 chunks.append((stream, [text]))

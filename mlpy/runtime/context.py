@@ -106,7 +106,7 @@ class OutputSink:
     def _emit(self, text: str, stream: str) -> None:
         if not text:
             return
-        if self.keep:
+        if self.keep and stream != "display":      # display messages: only to on_output
             (self._parts if stream == "stdout" else self._stderr).append(text)
         if self.on_output is not None:
             self.on_output(stream, text)
@@ -125,6 +125,14 @@ class ConsoleSink(OutputSink):
         super().__init__(limit=limit, keep=False)
 
     def _emit(self, text: str, stream: str) -> None:
+        if stream == "display":                  # the display module: its text fallback
+            from ..stdlib.display import message_of
+            message = message_of(text) or {}
+            text = message.get("data", {}).get("text/plain", "")
+            if not text:
+                return
+            text += "\n"
+            stream = "stdout"
         target = sys.stdout if stream == "stdout" else sys.stderr
         target.write(text)
         target.flush()

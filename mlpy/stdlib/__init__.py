@@ -30,7 +30,8 @@ from ..runtime.ops import cap_result
 from ..runtime.values import MLModule
 
 MODULE_NAMES = (
-    "args", "collections", "console", "crypto", "csv", "datetime", "env", "file", "functional",
+    "args", "collections", "console", "crypto", "csv", "datetime", "display", "env", "file",
+    "functional",
     "http", "json", "log", "math", "path", "random", "regex",
 )
 

@@ -71,8 +71,8 @@ async def execute_notebook(
 ):
     """Runs the code cells in order in a fresh session and returns the notebook with
     `outputs` and `execution_count` filled in as the ML Jupyter kernel produces them:
-    `stream` (stdout), `execute_result` (text/plain in ML form; application/json for arrays
-    and objects) and `error` (ename, evalue, traceback).  Empty cells and cells tagged
+    `stream` (stdout), `execute_result` (text/plain in ML form; an HTML table for an array
+    of objects) and `error` (ename, evalue, traceback).  Empty cells and cells tagged
     `skip-execution` are not run; an error in a cell tagged `raises-exception` does not stop
     the run.  The result is valid under `nbformat.validate`."""
     state = get_state(request)
@@ -115,8 +115,11 @@ async def execute_notebook(
             if result.success:
                 value = result.display_value
                 cap = state.settings.max_result_bytes
-                data = (mime_bundle(value, max_json_bytes=cap) if light(value) else
-                        await asyncio.to_thread(mime_bundle, value, max_json_bytes=cap))
+                # as the kernel shows it: no application/json (a front end would parse it
+                # with JavaScript numbers and show a tree instead of the table and text)
+                data = (mime_bundle(value, max_json_bytes=cap, json=False) if light(value) else
+                        await asyncio.to_thread(mime_bundle, value, max_json_bytes=cap,
+                                                json=False))
                 if data:
                     outputs.append({"output_type": "execute_result", "execution_count": count,
                                     "data": data, "metadata": {}})

@@ -38,7 +38,7 @@ class TestMLKernelProtocol(jupyter_kernel_test.KernelTests):
     code_execute_result = [
         {"code": "1 + 2", "result": "3"},
         {"code": '["ab", true, null]', "result": '["ab", true, null]'},
-        {"code": "{a: [1, 2.5]}", "mime": "application/json"},
+        {"code": "{a: [1, 2.5]}", "result": '{"a": [1, 2.5]}'},
         {"code": '[{name: "ada", age: 36}, {name: "alan", age: 41}]', "mime": "text/html"},
     ]
     code_display_data = [{"code": "%who", "mime": "text/html"},
@@ -59,7 +59,7 @@ class TestMLKernelProtocol(jupyter_kernel_test.KernelTests):
         assert info["name"] == "ml"
         assert info["mimetype"] == "text/x-ml"
         assert info["pygments_lexer"] == "ml"
-        assert info["codemirror_mode"] == "javascript"
+        assert info["codemirror_mode"] == "ml"
         assert info["version"]
         assert "debugger" not in reply.get("supported_features", [])
         assert "kernel subshells" not in reply.get("supported_features", [])
@@ -70,7 +70,9 @@ class TestMLKernelProtocol(jupyter_kernel_test.KernelTests):
         reply, outputs = self.execute_helper('{a: [1, "x"], b: null}')
         assert reply["content"]["status"] == "ok"
         data = [m for m in outputs if m["msg_type"] == "execute_result"][0]["content"]["data"]
-        assert data["text/plain"] == '{"a": [1, "x"], "b": null}'
+        assert data == {"text/plain": '{"a": [1, "x"], "b": null}'}     # JSON only if asked
+        reply, outputs = self.execute_helper('%display json\n{a: [1, "x"], b: null}')
+        data = [m for m in outputs if m["msg_type"] == "execute_result"][0]["content"]["data"]
         assert data["application/json"] == {"a": [1, "x"], "b": None}
 
     def test_ml_null_shows_nothing(self):

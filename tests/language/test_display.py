@@ -68,7 +68,7 @@ class TestHtmlTable:
         assert table is not None
         assert "&lt;b&gt;" in table and "<b>" not in table.replace("<tbody>", "")
         assert table.count("<tr>") == MAX_TABLE_ROWS + 1          # header + the shown rows
-        assert table.endswith("<p>3 more rows not shown</p>")
+        assert table.endswith("... 3 more rows</p>")
 
 
 class TestErrors:

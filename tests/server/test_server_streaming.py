@@ -102,3 +102,18 @@ def test_real_server_streams_output_before_the_result(live_server):
             got = events("".join(r.iter_text()))
     assert got[0] == ("stdout", {"text": "21\n"})
     assert got[-1][0] == "result" and got[-1][1]["display_value"] == 42
+
+
+def test_real_server_streams_display_module_messages(live_server):
+    code = ('import display;\nprint("a");\nh = display.show("0%");\n'
+            'display.update(h, "100%");\nprint("b");')
+    with httpx.Client(base_url=live_server.url, timeout=60) as c:
+        with c.stream("POST", "/execute", json={"code": code}, headers=SSE) as r:
+            got = events("".join(r.iter_text()))
+    names = [n for n, _ in got]
+    assert names == ["stdout", "display_data", "display_data", "stdout", "result"], got
+    shown, updated = got[1][1], got[2][1]
+    assert isinstance(shown, dict) and isinstance(updated, dict)
+    assert shown["op"] == "display" and updated["op"] == "update"
+    assert shown["id"] == updated["id"] and updated["data"] == {"text/plain": "100%"}
+    assert got[-1][1]["stdout"] == "a\nb\n"
