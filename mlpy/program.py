@@ -6,6 +6,8 @@ import ast
 import builtins
 import functools
 import gc
+import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -116,9 +118,70 @@ def _generate(source: str, interactive: bool, strict_security: bool,
 
 def _translate(source: str, interactive: bool, strict_security: bool, filename: str) -> tuple:
     """(code object, has a display value, imports) of ML source."""
+    return _on_compile_stack(_translate_here, source, interactive, strict_security, filename)
+
+
+def _translate_here(source: str, interactive: bool, strict_security: bool,
+                    filename: str) -> tuple:
     tree, compiler = _generate(source, interactive, strict_security, filename)
     return (_python_compile(tree, filename), compiler.has_display,
             [(tuple(i.path), i.line, i.column) for i in compiler.imports])
+
+
+# Spec §7.2: how deep a program may nest must not depend on how deep the caller's stack
+# already is, and a chain of 10,000 operands must compile (Python's own compiler recurses on
+# it). So the recursive passes run on a fresh thread with a bounded stack and a raised
+# recursion limit: 32 MiB fits the process workers' 256 MiB address-space limit, and the
+# limit is low enough that RecursionError (-> "program too deeply nested") comes long before
+# the C stack runs out (Python's compile() allows 3 C levels per unit of the limit; 40,000
+# levels were measured to fit in 32 MiB).
+_COMPILE_STACK = 32 * 1024 * 1024
+_COMPILE_RECURSION = 12_000
+_stack_lock = threading.Lock()
+_deep_compiles = 0
+_saved_limit = 0
+
+
+def _on_compile_stack(fn, *args):
+    global _deep_compiles, _saved_limit
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:       # handed to the caller's thread below
+            box["error"] = exc
+
+    with _stack_lock:
+        if _deep_compiles == 0:
+            _saved_limit = sys.getrecursionlimit()
+            if _saved_limit < _COMPILE_RECURSION:
+                sys.setrecursionlimit(_COMPILE_RECURSION)
+        _deep_compiles += 1
+        previous = threading.stack_size()
+        try:
+            threading.stack_size(_COMPILE_STACK)
+            worker = threading.Thread(target=target, name="mlpy-compile", daemon=True)
+            try:
+                worker.start()
+            finally:
+                threading.stack_size(previous)
+        except (RuntimeError, MemoryError, ValueError):
+            worker = None                      # no room for the thread: compile here
+    try:
+        if worker is None:
+            target()
+        else:
+            worker.join()
+    finally:
+        with _stack_lock:
+            _deep_compiles -= 1
+            if _deep_compiles == 0 and sys.getrecursionlimit() == _COMPILE_RECURSION \
+                    and _saved_limit < _COMPILE_RECURSION:
+                sys.setrecursionlimit(_saved_limit)
+    if "error" in box:
+        raise box.pop("error")
+    return box["value"]
 
 
 # The bounded LRU cache keyed by source and options. functools' C implementation takes no
@@ -137,6 +200,8 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
             return builtins.compile(tree, filename, "exec")
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
+        if "too many statically nested blocks" in exc.msg:
+            raise MLSyntaxError(TOO_DEEP, line=exc.lineno) from None
         message = exc.msg.replace(KW_PREFIX, "")
         if "prior to global declaration" in message:
             message = message.replace("global", "nonlocal")
