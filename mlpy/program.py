@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import ctypes
 import functools
 import gc
 import sys
@@ -142,6 +143,26 @@ _deep_compiles = 0
 _saved_limit = 0
 
 
+class _CompileAbandoned(BaseException):
+    """Sent to a compile thread whose caller was stopped; nobody reads its result."""
+
+
+def _join(worker: threading.Thread) -> None:
+    """Wait for the compile thread in short steps, so a host stop (an asynchronous exception
+    sent to this thread, e.g. a timeout) lands; it is passed on to the compile thread, which
+    then stops too instead of compiling on borrowed time."""
+    try:
+        while worker.is_alive():
+            worker.join(0.01)
+    except BaseException:
+        # a class of our own: the host's stop classes may re-arm themselves in the thread
+        # they were made for
+        if worker.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
+                                                       ctypes.py_object(_CompileAbandoned))
+        raise
+
+
 def _on_compile_stack(fn, *args):
     global _deep_compiles, _saved_limit
     box: dict = {}
@@ -172,7 +193,7 @@ def _on_compile_stack(fn, *args):
         if worker is None:
             target()
         else:
-            worker.join()
+            _join(worker)
     finally:
         with _stack_lock:
             _deep_compiles -= 1
