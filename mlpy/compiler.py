@@ -21,6 +21,7 @@ from .lowering import STORE as _STORE
 from .lowering import ArithmeticLowering, copy_operand
 from .runtime import helper_names as H
 from .runtime import ops
+from .runtime.builtins import BUILTINS
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
                       integer_locals)
 from .security import (DENIED_NAMES, identifier_problem, import_problem, member_problem,
@@ -414,6 +415,12 @@ class Compiler(ArithmeticLowering):
             if s.handler_name:
                 hbody.append(asty.Delete(s, [asty.Name(s, py_name(s.handler_name),
                                                                     ast.Del())]))
+                if self.scope is None and s.handler_name in BUILTINS:
+                    # unbound after the clause: at top level a builtin's name finds the
+                    # builtin again (spec §7)
+                    hbody.append(asty.Assign(s, targets=[asty.Name(s, s.handler_name, _STORE)],
+                                             value=self.helper(H.BUILTIN_OF, [
+                                                 asty.Constant(s, s.handler_name)], s)))
             handlers.append(asty.ExceptHandler(s, type=asty.Name(s, H.EXCEPTION, _LOAD), name=H.EXC,
                 body=hbody))
         final = self.block(s.finally_body, s) if s.finally_body is not None else []
