@@ -314,6 +314,8 @@ def round_(x, digits=0):
 @builtin("chr")
 def chr_(code):
     """The character with this code point."""
+    if type(code) is int and not 0 <= code < 0x110000:
+        raise ValueError("chr() arg not in range(0x110000)")
     return chr(code)
 
 
