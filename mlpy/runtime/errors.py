@@ -122,8 +122,9 @@ def ml_message(exc: BaseException) -> str:
             text = re.sub(r"'(\w+)'", _ml_type_word, text)
         text = text.replace("'NoneType'", "'null'")
         # unquoted Python type names (`list indices must be integers or slices, not NoneType`)
-        text = re.sub(r"(\bnot |must be )(NoneType|dict|list|str|float|tuple|bool)\b",
+        text = re.sub(r"(\bnot |must be )(NoneType|dict|list|str|int|float|tuple|bool)\b",
                       lambda m: m.group(1) + _PY_TYPE_NAMES[m.group(2)], text)
+        text = text.replace(" or None,", " or null,")
     # a nested function's Python qualname (`outer.<locals>.inner() missing ...`): ML names
     # a function by its own name
     text = _LOCALS_PREFIX.sub("", text)

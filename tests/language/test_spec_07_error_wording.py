@@ -60,3 +60,13 @@ def test_excerpt_of_a_very_long_line_is_cut_around_the_column():
     assert code[caret.index("^")] == "+"
     short = source_excerpt("x = null + 1;", 1, 10)
     assert short.splitlines()[1].index("^") == short.splitlines()[0].index("+")
+
+
+@pytest.mark.parametrize("code", ['x = "abc".split(1);', "a = [1]; x = a[null];",
+                                  "x = bin(null);", 'x = "abc"[null];'])
+def test_no_python_type_names_in_library_type_errors(code):
+    result = mlpy.run(code)
+    assert result.error_type == "TypeError"
+    import re
+    assert not re.search(r"\b(NoneType|None|int|str)\b|__index__|<lambda>", result.error), \
+        result.error
