@@ -51,6 +51,7 @@ def make_importer(ns: dict, origin: Path | None):
             if module is None:
                 module = _load_user_module(path, origin)
             cache[dotted] = module
+            current().module_state("__ml_imported", set).add(dotted)   # for modules()
         if not bind_root or len(path) == 1:
             return module
         # `import lib.util;` binds `lib`, a package whose member `util` is the module
