@@ -130,17 +130,14 @@ def _translate_here(source: str, interactive: bool, strict_security: bool,
 
 
 # Spec §7.2: how deep a program may nest must not depend on how deep the caller's stack
-# already is, and a chain of 10,000 operands must compile (Python's own compiler recurses on
-# it). So the recursive passes run on a fresh thread with a bounded stack and a raised
-# recursion limit: 32 MiB fits the process workers' 256 MiB address-space limit, and the
-# limit is low enough that RecursionError (-> "program too deeply nested") comes long before
-# the C stack runs out (Python's compile() allows 3 C levels per unit of the limit; 40,000
-# levels were measured to fit in 32 MiB).
+# already is. So parse and compile run on a fresh thread with a bounded stack: 32 MiB fits the
+# process workers' 256 MiB address-space limit. Operator chains are lowered without recursion
+# (and cut into shallow pieces for Python's compiler), so the recursion limit only has to
+# cover real nesting; it is raised once to what the runner also uses, never lowered (the
+# limit is process-wide: changing it back and forth would race with other threads).
 _COMPILE_STACK = 32 * 1024 * 1024
-_COMPILE_RECURSION = 12_000
+_COMPILE_RECURSION = 3200
 _stack_lock = threading.Lock()
-_deep_compiles = 0
-_saved_limit = 0
 
 
 class _CompileAbandoned(BaseException):
@@ -164,7 +161,6 @@ def _join(worker: threading.Thread) -> None:
 
 
 def _on_compile_stack(fn, *args):
-    global _deep_compiles, _saved_limit
     box: dict = {}
 
     def target() -> None:
@@ -173,12 +169,9 @@ def _on_compile_stack(fn, *args):
         except BaseException as exc:       # handed to the caller's thread below
             box["error"] = exc
 
+    if sys.getrecursionlimit() < _COMPILE_RECURSION:
+        sys.setrecursionlimit(_COMPILE_RECURSION)
     with _stack_lock:
-        if _deep_compiles == 0:
-            _saved_limit = sys.getrecursionlimit()
-            if _saved_limit < _COMPILE_RECURSION:
-                sys.setrecursionlimit(_COMPILE_RECURSION)
-        _deep_compiles += 1
         previous = threading.stack_size()
         try:
             threading.stack_size(_COMPILE_STACK)
@@ -189,17 +182,10 @@ def _on_compile_stack(fn, *args):
                 threading.stack_size(previous)
         except (RuntimeError, MemoryError, ValueError):
             worker = None                      # no room for the thread: compile here
-    try:
-        if worker is None:
-            target()
-        else:
-            _join(worker)
-    finally:
-        with _stack_lock:
-            _deep_compiles -= 1
-            if _deep_compiles == 0 and sys.getrecursionlimit() == _COMPILE_RECURSION \
-                    and _saved_limit < _COMPILE_RECURSION:
-                sys.setrecursionlimit(_saved_limit)
+    if worker is None:
+        target()
+    else:
+        _join(worker)
     if "error" in box:
         raise box.pop("error")
     return box["value"]
