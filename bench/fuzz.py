@@ -10,7 +10,9 @@ violation (Hypothesis shows the minimal failing program).
 from __future__ import annotations
 
 import argparse
+import random
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +22,8 @@ sys.path.insert(0, str(ROOT / "tests" / "security"))   # the shared strategies
 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
-from fuzzing import check_parse_and_compile, check_run, mutated, programs  # noqa: E402
+from fuzzing import (  # noqa: E402
+    check_deep, check_parse_and_compile, check_run, deep_programs, mutated, programs)
 
 
 def stage(name, strategy, check, examples, rng):
@@ -41,6 +44,35 @@ def stage(name, strategy, check, examples, rng):
     print(f"  {name:<34}: {count:6d} programs in {elapsed:6.1f} s  ok")
 
 
+def _at_depth(depth: int, source: str) -> None:
+    """check_deep with `depth` host frames already on the stack."""
+    if depth == 0:
+        return check_deep(source)
+    return _at_depth(depth - 1, source)
+
+
+def _in_thread(source: str) -> None:
+    """check_deep on a thread with a small stack (as a host's worker thread may have)."""
+    failure: list = []
+
+    def work() -> None:
+        try:
+            check_deep(source)
+        except BaseException as exc:       # re-raised on the fuzzing thread
+            failure.append(exc)
+
+    previous = threading.stack_size()
+    threading.stack_size(512 * 1024)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=5000)
@@ -51,6 +83,14 @@ def main() -> None:
           args.examples, args.seed)
     stage("mlpy.run (mutated seeds)", mutated(), check_run, args.examples // 2, args.seed)
 
+    stage("deep/long programs (§7.2)", deep_programs(), check_deep,
+          max(args.examples // 25, 10), args.seed)
+    stage("deep/long programs, deep host stack", deep_programs(),
+          lambda source: _at_depth(random.Random(len(source)).randrange(0, 900), source),
+          max(args.examples // 50, 5), args.seed)
+    stage("deep/long programs, small-stack thread", deep_programs(), _in_thread,
+          max(args.examples // 50, 5), args.seed)
+
     from mlpy.executor import AsyncMLExecutor
     executor = AsyncMLExecutor(max_workers=2, isolation="process")
 
@@ -59,9 +99,17 @@ def main() -> None:
         if not result.success:
             assert result.error_type and result.error_type != "InternalError", result.error
 
+    def deep_in_process(source):
+        result = executor.run_sync(source, timeout=10)
+        if not result.success:
+            assert result.error_type and result.error_type != "InternalError", result.error
+            assert "Traceback" not in result.error and "statically" not in result.error
+
     try:
         stage("process executor (mutated seeds)", mutated(), in_process, args.examples // 5,
               args.seed)
+        stage("process executor (deep/long programs)", deep_programs(), deep_in_process,
+              max(args.examples // 50, 5), args.seed)
     finally:
         executor.shutdown(wait=True, cancel_pending=True)
 

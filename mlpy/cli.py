@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -25,6 +26,9 @@ EXIT_COMPILE = 2
 # A program from the terminal is stopped after this long unless --timeout says otherwise: a
 # runaway loop should not need a kill from another window (--timeout 0 lifts the limit).
 DEFAULT_RUN_TIMEOUT = 60.0
+
+
+_NOT_GRANTED = re.compile(r"requires capability '([\w.]+)', which has not been granted")
 
 
 def _read(path: str) -> str:
@@ -78,6 +82,11 @@ def cmd_run(args) -> int:
     sys.stdout.flush()
     if outcome.error is not None:
         err = outcome.error
+        needed = _NOT_GRANTED.search(err.message) if err.type == "CapabilityError" else None
+        if needed:
+            # the command line's hint, in what it prints only: a caught error's message
+            # has none (spec §11.3)
+            err.message += f" (grant it with --allow {needed.group(1)})"
         print(err.render(source), file=sys.stderr)
         return EXIT_COMPILE if isinstance(err, MLSyntaxError) else EXIT_RUNTIME
     return 0

@@ -21,6 +21,7 @@ from .lowering import STORE as _STORE
 from .lowering import ArithmeticLowering, copy_operand
 from .runtime import helper_names as H
 from .runtime import ops
+from .runtime.builtins import BUILTINS
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
                       integer_locals)
 from .security import (DENIED_NAMES, identifier_problem, import_problem, member_problem,
@@ -42,6 +43,9 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 # syntax node class -> the Compiler method that translates it (filled by the decorators below)
 _STMT: dict[type, Callable[..., list]] = {}
 _EXPR: dict[type, Callable[..., Any]] = {}
+
+
+_CHAIN_CHUNK = 64      # steps of an operator chain per level of the Python tree
 
 
 def _registers(table: dict[type, Callable[..., Any]], *classes: type) -> Callable[[_Method], _Method]:
@@ -411,6 +415,12 @@ class Compiler(ArithmeticLowering):
             if s.handler_name:
                 hbody.append(asty.Delete(s, [asty.Name(s, py_name(s.handler_name),
                                                                     ast.Del())]))
+                if self.scope is None and s.handler_name in BUILTINS:
+                    # unbound after the clause: at top level a builtin's name finds the
+                    # builtin again (spec §7)
+                    hbody.append(asty.Assign(s, targets=[asty.Name(s, s.handler_name, _STORE)],
+                                             value=self.helper(H.BUILTIN_OF, [
+                                                 asty.Constant(s, s.handler_name)], s)))
             handlers.append(asty.ExceptHandler(s, type=asty.Name(s, H.EXCEPTION, _LOAD), name=H.EXC,
                 body=hbody))
         final = self.block(s.finally_body, s) if s.finally_body is not None else []
@@ -529,9 +539,30 @@ class Compiler(ArithmeticLowering):
 
     @expression(N.Binary)
     def expr_Binary(self, e):
-        left, right = e.left, e.right
-        left = _EXPR.get(type(left), _not_allowed)(self, left)
-        right = _EXPR.get(type(right), _not_allowed)(self, right)
+        # A chain `a + b + c + ...` is a left-deep tree; walk its spine with a loop, so a
+        # chain of any length costs no recursion here (spec §7.2: 10,000 operands).
+        spine = []
+        node = e
+        while type(node) is N.Binary:
+            spine.append(node)
+            node = node.left
+        acc = _EXPR.get(type(node), _not_allowed)(self, node)
+        parts: list = []
+        for count, b in enumerate(reversed(spine), 1):
+            acc = self._binary(b, acc)
+            if count % _CHAIN_CHUNK == 0 and count < len(spine):
+                # a long chain becomes `(t := <64 steps>, t := <t + 64 steps>, ...)[-1]`:
+                # the same evaluation order, with a Python tree of bounded depth
+                temp = self._temp("c")
+                parts.append(asty.NamedExpr(b, asty.Name(b, temp, _STORE), acc))
+                acc = asty.Name(b, temp, _LOAD)
+        if parts:
+            parts.append(acc)
+            acc = asty.Subscript(e, asty.Tuple(e, parts, _LOAD), asty.Constant(e, -1), _LOAD)
+        return acc
+
+    def _binary(self, e, left):
+        right = _EXPR.get(type(e.right), _not_allowed)(self, e.right)
         op = e.op
         if op in ("==", "!=") and not (self._scalar_literal(e.left)
                                        or self._scalar_literal(e.right)):
@@ -547,19 +578,22 @@ class Compiler(ArithmeticLowering):
         py.col_offset = e.column - 1
         return py
 
-
-
-
-
-
     @staticmethod
     def _scalar_literal(node) -> bool:
         return type(node) in (N.Number, N.String, N.Literal)
 
     @expression(N.Logical)
     def expr_Logical(self, e):
+        # `a && b && c ...` is one flat Python BoolOp, built with a loop (spec §7.2)
         op = ast.And() if e.op == "&&" else ast.Or()
-        return asty.BoolOp(e, op, [self.expr(e.left), self.expr(e.right)])
+        rights = []
+        node = e
+        while type(node) is N.Logical and node.op == e.op:
+            rights.append(node.right)
+            node = node.left
+        values = [self.expr(node)]
+        values.extend(self.expr(r) for r in reversed(rights))
+        return asty.BoolOp(e, op, values)
 
     @expression(N.Conditional)
     def expr_Conditional(self, e):

@@ -84,6 +84,9 @@ class MLLimitError(MLError):
     type = "LimitError"
 
 
+_EXCERPT_WIDTH = 160
+
+
 def source_excerpt(source: str | None, line: int | None, column: int | None) -> str:
     """`  4 | x = ;` and a caret line, or "" when there is nothing to show."""
     if not source or not line:
@@ -92,6 +95,14 @@ def source_excerpt(source: str | None, line: int | None, column: int | None) -> 
     if not 1 <= line <= len(src_lines):
         return ""
     text = src_lines[line - 1].replace("\t", " ")
+    if len(text) > _EXCERPT_WIDTH:
+        # a very long line (minified code, one-line data) is cut around the column
+        at = (column or 1) - 1
+        start = max(0, min(at - _EXCERPT_WIDTH // 2, len(text) - _EXCERPT_WIDTH))
+        end = start + _EXCERPT_WIDTH
+        text = ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+        if column:
+            column = column - start + (3 if start else 0)
     gutter = f"{line:>4} | "
     out = gutter + text
     if column and column >= 1:

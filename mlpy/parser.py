@@ -64,16 +64,20 @@ def _fold(first, rest: list):
     return operands[0]
 
 
-def _assign(target, value):
+def _assign(target, value, equals=None):
     line, column = target.line, target.column
     if isinstance(target, (N.Name, N.Index, N.Member)):
         return N.Assign(line, column, target, value)
     if isinstance(target, N.Array) and all(isinstance(i, N.Name) for i in target.items) \
             and target.items:
         return N.Destructure(line, column, "array", [i.name for i in target.items], value)
+    if equals is not None:
+        # spec §2: the position of the first token that cannot continue a valid program
+        line, column = equals[2], equals[3]
     raise MLSyntaxError(
-        f"Parse error: cannot assign to this expression at line {line}, column {column}: "
-        "expected a name, an index a[i], a member o.name or [names]", line=line, column=column)
+        f"Parse error: unexpected '=' at line {line}, column {column}: cannot assign to this "
+        "expression (expected a name, an index a[i], a member o.name or [names] before '=')",
+        line=line, column=column)
 
 
 # ------------------------------------------------------------------ builders
@@ -211,9 +215,9 @@ def _expr_stmt(v):
 
 @_rule("assign_stmt", 4)             # expression _ASSIGN expression _SEMI
 def _assign_stmt(v):
-    value = v[-2]
+    value, equals = v[-2], v[-3]
     del v[-3:]
-    v[-1] = _assign(v[-1], value)
+    v[-1] = _assign(v[-1], value, equals)
 
 
 @_rule("destructure_object", 6)      # LBRACE names _RBRACE _ASSIGN expression _SEMI

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import ctypes
 import functools
 import gc
+import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -116,9 +119,76 @@ def _generate(source: str, interactive: bool, strict_security: bool,
 
 def _translate(source: str, interactive: bool, strict_security: bool, filename: str) -> tuple:
     """(code object, has a display value, imports) of ML source."""
+    return _on_compile_stack(_translate_here, source, interactive, strict_security, filename)
+
+
+def _translate_here(source: str, interactive: bool, strict_security: bool,
+                    filename: str) -> tuple:
     tree, compiler = _generate(source, interactive, strict_security, filename)
     return (_python_compile(tree, filename), compiler.has_display,
             [(tuple(i.path), i.line, i.column) for i in compiler.imports])
+
+
+# Spec §7.2: how deep a program may nest must not depend on how deep the caller's stack
+# already is. So parse and compile run on a fresh thread with a bounded stack: 32 MiB fits the
+# process workers' 256 MiB address-space limit. Operator chains are lowered without recursion
+# (and cut into shallow pieces for Python's compiler), so the recursion limit only has to
+# cover real nesting; it is raised once to what the runner also uses, never lowered (the
+# limit is process-wide: changing it back and forth would race with other threads).
+_COMPILE_STACK = 32 * 1024 * 1024
+_COMPILE_RECURSION = 3200
+_stack_lock = threading.Lock()
+
+
+class _CompileAbandoned(BaseException):
+    """Sent to a compile thread whose caller was stopped; nobody reads its result."""
+
+
+def _join(worker: threading.Thread) -> None:
+    """Wait for the compile thread in short steps, so a host stop (an asynchronous exception
+    sent to this thread, e.g. a timeout) lands; it is passed on to the compile thread, which
+    then stops too instead of compiling on borrowed time."""
+    try:
+        while worker.is_alive():
+            worker.join(0.01)
+    except BaseException:
+        # a class of our own: the host's stop classes may re-arm themselves in the thread
+        # they were made for
+        if worker.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
+                                                       ctypes.py_object(_CompileAbandoned))
+        raise
+
+
+def _on_compile_stack(fn, *args):
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:       # handed to the caller's thread below
+            box["error"] = exc
+
+    if sys.getrecursionlimit() < _COMPILE_RECURSION:
+        sys.setrecursionlimit(_COMPILE_RECURSION)
+    with _stack_lock:
+        previous = threading.stack_size()
+        try:
+            threading.stack_size(_COMPILE_STACK)
+            worker = threading.Thread(target=target, name="mlpy-compile", daemon=True)
+            try:
+                worker.start()
+            finally:
+                threading.stack_size(previous)
+        except (RuntimeError, MemoryError, ValueError):
+            worker = None                      # no room for the thread: compile here
+    if worker is None:
+        target()
+    else:
+        _join(worker)
+    if "error" in box:
+        raise box.pop("error")
+    return box["value"]
 
 
 # The bounded LRU cache keyed by source and options. functools' C implementation takes no
@@ -137,6 +207,8 @@ def _python_compile(tree: ast.Module, filename: str) -> CodeType:
             return builtins.compile(tree, filename, "exec")
     except SyntaxError as exc:
         # Scope rules Python checks for us (e.g. a name used before its nonlocal declaration)
+        if "too many statically nested blocks" in exc.msg:
+            raise MLSyntaxError(TOO_DEEP, line=exc.lineno) from None
         message = exc.msg.replace(KW_PREFIX, "")
         if "prior to global declaration" in message:
             message = message.replace("global", "nonlocal")

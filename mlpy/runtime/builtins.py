@@ -314,6 +314,8 @@ def round_(x, digits=0):
 @builtin("chr")
 def chr_(code):
     """The character with this code point."""
+    if type(code) is int and not 0 <= code < 0x110000:
+        raise ValueError("chr() arg not in range(0x110000)")
     return chr(code)
 
 
@@ -427,9 +429,9 @@ def help_(x=None):
 # ----------------------------------------------------------------- modules and capabilities
 @builtin("modules")
 def modules_():
-    """Sorted names of the standard-library modules."""
-    from ..stdlib import MODULE_NAMES
-    return sorted(MODULE_NAMES)
+    """Sorted names of the modules this program has imported so far, plus "builtin"."""
+    imported = current().module_state("__ml_imported", set)
+    return sorted(set(imported) | {"builtin"})
 
 
 def _user_modules() -> list:
@@ -449,7 +451,8 @@ def _user_modules() -> list:
 @builtin("available_modules")
 def available_modules_():
     """Standard-library modules and the user modules on the import path."""
-    return sorted(set(modules_()) | set(_user_modules()))
+    from ..stdlib import MODULE_NAMES
+    return sorted(set(MODULE_NAMES) | set(_user_modules()))
 
 
 @builtin("has_module")
@@ -488,8 +491,11 @@ def get_capability_info_(name):
     caps = current().capabilities
     if not caps.has(name):
         return None
+    patterns = caps.patterns.get(name)
+    restricted = bool(patterns)       # spec §8: both null for a grant without restrictions
     return {"type": name, "available": True, "usage_count": caps.usage.get(name, 0),
-            "patterns": list(caps.patterns.get(name, [])), "operations": [name.split(".")[-1]],
+            "patterns": list(patterns) if restricted else None,
+            "operations": [name.split(".")[-1]] if restricted else None,
             "max_usage": None, "expires_at": None}
 
 

@@ -66,10 +66,11 @@ class Capabilities:
     def require(self, capability: str, function: str, hint: str = "") -> None:
         """Raise CapabilityError unless `capability` was granted; count the use."""
         if capability not in self.granted:
-            message = f"{function} requires capability '{capability}', which has not been granted"
-            if hint:
-                message += f" ({hint.format(cap=capability)})"
-            raise CapabilityDenied(message)
+            # the message stays the same wherever it is read (a caught error's `message`); a
+            # host's hint on how to grant it is added only where it prints an uncaught one
+            del hint
+            raise CapabilityDenied(
+                f"{function} requires capability '{capability}', which has not been granted")
         self.usage[capability] = self.usage.get(capability, 0) + 1
 
 

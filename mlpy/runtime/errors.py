@@ -5,7 +5,9 @@ No Python class name, internal identifier or file path survives into the message
 
 from __future__ import annotations
 
+import dis
 import re
+from typing import Any
 
 from .signals import MLThrow
 from .values import ErrorValue, display
@@ -56,6 +58,48 @@ def ml_type_of(exc: BaseException) -> str:
     return "RuntimeError"
 
 
+def _huge_index_message(exc: BaseException) -> str:
+    """Spec §4's IndexError for an index too large for Python (`a[10**30]`), which Python
+    words as "cannot fit 'int' into an index-sized integer": found from the instruction that
+    failed (an assignment) or the container it read, when a name or constant gave it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "list index out of range"
+    frame, code = tb.tb_frame, tb.tb_frame.f_code
+    instructions = [i for i in dis.get_instructions(code) if i.offset <= tb.tb_lasti]
+    if not instructions:
+        return "list index out of range"
+    if instructions[-1].opname == "STORE_SUBSCR":
+        return "list assignment index out of range"
+    # the container is the value under the index: walk back to the push that left exactly
+    # one more value (the index) above it
+    height = 0
+    for instr in reversed(instructions[:-1]):
+        try:
+            height += dis.stack_effect(instr.opcode, instr.arg)
+        except ValueError:
+            break
+        if height >= 2:
+            if height == 2 and instr.opname.startswith("LOAD_"):
+                value = _loaded(instr, frame)
+                if type(value) is str:
+                    return "string index out of range"
+            break
+    return "list index out of range"
+
+
+def _loaded(instr: dis.Instruction, frame: Any) -> Any:
+    name = instr.argval
+    if instr.opname == "LOAD_CONST":
+        return name
+    for scope in (frame.f_locals, frame.f_globals):
+        if isinstance(name, str) and name in scope:
+            return scope[name]
+    return None
+
+
 def ml_message(exc: BaseException) -> str:
     """The ML wording of a Python exception's message."""
     if isinstance(exc, MLThrow):
@@ -69,12 +113,18 @@ def ml_message(exc: BaseException) -> str:
         key = exc.args[0]
         return f"'{key}'" if type(key) is str else display(key)
     text = str(exc) if exc.args else type(exc).__name__
+    if kind == "IndexError" and "index-sized integer" in text:
+        return _huge_index_message(exc)
     if kind == "TypeError":
         # ML type names where Python would say 'NoneType', 'dict', ... (but the comparison
         # message keeps Python's names, as the spec shows)
         if "not supported between instances" not in text:
             text = re.sub(r"'(\w+)'", _ml_type_word, text)
         text = text.replace("'NoneType'", "'null'")
+        # unquoted Python type names (`list indices must be integers or slices, not NoneType`)
+        text = re.sub(r"(\bnot |must be )(NoneType|dict|list|str|int|float|tuple|bool)\b",
+                      lambda m: m.group(1) + _PY_TYPE_NAMES[m.group(2)], text)
+        text = text.replace(" or None,", " or null,")
     # a nested function's Python qualname (`outer.<locals>.inner() missing ...`): ML names
     # a function by its own name
     text = _LOCALS_PREFIX.sub("", text)

@@ -23,6 +23,7 @@ UNPACK = "__ml_unpack"
 PICK = "__ml_pick"
 THROW = "__ml_throw"
 CATCH = "__ml_catch"
+BUILTIN_OF = "__ml_builtin_of"
 RETURN_TOP = "__ml_ReturnTop"
 REFUSE_NAME = "__ml_refuse_name"
 # Python types and exceptions the inline fast paths test against

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..security import import_problem
 from .context import current
@@ -51,6 +51,7 @@ def make_importer(ns: dict, origin: Path | None):
             if module is None:
                 module = _load_user_module(path, origin)
             cache[dotted] = module
+            current().module_state("__ml_imported", set).add(dotted)   # for modules()
         if not bind_root or len(path) == 1:
             return module
         # `import lib.util;` binds `lib`, a package whose member `util` is the module
@@ -61,9 +62,10 @@ def make_importer(ns: dict, origin: Path | None):
         for part in path[1:-1]:
             child = node.members.get(part)
             if type(child) is not MLModule:
-                child = node.members[part] = MLModule(part, {}, "package")
+                child = MLModule(part, {}, "package")
+                cast(dict, node.members)[part] = child
             node = child
-        node.members[path[-1]] = module
+        cast(dict, node.members)[path[-1]] = module     # a package's members are a dict
         return root
 
     return ml_import
@@ -71,15 +73,21 @@ def make_importer(ns: dict, origin: Path | None):
 
 def _load_user_module(path: tuple, origin: Path | None) -> MLModule:
     from .. import program as _program
-    from .namespace import new_namespace, user_variables
+    from .namespace import LiveMembers, new_namespace
     file = find_user_module(path, origin)
     dotted = ".".join(path)
     if file is None:
         raise ImportFailure(f"no ML module named '{dotted}'")
     # Kept on the execution, not the namespace: if a host stop skips the `finally` below,
     # the stopped run's context goes with it and the next run does not see a false cycle.
-    loading = current().importing
+    # A module is loaded once per program (or session) and shared by all its importers,
+    # state included.
+    loaded = current().module_state("__ml_user_modules", dict)
     key = str(file.resolve())
+    shared = loaded.get(key)
+    if shared is not None:
+        return shared
+    loading = current().importing
     if key in loading:
         raise ImportFailure(f"circular import of ML module '{dotted}'")
     loading.add(key)
@@ -89,5 +97,6 @@ def _load_user_module(path: tuple, origin: Path | None) -> MLModule:
         exec(compiled.code, ns)
     finally:
         loading.discard(key)
-    members = {k: v for k, v in user_variables(ns).items()}
-    return MLModule(path[-1], members, f"user module {dotted}")
+    module = MLModule(path[-1], LiveMembers(ns), f"user module {dotted}")
+    loaded[key] = module
+    return module

@@ -6,6 +6,7 @@ stored under `__ml_*` names, which ML cannot spell (identifiers starting with `_
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ _HELPERS = {
     H.CATCH: ops.catch, H.EXCEPTION: Exception, H.RETURN_TOP: ops.ReturnTop,
     H.REFUSE_NAME: ops.refuse_name, H.TYPE: type, H.INT: int,
     H.DICT: dict, H.LIST: list, H.STR: str, H.EQ: ops.eq, H.NE: ops.ne,
-    H.TYPE_ERROR: TypeError,
+    H.TYPE_ERROR: TypeError, H.BUILTIN_OF: BUILTINS.__getitem__,
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 
@@ -94,6 +95,31 @@ def copy_value(value: Any, memo: dict) -> Any:
         out.extend(copy_value(v, memo) for v in value)
         return out
     return value
+
+
+class LiveMembers(Mapping):
+    """A user module's top-level names, read from its namespace at each access, so a module
+    function rebinding one (`nonlocal` at module level) is seen by importers."""
+
+    __slots__ = ("_ns",)
+
+    def __init__(self, ns: dict):
+        self._ns = ns
+
+    def __getitem__(self, name: str) -> Any:
+        key = py_name(name)
+        if (key.startswith("__") and not key.startswith(KW_PREFIX)) or key == "builtin":
+            raise KeyError(name)
+        value = self._ns[key]
+        if key in _BASE and _BASE[key] is value:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(user_variables(self._ns))
+
+    def __len__(self) -> int:
+        return len(user_variables(self._ns))
 
 
 def user_variables(ns: dict) -> dict[str, Any]:

@@ -375,11 +375,18 @@ def _sort(a, reverse=False):
 
 
 def _insert(a, index, item):
+    if type(index) is int and not -_HUGE < index < _HUGE:
+        index = len(a) if index > 0 else 0      # as any index past the ends: clamped
     a.insert(index, item)
 
 
 def _pop(a, *index):
+    if index and type(index[0]) is int and not -_HUGE < index[0] < _HUGE:
+        raise IndexError("pop index out of range" if a else "pop from empty list")
     return a.pop(*index)
+
+
+_HUGE = 2 ** 62       # past Python's index-sized integers' reach (they fail with C wording)
 
 
 _ARRAY_PLAIN = "clear reverse count copy".split()

@@ -9,6 +9,7 @@ iterators -> `MLIterator`.
 from __future__ import annotations
 
 import types
+from collections.abc import Mapping
 from typing import Any
 
 from ..language import KW_PREFIX, ml_name
@@ -47,7 +48,7 @@ class MLModule:
 
     __slots__ = ("ml_name", "members", "description", "capabilities")
 
-    def __init__(self, name: str, members: dict[str, Any], description: str = "",
+    def __init__(self, name: str, members: Mapping[str, Any], description: str = "",
                  capabilities: tuple[str, ...] = ()):
         self.ml_name = name
         self.members = members

@@ -9,6 +9,7 @@ paths that leave it, symlinks included); `cwd()` is that root.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ..runtime.context import current
 from ..runtime.signals import LimitStop, ml_error
@@ -121,9 +122,19 @@ def home():
 
 @module.function("tempDir", capabilities=("path.read",))
 def tempDir():
-    """The host's temporary folder (outside the root: listing it is refused)."""
+    """A temporary folder inside the allowed root (spec §10): the host's own when it lies
+    inside the root, else the folder `.tmp` of the root (made on first use)."""
     import tempfile
-    return tempfile.gettempdir()
+    root = current().root()
+    system = Path(tempfile.gettempdir()).resolve()
+    if system == root or root in system.parents:
+        return str(system)
+    folder = root / ".tmp"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        pass
+    return str(folder)
 
 
 @module.function(capabilities=("path.read",))

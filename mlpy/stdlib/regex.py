@@ -229,9 +229,9 @@ class Pattern(MLObject):
         return self._flags
 
     def toString(self) -> str:
-        """The pattern as /text/flags."""
-        letters = "".join(letter for bit, letter in _FLAG_LETTERS if self._flags & bit)
-        return f"/{self._pattern}/{letters}"
+        """`Pattern("<pattern>", flags=<n>)`, the pattern in container form (spec §10)."""
+        from ..runtime.values import ml_repr
+        return f"Pattern({ml_repr(self._pattern)}, flags={self._flags})"
 
 
 class Match(MLObject):

@@ -196,8 +196,12 @@ class TestMiscBuiltins:
         assert r.success, r.error
         mods, yes, no, os_, info = r.value
         assert mods == sorted(mods)
+        assert mods == ["builtin"]          # spec §8: imported so far, plus "builtin"
+        r = mlpy.run('import math; import regex; result = [modules(), available_modules()];')
+        assert r.value[0] == ["builtin", "math", "regex"]
         assert {"console", "math", "json", "collections", "functional", "regex", "datetime",
-                "random", "file", "path", "http", "env", "args", "csv", "crypto", "log"} <= set(mods)
+                "random", "file", "path", "http", "env", "args", "csv", "crypto", "log"} \
+            <= set(r.value[1])
         assert (yes, no, os_, info) == (True, False, False, None)
         r = mlpy.run('result = module_info("math");')
         assert set(r.value) == {"name", "description", "functions", "capabilities"}

@@ -101,4 +101,50 @@ def check_run(source: str, timeout: float = 0.3) -> None:
     assert elapsed < timeout + 2.0, f"run took {elapsed:.2f} s"
 
 
+# Deep and long programs (spec §7.2): nestings and operator chains of random kind and size,
+# mixed, to show no size reaches the host as RecursionError or Python's block limit.
+_NESTINGS = [
+    ("[", "]"), ("(", ")"), ("{a: ", "}"), ("f(", ")"), ("fn() => ", ""), ("-", ""),
+    ("!", ""), ("false ? 0 : ", ""), ("fn() => { return ", "; }"),
+]
+_STATEMENT_NESTINGS = [
+    ("if (true) { ", " }"), ("while (false) { ", " }"), ("for (i in [1]) { ", " }"),
+    ("try { ", " } except (e) { }"), ("try { ", " } finally { }"),
+    ("function g() { ", " }"),
+]
+_CHAIN_OPS = [" + ", " - ", " * ", " && ", " || ", " == ", " < ", " / ", " % "]
+
+
+@st.composite
+def deep_programs(draw):
+    depth = draw(st.sampled_from([1, 17, 18, 19, 20, 21, 100, 101, 300, 1000, 5000, 40_000]))
+    length = draw(st.sampled_from([2, 100, 1000, 10_000, 20_000]))
+    ops = draw(st.lists(st.sampled_from(_CHAIN_OPS), min_size=1, max_size=3))
+    leaf = draw(st.sampled_from(["1", "x", '"s"', "true", "null", "[1]"]))
+    chain = "".join(leaf + ops[i % len(ops)] for i in range(length - 1)) + leaf
+    kinds = draw(st.lists(st.sampled_from(_NESTINGS), min_size=1, max_size=3))
+    expr = chain
+    for i in range(depth):
+        opening, closing = kinds[i % len(kinds)]
+        expr = opening + expr + closing
+    body = "result = " + expr + ";"
+    statements = draw(st.lists(st.sampled_from(_STATEMENT_NESTINGS), max_size=3))
+    if statements:
+        levels = draw(st.sampled_from([1, 9, 18, 19, 40, 200]))
+        for i in range(levels):
+            opening, closing = statements[i % len(statements)]
+            body = opening + body + closing
+    return "function f(v) { return v; }\nx = 2;\n" + body
+
+
+def check_deep(source: str, timeout: float = 5.0) -> None:
+    """A deep or long program runs or is refused with an ML error; never a host error."""
+    result = mlpy.run(source, timeout=timeout)
+    if not result.success:
+        assert isinstance(result.error, str) and result.error_type, result
+        assert result.error_type != "InternalError", result.error
+        for word in ("Traceback", "recursion", "statically", "Recursion"):
+            assert word not in result.error, result.error
+
+
 mlpy.run("x = 1;")      # the runner raises the recursion limit once, before any example

@@ -14,11 +14,11 @@ import mlpy
 from mlpy import AsyncMLExecutor
 
 DEEP = {
-    "arrays": "result = " + "[" * 3000 + "]" * 3000 + ";",
-    "calls": "function f(x) { return x; }\nresult = " + "f(" * 3000 + "1" + ")" * 3000 + ";",
-    "blocks": "if (true) {" * 3000 + "x = 1;" + "}" * 3000,
-    "functions": "function f() {" * 3000 + "}" * 3000,
-    "objects": "result = " + "{a: " * 3000 + "1" + "}" * 3000 + ";",
+    "arrays": "result = " + "[" * 30000 + "]" * 30000 + ";",
+    "calls": "function f(x) { return x; }\nresult = " + "f(" * 30000 + "1" + ")" * 30000 + ";",
+    "blocks": "if (true) {" * 30000 + "x = 1;" + "}" * 30000,
+    "functions": "function f() {" * 30000 + "}" * 30000,
+    "objects": "result = " + "{a: " * 30000 + "1" + "}" * 30000 + ";",
 }
 
 
@@ -57,7 +57,7 @@ def test_executors_refuse_deep_programs_cleanly(isolation):
 
 
 def test_deep_parentheses_are_no_nesting_at_all():
-    assert mlpy.run("result = " + "(" * 3000 + "1" + ")" * 3000 + ";").value == 1
+    assert mlpy.run("result = " + "(" * 30000 + "1" + ")" * 30000 + ";").value == 1
 
 
 def test_the_cli_refuses_a_deep_program_with_exit_status_2(tmp_path):

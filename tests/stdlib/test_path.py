@@ -1,7 +1,7 @@
 """The ML `path` module (spec §10): text helpers, confined folder access, capabilities."""
 
 import os
-import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -58,11 +58,13 @@ def test_read_functions(root):
     assert r("relative", "src/pkg", "docs") == "../../docs"
     assert r("relative", "src", "src/pkg/util.ml") == "pkg/util.ml"
     assert r("home") == os.path.expanduser("~")
-    assert r("tempDir") == tempfile.gettempdir()
     assert r("exists", "a.txt") and r("exists", "src") and not r("exists", "zzz")
     assert r("isFile", "a.txt") and not r("isFile", "src")
     assert r("isDirectory", "src") and not r("isDirectory", "a.txt")
     assert r("listDir") == ["a.txt", "b.md", "docs", "src"]
+    # spec §10: with file access confined to a root, tempDir() is a folder inside it
+    temp = r("tempDir")
+    assert root.resolve() in Path(temp).parents and Path(temp).is_dir()
     assert r("listDir", "src") == ["main.ml", "pkg"]
     with pytest.raises(RuntimeError, match="File not found: nope"):
         r("listDir", "nope")

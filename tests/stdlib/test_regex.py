@@ -94,8 +94,8 @@ def test_pattern_object(rx):
     assert p.test("a=1") is True and p.test("nothing") is False
     assert p.getPattern() == r"(?P<key>\w+)=(?P<val>\w+)"
     assert p.getFlags() == 0
-    assert p.toString() == r"/(?P<key>\w+)=(?P<val>\w+)/"
-    assert rx["compile"]("a", 2 + 8).toString() == "/a/im"
+    assert p.toString() == r'Pattern("(?P<key>\\w+)=(?P<val>\\w+)", flags=0)'
+    assert rx["compile"]("a", 2 + 8).toString() == 'Pattern("a", flags=10)'
     assert rx["compile"]("a", 2).getFlags() == 2
     kv = p.search("name=ml version=2")
     assert [kv.group("key"), kv.group("val")] == ["name", "ml"]
@@ -216,7 +216,7 @@ result = regex.findall("(\d)(\w)", "1a 2b");
     assert result.success, result.error
     assert result.stdout.splitlines()[:4] == [
         '<Match> Match [3, 10] ["2024", "03"] {"y": "2024"} Match("2024-03", span=[3, 10])',
-        '<Pattern> Pattern /a+/im 10 ["aA", "AAA"]',
+        '<Pattern> Pattern Pattern("a+", flags=10) 10 ["aA", "AAA"]',
         '{"result": "1a 2b", "count": 2} 2',
         "SecurityError",
     ]
