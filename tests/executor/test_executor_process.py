@@ -287,13 +287,15 @@ def test_a_host_callable_in_the_context_is_refused_clearly(executor, context):
     """A builtin would pickle by name and run in the worker; a process-isolated executor
     cannot call back into the host, so any callable is refused with a clear error and the
     worker stays."""
-    spawned = executor.stats()["spawned_total"]
+    before = executor.stats()
     result = executor.run_sync('result = 1;', context=context)
     assert not result.success and result.error_type == "TypeError"
     assert "cannot be passed to a process-isolated executor" in result.error
     assert "isolation='thread'" in result.error
     assert executor.run_sync("result = 1 + 1;", context={"x": [1, {"y": 2}]}).value == 2
-    assert executor.stats()["spawned_total"] == spawned
+    after = executor.stats()
+    for event in ("crashed_total", "killed_total", "recycled_total"):
+        assert after[event] == before[event], event
 
 
 def test_shutdown_refuses_new_work_and_ends_the_workers():

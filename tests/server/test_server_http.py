@@ -11,6 +11,8 @@ import sys
 import time
 
 import httpx
+
+from tests.mltest import TIME_SLACK
 import pytest
 
 from conftest import ROOT, free_port
@@ -169,13 +171,13 @@ def test_twenty_infinite_loops_then_health_and_work(live_server):
 
     during, during_s, results, after, after_s, ok = asyncio.run(scenario())
     print("health during saturation took", during_s, "after", after_s)
-    assert during_s < 1.0
+    assert during_s < 1.0 * TIME_SLACK
     assert during.json()["status"] in ("healthy", "degraded")
     for r in results:
         body = r.json()
         assert body["success"] is False
         assert body["error"] == "Execution timeout after 0.5 seconds"
-    assert after_s < 1.0 and after.json()["status"] == "healthy"
+    assert after_s < 1.0 * TIME_SLACK and after.json()["status"] == "healthy"
     assert after.json()["executor"]["busy_workers"] == 0
     assert ok.json() == {**ok.json(), "success": True, "value": 2}
 
