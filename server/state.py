@@ -191,6 +191,9 @@ class ServerState:
 
 def light(value: Any) -> bool:
     """A value cheap enough to convert on the event loop: a scalar or a short string."""
-    return value is None or type(value) in (bool, int, float) and (
-        type(value) is not int or -(1 << 64) < value < 1 << 64) or (
-        type(value) is str and len(value) < 4096)
+    cls = type(value)
+    if value is None or cls is bool or cls is float:
+        return True
+    if cls is int:
+        return -(1 << 64) < value < 1 << 64
+    return cls is str and len(value) < 4096

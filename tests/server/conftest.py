@@ -243,20 +243,26 @@ def start_server(tmp_path):
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """One real server (4 workers) shared by a module's tests."""
+def module_server(tmp_path_factory, name: str, settings: dict[str, str]):
+    """A real uvicorn server with `settings` (MLPY_* variables) for a module's tests; they
+    play many clients from one address, so the per-client share and rate limit are off."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("live") / "server.log"
+    log_path = tmp_path_factory.mktemp(name) / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
-    # its tests play many clients from one address
-    env.update({"MLPY_MAX_WORKERS": "4", "MLPY_LOG_LEVEL": "warning",
-                "MLPY_MAX_CONCURRENT_PER_CLIENT": "64", "MLPY_RATE_LIMIT_PER_MINUTE": "0"})
+    env.update({"MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64",
+                "MLPY_RATE_LIMIT_PER_MINUTE": "0", **settings})
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = RunningServer(proc, f"http://127.0.0.1:{port}", log_path)
     wait_until_up(server.url, proc, log_path)
+    return server
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """One real server (4 workers) shared by a module's tests."""
+    server = module_server(tmp_path_factory, "live", {"MLPY_MAX_WORKERS": "4"})
     yield server
     server.stop()

@@ -64,22 +64,10 @@ def _rss(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def process_server(tmp_path_factory):
-    from tests.server.conftest import ROOT, RunningServer, free_port, wait_until_up
-    import subprocess
+    from tests.server.conftest import module_server
 
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("sessions") / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
-    # its tests play several tenants from one address
-    env.update({"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2",
-                "MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64",
-                "MLPY_RATE_LIMIT_PER_MINUTE": "0"})
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
-                                 "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = RunningServer(proc, f"http://127.0.0.1:{port}", log_path)
-    wait_until_up(server.url, proc, log_path)
+    server = module_server(tmp_path_factory, "sessions",
+                           {"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2"})
     yield server
     server.stop()
 
