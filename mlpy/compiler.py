@@ -24,6 +24,7 @@ from .runtime import ops
 from .runtime.builtins import BUILTINS
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
                       integer_locals)
+from .spans import FunctionSources
 from .security import (DENIED_NAMES, identifier_problem, import_problem, member_problem,
                        refused_name)
 
@@ -93,6 +94,7 @@ class Compiler(ArithmeticLowering):
         self.top_sequences: frozenset = frozenset()
         self.says_nonlocal = "nonlocal" in source
         self.statement_line: int | None = None   # the top-level statement being compiled
+        self.function_sources = FunctionSources(source)
 
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
@@ -330,9 +332,12 @@ class Compiler(ArithmeticLowering):
             body = body_builder(scope)
         finally:
             self.scope, self.loop_depth = outer_scope, outer_loops
+        # its own ML text as its docstring: what a session checkpoint re-creates it from
+        text = self.function_sources.text(node.line, node.column)
+        doc = [asty.Expr(node, asty.Constant(node, text))] if text is not None else []
         fdef = ast.FunctionDef(name=name, args=ast.arguments(
             posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-            defaults=[]), body=decls + body, decorator_list=[], returns=None)
+            defaults=[]), body=doc + decls + body, decorator_list=[], returns=None)
         if "type_params" in ast.FunctionDef._fields:
             fdef.type_params = []  # type: ignore[attr-defined]  # (Python 3.12+ field)
         return stamp(fdef, node)

@@ -119,6 +119,8 @@ class RunRequest(NamedTuple):
     sid: int | None                   # the session the run belongs to (None: one-shot)
     session_context: dict[str, Any] | None
     has_input: bool
+    durable: bool = False             # attach the session's checkpoint to the result
+    restore: bytes | None = None      # the checkpoint the new session starts from
 
 
 class StopRequest(NamedTuple):

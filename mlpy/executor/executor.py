@@ -93,10 +93,15 @@ class AsyncMLExecutor:
         return run_blocking(self.pool, self.pool.submit, code, timeout, context, on_output,
                             interactive, None, input)
 
-    def session(self, context: Mapping[str, Any] | None = None) -> Session:
+    def session(self, context: Mapping[str, Any] | None = None, *, durable: bool = False,
+                restore: bytes | None = None) -> Session:
         """A `Session`: a persistent namespace whose executions run one at a time, in order.
-        With isolation="process" the namespace lives in a worker process."""
-        return self.pool.open_session(context)
+        With isolation="process" the namespace lives in a worker process.
+
+        `durable`: each result carries the session's state as a checkpoint record
+        (`result.checkpoint`, see mlpy/checkpoint.py) for the host to store; `restore`: a
+        session made from such a record (its first result has `restored` and `lost`)."""
+        return self.pool.open_session(context, durable=durable, restore=restore)
 
     def shutdown(self, wait: bool = True, *, cancel_pending: bool = False) -> None:
         """Stop accepting work. `cancel_pending` also stops queued and running executions

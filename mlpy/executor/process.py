@@ -368,8 +368,10 @@ class ProcessPool(StoppablePool):
             return
         self._pump()
 
-    def open_session(self, context: Mapping[str, Any] | None) -> ProcessSession:
-        return ProcessSession(self, context, self.settings.output_interval)
+    def open_session(self, context: Mapping[str, Any] | None, *, durable: bool = False,
+                     restore: bytes | None = None) -> ProcessSession:
+        return ProcessSession(self, context, self.settings.output_interval, durable=durable,
+                              restore=restore)
 
     def _next_job(self, slot: _Slot) -> Job | None:
         queue = self._shared if slot.sid is None else slot.private
@@ -407,7 +409,8 @@ class ProcessPool(StoppablePool):
                 sends.append((proc, RunRequest(
                     run.rid, run.code, run.timeout, run.context, run.interactive,
                     session.sid if session else None, session.context if session else None,
-                    run.input is not None)))
+                    run.input is not None, bool(session and session.durable),
+                    session.take_restore() if session else None)))
         for proc, message in sends:
             try:
                 ok = proc.send(message)
@@ -807,8 +810,8 @@ class ProcessSession(Session):
     _sids = itertools.count(1)
 
     def __init__(self, pool: ProcessPool, context: Mapping[str, Any] | None,
-                 output_interval: float):
-        super().__init__(pool, context, output_interval)
+                 output_interval: float, *, durable: bool = False, restore: bytes | None = None):
+        super().__init__(pool, context, output_interval, durable=durable, restore=restore)
         self._initial_namespace = None             # validated; the worker builds its own
         self._processes = pool
         self.sid = next(self._sids)
@@ -821,6 +824,7 @@ class ProcessSession(Session):
         return self._processes.variables(self.sid)
 
     def reset(self) -> None:
+        self.take_restore()
         self._processes.reset_session(self.sid)
 
     @property

@@ -29,6 +29,13 @@ class AsyncMLResult:
     column: int | None = None
     display_value: Any = None
     stderr: str = ""
+    # durable sessions (`executor.session(durable=True)`): the session's state after the run
+    # as a checkpoint record (mlpy/checkpoint.py), or why none could be written; and, on the
+    # first run of a session made from a checkpoint, what could not be restored
+    checkpoint: bytes | None = None
+    checkpoint_error: str | None = None
+    restored: bool = False
+    lost: list[dict] | None = None
 
     def __post_init__(self) -> None:
         self.error = bounded_message(self.error)

@@ -35,10 +35,17 @@ REPR_LIMIT = 80
 class Session:
     """Create with `executor.session(context=None)`."""
 
-    def __init__(self, pool: Pool, context: Mapping[str, Any] | None, output_interval: float):
+    def __init__(self, pool: Pool, context: Mapping[str, Any] | None, output_interval: float,
+                 *, durable: bool = False, restore: bytes | None = None):
         if context is not None and not isinstance(context, Mapping):
             raise TypeError("context must be a mapping of variable names to values")
+        if restore is not None and not isinstance(restore, (bytes, bytearray)):
+            raise TypeError("restore must be a checkpoint record (bytes)")
         self.pool = pool
+        # durable: every result carries the session's checkpoint; restore: a checkpoint the
+        # first execution binds before it runs (its result says what was lost)
+        self.durable = durable
+        self._restore: bytes | None = bytes(restore) if restore is not None else None
         self.context: dict[str, Any] | None = dict(context) if context else None
         self.output_interval = output_interval
         self._lock = threading.Lock()
@@ -100,6 +107,12 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
+    def take_restore(self) -> bytes | None:
+        """The checkpoint still to be restored, handed out once (to the first execution)."""
+        with self._lock:
+            blob, self._restore = self._restore, None
+        return blob
+
     @property
     def lost(self) -> str | None:
         """Why this session's state is gone (its worker process died), or None while it
@@ -117,7 +130,8 @@ class Session:
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Forget every variable (the session's context variables are bound again)."""
+        """Forget every variable (the session's context variables are bound again), and a
+        checkpoint not yet restored."""
         raise NotImplementedError
 
     def enqueue(self, job: Job) -> None:

@@ -32,6 +32,10 @@ class ExecutorSettings:
     # replaced: what a run leaves behind, not how many runs there were, decides
     recycle_rss: int | None = 160 << 20
     spare_workers: int = 1             # processes kept started to replace one at once
+    # durable sessions: the largest checkpoint written or read, and the key that signs them
+    # (HMAC-SHA256; None: a plain SHA-256 digest, which catches damage but not forgery)
+    checkpoint_max_bytes: int = 16 << 20
+    checkpoint_key: bytes | None = None
 
     def __post_init__(self):
         if self.stop_grace <= 0 or self.reinject_interval <= 0:

@@ -33,7 +33,7 @@ class ThreadRun:
     """What one execution needs on the worker and what it has measured so far."""
 
     __slots__ = ("code", "interactive", "context", "session", "sink", "transpile_time",
-                 "run_started", "execution_time", "input", "on_clock")
+                 "run_started", "execution_time", "input", "on_clock", "namespace", "lost")
 
     def __init__(self, code: str, interactive: bool, context: Mapping[str, Any] | None,
                  session: ThreadSession | None, sink: OutputSink, input: InputReader | None,
@@ -48,6 +48,8 @@ class ThreadRun:
         self.transpile_time = 0.0
         self.run_started: float | None = None
         self.execution_time = 0.0
+        self.namespace: dict | None = None      # a session's namespace, once the run has it
+        self.lost: list[dict] | None = None     # what a restore before the run could not bind
 
 
 class ThreadPool:
@@ -83,8 +85,10 @@ class ThreadPool:
     def request_stop(self, job: Job, stop: Stop) -> bool:
         return self.workers.request_stop(job, stop)
 
-    def open_session(self, context: Mapping[str, Any] | None) -> ThreadSession:
-        return ThreadSession(self, context, self.settings.output_interval)
+    def open_session(self, context: Mapping[str, Any] | None, *, durable: bool = False,
+                     restore: bytes | None = None) -> ThreadSession:
+        return ThreadSession(self, context, self.settings.output_interval, durable=durable,
+                             restore=restore)
 
     def shutdown(self, wait: bool = True, cancel_pending: bool = False,
                  stop: Stop = SHUTDOWN) -> None:
@@ -100,9 +104,52 @@ class ThreadPool:
     # -- on the worker thread ----------------------------------------------------------------
     def _run_job(self, job: Job) -> AsyncMLResult:
         try:
-            return self._run_program(job)
+            result = self._run_program(job)
         except Exception as err:  # a bug below the executor: report it, keep the worker
             return self._internal_error(job, err, "running")
+        run: ThreadRun = job.data
+        if run.lost is not None:
+            result.restored, result.lost = True, run.lost
+        if run.session is not None and run.session.durable and run.namespace is not None:
+            self._checkpoint(result, run.namespace)
+        return result
+
+    def _checkpoint(self, result: AsyncMLResult, namespace: dict) -> None:
+        """Attach the session's state after the run (or why it could not be written)."""
+        from ..checkpoint import CheckpointError, dump
+        settings = self.settings
+        try:
+            result.checkpoint = dump(namespace, toolchain().user_variables,
+                                     key=settings.checkpoint_key,
+                                     max_bytes=settings.checkpoint_max_bytes)
+        except CheckpointError as err:
+            result.checkpoint_error = str(err)
+
+    def _restore(self, run: ThreadRun, blob: bytes, namespace: dict,
+                 context: ExecutionContext) -> list[dict]:
+        """Bind a checkpoint into the session's fresh namespace; what could not be bound."""
+        from ..checkpoint import CheckpointError, load, make_function, restore
+        settings, strict = self.settings, self.executor.strict_security
+        try:
+            record = load(blob, key=settings.checkpoint_key,
+                          max_bytes=settings.checkpoint_max_bytes)
+        except CheckpointError as err:
+            return [{"name": "(every variable)", "reason": str(err)}]
+
+        def run_source(source: str, ns: dict) -> str | None:
+            try:
+                program = toolchain().compile(source, strict_security=strict,
+                                              cache=settings.cache)
+            except MLError as err:
+                return err.message
+            outcome = toolchain().execute(program, ns, context)
+            return None if outcome.success else outcome.error.message
+
+        try:
+            return restore(record, namespace, run_source,
+                           lambda source: make_function(source, strict_security=strict))
+        except CheckpointError as err:
+            return [{"name": "(every variable)", "reason": str(err)}]
 
     def _compile(self, job: Job) -> Any:
         run: ThreadRun = job.data
@@ -140,6 +187,11 @@ class ThreadPool:
             output=run.sink, capabilities=Capabilities(ex.capabilities, ex.capability_patterns),
             limits=self.settings.limits, file_root=ex.file_root, allowed_hosts=ex.allowed_hosts,
             env=dict(ex.env), state=state, input=run.input)
+        if run.session is not None:
+            run.namespace = namespace
+            blob = run.session.take_restore()
+            if blob is not None:
+                run.lost = self._restore(run, blob, namespace, context)
         run.run_started = perf_counter()
         try:
             outcome = toolchain().execute(program, namespace, context)
@@ -206,8 +258,8 @@ class ThreadSession(Session):
     pool's threads."""
 
     def __init__(self, pool: ThreadPool, context: Mapping[str, Any] | None,
-                 output_interval: float):
-        super().__init__(pool, context, output_interval)
+                 output_interval: float, *, durable: bool = False, restore: bytes | None = None):
+        super().__init__(pool, context, output_interval, durable=durable, restore=restore)
         self._workers = pool.workers
         self._namespace: dict | None = self._initial_namespace
         self._state: dict = {}
@@ -227,6 +279,7 @@ class ThreadSession(Session):
         with self._lock:
             self._namespace = namespace
             self._state = {}
+            self._restore = None
 
     def namespace_for_run(self, context: Mapping[str, Any] | None) -> tuple[dict, dict]:
         """Worker thread: the namespace and library state for the execution starting now."""

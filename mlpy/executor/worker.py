@@ -156,7 +156,7 @@ class Worker:
             session = self.sessions.get(request.sid)
             if session is None:
                 session = self.sessions[request.sid] = self.executor.session(
-                    request.session_context)
+                    request.session_context, durable=request.durable, restore=request.restore)
         reader = self._input(rid) if request.has_input else None
         try:
             job = self.pool.make_job(request.code, request.timeout, request.context,

@@ -1,0 +1,114 @@
+"""The ML source text of each function a program defines.
+
+The compiler stores it as the compiled function's docstring, so a function value carries its
+own definition: a session checkpoint (mlpy/checkpoint.py) writes functions as ML source and
+re-creates them from it.  Found from the tokens, which already know strings and comments: a
+`function` declaration ends at the `}` matching its body's `{`; an arrow `fn (...) => ...`
+at the end of its block, or of its expression (the first `;`, `,` or unmatched closer at its
+own bracket depth, or a `:` that no `?` of its own opened).
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from .lexer import normalise_newlines, tokenize
+
+_OPENERS = {"_LPAR", "LSQB", "LBRACE", "_BLOCK_LBRACE"}
+_CLOSERS = {"_RPAR", "_RSQB", "_RBRACE"}
+
+
+class FunctionSources:
+    """Looks up function definitions in one program's text (tokenized once, on first use)."""
+
+    def __init__(self, source: str):
+        self.source = normalise_newlines(source)
+        self._tokens: list[tuple] | None = None
+        self._positions: list[tuple[int, int]] = []
+        self._line_starts: list[int] = []
+
+    def _load(self) -> list[tuple]:
+        if self._tokens is None:
+            self._tokens = tokenize(self.source)
+            self._positions = [(t[2], t[3]) for t in self._tokens]
+            starts, offset = [], 0
+            for line in self.source.split("\n"):
+                starts.append(offset)
+                offset += len(line) + 1
+            self._line_starts = starts
+        return self._tokens
+
+    def text(self, line: int, column: int) -> str | None:
+        """The definition starting with the `function` or `fn` at (line, column), or None
+        when it cannot be found (the function is then not restorable from source)."""
+        tokens = self._load()
+        start = bisect.bisect_left(self._positions, (line, column))
+        if start >= len(tokens) or self._positions[start] != (line, column):
+            return None
+        end = _end_of(tokens, start)
+        if end is None:
+            return None
+        last = tokens[end]
+        begin = self._line_starts[line - 1] + column - 1
+        finish = self._line_starts[last[2] - 1] + last[3] - 1 + len(last[4])
+        return self.source[begin:finish]
+
+
+def _end_of(tokens: list[tuple], start: int) -> int | None:
+    """Index of the last token of the function starting at `start`."""
+    kind = tokens[start][0]
+    i = start + 1
+    if kind == "FN":
+        while i < len(tokens) and tokens[i][0] != "_ARROW":
+            i += 1
+        i += 1
+        if i >= len(tokens):
+            return None
+        if tokens[i][0] != "_BLOCK_LBRACE":
+            return _end_of_expression(tokens, i)
+    else:
+        depth = 0      # the parameter list's parentheses come before the body's `{`
+        while i < len(tokens) and not (tokens[i][0] == "LBRACE" and depth == 0):
+            depth += tokens[i][0] == "_LPAR"
+            depth -= tokens[i][0] == "_RPAR"
+            i += 1
+    return _matching(tokens, i)
+
+
+def _matching(tokens: list[tuple], i: int) -> int | None:
+    depth = 0
+    while i < len(tokens):
+        kind = tokens[i][0]
+        if kind in _OPENERS:
+            depth += 1
+        elif kind in _CLOSERS:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _end_of_expression(tokens: list[tuple], i: int) -> int | None:
+    depth = questions = 0
+    last = None
+    while i < len(tokens):
+        kind = tokens[i][0]
+        if kind in _OPENERS:
+            depth += 1
+        elif kind in _CLOSERS:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0:
+            if kind in ("_SEMI", "_COMMA"):
+                break
+            if kind == "_QMARK":
+                questions += 1
+            elif kind == "_COLON":
+                if not questions:
+                    break
+                questions -= 1
+        last = i
+        i += 1
+    return last
