@@ -54,11 +54,30 @@ def default_executor(settings: Settings) -> Executor:
                            strict_security=settings.strict_security,
                            isolation=settings.isolation,
                            settings=ExecutorSettings(
-                               recycle_rss=settings.worker_recycle_rss_mb << 20))
+                               recycle_rss=settings.worker_recycle_rss_mb << 20,
+                               checkpoint_max_bytes=settings.max_checkpoint_bytes,
+                               checkpoint_key=settings.checkpoint_key.encode() or None))
 
 
 def _shutdown(executor: Executor) -> None:
     executor.shutdown(wait=True, cancel_pending=True)   # also stop what is queued or running
+
+
+async def _sweep(state: ServerState, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await state.sessions.sweep()
+        except Exception:            # the store is down: the next sweep tries again
+            log.warning("sweeping expired sessions failed", exc_info=True)
+
+
+async def _close_sessions(state: ServerState) -> None:
+    """Stop every session's worker; a shared store keeps them for the next start."""
+    try:
+        await state.sessions.close()
+    except Exception:
+        log.exception("closing the session store failed")
 
 
 class _Holder:
@@ -144,15 +163,11 @@ def create_app(settings: Settings | None = None, *,
         app.state.ml = holder.state = state
         undo_signals = _hook_signals(state)
 
-        async def sweep():
-            interval = max(0.05, min(60.0, settings.session_ttl / 4))
-            while True:
-                await asyncio.sleep(interval)
-                state.sessions.expire()
-
-        sweeper = asyncio.create_task(sweep())
-        log.info("mlpy server %s started: %d workers, strict_security=%s, isolation=%s",
-                 __version__, state.max_workers, state.strict_security, state.isolation)
+        sweeper = asyncio.create_task(_sweep(state, max(0.05, min(60.0,
+                                                                  settings.session_ttl / 4))))
+        log.info("mlpy server %s started: %d workers, strict_security=%s, isolation=%s, "
+                 "session store=%s", __version__, state.max_workers, state.strict_security,
+                 state.isolation, state.sessions.kind)
         if state.isolation == "thread":
             log.warning("thread isolation is one trust domain: ML code runs in this process "
                         "with no memory cap, and one user's runaway code affects the others; "
@@ -163,7 +178,7 @@ def create_app(settings: Settings | None = None, *,
             undo_signals()
             sweeper.cancel()
             _drain(state)
-            state.sessions.close_all()
+            await _close_sessions(state)
             try:
                 await asyncio.wait_for(asyncio.to_thread(_shutdown, executor), 5.0)
             except asyncio.TimeoutError:

@@ -183,6 +183,18 @@ class SessionExecuteResponse(ExecuteResponse):
     display_error: str | None = Field(
         None, description="set when the final expression's value has no JSON form "
                           "(`display_value` is then null; `display` still has its text)")
+    restored: bool = Field(
+        False, description="the session's state was re-created from its checkpoint before "
+        "this cell ran (its worker had died, the server restarted, or another server process "
+        "ran its last cells); `lost` names what could not be")
+    lost: list[str] = Field(
+        default_factory=list, description="variables a restore could not bring back "
+        "(closures, iterators, library objects), with why in `lost_reasons`")
+    lost_reasons: dict[str, str] = Field(default_factory=dict)
+    checkpoint_error: str | None = Field(
+        None, description="set when the session's state after this cell could not be saved "
+        "(too large for MLPY_MAX_CHECKPOINT_BYTES, or the store failed): a restore would bring "
+        "back the state before it")
 
 
 class VariableInfo(BaseModel):

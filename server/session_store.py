@@ -4,6 +4,13 @@ A session is evicted only when it is idle (nothing running, nothing waiting); a 
 key, else a client address) holds at most `per_key` of them; each session has its own line of
 waiting cells, capped and timed like the one-shot queue. Ended sessions are remembered so that
 their ids answer 410 with the reason rather than 404.
+
+With a shared store (`shared_sessions`: SQLite or Redis) sessions are durable: the store is the
+truth — owner, use times, quotas, the latest checkpoint — and this process's entries are a
+cache of the sessions it has a worker for.  A cell takes the session's lease in the store (one
+process at a time), reloads the checkpoint if another process ran a cell since, and writes the
+new checkpoint after.  A worker that died, a restart or another process means a restore from
+the checkpoint, announced in the reply (`restored`, `lost`), never a silent loss.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .admission import QueueFull, retry_after
+from .shared_sessions import LeaseBusy, SessionRecord, SharedSessions, digest
 
 log = logging.getLogger("mlpy.server")
 
@@ -33,6 +41,10 @@ class SessionGone(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class SessionUnknown(Exception):
+    """No session with this id belongs to the caller (404)."""
 
 
 class SessionLimit(Exception):
@@ -62,6 +74,9 @@ class SessionEntry:
     waiting: int = 0                      # cells queued behind the running one
     ended: str | None = None              # why it ended while requests were in flight
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # durable sessions: the checkpoint this process's worker state matches, and its version
+    checkpoint: bytes | None = None
+    version: int = 0
 
     @property
     def running(self) -> bool:
@@ -93,10 +108,12 @@ class SessionEntry:
 class SessionStore:
     """Live sessions by id, least recently used first; idle ones expire after `ttl`."""
 
-    def __init__(self, make: Callable[[], Any], ttl: float, cap: int,
+    def __init__(self, make: Callable[..., Any], ttl: float, cap: int,
                  clock: Callable[[], float] = time.monotonic, *, per_key: int | None = None,
-                 max_queue: int = 8, queue_timeout: float = 30.0):
-        self._make = make
+                 max_queue: int = 8, queue_timeout: float = 30.0,
+                 shared: SharedSessions | None = None):
+        self._make = make                 # make() / make(restore=checkpoint) -> a session
+        self.shared = shared
         self._clock = clock               # injectable: tests move time instead of sleeping
         self.ttl = ttl
         self.cap = cap
@@ -275,3 +292,210 @@ class SessionStore:
             entry.session.close()
         except Exception:  # pragma: no cover
             log.exception("closing session %s failed", entry.id)
+
+
+    # -- durable sessions (a shared store) and the async entry points every router uses ------
+    @property
+    def kind(self) -> str:
+        return self.shared.kind if self.shared is not None else "memory"
+
+    async def open(self, owner: str | None, tenant: str) -> SessionEntry:
+        """A new session (SessionLimit when the quota or cap is reached and all are busy)."""
+        shared = self.shared
+        if shared is None:
+            return self.create(owner, tenant)
+        owner_d, tenant_d = digest(owner), digest(tenant)
+        await self._make_room(shared, await shared.sessions(tenant_d, self.ttl), 429)
+        await self._make_room(shared, await shared.sessions(None, self.ttl), 503)
+        entry = self._cache(SessionEntry(id=secrets.token_urlsafe(16), session=self._make(),
+                                         owner=owner, tenant=tenant,
+                                         last_used_mono=self._clock()))
+        now = time.time()
+        await shared.add(SessionRecord(entry.id, owner_d, tenant_d, now, now))
+        self.counts["created"] += 1
+        return entry
+
+    async def _make_room(self, shared: SharedSessions, live: list[tuple[str, float]],
+                         status: int) -> None:
+        limit = self.per_key if status == 429 else self.cap
+        if len(live) < limit:
+            return
+        for session_id, _ in live:                      # least recently used first
+            local = self._entries.get(session_id)
+            if (local is not None and local.busy) or await shared.leased(session_id):
+                continue
+            record = await shared.get(session_id)
+            reason = (f"evicted: its API key (or client address) holds at most {limit} "
+                      f"sessions and this one was the least recently used" if status == 429
+                      else f"evicted: the server keeps at most {limit} sessions and this one "
+                           f"was the least recently used")
+            log.info("session %s %s", session_id, reason)
+            self.counts["evicted"] += 1
+            await shared.end(session_id, record.owner if record else "", reason)
+            if local is not None:
+                self._end(local, reason)
+            return
+        if status == 429:
+            raise SessionLimit(
+                f"session quota reached: this API key (or client address) holds {len(live)} "
+                f"sessions, the most allowed (MLPY_MAX_SESSIONS_PER_KEY), and all of them are "
+                f"busy; delete one or wait for one to finish", 429)
+        raise SessionLimit(f"server busy: it holds its maximum of {limit} sessions "
+                           f"(MLPY_MAX_SESSIONS) and all of them are busy", 503, retry_after(5))
+
+    def _cache(self, entry: SessionEntry) -> SessionEntry:
+        """Keep `entry`'s worker here; past the cap the least recently used idle worker is
+        let go (its session stays in the shared store, restored when used again)."""
+        while len(self._entries) >= self.cap:
+            victim = self._idle(self._entries.values())
+            if victim is None:
+                break
+            self._uncache(victim)
+        self._entries[entry.id] = entry
+        return entry
+
+    def _uncache(self, entry: SessionEntry) -> None:
+        self._entries.pop(entry.id, None)
+        entry.session.close()
+
+    async def find(self, session_id: str, owner: str | None) -> SessionEntry:
+        """The caller's session: SessionUnknown (404) or SessionGone (410, with why)."""
+        shared = self.shared
+        if shared is None:
+            entry = self.get(session_id, owner)
+            if entry is None:
+                reason = self.gone_reason(session_id, owner)
+                if reason is not None:
+                    raise SessionGone(reason)
+                raise SessionUnknown(session_id)
+            return entry
+        entry = self._entries.get(session_id)
+        if entry is not None and entry.owner == owner:
+            entry.touch(self._clock())
+            self._entries.move_to_end(session_id)
+            if entry.lost_reason is not None and not entry.busy:
+                self._respawn(entry, entry.checkpoint)
+            return entry
+        record = await self._record(shared, session_id, owner)
+        entry = self._cache(SessionEntry(
+            id=session_id, session=self._make(restore=record.checkpoint), owner=owner,
+            tenant="", last_used_mono=self._clock(), execution_count=record.execution_count,
+            created_at=record.created_at, last_used_at=record.last_used_at,
+            checkpoint=record.checkpoint, version=record.version))
+        entry.tenant = record.tenant               # (a digest: quotas are counted in the store)
+        self.counts["restored" if record.checkpoint else "attached"] += 1
+        return entry
+
+    async def _record(self, shared: SharedSessions, session_id: str,
+                      owner: str | None) -> SessionRecord:
+        """The session's record, unexpired and the caller's, else SessionGone/Unknown."""
+        owner_d = digest(owner)
+        record = await shared.get(session_id)
+        if record is None or record.owner != owner_d:
+            reason = await shared.gone_reason(session_id, owner_d)
+            if reason is not None:
+                raise SessionGone(reason)
+            raise SessionUnknown(session_id)
+        if record.last_used_at < time.time() - self.ttl and not await shared.leased(session_id):
+            self.counts["expired"] += 1
+            await shared.end(session_id, owner_d, self._expiry_reason())
+            raise SessionGone(self._expiry_reason())
+        return record
+
+    def _respawn(self, entry: SessionEntry, checkpoint: bytes | None) -> None:
+        """Give `entry` a new worker made from `checkpoint` (its old one died or is stale)."""
+        old, entry.session = entry.session, self._make(restore=checkpoint)
+        try:
+            old.close()
+        except Exception:  # pragma: no cover
+            log.exception("closing session %s failed", entry.id)
+
+    @contextlib.asynccontextmanager
+    async def cell(self, entry: SessionEntry) -> AsyncIterator[None]:
+        """Hold the session for one cell: its turn here and, when shared, its lease in the
+        store, with this process's copy of its state brought up to date first."""
+        async with self.turn(entry):
+            shared = self.shared
+            if shared is None:
+                yield
+                return
+            try:
+                async with shared.lease(entry.id, self.queue_timeout):
+                    record = await self._record(shared, entry.id, entry.owner)
+                    if record.version != entry.version:          # another process ran cells
+                        entry.checkpoint, entry.version = record.checkpoint, record.version
+                        entry.execution_count = record.execution_count
+                        self._respawn(entry, record.checkpoint)
+                    elif entry.lost_reason is not None:          # its worker died meanwhile
+                        self._respawn(entry, entry.checkpoint)
+                    yield
+            except LeaseBusy:
+                raise QueueFull(f"session busy: another server process has run its cells for "
+                                f"more than {self.queue_timeout:g} seconds",
+                                retry_after(1)) from None
+            except (SessionGone, SessionUnknown) as gone:
+                reason = gone.reason if isinstance(gone, SessionGone) else DELETED
+                self._entries.pop(entry.id, None)
+                entry.ended = reason
+                entry.session.close()
+                raise SessionGone(reason) from None
+
+    async def finished(self, entry: SessionEntry, result: Any) -> str | None:
+        """After a cell (still holding it): count it and, when shared, write the checkpoint
+        if the state changed.  Returns why the new state could not be saved, or None.
+        Without a shared store a lost worker ends the session (SessionGone)."""
+        shared = self.shared
+        if result.error_type == "SessionLost":
+            if shared is None:
+                reason = result.error or "session lost"
+                self.lose(entry, reason)
+                raise SessionGone(reason)
+            self.counts["worker_lost"] += 1
+            self._respawn(entry, entry.checkpoint)     # restored on the next cell
+            return None
+        entry.execution_count += 1
+        self.touch(entry)
+        if shared is None:
+            return None
+        new = result.checkpoint
+        if new is not None and new != entry.checkpoint:
+            entry.checkpoint, entry.version = new, entry.version + 1
+        else:
+            new = None
+        try:
+            await shared.save(entry.id, new, entry.version, entry.execution_count, time.time())
+        except Exception as err:
+            log.warning("session %s: saving its checkpoint failed: %s", entry.id, err)
+            return f"the session's state after this cell could not be saved: {err}"
+        return result.checkpoint_error
+
+    async def remove(self, session_id: str, owner: str | None) -> None:
+        """Delete at the owner's request (SessionUnknown / SessionGone otherwise)."""
+        shared = self.shared
+        if shared is None:
+            if not self.delete(session_id, owner):
+                reason = self.gone_reason(session_id, owner)
+                if reason is not None:
+                    raise SessionGone(reason)
+                raise SessionUnknown(session_id)
+            return
+        record = await self._record(shared, session_id, owner)
+        if not self.delete(session_id, owner):      # (delete() counts a cached one)
+            self.counts["deleted"] += 1
+        await shared.end(session_id, record.owner, None)
+
+    async def sweep(self) -> None:
+        """Periodic: end expired sessions (shared: let idle workers go; the store's records
+        expire by their own last use, wherever they were used)."""
+        if self.shared is None:
+            self.expire()
+            return
+        now = self._clock()
+        for entry in [e for e in self._entries.values() if self._expired(e, now)]:
+            self._uncache(entry)
+        await self.shared.expire(self.ttl, self._expiry_reason())
+
+    async def close(self) -> None:
+        self.close_all()
+        if self.shared is not None:
+            await self.shared.close()

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     max_sessions_per_key: int = Field(
         20, ge=1, description="live sessions per API key (per client address without keys); "
         "the key's least recently used idle one is evicted past it (429 when all are busy)")
+    session_store: str = Field(
+        "", description="where sessions are kept between cells: `sqlite:///path/sessions.db` "
+        "(default: sessions.db under MLPY_DATA_DIR, else ~/.local/share/mlpy; survives "
+        "restarts and is shared by the server processes of one machine), "
+        "`redis://host:port/db` (several machines), or `memory` (this process only)")
+    checkpoint_key: str = Field(
+        "", description="a secret that signs session checkpoints (HMAC-SHA256), so a record "
+        "written by anyone without it is refused; set the same value on every server")
+    max_checkpoint_bytes: int = Field(
+        16 << 20, ge=1024, description="largest session checkpoint written or read; a "
+        "session whose state is larger is kept in its worker and the reply says it was not "
+        "saved")
     max_session_queue: int = Field(
         8, ge=0, description="cells that may wait for a session's running cell (503 beyond); "
         "each waits at most `queue_timeout` seconds")

@@ -20,6 +20,7 @@ from .probe import Probe
 from .ratelimit import RateLimiter
 from .rendering import render_result
 from .session_store import SessionStore
+from .shared_sessions import open_store
 from .settings import Settings
 
 log = logging.getLogger("mlpy.server")
@@ -40,7 +41,8 @@ class Executor(Protocol):
                       on_output: Callable[[str, str], object] | None = None
                       ) -> AsyncMLResult: ...
 
-    def session(self) -> Any: ...
+    def session(self, context: Any = None, *, durable: bool = False,
+                restore: bytes | None = None) -> Any: ...
 
     def shutdown(self, wait: bool = True, *, cancel_pending: bool = False) -> None: ...
 
@@ -59,10 +61,18 @@ class ServerState:
         self.isolation = executor.isolation
         self.admission = Admission(self.max_workers, settings.max_queue, settings.queue_timeout)
         # `clock` drives session expiry and rate limits (tests move it instead of sleeping)
-        self.sessions = SessionStore(executor.session, settings.session_ttl, settings.max_sessions,
+        shared = open_store(settings.session_store, settings.session_ttl)
+        durable = shared is not None
+
+        def make_session(restore: bytes | None = None) -> Any:
+            if not durable:
+                return executor.session()
+            return executor.session(durable=True, restore=restore)
+
+        self.sessions = SessionStore(make_session, settings.session_ttl, settings.max_sessions,
                                      clock, per_key=settings.max_sessions_per_key,
                                      max_queue=settings.max_session_queue,
-                                     queue_timeout=settings.queue_timeout)
+                                     queue_timeout=settings.queue_timeout, shared=shared)
         self.metrics = Metrics(self)
         self.probe = Probe(settings.health_interval)
         self.limiter = (RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst,

@@ -10,7 +10,7 @@ from ..deps import (check_code, check_request_context, check_timeout, get_state,
                     json_response, owner_of, run_guarded, tenant_of)
 from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecuteRequest,
                       SessionExecuteResponse, SessionInfo)
-from ..session_store import SessionEntry, SessionGone
+from ..session_store import SessionEntry, SessionGone, SessionUnknown
 from ..state import QueueFull, ServerState
 from ..streaming import stream_execution, wants_stream
 from .execute import COMMON_ERRORS, JSON_BODY
@@ -28,16 +28,12 @@ SESSION_EXAMPLES: dict[str, Any] = {
 }
 
 
-def _entry(request: Request, session_id: str):
+async def _entry(request: Request, session_id: str) -> tuple[ServerState, SessionEntry]:
     state = get_state(request)
-    owner = owner_of(request)
-    entry = state.sessions.get(session_id, owner)
-    if entry is None:
-        reason = state.sessions.gone_reason(session_id, owner)
-        if reason is not None:
-            raise SessionGone(reason)
-        raise HTTPException(404, f"session '{session_id}' not found")
-    return state, entry
+    try:
+        return state, await state.sessions.find(session_id, owner_of(request))
+    except SessionUnknown:
+        raise HTTPException(404, f"session '{session_id}' not found") from None
 
 
 @router.post("", response_model=SessionCreated, status_code=201,
@@ -48,7 +44,7 @@ async def create_session(request: Request):
     without use.  Past the server's cap (or the per-key quota) the least recently used idle
     session is evicted; a busy one never is: 503 (429 for the quota) when all are busy."""
     state = get_state(request)
-    entry = state.sessions.create(owner_of(request), tenant_of(request))
+    entry = await state.sessions.open(owner_of(request), tenant_of(request))
     return json_response({"id": entry.id, "ttl_seconds": state.sessions.ttl}, 201)
 
 
@@ -70,7 +66,7 @@ async def execute_in_session(session_id: str, request: Request,
     `display`).  Cells of one session run one at a time, in order; at most
     `MLPY_MAX_SESSION_QUEUE` wait (503 beyond), each at most `MLPY_QUEUE_TIMEOUT` seconds.
     A client that disconnects stops its cell."""
-    state, entry = _entry(request, session_id)
+    state, entry = await _entry(request, session_id)
     check_code(state, body.code)
     check_timeout(state, body.timeout)
     check_request_context(state, body.context)
@@ -89,7 +85,7 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
                     request: Request | None = None) -> dict[str, Any]:
     """One cell in the session's turn: the reply body, or SessionGone once it has ended."""
     try:
-        async with state.sessions.turn(entry):
+        async with state.sessions.cell(entry):
             state.sessions.touch(entry)
             session = entry.session
             result = await run_guarded(state, "session", lambda: session.execute(
@@ -100,13 +96,17 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
                 raise SessionGone(entry.ended)
             if result.error_type == "SessionLost":
                 state.record_execution("session", "lost", 0.0)
-                reason = result.error or "session lost"
-                state.sessions.lose(entry, reason)
-                raise SessionGone(reason)
-            entry.execution_count += 1
-            state.sessions.touch(entry)
+                if state.sessions.shared is not None:
+                    result.error = (f"{result.error}; the session's state as of its last "
+                                    f"completed cell is restored on its next request")
+            not_saved = await state.sessions.finished(entry, result)
             out = await state.render("session", result, display=True)
             out["execution_count"] = entry.execution_count
+            lost = result.lost or []
+            out.update(restored=bool(result.restored),
+                       lost=[item["name"] for item in lost],
+                       lost_reasons={item["name"]: item["reason"] for item in lost},
+                       checkpoint_error=not_saved)
     except QueueFull as exc:
         state.metrics.executions.inc("session", "rejected")
         raise HTTPException(exc.status, str(exc),
@@ -119,7 +119,7 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
 async def get_session(session_id: str, request: Request):
     """`status` is `idle`, `running` or `lost` (its process died; `lost_reason` says why,
     and its next execution answers 410).  Never waits for a running cell."""
-    state, entry = _entry(request, session_id)
+    state, entry = await _entry(request, session_id)
     status, lost = entry.status()
     variables = [] if lost else await asyncio.to_thread(entry.session.variables)
     return json_response({"id": entry.id, "status": status, "lost_reason": lost,
@@ -152,9 +152,8 @@ async def delete_session(session_id: str, request: Request):
     """Stops the session's running cell (its request, and any waiting, answer 410) and ends
     the session; its id is then unknown (404)."""
     state = get_state(request)
-    if not state.sessions.delete(session_id, owner_of(request)):
-        reason = state.sessions.gone_reason(session_id, owner_of(request))
-        if reason is not None:
-            raise SessionGone(reason)
-        raise HTTPException(404, f"session '{session_id}' not found")
+    try:
+        await state.sessions.remove(session_id, owner_of(request))
+    except SessionUnknown:
+        raise HTTPException(404, f"session '{session_id}' not found") from None
     return json_response({"id": session_id, "deleted": True})

@@ -108,7 +108,7 @@ class FakeExecutor:
         return AsyncMLResult(False, error="Parse error: unexpected token", error_type="SyntaxError",
                           line=1, column=1)
 
-    def session(self):
+    def session(self, context=None, *, durable=False, restore=None):
         return FakeSession(self)
 
     def shutdown(self, wait=True, *, cancel_pending=False):
@@ -153,6 +153,8 @@ def make_client():
 
     def make(executor=None, clock=time.monotonic, **overrides):
         fake = executor or FakeExecutor(max_workers=overrides.get("max_workers", 4))
+        # a fake writes no checkpoints: its sessions live in memory unless a test says so
+        overrides.setdefault("session_store", "memory")
         assert isinstance(fake, Executor), "the fake follows the server's executor protocol"
         app = create_app(Settings(**overrides), executor_factory=lambda s: fake, clock=clock)
         client = stack.enter_context(TestClient(app, base_url="http://localhost"))
@@ -227,7 +229,9 @@ def start_server(tmp_path):
                     "--port", str(port), "--log-level", "warning"]
         args = [a.replace("{port}", str(port)) for a in args]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
-        full_env.update({"MLPY_LOG_LEVEL": "warning"})
+        # each server its own session store unless the test shares one on purpose
+        full_env.update({"MLPY_LOG_LEVEL": "warning",
+                         "MLPY_DATA_DIR": str(tmp_path / f"data-{port}")})
         full_env.update(env or {})
         log_path = tmp_path / f"server-{port}.log"
         with open(log_path, "wb") as out:
@@ -250,7 +254,8 @@ def module_server(tmp_path_factory, name: str, settings: dict[str, str]):
     log_path = tmp_path_factory.mktemp(name) / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
     env.update({"MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64",
-                "MLPY_RATE_LIMIT_PER_MINUTE": "0", **settings})
+                "MLPY_RATE_LIMIT_PER_MINUTE": "0", "MLPY_DATA_DIR": str(log_path.parent / "data"),
+                **settings})
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],

@@ -66,8 +66,11 @@ def _rss(pid: int) -> int:
 def process_server(tmp_path_factory):
     from tests.server.conftest import module_server
 
+    # the in-memory store: these tests are about a process's own sessions and announced
+    # loss (durable sessions, restored instead, are test_server_durable_sessions.py's)
     server = module_server(tmp_path_factory, "sessions",
-                           {"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2"})
+                           {"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "2",
+                            "MLPY_SESSION_STORE": "memory"})
     yield server
     server.stop()
 
