@@ -63,9 +63,14 @@ def dump(ns: dict, user_variables: Callable[[dict], dict[str, Any]], *,
          key: bytes | None = None, max_bytes: int = MAX_BYTES) -> bytes:
     """The checkpoint of session namespace `ns` (`user_variables` lists its ML bindings).
     Raises CheckpointError when the record would be larger than `max_bytes`."""
+    variables = user_variables(ns)
+    size = _measure(list(variables.values()), max_bytes)
+    if size > max_bytes:
+        raise CheckpointError(f"the session's state takes more than {max_bytes} bytes as a "
+                              f"checkpoint (the limit)")
     writer = _Writer(ns)
     bindings, lost = [], []
-    for name, value in user_variables(ns).items():
+    for name, value in variables.items():
         mark = writer.next_id
         try:
             bindings.append([name, writer.value(value, 0)])
@@ -82,6 +87,36 @@ def dump(ns: dict, user_variables: Callable[[dict], dict[str, Any]], *,
         raise CheckpointError(f"the session's state takes {len(record)} bytes as a checkpoint, "
                               f"more than the limit of {max_bytes}")
     return record
+
+
+def _measure(values: list, budget: int) -> int:
+    """A lower bound of the JSON size of `values`, counted only up to `budget`: a state too
+    large to save is refused before any of it is encoded (a worker has little memory)."""
+    size = 0
+    seen: set[int] = set()
+    todo = list(values)
+    while todo and size <= budget:
+        value = todo.pop()
+        cls = type(value)
+        if cls is str:
+            size += len(value) + 3
+        elif cls is int:
+            size += 2 + value.bit_length() // 4
+        elif cls is list or cls is dict or cls is ErrorValue:
+            if id(value) in seen:
+                size += 10
+                continue
+            seen.add(id(value))
+            size += 12 + len(value)
+            if cls is list:
+                todo.extend(value)
+            else:
+                for k, v in value.items():
+                    size += len(k) + 3 if type(k) is str else 0
+                    todo.append(v)
+        else:
+            size += 4
+    return size
 
 
 def _header(body: bytes, key: bytes | None) -> bytes:

@@ -130,7 +130,9 @@ class HealthResponse(BaseModel):
     version: str
     pid: int
     uptime_seconds: float
-    sessions: int = Field(description="live sessions")
+    sessions: int = Field(description="sessions with a worker in this server process")
+    session_store: str = Field(description="where sessions live between cells: memory, "
+                                           "sqlite or redis (MLPY_SESSION_STORE)")
     session_activity: SessionActivity
 
 

@@ -124,6 +124,9 @@ class ThreadPool:
                                      max_bytes=settings.checkpoint_max_bytes)
         except CheckpointError as err:
             result.checkpoint_error = str(err)
+        except MemoryError:
+            result.checkpoint_error = ("the session's state is too large to save within the "
+                                       "worker's memory")
 
     def _restore(self, run: ThreadRun, blob: bytes, namespace: dict,
                  context: ExecutionContext) -> list[dict]:

@@ -40,6 +40,7 @@ async def health(request: Request):
         "pid": state.pid,
         "uptime_seconds": round(time.time() - state.started, 3),
         "sessions": len(state.sessions),
+        "session_store": state.sessions.kind,
         "session_activity": {"running": state.sessions.running,
                              "queued": state.sessions.queued,
                              "queue_lengths": sorted((q for _, q in state.sessions.queues()),

@@ -161,7 +161,7 @@ def test_state_over_the_checkpoint_limit_is_announced_not_dropped():
     finally:
         executor.shutdown()
     assert result.success and result.checkpoint is None
-    assert "more than the limit of 1000" in result.checkpoint_error
+    assert "more than 1000 bytes as a checkpoint" in result.checkpoint_error
 
 
 def test_deep_values_are_lost_by_name_not_a_crash():
