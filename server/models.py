@@ -231,6 +231,30 @@ class SessionInfo(BaseModel):
     variables: list[VariableInfo]
 
 
+class SessionSummary(BaseModel):
+    id: str
+    status: Literal["idle", "running", "lost"]
+    created_at: float
+    last_used_at: float
+    execution_count: int
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionSummary] = Field(description="the caller's sessions (its API key's; "
+                                                       "without keys, its client address's)")
+
+
+class InterruptResponse(BaseModel):
+    id: str
+    interrupted: bool = Field(description="a running cell was told to stop (its own reply "
+                                          "says `Execution interrupted`); false: none ran")
+
+
+class ResetResponse(BaseModel):
+    id: str
+    reset: bool
+
+
 class DeletedResponse(BaseModel):
     id: str
     deleted: bool

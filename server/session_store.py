@@ -378,7 +378,7 @@ class SessionStore:
             return entry
         record = await self._record(shared, session_id, owner)
         entry = self._cache(SessionEntry(
-            id=session_id, session=self._make(restore=record.checkpoint), owner=owner,
+            id=session_id, session=self._make(restore=record.checkpoint or None), owner=owner,
             tenant="", last_used_mono=self._clock(), execution_count=record.execution_count,
             created_at=record.created_at, last_used_at=record.last_used_at,
             checkpoint=record.checkpoint, version=record.version))
@@ -420,12 +420,13 @@ class SessionStore:
                 yield
                 return
             try:
-                async with shared.lease(entry.id, self.queue_timeout):
+                async with shared.lease(entry.id, self.queue_timeout,
+                                        on_interrupt=lambda: entry.session.cancel()):
                     record = await self._record(shared, entry.id, entry.owner)
                     if record.version != entry.version:          # another process ran cells
                         entry.checkpoint, entry.version = record.checkpoint, record.version
                         entry.execution_count = record.execution_count
-                        self._respawn(entry, record.checkpoint)
+                        self._respawn(entry, record.checkpoint or None)
                     elif entry.lost_reason is not None:          # its worker died meanwhile
                         self._respawn(entry, entry.checkpoint)
                     yield
@@ -469,6 +470,43 @@ class SessionStore:
             return f"the session's state after this cell could not be saved: {err}"
         return result.checkpoint_error
 
+    async def interrupt(self, entry: SessionEntry) -> bool:
+        """Stop the session's running cell, wherever it runs; False: nothing was running."""
+        if await entry.session.cancel():
+            return True
+        shared = self.shared
+        if shared is not None and await shared.leased(entry.id):
+            await shared.request_interrupt(entry.id)       # another process runs it
+            return True
+        return False
+
+    async def reset(self, entry: SessionEntry) -> None:
+        """Empty the session (in its turn, after the cells before it)."""
+        async with self.cell(entry):
+            entry.session.reset()
+            if self.shared is not None:
+                entry.checkpoint, entry.version = b"", entry.version + 1
+                await self.shared.save(entry.id, b"", entry.version, entry.execution_count,
+                                       time.time())
+
+    async def listing(self, owner: str | None, tenant: str) -> list[dict[str, Any]]:
+        """The caller's sessions (its API key's; without keys, its client address's)."""
+        shared = self.shared
+        if shared is None:
+            return [_summary(e.id, e.created_at, e.last_used_at, e.execution_count,
+                             e.status()[0]) for e in self._entries.values()
+                    if e.owner == owner and e.tenant == tenant]
+        out = []
+        for session_id, _ in await shared.sessions(digest(tenant), self.ttl):
+            record = await shared.get(session_id)
+            if record is None or record.owner != digest(owner):
+                continue
+            local = self._entries.get(session_id)
+            running = (local is not None and local.running) or await shared.leased(session_id)
+            out.append(_summary(session_id, record.created_at, record.last_used_at,
+                                record.execution_count, "running" if running else "idle"))
+        return out
+
     async def remove(self, session_id: str, owner: str | None) -> None:
         """Delete at the owner's request (SessionUnknown / SessionGone otherwise)."""
         shared = self.shared
@@ -499,3 +537,9 @@ class SessionStore:
         self.close_all()
         if self.shared is not None:
             await self.shared.close()
+
+
+def _summary(session_id: str, created_at: float, last_used_at: float, execution_count: int,
+             status: str) -> dict[str, Any]:
+    return {"id": session_id, "status": status, "created_at": created_at,
+            "last_used_at": last_used_at, "execution_count": execution_count}

@@ -24,7 +24,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ log = logging.getLogger("mlpy.server")
 
 LEASE_SECONDS = 5.0            # a lease not renewed for this long is free (its process died)
 RENEW_EVERY = LEASE_SECONDS / 3
+INTERRUPT_POLL = 0.2           # how often a running cell looks for an interrupt from elsewhere
 GONE_MEMORY = 86_400.0         # seconds an ended session's id answers 410 with its reason
 
 
@@ -110,9 +111,20 @@ class SharedSessions:
     async def leased(self, session_id: str) -> bool:
         raise NotImplementedError
 
+    async def request_interrupt(self, session_id: str) -> None:
+        """Ask whichever process runs the session's cell to stop it."""
+        raise NotImplementedError
+
+    async def take_interrupt(self, session_id: str) -> bool:
+        """True (once) if an interrupt was asked for while this process holds the lease."""
+        raise NotImplementedError
+
     @contextlib.asynccontextmanager
-    async def lease(self, session_id: str, wait: float) -> AsyncIterator[None]:
-        """Hold the session's lease while the block runs (renewed meanwhile); LeaseBusy when
+    async def lease(self, session_id: str, wait: float,
+                    on_interrupt: Callable[[], Awaitable[Any]] | None = None
+                    ) -> AsyncIterator[None]:
+        """Hold the session's lease while the block runs (renewed meanwhile, and watched for
+        interrupts asked for through another process: `on_interrupt`); LeaseBusy when
         another process holds it for longer than `wait` seconds."""
         deadline = time.monotonic() + wait
         pause = 0.005
@@ -121,7 +133,7 @@ class SharedSessions:
                 raise LeaseBusy(session_id)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
-        renewer = asyncio.create_task(self._renew(session_id))
+        renewer = asyncio.create_task(self._renew(session_id, on_interrupt))
         try:
             yield
         finally:
@@ -134,13 +146,19 @@ class SharedSessions:
                 log.warning("releasing the lease of session %s failed", session_id,
                             exc_info=True)
 
-    async def _renew(self, session_id: str) -> None:
+    async def _renew(self, session_id: str,
+                     on_interrupt: Callable[[], Awaitable[Any]] | None) -> None:
+        renew_at = time.monotonic() + RENEW_EVERY
         while True:
-            await asyncio.sleep(RENEW_EVERY)
+            await asyncio.sleep(INTERRUPT_POLL if on_interrupt else RENEW_EVERY)
             try:
-                if not await self.renew(session_id):
-                    log.warning("session %s: lease lost while running", session_id)
-                    return
+                if on_interrupt is not None and await self.take_interrupt(session_id):
+                    await on_interrupt()
+                if time.monotonic() >= renew_at:
+                    renew_at = time.monotonic() + RENEW_EVERY
+                    if not await self.renew(session_id):
+                        log.warning("session %s: lease lost while running", session_id)
+                        return
             except Exception:
                 log.warning("session %s: renewing its lease failed", session_id, exc_info=True)
 
@@ -156,6 +174,7 @@ CREATE TABLE IF NOT EXISTS gone (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (
     id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS interrupts (id TEXT PRIMARY KEY, holder TEXT NOT NULL);
 """
 
 
@@ -305,9 +324,29 @@ class SQLiteSessions(SharedSessions):
 
     async def release(self, session_id: str) -> None:
         def release() -> None:
-            self._conn().execute("DELETE FROM leases WHERE id = ? AND holder = ?",
-                                 (session_id, self.holder))
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM leases WHERE id = ? AND holder = ?",
+                           (session_id, self.holder))
+                db.execute("DELETE FROM interrupts WHERE id = ?", (session_id,))
+            finally:
+                db.execute("COMMIT")
         await self._run(release)
+
+    async def request_interrupt(self, session_id: str) -> None:
+        def request() -> None:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO interrupts SELECT id, holder FROM leases WHERE id = ?",
+                (session_id,))
+        await self._run(request)
+
+    async def take_interrupt(self, session_id: str) -> bool:
+        def take() -> bool:
+            cursor = self._conn().execute(
+                "DELETE FROM interrupts WHERE id = ? AND holder = ?", (session_id, self.holder))
+            return cursor.rowcount == 1
+        return await self._run(take)
 
     async def leased(self, session_id: str) -> bool:
         def leased() -> bool:
@@ -446,9 +485,16 @@ class RedisSessions(SharedSessions):
         if lock is not None:
             with contextlib.suppress(LockError):
                 await lock.release()
+        await self.client.delete(self._key("i", session_id))
 
     async def leased(self, session_id: str) -> bool:
         return bool(await self.client.exists(self._key("lease", session_id)))
+
+    async def request_interrupt(self, session_id: str) -> None:
+        await self.client.set(self._key("i", session_id), b"1", px=int(LEASE_SECONDS * 1000))
+
+    async def take_interrupt(self, session_id: str) -> bool:
+        return await self.client.getdel(self._key("i", session_id)) is not None
 
     async def close(self) -> None:
         await self.client.aclose()

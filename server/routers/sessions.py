@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, HTTPException, Request
 
 from ..deps import (check_code, check_request_context, check_timeout, get_state,
                     json_response, owner_of, run_guarded, tenant_of)
-from ..models import (DeletedResponse, ErrorDetail, SessionCreated, SessionExecuteRequest,
-                      SessionExecuteResponse, SessionInfo)
+from ..models import (DeletedResponse, ErrorDetail, InterruptResponse, ResetResponse,
+                      SessionCreated, SessionExecuteRequest, SessionExecuteResponse, SessionInfo,
+                      SessionList)
 from ..session_store import SessionEntry, SessionGone, SessionUnknown
 from ..state import QueueFull, ServerState
 from ..streaming import stream_execution, wants_stream
@@ -46,6 +47,16 @@ async def create_session(request: Request):
     state = get_state(request)
     entry = await state.sessions.open(owner_of(request), tenant_of(request))
     return json_response({"id": entry.id, "ttl_seconds": state.sessions.ttl}, 201)
+
+
+@router.get("", response_model=SessionList, responses=COMMON_ERRORS,
+            summary="List the caller's sessions")
+async def list_sessions(request: Request):
+    """The sessions of the caller's API key (without keys: of its client address), least
+    recently used first, with every server process's sessions when the store is shared."""
+    state = get_state(request)
+    return json_response({"sessions": await state.sessions.listing(owner_of(request),
+                                                                   tenant_of(request))})
 
 
 GONE: dict[int | str, dict[str, Any]] = {
@@ -112,6 +123,32 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
         raise HTTPException(exc.status, str(exc),
                             headers={"Retry-After": str(exc.retry_after)}) from None
     return out
+
+
+@router.post("/{session_id}/interrupt", response_model=InterruptResponse,
+             responses={**NOT_FOUND, **GONE}, summary="Stop the running cell, keep the state")
+async def interrupt_session(session_id: str, request: Request):
+    """Stops the cell the session is running — in this server process or, with a shared
+    store, in another one — like Jupyter's interrupt: that cell's reply says `Execution
+    interrupted`, variables stay, waiting cells still run."""
+    _, entry = await _entry(request, session_id)
+    interrupted = await get_state(request).sessions.interrupt(entry)
+    return json_response({"id": session_id, "interrupted": interrupted})
+
+
+@router.post("/{session_id}/reset", response_model=ResetResponse,
+             responses={**NOT_FOUND, **GONE, **COMMON_ERRORS},
+             summary="Forget every variable of the session")
+async def reset_session(session_id: str, request: Request):
+    """Empties the session after the cells already waiting have run (its id, owner and
+    execution count stay)."""
+    state, entry = await _entry(request, session_id)
+    try:
+        await state.sessions.reset(entry)
+    except QueueFull as exc:
+        raise HTTPException(exc.status, str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    return json_response({"id": session_id, "reset": True})
 
 
 @router.get("/{session_id}", response_model=SessionInfo, responses={**NOT_FOUND, **GONE},

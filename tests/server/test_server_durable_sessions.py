@@ -248,3 +248,55 @@ def test_quotas_hold_across_processes(start_server, redis_url):
         assert cell(ca, second, "1")["success"] and cell(ca, third, "2")["success"]
     with a.client() as anonymous:
         assert anonymous.post("/sessions").status_code == 401
+
+
+# -- interrupt, reset, list ----------------------------------------------------------------------
+def _running_elsewhere(client: httpx.Client, sid: str) -> None:
+    for _ in range(400):
+        listed = {s["id"]: s for s in client.get("/sessions").json()["sessions"]}
+        if listed[sid]["status"] == "running":
+            return
+        time.sleep(0.025)
+    raise AssertionError("the cell never showed as running")
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_interrupt_keeps_variables_reset_empties_list_shows_mine(start_server, store):
+    env = {"MLPY_ISOLATION": "process", "MLPY_MAX_WORKERS": "1"}
+    if store == "memory":
+        env["MLPY_SESSION_STORE"] = "memory"
+    server = start_server(env=env)
+    with server.client() as c:
+        sid = c.post("/sessions").json()["id"]
+        other = c.post("/sessions").json()["id"]
+        assert cell(c, sid, "keep = 41;")["success"]
+        assert sorted(s["id"] for s in c.get("/sessions").json()["sessions"]) == sorted([sid, other])
+        with ThreadPoolExecutor(1) as pool:
+            loop = pool.submit(cell, c, sid, "while (true) {}")
+            _running_elsewhere(c, sid)
+            assert c.post(f"/sessions/{sid}/interrupt").json() == {"id": sid, "interrupted": True}
+            stopped = loop.result(30)
+        assert stopped["success"] is False and stopped["error"] == "Execution interrupted"
+        assert cell(c, sid, "keep + 1")["display_value"] == 42
+        assert c.post(f"/sessions/{sid}/interrupt").json()["interrupted"] is False
+        assert c.post(f"/sessions/{sid}/reset").json() == {"id": sid, "reset": True}
+        after = c.post(f"/sessions/{sid}/execute", json={"code": "keep"}).json()
+        assert after["error_type"] == "NameError"
+        assert c.get(f"/sessions/{sid}").json()["variables"] == []
+        assert c.post("/sessions/nope/interrupt").status_code == 404
+        assert c.post("/sessions/nope/reset").status_code == 404
+
+
+def test_an_interrupt_reaches_the_process_running_the_cell(start_server, tmp_path):
+    env = {"MLPY_DATA_DIR": str(tmp_path / "shared"), "MLPY_ISOLATION": "thread"}
+    a, b = start_server(env=env), start_server(env=env)          # one SQLite file, two servers
+    with a.client() as ca, b.client() as cb:
+        sid = ca.post("/sessions").json()["id"]
+        assert cell(ca, sid, "keep = 1;")["success"]
+        with ThreadPoolExecutor(1) as pool:
+            loop = pool.submit(cell, ca, sid, "while (true) {}")
+            _running_elsewhere(cb, sid)
+            assert cb.post(f"/sessions/{sid}/interrupt").json()["interrupted"] is True
+            stopped = loop.result(30)
+        assert stopped["error"] == "Execution interrupted"
+        assert cell(cb, sid, "keep")["display_value"] == 1
