@@ -2,9 +2,9 @@
 
 Each kind of message is one small typed record below (a NamedTuple): what the parent sends
 (`RunRequest`, `StopRequest`, `InputReply`, `VarsRequest`, `ResetSession`, `Exit`, and the
-`WorkerConfig` first) and what a worker sends back (`Ready`, `ClockStarted`, `Output`,
-`InputRequest`, `VarsReply`, `Done`). A run costs one `RunRequest` and one `Done`
-(plus `ClockStarted` and any `Output` batches); the result travels as an `AsyncMLResult`.
+`WorkerConfig` first) and what a worker sends back (`Ready`, `Output`, `InputRequest`,
+`VarsReply`, `Done`). A run costs one `RunRequest` and one `Done` (plus any `Output`
+batches); the result travels as an `AsyncMLResult`.
 `Done.event` carries a host event the worker observed itself (a real MemoryError, a limit or
 time stop); the parent never infers one from the ML error's type name, which a program picks.
 
@@ -153,11 +153,6 @@ class Ready(NamedTuple):
     pid: int
 
 
-class ClockStarted(NamedTuple):
-    """The run has compiled; its timeout starts now."""
-    rid: int
-
-
 class Output(NamedTuple):
     rid: int
     chunks: list[tuple[str, str]]     # (stream, text), in order
@@ -180,7 +175,7 @@ class Done(NamedTuple):
     recycle: bool                     # the worker asks to be replaced (it abandoned a thread)
 
 
-FROM_WORKER = (Ready, ClockStarted, Output, InputRequest, VarsReply, Done)
+FROM_WORKER = (Ready, Output, InputRequest, VarsReply, Done)
 
 
 # -- values leaving a worker ---------------------------------------------------------------

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from ..runtime.signals import MemoryLimitStop
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, timeout_stop
 from . import channel
-from .channel import (ClockStarted, Done, Exit, InputReply, InputRequest, Output,
+from .channel import (Done, Exit, InputReply, InputRequest, Output,
                       Ready, ResetSession, RunRequest, StopRequest, VarsReply, VarsRequest,
                       WorkerConfig)
 from .jobs import QUEUED, RUNNING, Job, StoppablePool
@@ -256,7 +256,7 @@ class ProcessPool(StoppablePool):
             capabilities=caps, allowed_hosts=tuple(executor.allowed_hosts),
             file_root=executor.file_root, env=dict(executor.env))
         self.handlers: dict[type, Callable[[_Proc, Any], None]] = {
-            Output: self._on_output, Done: self._on_done, ClockStarted: self._on_clock,
+            Output: self._on_output, Done: self._on_done,
             InputRequest: self._on_input_request, VarsReply: self._on_vars, Ready: self._on_ready}
         self._wake = threading.Condition(self._lock)
         self._shared: deque[Job] = deque()
@@ -401,6 +401,7 @@ class ProcessPool(StoppablePool):
                 now = time.monotonic()
                 job.start(proc, now)
                 run.proc = proc
+                run.clock = perf_counter()     # a worker runs one job: it starts on arrival
                 proc.job = job
                 limit = (run.timeout or 0) + self.kill_grace   # compiling counts too
                 if run.timeout is not None:
@@ -435,8 +436,10 @@ class ProcessPool(StoppablePool):
         self._pump()
 
     def _arm_locked(self, proc: _Proc, job: Job, deadline: float) -> None:
+        earliest = self._deadlines[0][0] if self._deadlines else None
         heapq.heappush(self._deadlines, (deadline, next(self._seq), proc, weakref.ref(job)))
-        self._wake.notify()
+        if earliest is None or deadline < earliest:
+            self._wake.notify()          # the watchdog sleeps until the earliest deadline
 
     # -- stopping ----------------------------------------------------------------------------
     def _stop_running_locked(self, job: Job) -> Callable[[], None]:
@@ -489,13 +492,6 @@ class ProcessPool(StoppablePool):
                 (run.stdout if stream == "stdout" else run.stderr).append(text)
             if run.write is not None:
                 run.write(stream, text)
-
-    def _on_clock(self, proc: _Proc, message: ClockStarted) -> None:
-        """The worker picked the run up (its deadline was armed when it was sent)."""
-        with self._lock:
-            job = self._job_of(proc, message.rid)
-            if job is not None:
-                job.data.clock = perf_counter()
 
     def _on_input_request(self, proc: _Proc, message: InputRequest) -> None:
         job = self._job_of(proc, message.rid)

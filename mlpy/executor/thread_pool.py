@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -33,18 +33,16 @@ class ThreadRun:
     """What one execution needs on the worker and what it has measured so far."""
 
     __slots__ = ("code", "interactive", "context", "session", "sink", "transpile_time",
-                 "run_started", "execution_time", "input", "on_clock", "namespace", "lost")
+                 "run_started", "execution_time", "input", "namespace", "lost")
 
     def __init__(self, code: str, interactive: bool, context: Mapping[str, Any] | None,
-                 session: ThreadSession | None, sink: OutputSink, input: InputReader | None,
-                 on_clock: Callable[[], None] | None):
+                 session: ThreadSession | None, sink: OutputSink, input: InputReader | None):
         self.code = code
         self.input = input            # what ML's input() reads from (None: not available)
         self.interactive = interactive
         self.context = context
         self.session = session
         self.sink = sink
-        self.on_clock = on_clock      # told when the run's timeout starts (at pickup)
         self.transpile_time = 0.0
         self.run_started: float | None = None
         self.execution_time = 0.0
@@ -70,13 +68,12 @@ class ThreadPool:
 
     def make_job(self, code: str, timeout: float | None, context: Mapping[str, Any] | None,
                  interactive: bool, session: Session | None, write: Writer | None,
-                 input: InputReader | None, *,
-                 on_clock: Callable[[], None] | None = None) -> Job:
+                 input: InputReader | None) -> Job:
         check_request(code, context)
         timeout = self.settings.effective_timeout(timeout)
         sink = OutputSink(limit=self.settings.limits.output_bytes, on_output=write)
         assert session is None or isinstance(session, ThreadSession)
-        run = ThreadRun(code, bool(interactive), context, session, sink, input, on_clock)
+        run = ThreadRun(code, bool(interactive), context, session, sink, input)
         return Job(self._run_job, self._stopped_result, timeout=timeout, data=run)
 
     def submit(self, job: Job) -> None:
@@ -171,8 +168,6 @@ class ThreadPool:
 
     def _run_program(self, job: Job) -> AsyncMLResult:
         run: ThreadRun = job.data
-        if run.on_clock is not None:
-            run.on_clock()           # the clock started at pickup: compiling counts too
         try:
             program = self._compile(job)
         except MLError as err:

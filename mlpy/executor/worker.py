@@ -25,7 +25,7 @@ from typing import Any
 from ..runtime.signals import HostStop, MemoryLimitStop
 from ..runtime.stops import Stop
 from . import channel
-from .channel import (ClockStarted, Done, Exit, InputReply, InputRequest, Output,
+from .channel import (Done, Exit, InputReply, InputRequest, Output,
                       Ready, ResetSession, RunRequest, StopRequest, VarsReply, VarsRequest,
                       WorkerConfig)
 from .executor import AsyncMLExecutor
@@ -160,8 +160,7 @@ class Worker:
         reader = self._input(rid) if request.has_input else None
         try:
             job = self.pool.make_job(request.code, request.timeout, request.context,
-                                     request.interactive, session, self._write(rid), reader,
-                                     on_clock=lambda: self.send(ClockStarted(rid)))
+                                     request.interactive, session, self._write(rid), reader)
         except (TypeError, ValueError) as err:
             self.send(Done(rid, AsyncMLResult(False, error=str(err),
                                               error_type=type(err).__name__), None, False))
