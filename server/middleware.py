@@ -8,7 +8,9 @@ import json
 import logging
 import re
 import time
-import uuid
+import itertools
+import os
+import secrets
 
 from fastapi import HTTPException
 
@@ -69,6 +71,25 @@ class _Request:
                     self.content_length = None
 
 
+# A request id: this process's random prefix and a counter — unique across processes and
+# restarts like a uuid4, without a getrandom() system call per request.
+_ID_PREFIX = secrets.token_hex(8)
+_id_numbers = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_id_numbers):016x}"
+
+
+def _fresh_request_ids() -> None:
+    """A forked server process (gunicorn --preload) gets a prefix of its own."""
+    global _ID_PREFIX, _id_numbers
+    _ID_PREFIX, _id_numbers = secrets.token_hex(8), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_fresh_request_ids)
+
+
 class HostAllowList:
     """Host names (or `*.domain`, or `*` for any) a request's Host header may name."""
 
@@ -108,7 +129,7 @@ class Gateway:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         request = _Request(scope["headers"])
-        rid = request.rid or uuid.uuid4().hex
+        rid = request.rid or _new_request_id()
         token = REQUEST_ID.set(rid)
         rid_header = (b"x-request-id", rid.encode())
         status_box = [500]
