@@ -406,3 +406,21 @@ def make_function(source: str, *, strict_security: bool = False) -> Any:
     if type(fn) is not types.FunctionType:
         raise ValueError("the definition made no function")
     return fn
+
+
+def describe(record: bytes, *, key: bytes | None = None,
+             max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """The variables a record holds, as values to show (a session not yet restored): its
+    functions re-made but bound to nothing, its modules as names."""
+    from .runtime.namespace import new_namespace
+
+    checkpoint = load(record, key=key, max_bytes=max_bytes)
+    reader = _Reader(new_namespace(), make_function)
+    out: dict[str, Any] = {}
+    for name, encoded in checkpoint.bindings:
+        try:
+            out[name] = reader.value(encoded)
+        except _Unrestorable:
+            if isinstance(encoded, dict) and type(encoded.get("module")) is str:
+                out[name] = MLModule(encoded["module"], {})
+    return out

@@ -377,6 +377,9 @@ class SessionStore:
                 self._respawn(entry, entry.checkpoint)
             return entry
         record = await self._record(shared, session_id, owner)
+        raced = self._entries.get(session_id)       # another request of ours got here first
+        if raced is not None and raced.owner == owner:
+            return raced
         entry = self._cache(SessionEntry(
             id=session_id, session=self._make(restore=record.checkpoint or None), owner=owner,
             tenant="", last_used_mono=self._clock(), execution_count=record.execution_count,
@@ -469,6 +472,25 @@ class SessionStore:
             log.warning("session %s: saving its checkpoint failed: %s", entry.id, err)
             return f"the session's state after this cell could not be saved: {err}"
         return result.checkpoint_error
+
+    async def refresh(self, entry: SessionEntry) -> None:
+        """Bring an idle cached session up to date with the store before it is shown
+        (another process may have run cells, reset or deleted it)."""
+        shared = self.shared
+        if shared is None or entry.busy:
+            return
+        try:
+            record = await self._record(shared, entry.id, entry.owner)
+        except (SessionGone, SessionUnknown) as gone:
+            reason = gone.reason if isinstance(gone, SessionGone) else DELETED
+            self._entries.pop(entry.id, None)
+            entry.ended = reason
+            entry.session.close()
+            raise SessionGone(reason) from None
+        if record.version != entry.version:
+            entry.checkpoint, entry.version = record.checkpoint, record.version
+            entry.execution_count = record.execution_count
+            self._respawn(entry, record.checkpoint or None)
 
     async def interrupt(self, entry: SessionEntry) -> bool:
         """Stop the session's running cell, wherever it runs; False: nothing was running."""

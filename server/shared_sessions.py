@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import secrets
@@ -67,6 +68,10 @@ class SharedSessions:
 
     def __init__(self) -> None:
         self.holder = f"{os.getpid()}-{secrets.token_hex(6)}"   # this process, in leases
+        # the token of each lease this process holds: one per acquisition, so a lease is
+        # never re-entered (two requests of this process cannot both hold it)
+        self._tokens: dict[str, str] = {}
+        self._counter = itertools.count(1)
 
     # -- records ---------------------------------------------------------------------------
     async def add(self, record: SessionRecord) -> None:
@@ -297,38 +302,50 @@ class SQLiteSessions(SharedSessions):
             return len(rows)
         return await self._run(expire)
 
+    def _token(self, session_id: str) -> str:
+        return self._tokens.get(session_id, "")
+
     async def acquire(self, session_id: str) -> bool:
+        token = f"{self.holder}-{next(self._counter)}"
+
         def acquire() -> bool:
             db = self._conn()
             now = time.time()
             db.execute("BEGIN IMMEDIATE")          # one writer: the check and the take are one
             try:
-                row = db.execute("SELECT holder, expires_at FROM leases WHERE id = ?",
+                row = db.execute("SELECT expires_at FROM leases WHERE id = ?",
                                  (session_id,)).fetchone()
-                if row is not None and row[0] != self.holder and row[1] > now:
+                if row is not None and row[0] > now:
                     return False
                 db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
-                           (session_id, self.holder, now + LEASE_SECONDS))
+                           (session_id, token, now + LEASE_SECONDS))
                 return True
             finally:
                 db.execute("COMMIT")
-        return await self._run(acquire)
+        if not await self._run(acquire):
+            return False
+        self._tokens[session_id] = token
+        return True
 
     async def renew(self, session_id: str) -> bool:
+        token = self._token(session_id)
+
         def renew() -> bool:
             cursor = self._conn().execute(
                 "UPDATE leases SET expires_at = ? WHERE id = ? AND holder = ?",
-                (time.time() + LEASE_SECONDS, session_id, self.holder))
+                (time.time() + LEASE_SECONDS, session_id, token))
             return cursor.rowcount == 1
         return await self._run(renew)
 
     async def release(self, session_id: str) -> None:
+        token = self._tokens.pop(session_id, "")
+
         def release() -> None:
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute("DELETE FROM leases WHERE id = ? AND holder = ?",
-                           (session_id, self.holder))
+                           (session_id, token))
                 db.execute("DELETE FROM interrupts WHERE id = ?", (session_id,))
             finally:
                 db.execute("COMMIT")
@@ -342,9 +359,11 @@ class SQLiteSessions(SharedSessions):
         await self._run(request)
 
     async def take_interrupt(self, session_id: str) -> bool:
+        token = self._token(session_id)
+
         def take() -> bool:
             cursor = self._conn().execute(
-                "DELETE FROM interrupts WHERE id = ? AND holder = ?", (session_id, self.holder))
+                "DELETE FROM interrupts WHERE id = ? AND holder = ?", (session_id, token))
             return cursor.rowcount == 1
         return await self._run(take)
 

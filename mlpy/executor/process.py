@@ -817,6 +817,9 @@ class ProcessSession(Session):
     def variables(self) -> list[dict]:
         if self._closed:
             return []
+        pending = self._variables_to_restore()
+        if pending is not None:
+            return pending
         return self._processes.variables(self.sid)
 
     def reset(self) -> None:

@@ -107,6 +107,20 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
+    def _variables_to_restore(self) -> list[dict] | None:
+        """`variables()` of a session whose checkpoint is not restored yet (read from it)."""
+        blob = self._restore
+        if blob is None:
+            return None
+        from ..checkpoint import CheckpointError, describe
+        settings: Any = getattr(self.pool, "settings", None)
+        try:
+            values = describe(blob, key=getattr(settings, "checkpoint_key", None),
+                              max_bytes=getattr(settings, "checkpoint_max_bytes", len(blob)))
+        except CheckpointError:
+            return []
+        return describe_variables(values, values)
+
     def take_restore(self) -> bytes | None:
         """The checkpoint still to be restored, handed out once (to the first execution)."""
         with self._lock:

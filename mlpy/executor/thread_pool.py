@@ -265,6 +265,9 @@ class ThreadSession(Session):
         self._current: Job | None = None
 
     def variables(self) -> list[dict]:
+        pending = self._variables_to_restore()
+        if pending is not None:
+            return pending
         namespace = self._namespace
         if namespace is None:
             return []

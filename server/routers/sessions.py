@@ -157,6 +157,7 @@ async def get_session(session_id: str, request: Request):
     """`status` is `idle`, `running` or `lost` (its process died; `lost_reason` says why,
     and its next execution answers 410).  Never waits for a running cell."""
     state, entry = await _entry(request, session_id)
+    await state.sessions.refresh(entry)
     status, lost = entry.status()
     variables = [] if lost else await asyncio.to_thread(entry.session.variables)
     return json_response({"id": entry.id, "status": status, "lost_reason": lost,

@@ -66,6 +66,10 @@ def test_a_killed_worker_and_a_restart_lose_nothing_but_what_is_named(start_serv
 
     again = start_server(env=env)                                # same store, new process
     with again.client() as c:
+        shown = {v["name"]: v["type"] for v in c.get(f"/sessions/{sid}").json()["variables"]}
+        assert shown == {"big": "number", "shared": "array", "pair": "object",
+                         "double": "function", "square": "function",
+                         "counter": "function"}                           # before any cell
         after_restart = cell(c, sid, "pair.right.append(4); [pair.left, double(0)]")
         assert after_restart["success"], after_restart
         assert after_restart["display_value"] == [[1, 2, 3, 4], 123456789012345678901234567890]
