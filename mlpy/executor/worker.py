@@ -15,6 +15,7 @@ the last batch. The messages are the typed records of `channel.py`.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import queue
 import sys
@@ -309,6 +310,8 @@ def main(read_fd: int, write_fd: int) -> None:
     mlpy.compile("x = 1", interactive=True)
     worker = Worker(read_fd, write_fd, cfg)
     worker.executor.run_sync("result = 1;")        # start its worker thread
+    gc.collect()
+    gc.freeze()           # the toolchain lives as long as the worker: keep it out of GC scans
     _set_limits(cfg.settings)
     try:
         worker.serve()
