@@ -20,7 +20,9 @@ from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
 from .parser import parse
 
-CACHE_SIZE = 512
+CACHE_SIZE = 512          # compiled programs of up to SMALL_PROGRAM characters kept
+SMALL_PROGRAM = 2048
+LARGE_CACHE_SIZE = 4      # larger programs kept (see _cached_large: the caches' byte bound)
 
 # Python's compiler warns about literals it can see will fail (`[1]["a"]`, `"s"(1)`); in ML
 # they are run-time errors with ML messages, so the warning would only leak Python wording.
@@ -66,7 +68,8 @@ def compile(source: str, *, interactive: bool = False, strict_security: bool = F
     if not isinstance(source, str):
         raise TypeError("ML source must be a string")
     if cache:
-        return _cached(source, interactive, strict_security, filename)
+        cached = _cached if len(source) <= SMALL_PROGRAM else _cached_large
+        return cached(source, interactive, strict_security, filename)
     return _compile(source, interactive, strict_security, filename)
 
 
@@ -191,9 +194,14 @@ def _on_compile_stack(fn, *args):
     return box["value"]
 
 
-# The bounded LRU cache keyed by source and options. functools' C implementation takes no
-# Python-level lock: a host stop landing in a compile can never leave a lock held.
+# The bounded LRU caches keyed by source and options. functools' C implementation takes no
+# Python-level lock: a host stop landing in a compile can never leave a lock held. Bounded in
+# bytes by keeping large programs apart: a compiled program takes about 40 bytes per source
+# character (code objects, constants, the source), so the small-program cache holds at most
+# CACHE_SIZE x 2 KiB x 40 ≈ 40 MB and the large one LARGE_CACHE_SIZE x 100 KiB x 40 ≈ 16 MB
+# (100 KB: the server's code limit; a larger program is cached only as one of those four).
 _cached = functools.lru_cache(maxsize=CACHE_SIZE)(_compile)
+_cached_large = functools.lru_cache(maxsize=LARGE_CACHE_SIZE)(_compile)
 
 
 def _python_compile(tree: ast.Module, filename: str) -> CodeType:
@@ -248,3 +256,4 @@ def check(source: str, *, strict: bool = True) -> list[MLError]:
 
 def clear_cache() -> None:
     _cached.cache_clear()
+    _cached_large.cache_clear()
