@@ -27,7 +27,9 @@ from .logs import REQUEST_ID, install_record_factory, report_internal_error
 from .middleware import Gateway
 from .routers import calculate, execute, health, metrics, notebooks, sessions
 from .deps import ClientGone
+from .admission import retry_after
 from .session_store import SessionGone, SessionLimit
+from .shared_sessions import store_errors
 from .settings import Settings
 from .state import Executor, ServerState
 
@@ -226,6 +228,13 @@ def create_app(settings: Settings | None = None, *,
     async def session_limit(request: Request, exc: SessionLimit):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return json_response({"detail": str(exc)}, exc.status, headers)
+
+    for store_error in store_errors():
+        @app.exception_handler(store_error)
+        async def store_unavailable(request: Request, exc: Exception):
+            log.warning("session store unavailable: %s", exc)
+            return json_response({"detail": f"session store unavailable: {exc}"}, 503,
+                                 {"Retry-After": str(retry_after(2))})
 
     @app.exception_handler(ClientGone)
     async def client_gone(request: Request, exc: ClientGone):

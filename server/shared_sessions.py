@@ -519,6 +519,12 @@ class RedisSessions(SharedSessions):
         await self.client.aclose()
 
 
+def store_errors() -> tuple[type[Exception], ...]:
+    """What a backend raises when it cannot answer (the server says 503, not 500)."""
+    from redis.exceptions import RedisError
+    return (sqlite3.Error, RedisError)
+
+
 # -- choosing ------------------------------------------------------------------------------------
 def data_dir() -> Path:
     """MLPY_DATA_DIR, else the XDG data folder: ~/.local/share/mlpy."""

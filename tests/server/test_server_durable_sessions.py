@@ -304,3 +304,14 @@ def test_an_interrupt_reaches_the_process_running_the_cell(start_server, tmp_pat
             stopped = loop.result(30)
         assert stopped["error"] == "Execution interrupted"
         assert cell(cb, sid, "keep")["display_value"] == 1
+
+
+def test_an_unreachable_store_is_a_503_not_a_crash(start_server):
+    server = start_server(env={"MLPY_SESSION_STORE": f"redis://127.0.0.1:{free_port()}/0",
+                               "MLPY_ISOLATION": "thread"})
+    with server.client() as c:
+        reply = c.post("/sessions")
+        assert reply.status_code == 503 and "Retry-After" in reply.headers
+        assert reply.json()["detail"].startswith("session store unavailable:")
+        assert c.post("/execute", json={"code": "result = 1;"}).json()["value"] == 1
+    assert "Traceback" not in server.log()
