@@ -102,17 +102,25 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def worker_usage(pid: int) -> tuple[int, float]:
-    """The resident set (bytes) and CPU seconds used so far of process `pid`, from Linux
-    /proc; (0, 0.0) where they cannot be read, so such a platform never recycles on them."""
+def worker_rss(pid: int) -> int:
+    """The resident set (bytes) of process `pid`, from Linux /proc; 0 where it cannot be
+    read, so such a platform never recycles on it."""
     try:
         with open(f"/proc/{pid}/statm", "rb") as statm:
-            rss = int(statm.read().split()[1]) * _PAGE_SIZE
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def worker_cpu(pid: int) -> float:
+    """CPU seconds process `pid` has used so far (0.0 where /proc cannot tell)."""
+    try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
-        return rss, (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
     except (OSError, ValueError, IndexError):
-        return 0, 0.0
+        return 0.0
+
 
 
 class _Proc:
@@ -126,6 +134,7 @@ class _Proc:
         self.retired = False
         self.job: Job | None = None
         self.runs = 0
+        self.unmeasured = 0.0     # run seconds since its CPU time was last read
         self.slot: _Slot | None = None
         self.kill_reason: Stop | _Reason | None = None
         self.send_lock = threading.Lock()
@@ -524,16 +533,24 @@ class ProcessPool(StoppablePool):
         """Whether a one-shot worker measures over `recycle_rss` resident bytes ("rss") or
         over half its lifetime CPU limit ("cpu"): replaced between runs, before a limit can
         end a run."""
-        rss, cpu = worker_usage(proc.pid)
-        if self.recycle_rss is not None and rss > self.recycle_rss:
-            return "rss"
-        if self.cpu_limit is not None and cpu > self.cpu_limit / 2:
-            return "cpu"
+        if self.recycle_rss is not None and worker_rss(proc.pid) > self.recycle_rss:
+            return "rss"          # (every run: one run can leave much memory behind)
+        if self.cpu_limit is not None and proc.unmeasured >= self.cpu_limit / 20:
+            # read only once the runs since the last read could have used a twentieth of
+            # the limit (their wall time bounds their CPU time): far from the limit still
+            proc.unmeasured = 0.0
+            if worker_cpu(proc.pid) > self.cpu_limit / 2:
+                return "cpu"
         return None
 
     def _on_done(self, proc: _Proc, message: Done) -> None:
         recycle = message.recycle
-        worn = None if message.event in RECYCLE_EVENTS else self._worn(proc)  # /proc, unlocked
+        pinned = proc.slot is not None and proc.slot.sid is not None    # a session's: kept
+        for spent in (getattr(message.result, "execution_time", 0.0),
+                      getattr(message.result, "transpile_time", 0.0)):
+            proc.unmeasured += spent if isinstance(spent, float) else 0.0
+        worn = (None if pinned or message.event in RECYCLE_EVENTS
+                else self._worn(proc))                                   # /proc, unlocked
         with self._lock:
             job = self._job_of(proc, message.rid)
             if job is None:

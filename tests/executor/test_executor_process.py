@@ -376,3 +376,27 @@ def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
     finally:
         session.close()
 
+
+
+def test_a_one_shot_worker_near_its_cpu_limit_is_replaced_before_a_run_hits_it():
+    """CPU time is read once the runs since the last read could have used a twentieth of
+    the limit; a worker past half its limit is replaced, never killed mid-run by it."""
+    ex = AsyncMLExecutor(max_workers=1, isolation="process",
+                         settings=ExecutorSettings(cpu_limit=4, recycle_rss=None))
+    busy = "i = 0; while (i < 2000000) { i = i + 1; } result = i;"
+    try:
+        assert ex.pool.wait_ready()
+        for _ in range(12):
+            result = ex.run_sync(busy, timeout=30)
+            assert result.success, result.error
+            if cpu_recycles(ex):
+                break
+        assert cpu_recycles(ex) >= 1
+        assert ex.stats()["killed_total"] == 0
+    finally:
+        ex.shutdown()
+
+
+def cpu_recycles(ex) -> int:
+    return sum(e["count"] for e in ex.stats()["worker_events"]
+               if (e["event"], e["reason"]) == ("recycled", "cpu"))
