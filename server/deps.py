@@ -57,26 +57,28 @@ async def until_disconnected(request: Request) -> None:
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it (which stops the execution and frees its worker) as soon
-    as the client disconnects; then raises ClientGone."""
-    task = asyncio.ensure_future(work)
-    watch = asyncio.ensure_future(until_disconnected(request))
+    as the client disconnects; then raises ClientGone.  One watcher task per request: the
+    work runs in the request's own task."""
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await until_disconnected(request)
+        gone = True
+        current.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        task.cancel()
+        return await work
+    except asyncio.CancelledError:
+        if gone and current.cancelling() <= 1:
+            current.uncancel()
+            raise ClientGone() from None
         raise
     finally:
-        watch.cancel()
-    if not task.done():
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        except Exception:  # it ended some other way as it was cancelled: nobody is told
-            pass
-        raise ClientGone()
-    return task.result()
+        watcher.cancel()
 
 
 def validation_error(loc: tuple, msg: str, value: Any = None, kind: str = "value_error"):

@@ -79,7 +79,8 @@ class ServerState:
                                     clock) if settings.rate_limit_per_minute else None)
         self._keys = [k.encode() for k in settings.api_keys]
         self.draining = False
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()      # requests running an execution
+        self._drained: set[asyncio.Task] = set()    # those a shutdown cancelled
         self.per_client_limit = (settings.max_concurrent_per_client
                                  or max(1, self.max_workers // 2))
         self._per_client: collections.Counter[str] = collections.Counter()
@@ -152,21 +153,24 @@ class ServerState:
             self.admission.release()
 
     async def _tracked(self, endpoint: str, make: Callable[[], Awaitable[Any]]) -> Any:
-        """Run `make()` as a task that a shutdown can stop."""
+        """Run `make()` in this task, which a shutdown can stop (no task of its own: one
+        fewer per request)."""
         if self.draining:
             raise ShuttingDown()
-        task = asyncio.ensure_future(make())
+        task = asyncio.current_task()
+        assert task is not None
         self._tasks.add(task)
         try:
-            return await task
+            return await make()
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if task.cancelled() and not (current and current.cancelling()):
+            if task in self._drained and task.cancelling() <= 1:
+                task.uncancel()
                 self.metrics.executions.inc(endpoint, "cancelled")
                 raise ShuttingDown() from None
             raise
         finally:
             self._tasks.discard(task)
+            self._drained.discard(task)
 
     @property
     def running_tasks(self) -> list[asyncio.Task]:
@@ -177,6 +181,7 @@ class ServerState:
         self.draining = True
         tasks = list(self._tasks)
         for task in tasks:
+            self._drained.add(task)
             task.cancel()
         return len(tasks)
 
