@@ -438,11 +438,17 @@ class SessionStore:
                                 f"more than {self.queue_timeout:g} seconds",
                                 retry_after(1)) from None
             except (SessionGone, SessionUnknown) as gone:
-                reason = gone.reason if isinstance(gone, SessionGone) else DELETED
-                self._entries.pop(entry.id, None)
-                entry.ended = reason
-                entry.session.close()
-                raise SessionGone(reason) from None
+                raise self._gone_elsewhere(entry, gone) from None
+
+    def _gone_elsewhere(self, entry: SessionEntry,
+                        gone: SessionGone | SessionUnknown) -> SessionGone:
+        """A cached session the store no longer has (ended or deleted through another
+        process): let its worker go; what its requests answer."""
+        reason = gone.reason if isinstance(gone, SessionGone) else DELETED
+        self._entries.pop(entry.id, None)
+        entry.ended = reason
+        entry.session.close()
+        return SessionGone(reason)
 
     async def finished(self, entry: SessionEntry, result: Any) -> str | None:
         """After a cell (still holding it): count it and, when shared, write the checkpoint
@@ -482,11 +488,7 @@ class SessionStore:
         try:
             record = await self._record(shared, entry.id, entry.owner)
         except (SessionGone, SessionUnknown) as gone:
-            reason = gone.reason if isinstance(gone, SessionGone) else DELETED
-            self._entries.pop(entry.id, None)
-            entry.ended = reason
-            entry.session.close()
-            raise SessionGone(reason) from None
+            raise self._gone_elsewhere(entry, gone) from None
         if record.version != entry.version:
             entry.checkpoint, entry.version = record.checkpoint, record.version
             entry.execution_count = record.execution_count

@@ -5,6 +5,7 @@ quotas are counted across processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -13,13 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.server.conftest import free_port
+from tests.server.conftest import free_port, wait_until_up
 from tests.server.test_server_sessions_live import _worker_children
 
 pytestmark = pytest.mark.timeout(240)
@@ -97,18 +99,24 @@ def test_a_worker_that_dies_mid_cell_reports_it_and_restores_on_the_next(start_s
             assert nxt["display_value"] == [[1, 2, 3], "array"]
 
 
-def _wait_up(url: str, proc: subprocess.Popen, log: Path, deadline: float = 90.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server did not start: {log.read_text()[-3000:]}")
+@contextlib.contextmanager
+def launched(args: list[str], tmp_path: Path, **settings: str) -> Iterator[str]:
+    """A server started by `args` (a launcher with several processes) on a free port, with
+    its own session store: yields its URL; stops the whole process group after."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
+    env.update(MLPY_DATA_DIR=str(tmp_path / "store"), MLPY_RATE_LIMIT_PER_MINUTE="0",
+               MLPY_MAX_CONCURRENT_PER_CLIENT="64", MLPY_LOG_LEVEL="warning", **settings)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([a.replace("{port}", str(port)) for a in args], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", proc, log, deadline=90)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
 
 def _serve_many(url: str, sessions: int = 5, cells: int = 200) -> None:
@@ -134,44 +142,18 @@ def _serve_many(url: str, sessions: int = 5, cells: int = 200) -> None:
 
 
 def test_mlpy_server_with_two_workers_serves_every_session(tmp_path):
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
-    env.update(MLPY_DATA_DIR=str(tmp_path / "store"), MLPY_MAX_WORKERS="1",
-               MLPY_RATE_LIMIT_PER_MINUTE="0", MLPY_MAX_CONCURRENT_PER_CLIENT="64",
-               MLPY_LOG_LEVEL="warning")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port),
-                                 "--workers", "2"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_up(f"http://127.0.0.1:{port}", proc, log)
-        _serve_many(f"http://127.0.0.1:{port}")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+    with launched([sys.executable, "-m", "server", "--port", "{port}", "--workers", "2"],
+                  tmp_path, MLPY_MAX_WORKERS="1") as url:
+        _serve_many(url)
 
 
 def test_gunicorn_with_four_workers_serves_every_session(tmp_path):
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
     # thread isolation keeps four server processes light on a 2-core machine; the store and
     # the lease are the same whatever the isolation
-    env.update(MLPY_DATA_DIR=str(tmp_path / "store"), MLPY_MAX_WORKERS="2",
-               MLPY_ISOLATION="thread", MLPY_RATE_LIMIT_PER_MINUTE="0",
-               MLPY_MAX_CONCURRENT_PER_CLIENT="64", MLPY_LOG_LEVEL="warning")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "server.app:app", "-w", "4",
-                                 "-k", "uvicorn.workers.UvicornWorker", "-b",
-                                 f"127.0.0.1:{port}"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_up(f"http://127.0.0.1:{port}", proc, log)
-        _serve_many(f"http://127.0.0.1:{port}")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+    with launched([sys.executable, "-m", "gunicorn", "server.app:app", "-w", "4", "-k",
+                   "uvicorn.workers.UvicornWorker", "-b", "127.0.0.1:{port}"], tmp_path,
+                  MLPY_MAX_WORKERS="2", MLPY_ISOLATION="thread") as url:
+        _serve_many(url)
 
 
 # -- Redis --------------------------------------------------------------------------------------
