@@ -541,7 +541,14 @@ def open_store(spec: str, ttl: float) -> SharedSessions | None:
     if spec == "memory":
         return None
     if not spec:
-        return SQLiteSessions(data_dir() / "sessions.db")
+        path = data_dir() / "sessions.db"
+        try:
+            return SQLiteSessions(path)
+        except (OSError, sqlite3.Error) as err:    # the default only: said, not fatal
+            log.warning("sessions are NOT durable: the default session store %s cannot be "
+                        "opened (%s); they live in this process's memory. Set MLPY_DATA_DIR "
+                        "to a writable folder or MLPY_SESSION_STORE", path, err)
+            return None
     url = urlparse(spec)
     if url.scheme == "sqlite":
         path = spec[len("sqlite://"):]

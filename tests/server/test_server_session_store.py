@@ -145,3 +145,21 @@ def test_a_waiter_that_timed_out_leaves_the_admission_queue():
         assert await second >= 0.0
 
     asyncio.run(scenario())
+
+
+def test_an_unwritable_default_store_falls_back_to_memory_and_says_so(tmp_path, monkeypatch,
+                                                                      caplog):
+    from server.shared_sessions import SQLiteSessions, open_store
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("MLPY_DATA_DIR", str(blocker))
+    with caplog.at_level("WARNING", logger="mlpy.server"):
+        assert open_store("", 60) is None
+    assert "sessions are NOT durable" in caplog.text
+    with pytest.raises(OSError):                  # configured explicitly: a start-up error
+        open_store(f"sqlite://{blocker}/sessions.db", 60)
+    monkeypatch.setenv("MLPY_DATA_DIR", str(tmp_path / "data"))
+    store = open_store("", 60)
+    assert isinstance(store, SQLiteSessions) and store.path == tmp_path / "data" / "sessions.db"
+    asyncio.run(store.close())
