@@ -551,10 +551,10 @@ def open_store(spec: str, ttl: float) -> SharedSessions | None:
             return None
     url = urlparse(spec)
     if url.scheme == "sqlite":
-        path = spec[len("sqlite://"):]
-        if not path or path == "/":
+        location = spec[len("sqlite://"):]
+        if not location or location == "/":
             raise ValueError("MLPY_SESSION_STORE=sqlite:///path/to/sessions.db needs a path")
-        return SQLiteSessions(Path(path).expanduser())
+        return SQLiteSessions(Path(location).expanduser())
     if url.scheme in ("redis", "rediss", "unix"):
         return RedisSessions(spec, ttl)
     raise ValueError(f"MLPY_SESSION_STORE={spec!r}: use memory, sqlite:///path or "

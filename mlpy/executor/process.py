@@ -477,6 +477,12 @@ class ProcessPool(StoppablePool):
                         proc.kill_reason = job.stop
                         job.abandon()
                         kill.append(proc)
+                while self._deadlines:    # the earliest deadline of a run still going
+                    _, _, proc, ref = self._deadlines[0]
+                    job = ref()
+                    if job is not None and proc.job is job and not proc.dead:
+                        break
+                    heapq.heappop(self._deadlines)
                 wait = self._deadlines[0][0] - now if self._deadlines else 0.5
                 if not kill:
                     self._wake.wait(min(max(wait, 0.0), 0.5))

@@ -290,6 +290,14 @@ class WorkerPool(StoppablePool):
                     elif now >= at:
                         self._inject_locked(job)
                         self._abandoned[job] = now + ABANDONED_REINJECT
+                # sleep until the deadline of a job still running, not of one that finished
+                # long ago: else the watchdog wakes once per finished job (a GIL handoff per
+                # request under load)
+                while deadlines:
+                    job = deadlines[0][2]()
+                    if job is not None and job.state == RUNNING:
+                        break
+                    heapq.heappop(deadlines)
                 wake = deadlines[0][0] if deadlines else float("inf")
                 for at in self._abandoned.values():
                     wake = min(wake, at)
