@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from mlpy.language import RESERVED_WORDS
+from mlpy.runtime.namespace import check_context_name
 
 TIMEOUT_FIELD: dict[str, Any] = dict(gt=0, le=30, allow_inf_nan=False, strict=True,
                      description="seconds the code may run, in (0, 30]; time spent waiting for "
@@ -28,18 +31,45 @@ EXECUTE_EXAMPLES: dict[str, Any] = {
 }
 
 
-ContextName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+# An ML identifier that is not a reserved word and does not start with `_` (spec §12.2).
+# Checked by the runtime's own rule (its messages say which rule a name breaks); the OpenAPI
+# schema carries the same rule as one pattern under `propertyNames`, so schema validators
+# enforce it too.
+CONTEXT_NAME = (r"^(?!(?:" + "|".join(sorted(RESERVED_WORDS)) + r")$)[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _context_name(name: str) -> str:
+    check_context_name(name)          # ValueError: 'if' is an ML reserved word, ...
+    return name
+
+
+def _not_blank(code: str) -> str:
+    if not code.strip():
+        raise ValueError("code is blank")
+    return code
+
+
+Context = Annotated[
+    dict[Annotated[str, AfterValidator(_context_name)], Any] | None,
+    WithJsonSchema({"anyOf": [{"type": "object", "propertyNames": {"pattern": CONTEXT_NAME}},
+                              {"type": "null"}]})]
+Code = Annotated[str, AfterValidator(_not_blank)]
+CODE_FIELD: dict[str, Any] = dict(min_length=1, json_schema_extra={"pattern": r"\S"})
+
+# Request bodies refuse fields they do not know: `"timout": 30` is a 422, never a silent 5 s.
+REQUEST_CONFIG = ConfigDict(extra="forbid")
 
 
 class ExecuteRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(**REQUEST_CONFIG, json_schema_extra={"examples": [
         EXECUTE_EXAMPLES["context"]["value"], EXECUTE_EXAMPLES["simple"]["value"]]})
 
-    code: str = Field(..., min_length=1, description="ML source; `result` is returned as `value`")
+    code: Code = Field(..., **CODE_FIELD,
+                      description="ML source; `result` is returned as `value`")
     timeout: float = Field(5.0, **TIMEOUT_FIELD)
-    context: dict[ContextName, Any] | None = Field(
+    context: Context = Field(
         None, description="variables made available to the program (JSON values); names are "
-                          "ML identifiers not starting with `_`")
+                          "ML identifiers, not reserved words, not starting with `_`")
 
 
 class ExecuteResponse(BaseModel):
@@ -157,13 +187,13 @@ class SessionCreated(BaseModel):
 
 
 class SessionExecuteRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(**REQUEST_CONFIG, json_schema_extra={"examples": [
         {"code": "a = 40;", "timeout": 5.0}, {"code": "a + 2", "timeout": 5.0}]})
 
-    code: str = Field(..., min_length=1, description="one cell of ML; the last statement may "
-                                                    "omit its `;`")
+    code: Code = Field(..., **CODE_FIELD, description="one cell of ML; the last statement may "
+                                                     "omit its `;`")
     timeout: float = Field(5.0, **TIMEOUT_FIELD)
-    context: dict[ContextName, Any] | None = Field(
+    context: Context = Field(
         None, description="variables bound (as copies) into the session before this cell runs; "
                           "they stay bound for later cells")
 

@@ -1,0 +1,74 @@
+"""Request validation that says what it does (issue 14), against a real server: unknown
+fields, reserved or private context names and blank code are 422 with the rule broken; replies
+are valid UTF-8 whatever the strings hold; the OpenAPI schema states the same rules."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    with live_server.client() as c:
+        yield c
+
+
+def detail(reply) -> str:
+    assert reply.status_code == 422, reply.text
+    return " ".join(item["msg"] for item in reply.json()["detail"])
+
+
+def test_unknown_fields_are_refused_not_ignored(client):
+    reply = client.post("/execute", json={"code": "result = 1;", "timout": 30})
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["loc"] == ["body", "timout"]
+    sid = client.post("/sessions").json()["id"]
+    reply = client.post(f"/sessions/{sid}/execute", json={"code": "1", "contexts": {}})
+    assert reply.status_code == 422 and reply.json()["detail"][0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize("name, rule", [("if", "reserved word"), ("true", "reserved word"),
+                                        ("_secret", "may not start with '_'"),
+                                        ("2x", "not an ML identifier")])
+def test_context_names_follow_the_language(client, name, rule):
+    reply = client.post("/execute", json={"code": "result = 1;", "context": {name: 1}})
+    assert rule in detail(reply)
+
+
+def test_names_that_merely_start_like_a_keyword_are_fine(client):
+    reply = client.post("/execute", json={"code": "result = iffy + truest;",
+                                          "context": {"iffy": 1, "truest": 2}})
+    assert reply.json()["value"] == 3
+
+
+def test_blank_code_is_refused(client):
+    assert "code is blank" in detail(client.post("/execute", json={"code": " \n\t"}))
+
+
+def test_replies_are_valid_utf8_with_lone_surrogates(client):
+    for body in ({"code": "result = chr(55296);"},
+                 {"code": "result = s + \"!\";", "context": {"s": "a\ud800"}}):
+        reply = client.post("/execute", content=json.dumps(body), headers={
+            "content-type": "application/json"})
+        text = reply.content.decode("utf-8")          # raises on invalid UTF-8
+        assert "\\ud800" in text
+        assert json.loads(text)["value"].startswith(("\ud800", "a\ud800"))
+
+
+def test_the_schema_states_the_rules(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for model in ("ExecuteRequest", "SessionExecuteRequest"):
+        schema = schemas[model]
+        assert schema["additionalProperties"] is False
+        assert schema["properties"]["code"]["pattern"] == r"\S"
+        names = schema["properties"]["context"]["anyOf"][0]["propertyNames"]["pattern"]
+        assert re.match(names, "iffy") and not re.match(names, "if")
+        assert not re.match(names, "_x") and not re.match(names, "2x")
+
+
+def test_unsupported_methods_are_405_with_allow(client):
+    reply = client.put("/execute", json={"code": "result = 1;"})
+    assert reply.status_code == 405 and reply.headers["allow"] == "POST"
