@@ -47,6 +47,12 @@ async def calculate(
     result = await run_guarded(state, "calculate", lambda: executor.execute(
         code, timeout=5.0, context={"a": a, "b": b}), tenant=tenant_of(request),
         request=request)
+    value = result.value
+    if result.success and isinstance(value, float) and not math.isfinite(value):
+        state.record_execution("calculate", "unserialisable", result.execution_time)
+        kind = "not a number (nan)" if math.isnan(value) else f"{value} (it overflowed)"
+        raise HTTPException(400, f"{operation}({a}, {b}) is {kind}: a JSON reply cannot "
+                                 f"carry a number that is not finite")
     body = await state.render("calculate", result)
     if not body["success"]:
         raise HTTPException(400, body["error"])

@@ -72,3 +72,12 @@ def test_the_schema_states_the_rules(client):
 def test_unsupported_methods_are_405_with_allow(client):
     reply = client.put("/execute", json={"code": "result = 1;"})
     assert reply.status_code == 405 and reply.headers["allow"] == "POST"
+
+
+def test_calculate_results_json_cannot_carry_are_a_clear_400(client):
+    reply = client.get("/calculate", params={"operation": "multiply", "a": 1e308, "b": 10})
+    assert reply.status_code == 400
+    assert reply.json()["detail"] == ("multiply(1e+308, 10) is inf (it overflowed): a JSON "
+                                      "reply cannot carry a number that is not finite")
+    big = client.get("/calculate", params={"operation": "power", "a": 10, "b": 400})
+    assert big.status_code == 200 and big.json()["result"] == 10 ** 400
