@@ -113,6 +113,9 @@ class Settings(BaseSettings):
 
     # notebooks
     max_notebook_cells: int = Field(500, ge=1)
+    max_notebook_seconds: float = Field(
+        120.0, gt=0, description="wall-clock seconds one notebook run may take in all (its "
+        "cells' timeouts are cut to what is left; the rest are not run)")
 
     # operations
     switch_interval: float = Field(

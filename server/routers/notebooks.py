@@ -56,7 +56,10 @@ def _validate(nb: dict) -> dict:
 
 @router.post("/execute", responses={
     200: {"description": "the notebook with outputs filled in; headers X-Notebook-Status "
-                         "(`ok` or `error`) and, on error, X-Notebook-Failed-Cell (its index)",
+                         "(`ok`, or `error` when any cell failed — also with allow_errors), "
+                         "X-Notebook-Failed-Cell (the first failed cell's index) and "
+                         "X-Notebook-Failed-Cells (all of them, comma-separated), and "
+                         "X-Notebook-Stopped when the notebook's time limit ended the run",
           "content": {"application/json": {"example": NOTEBOOK_EXAMPLE}}},
     422: {"model": ErrorDetail, "description": "not an nbformat v4 notebook"},
     **COMMON_ERRORS, **JSON_BODY}, summary="Run a notebook of ML cells")
@@ -87,7 +90,11 @@ async def execute_notebook(
                                f"of {state.settings.max_notebook_cells}")
     session = state.executor.session()
     count = 0
-    failed: int | None = None
+    failed: list[int] = []
+    stopped: str | None = None
+    loop = asyncio.get_running_loop()
+    limit = state.settings.max_notebook_seconds
+    deadline = loop.time() + limit
     try:
         for index, cell in enumerate(cells):
             if cell.get("cell_type") != "code":
@@ -100,10 +107,17 @@ async def execute_notebook(
                 raise validation_error(("body", "cells", index, "source"),
                                        f"cell source is more than "
                                        f"{state.settings.max_code_length} characters")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                stopped = (f"the notebook's time limit of {limit:g} seconds "
+                           f"(MLPY_MAX_NOTEBOOK_SECONDS) ended the run before cell {index}")
+                break
             count += 1
-            result = await run_guarded(state, "notebook", lambda source=source: session.execute(
-                source, timeout=timeout, interactive=True), tenant=tenant_of(request),
-                request=request)
+            cell_timeout = min(timeout, remaining)        # a cell never runs past the limit
+            result = await run_guarded(
+                state, "notebook", lambda source=source, cell_timeout=cell_timeout:
+                session.execute(source, timeout=cell_timeout, interactive=True),
+                tenant=tenant_of(request), request=request)
             await state.render("notebook", result)   # counted; the cell outputs are built below
             outputs: list[dict] = []
             stdout = result.stdout or ""
@@ -127,13 +141,17 @@ async def execute_notebook(
                 outputs.append({"output_type": "error", **error_content(result, source)})
             cell["outputs"] = outputs
             cell["execution_count"] = count
-            if not result.success and not allow_errors and RAISES_TAG not in tags:
-                failed = index
-                break
+            if not result.success and RAISES_TAG not in tags:
+                failed.append(index)
+                if not allow_errors:
+                    break
     finally:
         session.close()
     nb.setdefault("metadata", {}).setdefault("language_info", dict(LANGUAGE_INFO))
-    headers = {"X-Notebook-Status": "error" if failed is not None else "ok"}
-    if failed is not None:
-        headers["X-Notebook-Failed-Cell"] = str(failed)
+    headers = {"X-Notebook-Status": "error" if failed or stopped else "ok"}
+    if failed:
+        headers["X-Notebook-Failed-Cell"] = str(failed[0])
+        headers["X-Notebook-Failed-Cells"] = ",".join(map(str, failed))
+    if stopped:
+        headers["X-Notebook-Stopped"] = stopped
     return json_response(nb, 200, headers)

@@ -81,3 +81,33 @@ def test_calculate_results_json_cannot_carry_are_a_clear_400(client):
                                       "reply cannot carry a number that is not finite")
     big = client.get("/calculate", params={"operation": "power", "a": 10, "b": 400})
     assert big.status_code == 200 and big.json()["result"] == 10 ** 400
+
+
+def _notebook(*sources: str) -> dict:
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [{"cell_type": "code", "source": s} for s in sources]}
+
+
+def test_a_notebook_with_a_failed_cell_says_error_even_with_allow_errors(client):
+    reply = client.post("/notebooks/execute", params={"allow_errors": "true"},
+                        json=_notebook("a = 1;", "1 / 0", "a + 1", "nope"))
+    assert reply.status_code == 200
+    assert reply.headers["x-notebook-status"] == "error"
+    assert reply.headers["x-notebook-failed-cells"] == "1,3"
+    assert reply.headers["x-notebook-failed-cell"] == "1"
+    outputs = [c["outputs"] for c in reply.json()["cells"]]
+    assert outputs[2][0]["data"]["text/plain"] == "2"           # it went on after the error
+
+
+def test_a_notebook_run_has_an_overall_time_bound(start_server):
+    server = start_server(env={"MLPY_MAX_NOTEBOOK_SECONDS": "1.5", "MLPY_ISOLATION": "thread"})
+    spin = "i = 0; while (true) { i = i + 1; }"
+    with server.client() as c:
+        reply = c.post("/notebooks/execute", params={"allow_errors": "true", "timeout": 30},
+                       json=_notebook("x = 1;", spin, spin, "x"))
+    assert reply.status_code == 200
+    assert reply.headers["x-notebook-status"] == "error"
+    assert "time limit of 1.5 seconds" in reply.headers["x-notebook-stopped"]
+    cells = reply.json()["cells"]
+    assert cells[1]["outputs"][0]["ename"] == "TimeoutError"   # cut to what was left
+    assert cells[3]["execution_count"] is None                 # never run
