@@ -86,6 +86,19 @@ def validation_error(loc: tuple, msg: str, value: Any = None, kind: str = "value
                                     "input": value}])
 
 
+def check_query(request: Request, known: set[str]) -> None:
+    """Unknown or repeated query parameters are a 422, as unknown body fields are (a
+    misspelt `timout` must not run with the default, nor `a=1&a=2` with one of them)."""
+    params = request.query_params
+    for name in params:
+        if name not in known:
+            raise validation_error(("query", name), "unknown query parameter; expected one "
+                                   f"of {', '.join(sorted(known))}", None, "extra_forbidden")
+        if len(params.getlist(name)) > 1:
+            raise validation_error(("query", name), "given more than once", None,
+                                   "extra_forbidden")
+
+
 def check_code(state: ServerState, code: str) -> None:
     limit = state.settings.max_code_length
     if len(code) > limit:

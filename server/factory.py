@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from . import __version__
 from .deps import json_response
 from .logs import REQUEST_ID, install_record_factory, report_internal_error
+from . import openapi
 from .middleware import Gateway
 from .routers import calculate, execute, health, metrics, notebooks, sessions
 from .deps import ClientGone
@@ -64,6 +65,24 @@ def default_executor(settings: Settings) -> Executor:
 
 def _shutdown(executor: Executor) -> None:
     executor.shutdown(wait=True, cancel_pending=True)   # also stop what is queued or running
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods the request's path supports, from the OpenAPI document (every route of
+    the API is in it) and the app's own top-level routes (/docs, /openapi.json)."""
+    from starlette.routing import compile_path
+
+    path = request.url.path
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(path):
+            methods |= {m.upper() for m in operations if m.isalpha() and m != "parameters"}
+    for route in app.router.routes:
+        if getattr(route, "path", None) == path:
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _sweep(state: ServerState, interval: float) -> None:
@@ -217,6 +236,12 @@ def create_app(settings: Settings | None = None, *,
             return json_response({"detail": [{"type": "json_invalid", "loc": ["body"],
                                               "msg": "the JSON body is nested too deeply",
                                               "input": None}]}, 422)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path; every route's
+            # count (GET and POST /sessions are two routes)
+            allowed = _allowed_methods(app, request)
+            return json_response({"detail": "Method Not Allowed"}, 405,
+                                 {"Allow": ", ".join(allowed)})
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(SessionGone)
@@ -249,6 +274,7 @@ def create_app(settings: Settings | None = None, *,
 
     for module in (health, execute, calculate, sessions, notebooks, metrics):
         app.include_router(module.router)
+    openapi.install(app, settings)
 
     app.add_middleware(Gateway, holder=holder, settings=settings)
     if settings.cors_origins:

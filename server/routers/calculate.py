@@ -4,7 +4,8 @@ import math
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from ..deps import get_state, json_response, run_guarded, tenant_of, validation_error
+from ..deps import (check_query, get_state, json_response, run_guarded, tenant_of,
+                    validation_error)
 from ..models import CalculateResponse, ErrorDetail
 from .execute import COMMON_ERRORS
 
@@ -35,6 +36,7 @@ async def calculate(
     b: int | float = Query(..., description="second operand", examples=[5]),
 ):
     state = get_state(request)
+    check_query(request, {"operation", "a", "b"})
     for name, value in (("a", a), ("b", b)):
         if isinstance(value, float) and not math.isfinite(value):
             raise validation_error(("query", name), "must be a finite number", str(value),

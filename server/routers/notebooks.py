@@ -10,8 +10,8 @@ from nbformat.corpus.words import generate_corpus_id
 from mlpy.display import error_content, mime_bundle
 from mlpy.language import LANGUAGE_INFO
 
-from ..deps import (check_timeout, get_state, json_response, run_guarded, tenant_of,
-                    validation_error)
+from ..deps import (check_query, check_timeout, get_state, json_response, run_guarded,
+                    tenant_of, validation_error)
 from ..models import NOTEBOOK_EXAMPLE, ErrorDetail
 from ..state import light
 from .execute import COMMON_ERRORS, JSON_BODY
@@ -60,7 +60,19 @@ def _validate(nb: dict) -> dict:
                          "X-Notebook-Failed-Cell (the first failed cell's index) and "
                          "X-Notebook-Failed-Cells (all of them, comma-separated), and "
                          "X-Notebook-Stopped when the notebook's time limit ended the run",
-          "content": {"application/json": {"example": NOTEBOOK_EXAMPLE}}},
+          "content": {"application/json": {"example": NOTEBOOK_EXAMPLE}},
+          "headers": {
+              "X-Notebook-Status": {"description": "`ok`, or `error` when a cell failed or "
+                                                   "the time limit stopped the run",
+                                    "schema": {"type": "string", "enum": ["ok", "error"]}},
+              "X-Notebook-Failed-Cell": {"description": "index of the first failed cell",
+                                         "schema": {"type": "string"}},
+              "X-Notebook-Failed-Cells": {"description": "indexes of the failed cells, "
+                                                         "comma-separated",
+                                          "schema": {"type": "string"}},
+              "X-Notebook-Stopped": {"description": "why the run stopped early (the "
+                                                    "notebook's time limit)",
+                                     "schema": {"type": "string"}}}},
     422: {"model": ErrorDetail, "description": "not an nbformat v4 notebook"},
     **COMMON_ERRORS, **JSON_BODY}, summary="Run a notebook of ML cells")
 async def execute_notebook(
@@ -79,6 +91,7 @@ async def execute_notebook(
     `skip-execution` are not run; an error in a cell tagged `raises-exception` does not stop
     the run.  The result is valid under `nbformat.validate`."""
     state = get_state(request)
+    check_query(request, {"allow_errors", "timeout"})
     check_timeout(state, timeout, ("query", "timeout"))
     try:        # off the event loop: validating a large notebook takes a while
         nb = await asyncio.to_thread(_validate, notebook)

@@ -28,3 +28,33 @@ def test_openapi_contract(case):
                                    checks.response_headers_conformance,
                                    checks.response_schema_conformance,
                                    checks.negative_data_rejection])
+
+
+KEY = "schema-test-key"
+
+
+@pytest.fixture(scope="module")
+def keyed_schema(tmp_path_factory):
+    """A live server with an API key configured, and its OpenAPI document."""
+    from tests.server.conftest import module_server
+
+    server = module_server(tmp_path_factory, "keyed", {"MLPY_API_KEYS": KEY,
+                                                       "MLPY_ISOLATION": "thread"})
+    yield schemathesis.openapi.from_url(server.url + "/openapi.json")
+    server.stop()
+
+
+keyed = schemathesis.pytest.from_fixture("keyed_schema")
+
+
+@keyed.parametrize()
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+def test_openapi_contract_with_api_keys(case):
+    # the auth checks too: a request without the key, or with a wrong one, must be refused
+    # where the document says a key is needed; unsupported methods answer 405 with Allow
+    case.call_and_validate(headers={"X-API-Key": KEY}, checks=[
+        checks.not_a_server_error, checks.status_code_conformance,
+        checks.content_type_conformance, checks.response_headers_conformance,
+        checks.response_schema_conformance, checks.negative_data_rejection,
+        checks.ignored_auth, checks.unsupported_method, checks.allow_header_conformance,
+        checks.missing_required_header])

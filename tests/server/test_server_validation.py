@@ -111,3 +111,28 @@ def test_a_notebook_run_has_an_overall_time_bound(start_server):
     cells = reply.json()["cells"]
     assert cells[1]["outputs"][0]["ename"] == "TimeoutError"   # cut to what was left
     assert cells[3]["execution_count"] is None                 # never run
+
+
+def test_unknown_or_repeated_query_parameters_are_refused(client):
+    assert "unknown query parameter" in detail(client.get("/calculate", params={
+        "operation": "add", "a": 1, "b": 2, "c": 3}))
+    assert "given more than once" in detail(client.get(
+        "/calculate?operation=add&a=1&a=2&b=3"))
+    assert "unknown query parameter" in detail(client.post(
+        "/notebooks/execute", params={"timout": 3}, json=_notebook("1")))
+
+
+def test_the_openapi_document_declares_the_key_and_the_headers(start_server):
+    server = start_server(env={"MLPY_API_KEYS": "k1", "MLPY_ISOLATION": "thread"})
+    with server.client() as c:
+        doc = c.get("/openapi.json").json()
+        assert c.put("/sessions", headers={"X-API-Key": "k1"}).headers["allow"] == "GET, HEAD, POST"
+    scheme = doc["components"]["securitySchemes"]["APIKeyHeader"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    execute = doc["paths"]["/execute"]["post"]
+    assert execute["security"] == [{"APIKeyHeader": []}] and "401" in execute["responses"]
+    assert "security" not in doc["paths"]["/health"]["get"]
+    assert "Retry-After" in execute["responses"]["503"]["headers"]
+    assert all("X-Request-ID" in r["headers"] for r in execute["responses"].values())
+    notebook = doc["paths"]["/notebooks/execute"]["post"]["responses"]["200"]["headers"]
+    assert {"X-Notebook-Status", "X-Notebook-Failed-Cells", "X-Notebook-Stopped"} <= set(notebook)

@@ -1,0 +1,63 @@
+"""The OpenAPI document as the whole contract: what FastAPI derives from the routes, plus what
+the pure-ASGI gateway does for every route and so no route declares itself — the `X-API-Key`
+security scheme (the Authorize button of /docs), 401 where a key is needed, and the headers
+every reply carries (`X-Request-ID`; `Retry-After` with 429 and 503).  Built once, at the
+first request for it: no per-request dependency does this work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from .settings import Settings
+
+SCHEME = "APIKeyHeader"
+_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+
+REQUEST_ID = {"description": "the request's id (the caller's X-Request-ID, else a new one); "
+                             "log lines of the request carry it",
+              "schema": {"type": "string"}}
+RETRY_AFTER = {"description": "seconds to wait before trying again",
+               "schema": {"type": "string", "pattern": r"^\d+$"}}
+UNAUTHORIZED = {"description": "API keys are configured and none, or a wrong one, was sent "
+                               "in X-API-Key",
+                "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/ErrorDetail"}}}}
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Make `app.openapi()` return the completed document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete(generate(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def complete(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    schema.setdefault("components", {})["securitySchemes"] = {SCHEME: {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": "one of the server's MLPY_API_KEYS (only when keys are configured)"}}
+    public = set(settings.public_paths)
+    keys = bool(settings.api_keys)
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if path not in public:
+                # with keys the operation needs one; without, sending one does no harm
+                operation["security"] = [{SCHEME: []}] if keys else [{}, {SCHEME: []}]
+                if keys:
+                    responses.setdefault("401", UNAUTHORIZED)
+            for status, response in responses.items():
+                headers = response.setdefault("headers", {})
+                headers.setdefault("X-Request-ID", REQUEST_ID)
+                if status in ("429", "503"):
+                    headers.setdefault("Retry-After", RETRY_AFTER)
+    return schema
