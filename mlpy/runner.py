@@ -76,8 +76,10 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
                 return Outcome(False, error=MLRuntimeError(
                     "Execution interrupted", type="KeyboardInterrupt",
                     **_position(exc)), host_event="interrupt")
-            return Outcome(False, error=runtime_error(exc),
-                           host_event="memory" if isinstance(exc, MemoryError) else None)
+            if isinstance(exc, MemoryError):     # a host limit (spec §11.1), not ML's error
+                return Outcome(False, error=MLLimitError(ml_message(exc), **_position(exc)),
+                               host_event="memory")
+            return Outcome(False, error=runtime_error(exc))
     has_display = program.has_display and H.DISPLAY in namespace
     display_value = namespace.pop(H.DISPLAY, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,

@@ -15,7 +15,7 @@ from .values import ErrorValue, display
 ML_TYPES = ("ZeroDivisionError", "IndexError", "KeyError", "TypeError", "ValueError",
             "NameError", "AttributeError", "OverflowError", "RecursionError", "RuntimeError")
 _ALIASES = {"UnboundLocalError": "NameError", "StopIteration": "RuntimeError",
-            "UnicodeError": "ValueError", "MemoryError": "MemoryError",
+            "UnicodeError": "ValueError", "MemoryError": "LimitError",
             "NotImplementedError": "RuntimeError", "ArithmeticError": "ValueError",
             "LookupError": "KeyError", "FloatingPointError": "OverflowError",
             "re.error": "ValueError", "error": "ValueError"}
@@ -109,6 +109,10 @@ def ml_message(exc: BaseException) -> str:
         return "division by zero"
     if kind == "RecursionError":
         return "maximum recursion depth exceeded"
+    if isinstance(exc, MemoryError):
+        # the host ran out of memory building a value (spec §11.1 LimitError; a worker
+        # process reports MemoryLimitError instead)
+        return "out of memory: a value is too large for the host's memory"
     if isinstance(exc, KeyError) and exc.args:
         key = exc.args[0]
         return f"'{key}'" if type(key) is str else display(key)

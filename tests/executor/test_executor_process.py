@@ -376,3 +376,16 @@ def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
     finally:
         session.close()
 
+
+
+def test_the_cpu_limit_of_a_worker_is_reported_as_run_time():
+    """Spec §11.1: a worker killed by its CPU-seconds limit ran out of run time."""
+    ex = AsyncMLExecutor(max_workers=1, isolation="process",
+                         settings=ExecutorSettings(spare_workers=0, cpu_limit=2))
+    try:
+        result = ex.run_sync("i = 0; while (true) { i = i + 1; }", timeout=120)
+        assert (result.success, result.error_type) == (False, "TimeoutError"), result
+        assert "CPU time limit" in result.error
+        assert ex.run_sync("result = 1;").value == 1      # a new worker took its place
+    finally:
+        ex.shutdown()
