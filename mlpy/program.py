@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
-from .compiler import Compiler
+from .compiler import TOO_DEEP, Compiler
 from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
 from .parser import parse
@@ -57,7 +57,7 @@ class CompiledProgram:
         return text
 
 
-TOO_DEEP = "program too deeply nested"      # spec §7.2
+
 
 
 def compile(source: str, *, interactive: bool = False, strict_security: bool = False,

@@ -41,5 +41,6 @@ MODULES = "__ml_modules"
 ORIGIN = "__ml_origin"
 # names the compiler makes up
 DISPLAY = "__ml_display"          # the value of an interactive cell's last expression
+BLOCK = "__ml_block"              # an outlined loop/try body (compiler._outline)
 EXC = "__ml_exc"                  # the caught exception in an `except`
 ARROW_PREFIX = "__ml_arrow_"      # functions made for arrows: __ml_arrow_1, ...
