@@ -70,3 +70,15 @@ def test_a_thrown_error_in_a_module_and_a_caught_one(tmp_path):
     r = mlpy_cli("run", "main.ml", cwd=tmp_path)
     assert r.returncode == 1 and text(r.stdout) == "BadValue\n"
     assert text(r.stderr).splitlines()[0] == "BadValue: neg (line 3 of mod.ml)"
+
+
+def test_huge_index_of_a_module_member(tmp_path):
+    """`mod.text[big]` reads the member through the module: the spec's string wording."""
+    big = "1" + "0" * 30
+    _write(tmp_path, {"mod.ml": 'text = "abc";\nitems = [1];\n',
+                      "main.ml": f"import mod;\nx = mod.items[{big}];\n",
+                      "main2.ml": f"import mod;\nx = mod.text[{big}];\n"})
+    r = mlpy_cli("run", "main.ml", cwd=tmp_path)
+    assert text(r.stderr).splitlines()[0] == "IndexError: list index out of range (line 2)"
+    r = mlpy_cli("run", "main2.ml", cwd=tmp_path)
+    assert text(r.stderr).splitlines()[0] == "IndexError: string index out of range (line 2)"
