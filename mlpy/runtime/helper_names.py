@@ -32,6 +32,7 @@ INT = "__ml_int"
 DICT = "__ml_dict"
 LIST = "__ml_list"
 STR = "__ml_str"
+INT_TEXT = "__ml_int_text"        # int.__repr__: an int's text in `"x" + i`
 EXCEPTION = "__ml_Exception"
 TYPE_ERROR = "__ml_TypeError"
 # per namespace (new_namespace)
