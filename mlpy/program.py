@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import ctypes
 import functools
 import gc
 import sys
@@ -155,6 +154,7 @@ def _join(worker: threading.Thread) -> None:
         # a class of our own: the host's stop classes may re-arm themselves in the thread
         # they were made for
         if worker.ident is not None:
+            import ctypes       # (here: ~2 ms of every process's start otherwise)
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
                                                        ctypes.py_object(_CompileAbandoned))
         raise
