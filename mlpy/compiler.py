@@ -47,6 +47,90 @@ _EXPR: dict[type, Callable[..., Any]] = {}
 
 
 _CHAIN_CHUNK = 64      # steps of an operator chain per level of the Python tree
+_PY_BLOCK_BUDGET = 15  # Python blocks per function before a block is outlined (Python: 20)
+_ML_BLOCK_LIMIT = 100  # nested ML loops/try (spec §7.2: at least 18)
+TOO_DEEP = "program too deeply nested"      # spec §7.2
+
+
+class _BlockExits(ast.NodeTransformer):
+    """Inside an outlined block: `return v` -> `return (v,)`, a `break`/`continue` of a loop
+    outside the block -> `return 1`/`return 2` (nested functions and loops are left alone)."""
+
+    def __init__(self) -> None:
+        self.breaks = self.continues = self.returns = False
+        self.loops = 0
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        return node
+
+    def _loop(self, node: ast.AST) -> ast.AST:
+        self.loops += 1
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.loops -= 1
+
+    visit_For = visit_While = _loop
+
+    def visit_Return(self, node: ast.Return) -> ast.AST:
+        self.returns = True
+        value = node.value if node.value is not None else ast.Constant(None)
+        packed = ast.Tuple(elts=[value], ctx=ast.Load())
+        return ast.copy_location(ast.Return(ast.copy_location(packed, node)), node)
+
+    def _jump(self, node: ast.AST, code: int) -> ast.AST:
+        if self.loops:
+            return node
+        if code == 1:
+            self.breaks = True
+        else:
+            self.continues = True
+        return ast.copy_location(ast.Return(ast.copy_location(ast.Constant(code), node)), node)
+
+    def visit_Break(self, node: ast.Break) -> ast.AST:
+        return self._jump(node, 1)
+
+    def visit_Continue(self, node: ast.Continue) -> ast.AST:
+        return self._jump(node, 2)
+
+
+def _compiled_twice_grows(stmts: list) -> bool:
+    """Whether a `finally` body holds code Python would also compile twice (a function, or
+    a `finally` of its own): inlined, such bodies would grow the code as 2**depth."""
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)) or (
+                    isinstance(node, ast.Try) and node.finalbody):
+                return True
+    return False
+
+
+def _bound_names(stmts: list) -> set:
+    """Names the statements bind in their own Python scope (outlined blocks inside count:
+    they declare the same names nonlocal; other nested functions do not)."""
+    names: set = set()
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                names.add(node.id)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if node.name.startswith(H.BLOCK):
+                todo.extend(st for st in node.body
+                            if not isinstance(st, (ast.Global, ast.Nonlocal)))
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        todo.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _registers(table: dict[type, Callable[..., Any]], *classes: type) -> Callable[[_Method], _Method]:
@@ -95,6 +179,12 @@ class Compiler(ArithmeticLowering):
         self.says_nonlocal = "nonlocal" in source
         self.statement_line: int | None = None   # the top-level statement being compiled
         self.function_sources = FunctionSources(source)
+        # Python's statically nested blocks (loops, try) in the Python function being built,
+        # and the ML loops/try around the statement being compiled (spec §7.2)
+        self.py_blocks = 0
+        self.ml_blocks = 0
+        self.block_count = 0
+        self.outlined_names: set = set()     # names outlined blocks of this function bind
 
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
@@ -160,6 +250,73 @@ class Compiler(ArithmeticLowering):
         for stmt in body:
             out.extend(self._with_prelude(stmt_methods.get(type(stmt), _not_allowed), self, stmt))
         return out or [asty.Pass(owner)]
+
+    def nested_block(self, body: list, owner, weight: int, final: bool = False) -> list:
+        """The block of a loop or `try`, which Python nests `weight` blocks deeper. Python
+        refuses more than 20 statically nested blocks per function; spec §7.2 wants 18 nested
+        loops/`try` (each `try` with except and finally is 2-3 Python blocks): past
+        _PY_BLOCK_BUDGET the block is outlined into a function of its own. Python also
+        compiles a `finally` body twice (normal and exceptional exit), so nested ones grow
+        as 2**depth: a `finally` body holding a function or another `finally` is outlined
+        too (the caller puts the function before the `try`, so only its call is repeated)."""
+        self.ml_blocks += 1
+        if self.ml_blocks > _ML_BLOCK_LIMIT:
+            raise MLSyntaxError(TOO_DEEP, line=owner.line, column=owner.column)
+        saved = self.py_blocks
+        outline = saved + weight > _PY_BLOCK_BUDGET
+        self.py_blocks = 0 if outline else saved + weight
+        try:
+            stmts = self.block(body, owner)
+        finally:
+            self.py_blocks = saved
+            self.ml_blocks -= 1
+        if outline or (final and _compiled_twice_grows(stmts)):
+            return self._outline(stmts, owner)
+        return stmts
+
+    def _outline(self, stmts: list, owner) -> list:
+        """`stmts` as the body of a new nested function, and its call: `return v`, `break`
+        and `continue` leaving the block come back as the call's result ((v,), 1, 2) and are
+        done at the call; names the block binds are declared global (top level) or nonlocal."""
+        self.block_count += 1
+        name = f"{H.BLOCK}{self.block_count}"
+        exits = _BlockExits()
+        stmts = [exits.visit(st) for st in stmts]
+        bound = {n for n in _bound_names(stmts) if not n.startswith(H.BLOCK)}  # (its own)
+        decls: list = []
+        if bound:
+            if self.scope is None:
+                decls.append(stamp(ast.Global(names=sorted(bound)), owner))
+            else:
+                ml_globals = {py_name(n) for n, k in self.scope.nonlocals.items()
+                              if k == "global"}
+                if bound & ml_globals:
+                    decls.append(stamp(ast.Global(names=sorted(bound & ml_globals)), owner))
+                if bound - ml_globals:
+                    decls.append(stamp(ast.Nonlocal(names=sorted(bound - ml_globals)), owner))
+                self.outlined_names |= bound - ml_globals
+        fdef = ast.FunctionDef(name=name, args=ast.arguments(
+            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]), body=decls + stmts, decorator_list=[], returns=None)
+        if "type_params" in ast.FunctionDef._fields:
+            fdef.type_params = []  # type: ignore[attr-defined]  # (Python 3.12+ field)
+        call = asty.Call(owner, func=asty.Name(owner, name, _LOAD), args=[], keywords=[])
+        if not (exits.breaks or exits.continues or exits.returns):
+            return [stamp(fdef, owner), asty.Expr(owner, call)]
+        result = f"{H.BLOCK}r{self.block_count}"
+        then: list = []
+        for flag, code, jump in ((exits.breaks, 1, ast.Break), (exits.continues, 2, ast.Continue)):
+            if flag:
+                test = asty.Compare(owner, asty.Name(owner, result, _LOAD), [ast.Eq()],
+                                    [asty.Constant(owner, code)])
+                then.append(asty.If(owner, test, [stamp(jump(), owner)], []))
+        if exits.returns:
+            then.append(asty.Return(owner, asty.Subscript(
+                owner, asty.Name(owner, result, _LOAD), asty.Constant(owner, 0), _LOAD)))
+        return [stamp(fdef, owner),
+                asty.Assign(owner, targets=[asty.Name(owner, result, _STORE)], value=call),
+                asty.If(owner, asty.Compare(owner, asty.Name(owner, result, _LOAD), [ast.IsNot()],
+                                            [asty.Constant(owner, None)]), then, [])]
 
     # ------------------------------------------------------------ names
     def check_name(self, name: str, node) -> bool:
@@ -305,7 +462,7 @@ class Compiler(ArithmeticLowering):
         body_nodes = body_builder(None)
         facts = BodyFacts(body_nodes) if isinstance(body_nodes, list) else None
         scope = Scope(params=seen, bound=facts.bound if facts else set(), parent=outer_scope)
-        decls = []
+        decls: list[ast.stmt] = []
         if facts:
             for stmt in facts.nonlocals:
                 for nl_name in stmt.names:
@@ -327,11 +484,20 @@ class Compiler(ArithmeticLowering):
             scope.ints = integer_locals(body_nodes, facts, scope, self.says_nonlocal)
             scope.counters = counter_locals(facts, scope.ints)
             scope.sequences = facts.sequences
-        self.scope, self.loop_depth = scope, 0
+        outer_blocks, outer_outlined = self.py_blocks, self.outlined_names
+        self.scope, self.loop_depth, self.py_blocks, self.outlined_names = scope, 0, 0, set()
         try:
             body = body_builder(scope)
+            # names only an outlined block binds: local here (an annotation binds nothing),
+            # so the block's `nonlocal` finds them
+            decls.extend(stamp(ast.AnnAssign(target=stamp(ast.Name(py, _STORE), node),
+                                             annotation=stamp(ast.Constant(0), node),
+                                             value=None, simple=1), node)
+                         for py in sorted(self.outlined_names - {py_name(p) for p in seen}
+                                          - {py_name(n) for n in scope.nonlocals}))
         finally:
             self.scope, self.loop_depth = outer_scope, outer_loops
+            self.py_blocks, self.outlined_names = outer_blocks, outer_outlined
         # its own ML text as its docstring: what a session checkpoint re-creates it from
         text = self.function_sources.text(node.line, node.column)
         doc = [asty.Expr(node, asty.Constant(node, text))] if text is not None else []
@@ -384,7 +550,7 @@ class Compiler(ArithmeticLowering):
         test = self.expr(s.test)
         self.loop_depth += 1
         try:
-            body = self.block(s.body, s)
+            body = self.nested_block(s.body, s, 1)
         finally:
             self.loop_depth -= 1
         return [asty.While(s, test, body, [])]
@@ -397,14 +563,17 @@ class Compiler(ArithmeticLowering):
         iterable = self.helper(H.ITER, [self.expr(s.iterable)], s.iterable)
         self.loop_depth += 1
         try:
-            body = self.block(s.body, s)
+            body = self.nested_block(s.body, s, 1)
         finally:
             self.loop_depth -= 1
         return [asty.For(s, target, iterable, body, [])]
 
     @statement(N.Try)
     def stmt_Try(self, s):
-        body = self.block(s.body, s)
+        # Python's blocks: the body is in one (two with both except and finally), a handler
+        # in two more than the try (three with finally), a finally body in one
+        both = s.handler is not None and s.finally_body is not None
+        body = self.nested_block(s.body, s, 1 + both)
         handlers = []
         if s.handler is not None:
             hbody = []
@@ -416,8 +585,13 @@ class Compiler(ArithmeticLowering):
                 hbody.append(asty.Assign(s, targets=[target], value=catch))
             else:
                 hbody.append(asty.Expr(s, catch))
-            hbody.extend(self.block(s.handler, s) if s.handler else [])
+            hbody.extend(self.nested_block(s.handler, s, 2 + both) if s.handler else [])
             if s.handler_name:
+                # unbound after the clause; bound first, as Python does, so a nested clause
+                # with the same name that already unbound it is no error
+                hbody.append(asty.Assign(s, targets=[asty.Name(s, py_name(s.handler_name),
+                                                               _STORE)],
+                                         value=asty.Constant(s, None)))
                 hbody.append(asty.Delete(s, [asty.Name(s, py_name(s.handler_name),
                                                                     ast.Del())]))
                 if self.scope is None and s.handler_name in BUILTINS:
@@ -428,10 +602,14 @@ class Compiler(ArithmeticLowering):
                                                  asty.Constant(s, s.handler_name)], s)))
             handlers.append(asty.ExceptHandler(s, type=asty.Name(s, H.EXCEPTION, _LOAD), name=H.EXC,
                 body=hbody))
-        final = self.block(s.finally_body, s) if s.finally_body is not None else []
+        final = (self.nested_block(s.finally_body, s, 1, final=True)
+                 if s.finally_body is not None else [])
+        hoisted = []
+        if final and type(final[0]) is ast.FunctionDef:     # an outlined finally body
+            hoisted, final = final[:1], final[1:]
         if not handlers and not final:
             final = [asty.Pass(s)]
-        return [asty.Try(s, body=body, handlers=handlers, orelse=[], finalbody=final)]
+        return hoisted + [asty.Try(s, body=body, handlers=handlers, orelse=[], finalbody=final)]
 
     @statement(N.Throw)
     def stmt_Throw(self, s):

@@ -23,6 +23,9 @@ class MLError(Exception):
         self.column = column
         # The ML error value (for runtime errors): what `except (e)` would have bound.
         self.value = value
+        # raised in a user module: its file (as shown) and source; None: the program itself
+        self.file: str | None = None
+        self.file_source: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -30,10 +33,13 @@ class MLError(Exception):
     def headline(self) -> str:
         """`Type: message (line N)` — the one-line form of spec §7.3."""
         if self.message.startswith("Parse error:"):
-            return self.message.splitlines()[0]
+            first = self.message.splitlines()[0]
+            if self.file:
+                first = first.replace("Parse error:", f"Parse error in {self.file}:", 1)
+            return first
         text = f"{self.type}: {self.message}"
         if self.line is not None:
-            text += f" (line {self.line})"
+            text += f" (line {self.line}" + (f" of {self.file})" if self.file else ")")
         return text
 
     def render(self, source: str | None = None) -> str:
@@ -41,13 +47,19 @@ class MLError(Exception):
         lines = [self.headline()]
         if self.message.startswith("Parse error:"):
             lines.extend(self.message.splitlines()[1:])
+        if self.file is not None:
+            source = self.file_source
         excerpt = source_excerpt(source, self.line, self.column)
         if excerpt:
             lines.append(excerpt)
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"type": self.type, "message": self.message, "line": self.line, "column": self.column}
+        out = {"type": self.type, "message": self.message, "line": self.line,
+               "column": self.column}
+        if self.file is not None:
+            out["file"] = self.file
+        return out
 
 
 class MLSyntaxError(MLError):

@@ -51,6 +51,12 @@ def _rereadable(left, right, e) -> tuple:
     return (left, left_stable), (right, right_stable)
 
 
+def _short_concat(node) -> bool:
+    """`name + "lit"` or `"lit" + name`: certainly a string, small, and calls nothing."""
+    return (type(node) is N.Binary and node.op == "+"
+            and {type(node.left), type(node.right)} == {N.Name, N.String})
+
+
 def copy_operand(node, ml_node):
     """A fresh node reading the same operand again (a name or a constant), at `ml_node`."""
     if type(node) is ast.Name:
@@ -133,6 +139,11 @@ class ArithmeticLowering:
             return self._int_op(left, right, pyop, helper, e)
         if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
             return self._concat_literal(left, right, e)
+        if op == "+" and type(e.right) is N.Name and _short_concat(e.left):
+            # `s + "x" + i`: the left side is certainly a string; the name is read again
+            # (reading it before the left side changes nothing: that side calls nothing), and
+            # the left side, small, is compiled a second time for the helper's branch
+            return self._with_int_text(left, right, True, e, self.expr(e.left))
         if op == "+" and (is_str(e.left) or is_str(e.right) or self._looks_like_sequence(
                 e.left) or self._looks_like_sequence(e.right)):
             return self.helper(helper, [left, right], e)      # concatenation: no int check
@@ -158,9 +169,24 @@ class ArithmeticLowering:
             return asty.BinOp(e, a, _OPERATORS[ast.Add], b)
 
         def slow(value):
+            if type(value) is ast.Name:                 # `"item" + i`: an int's text inline
+                lit = copy_operand(literal, e)
+                return self._with_int_text(*in_order(value, lit), literal_left, e)
             return self.helper(H.ADD, in_order(value, copy_operand(literal, e)), e)
 
         return self._by_type(other, H.STR, fast, slow, e)
+
+    def _with_int_text(self, left, right, name_right: bool, e, left_again=None):
+        """`str + name` (or `name + str`) where the other side certainly gives a string: the
+        int's text inline when the name holds an int (growth by an int's digits, linear as
+        with a literal; no size check), else the helper (strings of any size are checked)."""
+        name = right if name_right else left
+        text = asty.Call(e, asty.Name(e, H.INT_TEXT, _LOAD), [copy_operand(name, e)], [])
+        fast = (asty.BinOp(e, left, _OPERATORS[ast.Add], text) if name_right
+                else asty.BinOp(e, text, _OPERATORS[ast.Add], right))
+        again = left_again if left_again is not None else copy_operand(left, e)
+        slow = self.helper(H.ADD, [again, copy_operand(right, e)], e)
+        return asty.IfExp(e, self._is_type(copy_operand(name, e), H.INT, e), fast, slow)
 
     def _int_op(self, left, right, pyop, helper: str, e):
         """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'

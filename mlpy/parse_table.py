@@ -13,7 +13,6 @@ or rule name to the next state (a shift, or a goto after a reduction) or to
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -22,7 +21,16 @@ TABLE = GRAMMAR.with_suffix(".table.json")
 
 
 def _digest(grammar: str) -> str:
-    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
+    # the built-in SHA-256 where there is one: hashlib loads OpenSSL, ~5 ms of every
+    # `mlpy run`'s start for one 10 KB digest
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]    # Python 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]  # 3.12+
+        except ImportError:
+            from hashlib import sha256
+    return sha256(grammar.encode("utf-8")).hexdigest()
 
 
 def compute(grammar: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import ctypes
 import functools
 import gc
 import sys
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
-from .compiler import Compiler
+from .compiler import TOO_DEEP, Compiler
 from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
 from .parser import parse
@@ -59,7 +58,7 @@ class CompiledProgram:
         return text
 
 
-TOO_DEEP = "program too deeply nested"      # spec §7.2
+
 
 
 def compile(source: str, *, interactive: bool = False, strict_security: bool = False,
@@ -158,6 +157,7 @@ def _join(worker: threading.Thread) -> None:
         # a class of our own: the host's stop classes may re-arm themselves in the thread
         # they were made for
         if worker.ident is not None:
+            import ctypes       # (here: ~2 ms of every process's start otherwise)
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
                                                        ctypes.py_object(_CompileAbandoned))
         raise

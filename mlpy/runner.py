@@ -16,13 +16,14 @@ from .runtime import helper_names as H
 from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, MLRuntimeError,
                      MLSecurityError, MLTimeoutError)
 from .program import CompiledProgram, compile as compile_program
-from .runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
+from .runtime.context import (Capabilities, ExecutionContext, Limits, OutputSink, current,
+                              using)
 from .runtime.errors import ml_message, ml_type_of
-from .runtime.imports import check_import
+from .runtime.imports import SOURCES, check_import
 from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
 from .runtime.signals import HostStop, InterruptStop, MemoryLimitStop, MLThrow, TimeoutStop
-from .runtime.stops import ml_position, raise_in_thread, stop_class, timeout_message
+from .runtime.stops import ml_location, ml_position, raise_in_thread, stop_class, timeout_message
 
 _ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabilityError,
                   "ImportError": MLImportError}
@@ -70,18 +71,32 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
         except MLError as exc:
             return Outcome(False, error=exc)
         except HostStop as exc:
-            return Outcome(False, error=host_stop_error(exc), host_event=_host_event(exc))
+            return Outcome(False, error=_in_module(host_stop_error(exc), exc),
+                           host_event=_host_event(exc))
         except BaseException as exc:     # noqa: BLE001 - every failure becomes an ML error
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                return Outcome(False, error=MLRuntimeError(
+                return Outcome(False, error=_in_module(MLRuntimeError(
                     "Execution interrupted", type="KeyboardInterrupt",
-                    **_position(exc)), host_event="interrupt")
-            return Outcome(False, error=runtime_error(exc),
-                           host_event="memory" if isinstance(exc, MemoryError) else None)
+                    **_position(exc)), exc), host_event="interrupt")
+            if isinstance(exc, MemoryError):     # a host limit (spec §11.1), not ML's error
+                return Outcome(False, error=_in_module(
+                    MLLimitError(ml_message(exc), **_position(exc)), exc), host_event="memory")
+            return Outcome(False, error=_in_module(runtime_error(exc), exc))
     has_display = program.has_display and H.DISPLAY in namespace
     display_value = namespace.pop(H.DISPLAY, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,
                    has_display=has_display)
+
+
+def _in_module(err: MLError, exc: BaseException) -> MLError:
+    """`err` naming the user module it was raised in (its file and source), if it was: its
+    line is that file's (inside a run's context, where the loaded modules are recorded)."""
+    filename = ml_location(exc)[0]
+    if filename is not None and filename.startswith("<ml-module:"):
+        found = current().module_state(SOURCES, dict).get(filename)
+        if found is not None:
+            err.file, err.file_source = found
+    return err
 
 
 def _host_event(exc: HostStop) -> str:

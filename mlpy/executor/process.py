@@ -44,7 +44,7 @@ from time import perf_counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..runtime.signals import MemoryLimitStop
+from ..runtime.signals import MemoryLimitStop, TimeoutStop
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, timeout_stop
 from . import channel
 from .channel import (Done, Exit, InputReply, InputRequest, Output,
@@ -637,7 +637,8 @@ class ProcessPool(StoppablePool):
         exit)."""
         code = proc.popen.returncode
         if code == -signal.SIGXCPU:
-            return "CPU time limit of the worker process exceeded", "LimitError", "cpu"
+            return ("CPU time limit of the worker process exceeded", TimeoutStop.ml_type,  # run time
+                    "cpu")
         if code == 4:
             return (memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type,
                     "memory")

@@ -9,13 +9,14 @@ import dis
 import re
 from typing import Any
 
+from .helper_names import GETM
 from .signals import MLThrow
 from .values import ErrorValue, display
 
 ML_TYPES = ("ZeroDivisionError", "IndexError", "KeyError", "TypeError", "ValueError",
             "NameError", "AttributeError", "OverflowError", "RecursionError", "RuntimeError")
 _ALIASES = {"UnboundLocalError": "NameError", "StopIteration": "RuntimeError",
-            "UnicodeError": "ValueError", "MemoryError": "MemoryError",
+            "UnicodeError": "ValueError", "MemoryError": "LimitError",
             "NotImplementedError": "RuntimeError", "ArithmeticError": "ValueError",
             "LookupError": "KeyError", "FloatingPointError": "OverflowError",
             "re.error": "ValueError", "error": "ValueError"}
@@ -76,18 +77,44 @@ def _huge_index_message(exc: BaseException) -> str:
     # the container is the value under the index: walk back to the push that left exactly
     # one more value (the index) above it
     height = 0
-    for instr in reversed(instructions[:-1]):
+    for at in range(len(instructions) - 2, -1, -1):
+        instr = instructions[at]
         try:
             height += dis.stack_effect(instr.opcode, instr.arg)
         except ValueError:
             break
         if height >= 2:
-            if height == 2 and instr.opname.startswith("LOAD_"):
+            value = None
+            if height == 2 and instr.opname == "PUSH_NULL":
+                value = _member_read(instructions[at + 1:], frame)
+            elif height == 2 and instr.argval == GETM:      # (NULL + __ml_getm in functions)
+                value = _member_read(instructions[at:], frame)
+            elif height == 2 and instr.opname.startswith("LOAD_"):
                 value = _loaded(instr, frame)
-                if type(value) is str:
-                    return "string index out of range"
+            if type(value) is str:
+                return "string index out of range"
             break
     return "list index out of range"
+
+
+def _member_read(container: list, frame: Any) -> Any:
+    """The value of `o.name` read again (`o.k[big]`), from the instructions that computed the
+    container: the compiler reads a member as `o.get("k")` (a plain object) or, last in the
+    code, `__ml_getm(o, "k")`; both only read, so reading again is harmless. None when the
+    container came from anything else."""
+    code = [i for i in container if i.opname not in ("PRECALL", "CACHE")]
+    if (len(code) < 5 or code[0].argval != GETM or not code[1].opname.startswith("LOAD_")
+            or code[2].opname != "LOAD_CONST" or type(code[2].argval) is not str
+            or code[3].opname != "CALL"):
+        return None
+    obj, key = _loaded(code[1], frame), code[2].argval
+    if type(obj) is dict:
+        return obj.get(key)
+    getm = _loaded(code[0], frame)
+    try:
+        return getm(obj, key) if callable(getm) else None
+    except Exception:            # (only a better message was at stake)
+        return None
 
 
 def _loaded(instr: dis.Instruction, frame: Any) -> Any:
@@ -109,12 +136,19 @@ def ml_message(exc: BaseException) -> str:
         return "division by zero"
     if kind == "RecursionError":
         return "maximum recursion depth exceeded"
+    if isinstance(exc, MemoryError):
+        # the host ran out of memory building a value (spec §11.1 LimitError; a worker
+        # process reports MemoryLimitError instead)
+        return "out of memory: a value is too large for the host's memory"
     if isinstance(exc, KeyError) and exc.args:
         key = exc.args[0]
         return f"'{key}'" if type(key) is str else display(key)
     text = str(exc) if exc.args else type(exc).__name__
     if kind == "IndexError" and "index-sized integer" in text:
-        return _huge_index_message(exc)
+        try:
+            return _huge_index_message(exc)
+        except Exception:    # (reading the failed code is best effort; never a host error)
+            return "list index out of range"
     if kind == "TypeError":
         # ML type names where Python would say 'NoneType', 'dict', ... (but the comparison
         # message keeps Python's names, as the spec shows)

@@ -32,6 +32,7 @@ INT = "__ml_int"
 DICT = "__ml_dict"
 LIST = "__ml_list"
 STR = "__ml_str"
+INT_TEXT = "__ml_int_text"        # int.__repr__: an int's text in `"x" + i`
 EXCEPTION = "__ml_Exception"
 TYPE_ERROR = "__ml_TypeError"
 # per namespace (new_namespace)
@@ -41,5 +42,6 @@ MODULES = "__ml_modules"
 ORIGIN = "__ml_origin"
 # names the compiler makes up
 DISPLAY = "__ml_display"          # the value of an interactive cell's last expression
+BLOCK = "__ml_block"              # an outlined loop/try body (compiler._outline)
 EXC = "__ml_exc"                  # the caught exception in an `except`
 ARROW_PREFIX = "__ml_arrow_"      # functions made for arrows: __ml_arrow_1, ...

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, cast
 
+from ..errors import MLError
 from ..security import import_problem
 from .context import current
 from .signals import ImportFailure, SecurityViolation
 from .values import MLModule
+
+
+# module state key: code filename of each user module loaded -> (its file as shown, its source)
+SOURCES = "__ml_user_sources"
 
 
 def find_user_module(path: tuple, origin: Path | None) -> Path | None:
@@ -92,7 +98,16 @@ def _load_user_module(path: tuple, origin: Path | None) -> MLModule:
         raise ImportFailure(f"circular import of ML module '{dotted}'")
     loading.add(key)
     try:
-        compiled = _program.compile(file.read_text(encoding="utf-8"), filename=f"<ml:{file.name}>")
+        source = file.read_text(encoding="utf-8")
+        filename = f"<ml-module:{key}>"
+        # an error raised in the module is reported with its own file and source line
+        display = os.path.relpath(key) if not os.path.relpath(key).startswith("..") else key
+        current().module_state(SOURCES, dict)[filename] = (display, source)
+        try:
+            compiled = _program.compile(source, filename=filename)
+        except MLError as exc:
+            exc.file, exc.file_source = display, source
+            raise
         ns = new_namespace(origin=file.parent)
         exec(compiled.code, ns)
     finally:

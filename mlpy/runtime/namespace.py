@@ -24,7 +24,7 @@ _HELPERS = {
     H.SETM: ops.setm, H.METH: ops.meth, H.ITER: ops.ml_iter,
     H.UNPACK: ops.unpack, H.PICK: ops.pick, H.THROW: ops.throw,
     H.CATCH: ops.catch, H.EXCEPTION: Exception, H.RETURN_TOP: ops.ReturnTop,
-    H.REFUSE_NAME: ops.refuse_name, H.TYPE: type, H.INT: int,
+    H.REFUSE_NAME: ops.refuse_name, H.TYPE: type, H.INT: int, H.INT_TEXT: int.__repr__,
     H.DICT: dict, H.LIST: list, H.STR: str, H.EQ: ops.eq, H.NE: ops.ne,
     H.TYPE_ERROR: TypeError, H.BUILTIN_OF: BUILTINS.__getitem__,
 }

@@ -87,16 +87,23 @@ def ml_position(exc: BaseException | None, *, origin: bool = False) -> tuple[int
     the traceback of `exc` — or, with `origin`, of the first exception of its `__context__`
     chain: a stop raised again inside a `finally` reports where the program was when stopped.
     """
+    return ml_location(exc, origin=origin)[1:]
+
+
+def ml_location(exc: BaseException | None, *,
+                origin: bool = False) -> tuple[str | None, int | None, int | None]:
+    """ml_position with the code filename of that frame first ("<ml...>": the program's, or
+    a user module's "<ml-module:...>")."""
     if origin:
         seen = 0
         while exc is not None and exc.__context__ is not None and seen < 10_000:
             exc, seen = exc.__context__, seen + 1
-    line = column = None
+    filename = line = column = None
     tb = exc.__traceback__ if exc is not None else None
     while tb is not None:
         code = tb.tb_frame.f_code
         if code.co_filename.startswith("<ml"):
-            line, column = tb.tb_lineno, None
+            filename, line, column = code.co_filename, tb.tb_lineno, None
             for start, _end, col, _end_col in itertools.islice(
                     code.co_positions(), tb.tb_lasti // 2, tb.tb_lasti // 2 + 1):
                 if start is not None:
@@ -104,4 +111,4 @@ def ml_position(exc: BaseException | None, *, origin: bool = False) -> tuple[int
                 if col is not None:
                     column = col + 1
         tb = tb.tb_next
-    return line, column
+    return filename, line, column

@@ -400,3 +400,16 @@ def test_a_one_shot_worker_near_its_cpu_limit_is_replaced_before_a_run_hits_it()
 def cpu_recycles(ex) -> int:
     return sum(e["count"] for e in ex.stats()["worker_events"]
                if (e["event"], e["reason"]) == ("recycled", "cpu"))
+
+
+def test_the_cpu_limit_of_a_worker_is_reported_as_run_time():
+    """Spec §11.1: a worker killed by its CPU-seconds limit ran out of run time."""
+    ex = AsyncMLExecutor(max_workers=1, isolation="process",
+                         settings=ExecutorSettings(spare_workers=0, cpu_limit=2))
+    try:
+        result = ex.run_sync("i = 0; while (true) { i = i + 1; }", timeout=120)
+        assert (result.success, result.error_type) == (False, "TimeoutError"), result
+        assert "CPU time limit" in result.error
+        assert ex.run_sync("result = 1;").value == 1      # a new worker took its place
+    finally:
+        ex.shutdown()

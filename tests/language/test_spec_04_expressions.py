@@ -436,3 +436,21 @@ class TestDestructuring:
         fails("[a, b, c] = [1, 2];", "ValueError", "not enough values to unpack (expected 3, got 2)")
         fails('{a, b} = {a: 1};', "KeyError", "'b'")
         fails("[a] = 5;", "TypeError")
+
+
+@pytest.mark.parametrize("value,shown", [("7", "7"), ("-3", "-3"), ("2.5", "2.5"),
+                                         ("true", "true"), ("null", "null"), ('"z"', "z"),
+                                         ("[1, \"a\"]", '[1, "a"]'), ("{k: 1}", '{"k": 1}')])
+def test_concatenation_with_a_name_of_any_type(value, shown):
+    """`s + "x" + i`, `"item" + i`, `i + "!"` (the compiler writes an int's text inline):
+    D9's str() of the other operand whatever the name holds, at top level and in functions."""
+    expected = f"ax{shown} item{shown} {shown}!"
+    assert out(f's = "a"; i = {value}; print(s + "x" + i, "item" + i, i + "!");') \
+        == expected + "\n"
+    assert out(f'function f(s, i) {{ return [s + "x" + i, "item" + i, i + "!"]; }}'
+                  f' r = f("a", {value}); print(r[0], r[1], r[2]);') == expected + "\n"
+
+
+def test_concatenation_with_a_number_on_the_left_of_the_literal():
+    assert out('s = 3; i = 4; print(s + "x" + i);') == "3x4\n"
+    fails('s = null; i = 4; x = s - "x" + i;', "TypeError")

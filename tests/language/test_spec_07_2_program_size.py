@@ -53,12 +53,46 @@ NESTED = {
     "tries": ("try {" * L + "result = 7;" + "} except (e) {}" * L, 7),
     "loops_and_tries": ("".join(f"for (i{k} in [1]) {{ try {{ " for k in range(L // 2))
                         + "result = 7;" + "} except (e) {} }" * (L // 2), 7),
+    # each `try` with except and finally is two or three of Python's 20 static blocks
+    "tries_finally": ("result = 0;" + "try {" * L + "result = result + 7;"
+                      + "} finally { result = result + 1; }" * L, 7 + L),
+    "tries_except_finally": ("n = 0; " + "try {" * L + 'throw {message: "x"};'
+                             + "} except (e) { n = n + 1; } finally { n = n + 10; }" * L
+                             + " result = n;", 1 + 10 * L),
+    "handlers": ('try { throw {message: "a"}; } except (e) {' * L + "result = 7;" + "}" * L, 7),
+    "loops_each_in_a_try": ("".join(f"for (i{k} in [1, 2]) {{ try {{ " for k in range(L))
+                            + "result = 7;" + "} except (e) {} finally {} }" * L, 7),
+    "finally_in_finally": ("try {} finally {" * L + "result = 7;" + "}" * L, 7),
+}
+
+# return, break and continue cross the deepest blocks (which the compiler may move into
+# functions of their own) exactly as they do shallow ones
+JUMPS = {
+    "return": ("function f(n) { " + "try {" * L + "if (n > 0) { return n * 2; } t = n;"
+               + "} except (e) { } finally { n = n + 1; }" * L + " return [t, n]; }"
+               " result = [f(5), f(0)];", [10, [0, L]]),
+    "break_continue": ("function f() { s = 0; "
+                       + "while (true) { try { " * L
+                       + "s = s + 1; if (s % 2 == 1) { continue; } if (s > 6) { break; }"
+                       + "} finally { } }" + " } finally { } break; }" * (L - 1)
+                       + " return s; } result = f();", 8),
+    "top_level_break": ("n = 0; for (i in [1, 2, 3, 4]) {" + "try {" * L
+                        + "if (i == 3) { break; } n = n + i;" + "} finally { }" * L
+                        + "} result = n;", 3),
+    "closure": ("function f() { " + "try {" * L + "k = 5; g = fn() => k + 1;"
+                + "} except (e) { } finally { }" * L + " return g(); } result = f();", 6),
+    "nonlocal": ("total = 0; function add(v) { nonlocal total; " + "try {" * L
+                 + "total = total + v;" + "} finally { }" * L
+                 + " } add(2); add(3); result = total;", 5),
+    "unbound_after": ("try {" * L + 'throw {message: "x"};' + "} except (sorted) { }" * L
+                      + " result = sorted([2, 1]);", [1, 2]),
 }
 
 TOO_DEEP = {
     "arrays": "result = " + "[" * 50_000 + "]" * 50_000 + ";",
     "loops": "".join(f"for (i{k} in [1]) {{ " for k in range(200)) + "x = 1;" + "}" * 200,
     "tries": "try {" * 200 + "x = 1;" + "} except (e) {}" * 200,
+    "loops_101": "for (i in [1]) {" * 101 + "x = 1;" + "}" * 101,
     "arrows": "g = " + "fn() => " * 50_000 + "1;",
 }
 
@@ -91,6 +125,18 @@ def test_nesting_at_the_spec_minimum_runs(name, host_depth):
     result = _at_depth(host_depth, lambda: _run(code))
     assert result.success, (result.error_type, result.error)
     assert result.value == expected
+
+
+@pytest.mark.parametrize("name", sorted(JUMPS))
+def test_jumps_across_deep_blocks(name):
+    code, value = JUMPS[name]
+    result = _run(code)
+    assert (result.success, result.value) == (True, value), (result.error_type, result.error)
+
+
+def test_loops_nest_a_hundred_deep():
+    result = _run("x = 0;" + "for (i in [1]) {" * 100 + "x = x + 1;" + "}" * 100 + "result = x;")
+    assert result.value == 1, result.error
 
 
 @pytest.mark.parametrize("name", sorted(TOO_DEEP))
@@ -154,3 +200,20 @@ def test_cli_long_chain_runs(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(N)
+
+
+def test_cli_eighteen_nested_try_finally_run(tmp_path):
+    """Python's own "too many statically nested blocks" never reaches `mlpy run`."""
+    program = tmp_path / "tries.ml"
+    program.write_text(NESTED["tries_except_finally"][0] + "\nprint(result);\n")
+    done = subprocess.run([sys.executable, "-m", "mlpy", "run", str(program)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(1 + 10 * L)
+    program.write_text("x = 1;\n" + "while (x < 2) {\n" * 120 + "x = 2;" + "}" * 120 + "\n")
+    done = subprocess.run([sys.executable, "-m", "mlpy", "run", str(program)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("SyntaxError: program too deeply nested (line 102)"), \
+        done.stderr
+    assert "Traceback" not in done.stderr and "statically" not in done.stderr

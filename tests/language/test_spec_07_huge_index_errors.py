@@ -20,6 +20,17 @@ B = "1" + "0" * 30
     ("a = [1]; a[B] = 1;", ("IndexError", "list assignment index out of range")),
     ("a = [1]; a.pop(B);", ("IndexError", "pop index out of range")),
     ("a = []; a.pop(B);", ("IndexError", "pop from empty list")),
+    # through a member (`o.k[big]`), at top level and in functions, nested, and on modules
+    ('o = {k: "abc"}; x = o.k[B];', ("IndexError", "string index out of range")),
+    ("o = {k: [1]}; x = o.k[B];", ("IndexError", "list index out of range")),
+    ('o = {k: {j: "ab"}}; x = o.k.j[-B];', ("IndexError", "string index out of range")),
+    ('function f(o) { return o.k[B]; } f({k: "abc"});',
+     ("IndexError", "string index out of range")),
+    ("function f(o) { return o.k[B]; } f({k: [1, 2]});",
+     ("IndexError", "list index out of range")),
+    ('o = {k: "abc"}; try { x = o.k[B]; } except (e) { throw {type: e.type, message: '
+     'e.message + "!"}; }', ("IndexError", "string index out of range!")),
+    ("o = {k: [1]}; o.k[B] = 1;", ("IndexError", "list assignment index out of range")),
     ("x = chr(B);", ("ValueError", "chr() arg not in range(0x110000)")),
     ("x = chr(-1);", ("ValueError", "chr() arg not in range(0x110000)")),
 ])
