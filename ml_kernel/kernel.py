@@ -36,6 +36,7 @@ ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker proce
 DISPLAY_ENV = "ML_KERNEL_DISPLAY"       # "json": results also carry application/json
 DISPLAY_TEXT_LIMIT = 100_000            # characters of a result's text/plain before the cut
 DISPLAY_TABLE_ROWS = 50                 # rows of a result's HTML table before "... M more"
+MAX_REMEMBERED_CELLS = 10_000          # cells a call stack can name (`Cell In[3]`)
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
 
 
@@ -62,6 +63,7 @@ class MLKernel(Kernel):
         self._task: asyncio.Future | None = None     # the running cell's session.execute
         self._interrupted = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._cell_programs: dict[str, int] = {}     # program id -> the cell that ran it last
 
     # -- setup -----------------------------------------------------------------------------
     @staticmethod
@@ -213,6 +215,7 @@ class MLKernel(Kernel):
         self._pending_result = None
         session = self.session_ml
         self._interrupted = False
+        self._remember_cell(count, code)
         task = asyncio.ensure_future(session.execute(
             code, timeout=timeout, on_output=None if silent else self._send_stream,
             interactive=True, input=self._input_function(allow_stdin)))
@@ -234,11 +237,13 @@ class MLKernel(Kernel):
             error = MLError("Execution interrupted", type="KeyboardInterrupt",
                             line=result.line if result else None,
                             column=result.column if result else None)
+            error.traceback = result.traceback if result else None
             return self._ml_error(count, error, code, silent)
         if not result.success:
-            return self._ml_error(count, MLError(result.error or "", type=result.error_type
-                                                 or "Error", line=result.line,
-                                                 column=result.column), code, silent)
+            error = MLError(result.error or "", type=result.error_type or "Error",
+                            line=result.line, column=result.column)
+            error.traceback = result.traceback
+            return self._ml_error(count, error, code, silent)
 
         value = result.display_value        # None: no final expression, or it was null
         if value is not None and not silent:
@@ -371,9 +376,25 @@ class MLKernel(Kernel):
             self.send_response(self.iopub_socket, "error", content)
         return {"status": "error", "execution_count": count, **content}
 
+    def _remember_cell(self, count: int, code: str) -> None:
+        """Which cell ran which program text, so a call stack names `Cell In[3]`."""
+        from mlpy.program import program_id
+        cells = self._cell_programs
+        key = program_id(code)
+        cells.pop(key, None)
+        cells[key] = count
+        while len(cells) > MAX_REMEMBERED_CELLS:
+            cells.pop(next(iter(cells)))
+
+    def _frame_place(self, frame: dict) -> str | None:
+        if frame.get("file"):
+            return f'File "{frame["file"]}"'
+        count = self._cell_programs.get(frame.get("program") or "")
+        return f"Cell In[{count}]" if count is not None else "Cell In[?]"
+
     def _ml_error(self, count: int, error, source: str, silent: bool) -> dict:
         from mlpy.display import error_content
-        content = error_content(error, source)
+        content = error_content(error, source, where=self._frame_place)
         return self._error(count, content["ename"], content["evalue"], content["traceback"],
                            silent)
 

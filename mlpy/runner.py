@@ -17,7 +17,7 @@ from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, ML
                      MLSecurityError, MLTimeoutError)
 from .program import CompiledProgram, compile as compile_program
 from .runtime.context import Capabilities, ExecutionContext, Limits, OutputSink, using
-from .runtime.errors import ml_message, ml_type_of
+from .runtime.errors import ml_message, ml_stack, ml_type_of
 from .runtime.imports import check_import
 from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
@@ -68,20 +68,31 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
             except ReturnTop:
                 pass
         except MLError as exc:
-            return Outcome(False, error=exc)
+            return Outcome(False, error=_with_stack(exc, exc))
         except HostStop as exc:
-            return Outcome(False, error=host_stop_error(exc), host_event=_host_event(exc))
+            return Outcome(False, error=_with_stack(host_stop_error(exc), exc),
+                           host_event=_host_event(exc))
         except BaseException as exc:     # noqa: BLE001 - every failure becomes an ML error
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                return Outcome(False, error=MLRuntimeError(
+                return Outcome(False, error=_with_stack(MLRuntimeError(
                     "Execution interrupted", type="KeyboardInterrupt",
-                    **_position(exc)), host_event="interrupt")
-            return Outcome(False, error=runtime_error(exc),
+                    **_position(exc)), exc), host_event="interrupt")
+            return Outcome(False, error=_with_stack(runtime_error(exc), exc),
                            host_event="memory" if isinstance(exc, MemoryError) else None)
     has_display = program.has_display and H.DISPLAY in namespace
     display_value = namespace.pop(H.DISPLAY, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,
                    has_display=has_display)
+
+
+def _with_stack(error: MLError, exc: BaseException) -> MLError:
+    """`error` with the ML call stack of the exception that ended the run."""
+    if error.traceback is None:
+        try:
+            error.traceback = ml_stack(exc) or None
+        except Exception:             # noqa: BLE001 - a stack is a courtesy, the error is not
+            error.traceback = None
+    return error
 
 
 def _host_event(exc: HostStop) -> str:
