@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 from nbformat.corpus.words import generate_corpus_id
 
 from mlpy.display import error_content, mime_bundle
+from mlpy.program import program_id
 from mlpy.language import LANGUAGE_INFO
 
 from ..deps import (check_timeout, get_state, json_response, run_guarded, tenant_of,
@@ -88,6 +89,14 @@ async def execute_notebook(
     session = state.executor.session()
     count = 0
     failed: int | None = None
+    cells_run: dict[str, int] = {}          # program id -> the cell that ran it (call stacks)
+
+    def place(frame: dict) -> str | None:
+        if frame.get("file"):
+            return None
+        number = cells_run.get(frame.get("program") or "")
+        return f"Cell In[{number}]" if number is not None else None
+
     try:
         for index, cell in enumerate(cells):
             if cell.get("cell_type") != "code":
@@ -101,6 +110,7 @@ async def execute_notebook(
                                        f"cell source is more than "
                                        f"{state.settings.max_code_length} characters")
             count += 1
+            cells_run[program_id(source)] = count
             result = await run_guarded(state, "notebook", lambda source=source: session.execute(
                 source, timeout=timeout, interactive=True), tenant=tenant_of(request),
                 request=request)
@@ -124,7 +134,7 @@ async def execute_notebook(
                     outputs.append({"output_type": "execute_result", "execution_count": count,
                                     "data": data, "metadata": {}})
             else:
-                outputs.append({"output_type": "error", **error_content(result, source)})
+                outputs.append({"output_type": "error", **error_content(result, source, where=place)})
             cell["outputs"] = outputs
             cell["execution_count"] = count
             if not result.success and not allow_errors and RAISES_TAG not in tags:
