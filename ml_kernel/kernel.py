@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import threading
 import time
@@ -27,7 +28,8 @@ from mlpy.language import LANGUAGE_INFO
 
 from . import __version__
 from .history import History
-from .introspect import Introspector, Var, normalise_variables
+from .introspect import (Introspector, Var, completion_owner, help_target_end, members_query,
+                         normalise_variables)
 from .magics import MagicError, lsmagic, parse_cell, parse_seconds
 
 TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
@@ -36,6 +38,8 @@ ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker proce
 DISPLAY_ENV = "ML_KERNEL_DISPLAY"       # "json": results also carry application/json
 DISPLAY_TEXT_LIMIT = 100_000            # characters of a result's text/plain before the cut
 DISPLAY_TABLE_ROWS = 50                 # rows of a result's HTML table before "... M more"
+COMPLETION_TIMEOUT = 1.0               # seconds completion may ask the session for members
+MAX_COMPLETIONS = 5000                 # keys or members of one object offered
 MAX_REMEMBERED_CELLS = 10_000          # cells a call stack can name (`Cell In[3]`)
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
 
@@ -344,10 +348,37 @@ class MLKernel(Kernel):
         return normalise_variables(self._session.variables())
 
     async def do_complete(self, code, cursor_pos):
-        return self.introspector.complete(code, cursor_pos)
+        cursor_pos = len(code) if cursor_pos is None else cursor_pos
+        owner = completion_owner(code, cursor_pos)
+        runtime = await self._members_of(owner) if owner else None
+        return self.introspector.complete(code, cursor_pos, runtime)
 
     async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
-        return self.introspector.inspect(code, cursor_pos, detail_level)
+        cursor_pos = len(code) if cursor_pos is None else cursor_pos
+        head = code[:help_target_end(code, cursor_pos)]
+        member = re.search(r"[A-Za-z_]\w*$", head)
+        owner = completion_owner(head[:member.start()], member.start()) if member else None
+        runtime = await self._members_of(owner) if owner else None
+        return self.introspector.inspect(code, cursor_pos, detail_level,
+                                         runtime[0] if runtime else None)
+
+    async def _members_of(self, owner: str) -> tuple[str, list[str]] | None:
+        """(ML type, member names or keys) of an expression, asked of the session — only a
+        side-effect-free one (names, `.name`, literal indexes; completion_owner), only
+        when no cell runs, and never for longer than COMPLETION_TIMEOUT."""
+        if self._session is None or self._task is not None:
+            return None
+        try:
+            result = await asyncio.wait_for(self._session.execute(
+                members_query(owner), timeout=COMPLETION_TIMEOUT, interactive=True),
+                COMPLETION_TIMEOUT + 1)
+        except Exception:                   # noqa: BLE001 - no completion is better than a crash
+            return None
+        value = result.display_value if result.success else None
+        if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+                and isinstance(value[1], list)):
+            return value[0], [n for n in value[1][:MAX_COMPLETIONS] if isinstance(n, str)]
+        return None
 
     async def do_is_complete(self, code):
         return self.introspector.is_complete(code)
