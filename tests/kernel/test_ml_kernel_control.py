@@ -237,3 +237,38 @@ def test_shutdown_and_restart_with_runaway_cell():
     assert shutdown < 1.0 * SLACK
     # restart also launches the new process; the stop part is what the bound is about
     assert restart < 1.0 * SLACK
+
+
+def test_install_named_kernelspec_with_grants_and_environment():
+    """`python -m ml_kernel install --name ml-files --display-name "ML (files)"
+    --capabilities file.read,path.read --env K=V`: a kernelspec whose kernel grants those
+    capabilities (%capabilities lists them) and has K in its environment."""
+    import json
+    import subprocess
+    import sys
+
+    from ml_kernel_testenv import REPO
+
+    prefix = os.path.dirname(os.path.dirname(setup_kernelspec()))
+    subprocess.run([sys.executable, "-m", "ml_kernel", "install", "--prefix", prefix,
+                    "--name", "ml-files", "--display-name", "ML (files)",
+                    "--capabilities", "file.read,path.read", "--env", "ML_TEST_K=V=1"],
+                   check=True, cwd=REPO, capture_output=True)
+    folder = os.path.join(prefix, "share", "jupyter", "kernels", "ml-files")
+    with open(os.path.join(folder, "kernel.json")) as f:
+        spec = json.load(f)
+    assert spec["display_name"] == "ML (files)"
+    assert spec["env"] == {"ML_TEST_K": "V=1", "ML_KERNEL_CAPABILITIES": "file.read,path.read"}
+    km, kc = start_new_kernel(kernel_name="ml-files")
+    try:
+        _, outputs, _ = run_cell(kc, "%capabilities")
+        text = stream_text(outputs)
+        assert "file.read" in text and "path.read" in text
+        _, outputs, _ = run_cell(kc, 'import path;\npath.exists(".")')
+        assert results(outputs)[0]["text/plain"] == "true"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    bad = subprocess.run([sys.executable, "-m", "ml_kernel", "install", "--prefix", prefix,
+                          "--env", "no-equals"], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "expected NAME=VALUE" in bad.stderr
