@@ -272,3 +272,25 @@ def test_install_named_kernelspec_with_grants_and_environment():
     bad = subprocess.run([sys.executable, "-m", "ml_kernel", "install", "--prefix", prefix,
                           "--env", "no-equals"], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "expected NAME=VALUE" in bad.stderr
+
+
+def test_history_persists_across_kernel_starts(tmp_path, monkeypatch):
+    """history_request sees the cells of an earlier kernel process (kept in SQLite at
+    ML_KERNEL_HISTORY, by default in Jupyter's data folder), as another session."""
+    monkeypatch.setenv("ML_KERNEL_HISTORY", str(tmp_path / "history.sqlite"))
+    sessions = []
+    for cell in ("first_kernel_cell = 1;", "second_kernel_cell = 2;"):
+        km, kc = start_new_kernel(kernel_name="ml")
+        try:
+            run_cell(kc, cell)
+            kc.history(hist_access_type="tail", n=10, output=False, raw=True)
+            history = kc.get_shell_msg(timeout=30)["content"]["history"]
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        sessions.append(history)
+    assert [source for _, _, source in sessions[1]][-2:] == [
+        "first_kernel_cell = 1;", "second_kernel_cell = 2;"]
+    (first_session, _, _), (second_session, _, _) = sessions[1][-2:]
+    assert second_session > first_session
+    assert (tmp_path / "history.sqlite").is_file()
