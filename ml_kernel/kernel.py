@@ -38,6 +38,7 @@ ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker proce
 DISPLAY_ENV = "ML_KERNEL_DISPLAY"       # "json": results also carry application/json
 DISPLAY_TEXT_LIMIT = 100_000            # characters of a result's text/plain before the cut
 DISPLAY_TABLE_ROWS = 50                 # rows of a result's HTML table before "... M more"
+_EXIT = re.compile(r"\s*(exit|quit)\s*(?:\(\s*\))?\s*;?\s*")
 COMPLETION_TIMEOUT = 1.0               # seconds completion may ask the session for members
 MAX_COMPLETIONS = 5000                 # keys or members of one object offered
 MAX_REMEMBERED_CELLS = 10_000          # cells a call stack can name (`Cell In[3]`)
@@ -153,6 +154,13 @@ class MLKernel(Kernel):
 
         if cell.help is not None:
             return self._page_help(count, cell.help)
+        if (not cell.magics and _EXIT.fullmatch(cell.code)
+                and _EXIT.fullmatch(cell.code).group(1) not in self.introspector.variables()):
+            # `exit` / `quit` (not an ML variable of that name): leave the console, which
+            # acts on the ask_exit payload; notebooks ignore it
+            reply = self._ok(count)
+            reply["payload"] = [{"source": "ask_exit", "keepkernel": False}]
+            return reply
 
         # the cell's time limit: `%timeout N` line > cell metadata > the kernel default
         timeout = self.default_timeout

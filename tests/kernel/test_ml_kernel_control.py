@@ -294,3 +294,12 @@ def test_history_persists_across_kernel_starts(tmp_path, monkeypatch):
     (first_session, _, _), (second_session, _, _) = sessions[1][-2:]
     assert second_session > first_session
     assert (tmp_path / "history.sqlite").is_file()
+
+
+def test_exit_asks_the_front_end_to_leave_unless_it_is_a_variable(kc):
+    reply, _, _ = run_cell(kc, "quit")
+    assert reply["payload"] == [{"source": "ask_exit", "keepkernel": False}]
+    run_cell(kc, "exit = 5;")
+    reply, outputs, _ = run_cell(kc, "exit")
+    assert reply["payload"] == [] and results(outputs)[0]["text/plain"] == "5"
+    run_cell(kc, "%reset")
