@@ -62,8 +62,8 @@ def parse_cell(source: str) -> Cell:
     cell = Cell(code="")
     index = 0
     for index, line in enumerate(lines):
-        if not line.strip():
-            continue
+        if not line.strip() or line.strip().startswith("//"):
+            continue                    # blank and comment lines may come before a magic
         match = _MAGIC_LINE.match(line)
         if not match:
             break
