@@ -38,8 +38,8 @@ class MLScriptExporter(Exporter):
     output_mimetype = "text/x-ml"
     export_from_notebook = "ML script"
 
-    def from_notebook_node(self, nb: Any, resources: dict | None = None,
-                           **kw: Any) -> tuple[str, dict]:
+    def from_notebook_node(  # type: ignore[override]  # (a script is text, as nbconvert's own)
+            self, nb: Any, resources: dict | None = None, **kw: Any) -> tuple[str, dict]:
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         parts: list[str] = []
         for cell in nb_copy.cells:
