@@ -21,6 +21,7 @@ from mlpy.language import IDENTIFIER_PATTERN
 from .lexer import BUILTINS as BUILTIN_NAMES, CONSTANTS, KEYWORDS, MLLexer
 from .magics import MAGICS, MagicError, parse_cell
 
+CODE_MAGICS = ("time", "python")        # magics that act on the code after them
 KEYWORD_NAMES = tuple(sorted(set(KEYWORDS) | set(CONSTANTS)))
 STRING_METHODS = (
     "upper lower capitalize title swapcase strip lstrip rstrip replace split rsplit join "
@@ -504,6 +505,11 @@ class Introspector:
             cell = parse_cell(code)
         except MagicError:
             return {"status": "invalid"}
+        no_code = all(not line.strip() or line.strip().startswith("//")
+                      for line in cell.code.split("\n"))
+        if no_code and not cell.help and any(name in CODE_MAGICS for name, _ in cell.magics):
+            # `%time` / `%python` alone on a line: the code they act on comes next
+            return {"status": "incomplete", "indent": ""}
         if cell.help or not cell.code.strip():
             return {"status": "complete"}
         from mlpy.errors import MLError

@@ -153,7 +153,10 @@ class MLKernel(Kernel):
             return self._error(count, "MagicError", str(exc), [f"MagicError: {exc}"], silent)
 
         if cell.help is not None:
-            return self._page_help(count, cell.help)
+            if not cell.code.strip():
+                return self._page_help(count, cell.help)
+            # `%help NAME` and then code: the help first, then the code runs
+            self._print(self._help_text(cell.help) + "\n", silent)
         if (not cell.magics and _EXIT.fullmatch(cell.code)
                 and _EXIT.fullmatch(cell.code).group(1) not in self.introspector.variables()):
             # `exit` / `quit` (not an ML variable of that name): leave the console, which
@@ -467,10 +470,12 @@ class MLKernel(Kernel):
     def _timeout_text(seconds: float | None) -> str:
         return "none" if seconds is None else f"{seconds:g} seconds"
 
-    def _page_help(self, count: int, name: str) -> dict:
+    def _help_text(self, name: str) -> str:
         text = self.introspector.describe(name, detail_level=1)
-        if text is None:
-            text = f"No help available for {name}"
+        return f"No help available for {name}" if text is None else text
+
+    def _page_help(self, count: int, name: str) -> dict:
+        text = self._help_text(name)
         reply = self._ok(count)
         reply["payload"] = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
         return reply

@@ -303,3 +303,11 @@ def test_exit_asks_the_front_end_to_leave_unless_it_is_a_variable(kc):
     reply, outputs, _ = run_cell(kc, "exit")
     assert reply["payload"] == [] and results(outputs)[0]["text/plain"] == "5"
     run_cell(kc, "%reset")
+
+
+def test_help_magic_then_code_runs_the_code(kc):
+    reply, outputs, _ = run_cell(kc, "%help len\nprint(40 + 2);")
+    assert reply["status"] == "ok"
+    text = stream_text(outputs)
+    assert "len" in text and text.rstrip().endswith("42")
+    assert text.index("len") < text.index("42")
