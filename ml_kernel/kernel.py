@@ -30,11 +30,12 @@ from . import __version__
 from .history import History
 from .introspect import (Introspector, Var, completion_owner, help_target_end, members_query,
                          normalise_variables)
-from .magics import MagicError, lsmagic, parse_cell, parse_seconds
+from .magics import MagicError, lsmagic, parse_cell, parse_characters, parse_seconds
 
 TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
 CAPABILITIES_ENV = "ML_KERNEL_CAPABILITIES"
 ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker process
+OUTPUT_LIMIT_ENV = "ML_KERNEL_OUTPUT_LIMIT"  # characters of a cell's output shown
 DISPLAY_ENV = "ML_KERNEL_DISPLAY"       # "json": results also carry application/json
 DISPLAY_TEXT_LIMIT = 100_000            # characters of a result's text/plain before the cut
 DISPLAY_TABLE_ROWS = 50                 # rows of a result's HTML table before "... M more"
@@ -68,6 +69,10 @@ class MLKernel(Kernel):
         self._task: asyncio.Future | None = None     # the running cell's session.execute
         self._interrupted = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.output_limit: int | None = self._env_output_limit()
+        self._cell_output_limit: int | None = self.output_limit
+        self._cell_output_sent = 0
+        self._cell_output_cut = False
         self._cell_programs: dict[str, int] = {}     # program id -> the cell that ran it last
 
     # -- setup -----------------------------------------------------------------------------
@@ -78,6 +83,16 @@ class MLKernel(Kernel):
             return None
         try:
             return parse_seconds(text)
+        except MagicError:
+            return None
+
+    @staticmethod
+    def _env_output_limit() -> int | None:
+        text = os.environ.get(OUTPUT_LIMIT_ENV, "").strip()
+        if not text or text.lower() in ("off", "none", "0"):
+            return None
+        try:
+            return parse_characters(text)
         except MagicError:
             return None
 
@@ -180,6 +195,19 @@ class MLKernel(Kernel):
                 return self._ok(count)
             timeout = None if cell.timeout_off else cell.timeout
 
+        # the cell's output cap: `%output_limit N` line > the kernel default
+        self._cell_output_limit = self.output_limit
+        if cell.output_limit is not None or cell.output_limit_off:
+            value = None if cell.output_limit_off else cell.output_limit
+            if cell.only_magics and len(cell.magics) == 1:
+                self.output_limit = value
+                self._print(f"Output limit: {self._limit_text(value)} (for the following "
+                            "cells)\n", silent)
+                return self._ok(count)
+            self._cell_output_limit = value
+        self._cell_output_sent = 0
+        self._cell_output_cut = False
+
         await self._run_magics(cell, silent)
         if cell.has("python"):
             return self._show_python(count, cell.code, silent)
@@ -217,6 +245,8 @@ class MLKernel(Kernel):
             elif name == "clear":
                 if not silent:
                     self.send_response(self.iopub_socket, "clear_output", {"wait": False})
+            elif name == "output_limit" and not _arg:
+                self._print(f"Output limit: {self._limit_text(self.output_limit)}\n", silent)
             elif name == "lsmagic":
                 self._print(lsmagic() + "\n", silent)
             elif name == "capabilities":
@@ -232,7 +262,7 @@ class MLKernel(Kernel):
         self._interrupted = False
         self._remember_cell(count, code)
         task = asyncio.ensure_future(session.execute(
-            code, timeout=timeout, on_output=None if silent else self._send_stream,
+            code, timeout=timeout, on_output=None if silent else self._send_program_output,
             interactive=True, input=self._input_function(allow_stdin)))
         self._task = task
         result = None
@@ -445,6 +475,29 @@ class MLKernel(Kernel):
             self._send_display(text)
             return
         self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    @staticmethod
+    def _limit_text(limit: int | None) -> str:
+        return "none" if limit is None else f"{limit} characters per cell"
+
+    def _send_program_output(self, name: str, text: str) -> None:
+        """A cell's print output, cut with a note once it passes the cell's output limit
+        (the cell goes on running; the executor's own cap still stops a runaway)."""
+        limit = self._cell_output_limit
+        if name == "display" or limit is None:
+            self._send_stream(name, text)
+            return
+        if self._cell_output_cut:
+            return
+        left = limit - self._cell_output_sent
+        if len(text) <= left:
+            self._cell_output_sent += len(text)
+            self._send_stream(name, text)
+            return
+        self._cell_output_cut = True
+        self._cell_output_sent = limit
+        self._send_stream(name, text[:left] + f"\n... (output cut at {limit} characters; "
+                                              "%output_limit changes the limit)\n")
 
     def _send_display(self, text: str) -> None:
         """A message of ML's `display` module: display_data, update_display_data or

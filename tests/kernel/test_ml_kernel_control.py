@@ -311,3 +311,39 @@ def test_help_magic_then_code_runs_the_code(kc):
     text = stream_text(outputs)
     assert "len" in text and text.rstrip().endswith("42")
     assert text.index("len") < text.index("42")
+
+
+def test_output_limit_magic_cuts_a_cells_output(kc):
+    loop = 'for (i in range(1000)) { print("line", i); }\nprint("done");'
+    _, outputs, _ = run_cell(kc, "%output_limit 50\n" + loop)
+    text = stream_text(outputs)
+    assert text.startswith("line 0\nline 1\n")
+    assert "... (output cut at 50 characters" in text and "done" not in text
+    assert len(text.split("\n... (output cut")[0]) == 50
+    _, outputs, _ = run_cell(kc, loop)                     # for that cell only
+    assert stream_text(outputs).endswith("line 999\ndone\n")
+    _, outputs, _ = run_cell(kc, "%output_limit 20")
+    assert "Output limit: 20 characters per cell" in stream_text(outputs)
+    _, outputs, _ = run_cell(kc, loop)
+    assert "(output cut at 20 characters" in stream_text(outputs)
+    _, outputs, _ = run_cell(kc, "%output_limit")
+    assert "Output limit: 20 characters per cell" in stream_text(outputs)
+    run_cell(kc, "%output_limit off")
+    _, outputs, _ = run_cell(kc, loop)
+    assert stream_text(outputs).endswith("done\n")
+    reply, _, _ = run_cell(kc, "%output_limit many")
+    assert reply["status"] == "error" and "number of characters" in reply["evalue"]
+
+
+def test_output_limit_from_environment():
+    os.environ["ML_KERNEL_OUTPUT_LIMIT"] = "30"
+    try:
+        km, client = start_new_kernel(kernel_name="ml")
+    finally:
+        del os.environ["ML_KERNEL_OUTPUT_LIMIT"]
+    try:
+        _, outputs, _ = run_cell(client, 'for (i in range(100)) { print(i); }')
+        assert "(output cut at 30 characters" in stream_text(outputs)
+    finally:
+        client.stop_channels()
+        km.shutdown_kernel(now=True)
