@@ -14,13 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from pygments.token import Punctuation
+from pygments.token import Comment, Punctuation, String
 
 from mlpy.language import IDENTIFIER_PATTERN
 
 from .lexer import BUILTINS as BUILTIN_NAMES, CONSTANTS, KEYWORDS, MLLexer
 from .magics import MAGICS, MagicError, parse_cell
 
+CODE_MAGICS = ("time", "python")        # magics that act on the code after them
 KEYWORD_NAMES = tuple(sorted(set(KEYWORDS) | set(CONSTANTS)))
 STRING_METHODS = (
     "upper lower capitalize title swapcase strip lstrip rstrip replace split rsplit join "
@@ -28,6 +29,93 @@ STRING_METHODS = (
     "islower istitle center ljust rjust length").split()
 ARRAY_METHODS = ("append extend insert remove clear sort reverse pop index count copy "
                  "length").split()
+# Shift-Tab help of string and array methods (spec §9)
+METHOD_DOCS = {
+    "string": {
+        "upper": "upper()\n\nA copy with every letter in upper case.",
+        "lower": "lower()\n\nA copy with every letter in lower case.",
+        "capitalize": "capitalize()\n\nA copy with the first letter upper case, the rest lower.",
+        "title": "title()\n\nA copy with each word's first letter upper case.",
+        "swapcase": "swapcase()\n\nA copy with upper and lower case swapped.",
+        "strip": "strip(chars?)\n\nA copy without leading and trailing whitespace (or chars).",
+        "lstrip": "lstrip(chars?)\n\nA copy without leading whitespace (or chars).",
+        "rstrip": "rstrip(chars?)\n\nA copy without trailing whitespace (or chars).",
+        "replace": "replace(old, new, count?)\n\nA copy with occurrences of old replaced "
+                   "by new (the first count only, if given).",
+        "split": "split(sep?, maxsplit?)\n\nAn array of the parts between sep; without sep, "
+                 "split at runs of whitespace.",
+        "rsplit": "rsplit(sep?, maxsplit?)\n\nAs split, counting maxsplit from the right.",
+        "join": "join(array)\n\nThe array's strings joined with this string between them.",
+        "startswith": "startswith(prefix)\n\ntrue if the string starts with prefix.",
+        "endswith": "endswith(suffix)\n\ntrue if the string ends with suffix.",
+        "find": "find(sub)\n\nIndex of the first sub, or -1 if absent.",
+        "rfind": "rfind(sub)\n\nIndex of the last sub, or -1 if absent.",
+        "index": "index(sub)\n\nIndex of the first sub; ValueError: substring not found.",
+        "rindex": "rindex(sub)\n\nIndex of the last sub; ValueError: substring not found.",
+        "count": "count(sub)\n\nHow many times sub occurs (not overlapping).",
+        "isdigit": "isdigit()\n\ntrue if not empty and every character is a digit.",
+        "isalpha": "isalpha()\n\ntrue if not empty and every character is a letter.",
+        "isalnum": "isalnum()\n\ntrue if not empty and every character is a letter or digit.",
+        "isspace": "isspace()\n\ntrue if not empty and every character is whitespace.",
+        "isupper": "isupper()\n\ntrue if it has letters and all are upper case.",
+        "islower": "islower()\n\ntrue if it has letters and all are lower case.",
+        "istitle": "istitle()\n\ntrue if each word starts upper case and goes on lower case.",
+        "center": "center(width, fill?)\n\nCentred in width characters, padded with fill "
+                  "(a space).",
+        "ljust": "ljust(width, fill?)\n\nLeft-aligned in width characters.",
+        "rjust": "rjust(width, fill?)\n\nRight-aligned in width characters.",
+        "length": "length\n\nThe number of characters (a property, not a method).",
+    },
+    "array": {
+        "append": "append(x)\n\nAdds x at the end; returns null.",
+        "extend": "extend(arr)\n\nAdds arr's elements at the end; returns null.",
+        "insert": "insert(i, x)\n\nInserts x before index i; returns null.",
+        "remove": "remove(x)\n\nRemoves the first element equal to x; ValueError if none.",
+        "clear": "clear()\n\nRemoves every element; returns null.",
+        "sort": "sort(reverse=false)\n\nSorts the array in place; returns null.",
+        "reverse": "reverse()\n\nReverses the array in place; returns null.",
+        "pop": "pop(i?)\n\nRemoves and returns the last element (or the one at i); "
+               "IndexError: pop from empty list.",
+        "index": "index(x)\n\nIndex of the first element equal to x; ValueError: x is not "
+                 "in list.",
+        "count": "count(x)\n\nHow many elements equal x.",
+        "copy": "copy()\n\nA shallow copy.",
+        "length": "length\n\nThe number of elements (a property, not a method).",
+    },
+}
+
+KEYWORD_DOCS = {
+    "function": "function name(a, b) { ... }\n\nDefines a named function.",
+    "fn": "fn (a, b) => expression  /  fn (a) => { statements }\n\nAn anonymous (arrow) "
+          "function.",
+    "return": "return value;\n\nLeaves the function with value (null without one).",
+    "if": "if (test) { ... } elif (test) { ... } else { ... }\n\nRuns the first block whose "
+          "test is truthy.",
+    "elif": "elif (test) { ... }\n\nAnother test of an if statement.",
+    "else": "else { ... }\n\nRuns when no test of the if statement was truthy.",
+    "while": "while (test) { ... }\n\nRuns the block while test is truthy.",
+    "for": "for (x in iterable) { ... }\n\nRuns the block for each element (array), "
+           "character (string) or key (object).",
+    "in": "for (x in iterable)\n\nThe iterable of a for loop; `a in b` tests membership.",
+    "break": "break;\n\nLeaves the innermost loop.",
+    "continue": "continue;\n\nGoes on with the next round of the innermost loop.",
+    "try": "try { ... } except (e) { ... } finally { ... }\n\nCatches errors raised in the "
+           "block.",
+    "except": "except (e) { ... }\n\nRuns when the try block raised; e is the error object "
+              "{type, message}.",
+    "finally": "finally { ... }\n\nRuns after the try block whatever happened.",
+    "throw": "throw value;\n\nRaises an error: an object {type, message} or a string.",
+    "import": "import name;  /  import name as alias;\n\nMakes a library or user module "
+              "available.",
+    "as": "import name as alias;\n\nThe name an import is bound to.",
+    "capability": "capability name { ... }\n\nDeclares the capabilities a block needs "
+                  "(it grants none).",
+    "nonlocal": "nonlocal name;\n\nAssigning name in this function rebinds the enclosing "
+                "function's (or the program's) variable.",
+    "true": "true\n\nThe boolean constant.",
+    "false": "false\n\nThe boolean constant.",
+    "null": "null\n\nThe absence of a value.",
+}
 
 _NAME = IDENTIFIER_PATTERN
 _DOTTED_BEFORE = re.compile(rf"({_NAME}(?:\s*\.\s*{_NAME})*)\s*\.\s*({_NAME})?$")
@@ -36,9 +124,60 @@ _IMPORT_BEFORE = re.compile(rf"\bimport\s+({_NAME})?$")
 _MAGIC_BEFORE = re.compile(r"(?:^|\n)\s*%([A-Za-z_]*)$")
 _MODULE_REPR = re.compile(r"^<module ([A-Za-z_][\w.]*)>$")
 _NAME_TAIL = re.compile(r"[A-Za-z0-9_]*")
+# an expression completion may evaluate: names, `.name` and `[index]` with a literal or a
+# name inside (no calls, no operators: nothing with a side effect)
+_CHAIN = (rf"{_NAME}(?:\s*\.\s*{_NAME}|\s*\[\s*(?:\d+|\"[^\"\\\n]*\"|'[^'\\\n]*'|{_NAME})"
+          rf"\s*\])*")
+_CHAIN_DOT_BEFORE = re.compile(rf"(?<![\w.\]\)\"'])({_CHAIN})\s*\.\s*({_NAME})?$")
+_KEY_BEFORE = re.compile(rf"(?<![\w.])({_CHAIN})\s*\[\s*([\"'])([^\"'\\\n]*)$")
+_STRING_DOT_BEFORE = re.compile(r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')\s*\.\s*"""
+                                rf"({_NAME})?$")
+_LITERAL_ARRAY_DOT_BEFORE = re.compile(rf"(?:^|[=(,\[:;{{]|return)\s*\[[^\[\]]*\]\s*\.\s*({_NAME})?$")
 
 
-def _name_tail(code: str, pos: int) -> str:
+def in_string_or_comment(before: str) -> bool:
+    """Whether the end of `before` (the text up to the cursor) is inside a string literal or
+    a `//` comment, read by the same lexer that highlights ML."""
+    tokens = [t for t in MLLexer().get_tokens(before) if t[1]]
+    while tokens and tokens[-1][1] == "\n" and not before.endswith("\n"):
+        tokens.pop()
+    if not tokens:
+        return False
+    kind, text = tokens[-1]
+    if kind in Comment:
+        return "\n" not in text
+    if kind in String:
+        quote = text[0]
+        if quote not in "\"'":
+            return False
+        body = text[1:]
+        if not body.endswith(quote):
+            return True
+        trailing = len(body) - len(body[:-1].rstrip("\\")) - 1
+        return trailing % 2 == 1          # an escaped quote: the string goes on
+    return False
+
+
+def completion_owner(code: str, cursor_pos: int) -> str | None:
+    """The expression whose members (`o.`) or keys (`o["`) completion at the cursor needs
+    from the running session, or None."""
+    before = code[:cursor_pos]
+    key = _KEY_BEFORE.search(before)
+    if key:
+        return key.group(1)
+    if in_string_or_comment(before):
+        return None
+    dotted = _CHAIN_DOT_BEFORE.search(before)
+    return dotted.group(1) if dotted else None
+
+
+def members_query(owner: str) -> str:
+    """ML that evaluates to [type, member names] of `owner` (its keys for an object)."""
+    return (f"[typeof({owner}), typeof({owner}) == \"object\" ? keys({owner}) : "
+            f"methods({owner})]")
+
+
+def name_tail(code: str, pos: int) -> str:
     """The rest of the name the cursor at `pos` is inside of ("" when it is not in one)."""
     match = _NAME_TAIL.match(code, pos)
     return match.group(0) if match else ""
@@ -144,15 +283,47 @@ class Introspector:
             return {}
 
     # completion -----------------------------------------------------------------------------
-    def complete(self, code: str, cursor_pos: int) -> dict:
+    def complete(self, code: str, cursor_pos: int,
+                 runtime: tuple[str, list[str]] | None = None) -> dict:
+        """Matches at the cursor; `runtime` is (type, member names) of the expression
+        before the `.` or `["` (completion_owner), when the kernel could ask the session."""
         before = code[:cursor_pos]
         # extend over the rest of a name the cursor is inside of
-        after = _name_tail(code, cursor_pos)
+        after = name_tail(code, cursor_pos)
         cursor_end = cursor_pos + len(after)
         typed: dict[str, str] = {}
         magic = _MAGIC_BEFORE.search(before)
         dotted = _DOTTED_BEFORE.search(before)
-        if magic:
+        key = _KEY_BEFORE.search(before)
+        string_dot = _STRING_DOT_BEFORE.search(before)
+        array_dot = _LITERAL_ARRAY_DOT_BEFORE.search(before)
+        if key:
+            prefix = key.group(3)
+            start = cursor_pos - len(prefix)
+            cursor_end = cursor_pos
+            if runtime is not None and runtime[0] == "object":
+                typed = {name: "key" for name in runtime[1] if isinstance(name, str)}
+        elif in_string_or_comment(before):
+            prefix, start = "", cursor_pos
+        elif string_dot:
+            prefix = string_dot.group(2) or ""
+            start = cursor_pos - len(prefix)
+            typed = {name: "method" for name in STRING_METHODS}
+        elif array_dot and not (dotted and _CHAIN_DOT_BEFORE.search(before)):
+            prefix = array_dot.group(1) or ""
+            start = cursor_pos - len(prefix)
+            typed = {name: "method" for name in ARRAY_METHODS}
+        elif runtime is not None and _CHAIN_DOT_BEFORE.search(before):
+            chain = _CHAIN_DOT_BEFORE.search(before)
+            assert chain is not None
+            prefix = chain.group(2) or ""
+            start = cursor_pos - len(prefix)
+            kind, names = runtime
+            typed = {name: ("key" if kind == "object" else "method") for name in names
+                     if isinstance(name, str) and re.fullmatch(_NAME, name)}
+            if kind in ("object", "string", "array"):
+                typed["length"] = "property"
+        elif magic:
             prefix = magic.group(1)
             start = cursor_pos - len(prefix) - 1
             for name in MAGICS:
@@ -211,15 +382,42 @@ class Introspector:
         return {}
 
     # inspection -----------------------------------------------------------------------------
-    def inspect(self, code: str, cursor_pos: int, detail_level: int = 0) -> dict:
+    def inspect(self, code: str, cursor_pos: int, detail_level: int = 0,
+                owner_type: str | None = None) -> dict:
+        """Help for the name at the cursor; `owner_type` is the run-time type of the
+        expression before its `.` when the kernel could ask the session."""
         name = name_at(code, cursor_pos)
-        text = self.describe(name, detail_level) if name else None
+        text = self.describe_method(code, cursor_pos, owner_type) if name else None
+        if text is None and name:
+            text = self.describe(name, detail_level)
         if text is None:
             return {"status": "ok", "found": False, "data": {}, "metadata": {}}
         return {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
 
+    def describe_method(self, code: str, cursor_pos: int, owner_type: str | None) -> str | None:
+        """Help of a string or array method (or `length`) after `.` on a string literal, an
+        array literal, or an expression of that type."""
+        before = code[:help_target_end(code, cursor_pos)]
+        member = _NAME_BEFORE.search(before)
+        if member is None:
+            return None
+        head = before[:member.start()]
+        kind = owner_type
+        if _STRING_DOT_BEFORE.search(head):
+            kind = "string"
+        elif _LITERAL_ARRAY_DOT_BEFORE.search(head) and not _CHAIN_DOT_BEFORE.search(head):
+            kind = "array"
+        elif kind is None:
+            chain = _CHAIN_DOT_BEFORE.search(head)
+            var = self.variables().get(chain.group(1)) if chain else None
+            kind = var.type if var is not None else None
+        doc = METHOD_DOCS.get(kind or "", {}).get(member.group(0))
+        return f"{kind} method {doc}" if doc and not doc.startswith("length") else doc
+
     def describe(self, name: str, detail_level: int = 0) -> str | None:
         name = re.sub(r"\s+", "", name)
+        if name in KEYWORD_DOCS and name not in self.variables():
+            return KEYWORD_DOCS[name]
         if "." in name:
             owner, member = name.rsplit(".", 1)
             if owner == "builtin":
@@ -307,6 +505,11 @@ class Introspector:
             cell = parse_cell(code)
         except MagicError:
             return {"status": "invalid"}
+        no_code = all(not line.strip() or line.strip().startswith("//")
+                      for line in cell.code.split("\n"))
+        if no_code and not cell.help and any(name in CODE_MAGICS for name, _ in cell.magics):
+            # `%time` / `%python` alone on a line: the code they act on comes next
+            return {"status": "incomplete", "indent": ""}
         if cell.help or not cell.code.strip():
             return {"status": "complete"}
         from mlpy.errors import MLError
@@ -369,12 +572,31 @@ def definition_text(source: str, start: int) -> str:
     return source[start:].rstrip()
 
 
+def help_target_end(code: str, cursor_pos: int) -> int:
+    """Where the name Shift-Tab asks about ends: the name at the cursor, or else the callee
+    of the innermost open parenthesis (`s.upper(|`)."""
+    cursor_pos = max(0, min(cursor_pos, len(code)))
+    end = cursor_pos + len(name_tail(code, cursor_pos))
+    if _NAME_BEFORE.search(code[:end]):
+        return end
+    depth = 0
+    for index in range(cursor_pos - 1, -1, -1):
+        ch = code[index]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                return len(code[:index].rstrip())
+            depth -= 1
+    return end
+
+
 def name_at(code: str, cursor_pos: int) -> str | None:
     """The (dotted) name under or just before the cursor; inside a call's parentheses with no
     name at the cursor, the called name."""
     cursor_pos = max(0, min(cursor_pos, len(code)))
     left = re.search(rf"{_NAME}(?:\s*\.\s*{_NAME})*\.?$", code[:cursor_pos])
-    right = _name_tail(code, cursor_pos)
+    right = name_tail(code, cursor_pos)
     if left or right:
         text = (left.group(0) if left else "") + right
         text = text.rstrip(".")

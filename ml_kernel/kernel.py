@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import threading
 import time
@@ -27,15 +28,21 @@ from mlpy.language import LANGUAGE_INFO
 
 from . import __version__
 from .history import History
-from .introspect import Introspector, Var, normalise_variables
-from .magics import MagicError, lsmagic, parse_cell, parse_seconds
+from .introspect import (Introspector, Var, completion_owner, help_target_end, members_query,
+                         normalise_variables)
+from .magics import MagicError, lsmagic, parse_cell, parse_characters, parse_seconds
 
 TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
 CAPABILITIES_ENV = "ML_KERNEL_CAPABILITIES"
 ISOLATION_ENV = "ML_KERNEL_ISOLATION"   # "process": run cells in a worker process
+OUTPUT_LIMIT_ENV = "ML_KERNEL_OUTPUT_LIMIT"  # characters of a cell's output shown
 DISPLAY_ENV = "ML_KERNEL_DISPLAY"       # "json": results also carry application/json
 DISPLAY_TEXT_LIMIT = 100_000            # characters of a result's text/plain before the cut
 DISPLAY_TABLE_ROWS = 50                 # rows of a result's HTML table before "... M more"
+_EXIT = re.compile(r"\s*(exit|quit)\s*(?:\(\s*\))?\s*;?\s*")
+COMPLETION_TIMEOUT = 1.0               # seconds completion may ask the session for members
+MAX_COMPLETIONS = 5000                 # keys or members of one object offered
+MAX_REMEMBERED_CELLS = 10_000          # cells a call stack can name (`Cell In[3]`)
 SHUTDOWN_GRACE = 0.5       # seconds the process may take to exit after a shutdown request
 
 
@@ -62,6 +69,11 @@ class MLKernel(Kernel):
         self._task: asyncio.Future | None = None     # the running cell's session.execute
         self._interrupted = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.output_limit: int | None = self._env_output_limit()
+        self._cell_output_limit: int | None = self.output_limit
+        self._cell_output_sent = 0
+        self._cell_output_cut = False
+        self._cell_programs: dict[str, int] = {}     # program id -> the cell that ran it last
 
     # -- setup -----------------------------------------------------------------------------
     @staticmethod
@@ -71,6 +83,16 @@ class MLKernel(Kernel):
             return None
         try:
             return parse_seconds(text)
+        except MagicError:
+            return None
+
+    @staticmethod
+    def _env_output_limit() -> int | None:
+        text = os.environ.get(OUTPUT_LIMIT_ENV, "").strip()
+        if not text or text.lower() in ("off", "none", "0"):
+            return None
+        try:
+            return parse_characters(text)
         except MagicError:
             return None
 
@@ -146,7 +168,17 @@ class MLKernel(Kernel):
             return self._error(count, "MagicError", str(exc), [f"MagicError: {exc}"], silent)
 
         if cell.help is not None:
-            return self._page_help(count, cell.help)
+            if not cell.code.strip():
+                return self._page_help(count, cell.help)
+            # `%help NAME` and then code: the help first, then the code runs
+            self._print(self._help_text(cell.help) + "\n", silent)
+        if (not cell.magics and _EXIT.fullmatch(cell.code)
+                and _EXIT.fullmatch(cell.code).group(1) not in self.introspector.variables()):
+            # `exit` / `quit` (not an ML variable of that name): leave the console, which
+            # acts on the ask_exit payload; notebooks ignore it
+            reply = self._ok(count)
+            reply["payload"] = [{"source": "ask_exit", "keepkernel": False}]
+            return reply
 
         # the cell's time limit: `%timeout N` line > cell metadata > the kernel default
         timeout = self.default_timeout
@@ -162,6 +194,19 @@ class MLKernel(Kernel):
                 self._print(f"Default timeout: {self._timeout_text(cell.timeout)}\n", silent)
                 return self._ok(count)
             timeout = None if cell.timeout_off else cell.timeout
+
+        # the cell's output cap: `%output_limit N` line > the kernel default
+        self._cell_output_limit = self.output_limit
+        if cell.output_limit is not None or cell.output_limit_off:
+            value = None if cell.output_limit_off else cell.output_limit
+            if cell.only_magics and len(cell.magics) == 1:
+                self.output_limit = value
+                self._print(f"Output limit: {self._limit_text(value)} (for the following "
+                            "cells)\n", silent)
+                return self._ok(count)
+            self._cell_output_limit = value
+        self._cell_output_sent = 0
+        self._cell_output_cut = False
 
         await self._run_magics(cell, silent)
         if cell.has("python"):
@@ -200,6 +245,8 @@ class MLKernel(Kernel):
             elif name == "clear":
                 if not silent:
                     self.send_response(self.iopub_socket, "clear_output", {"wait": False})
+            elif name == "output_limit" and not _arg:
+                self._print(f"Output limit: {self._limit_text(self.output_limit)}\n", silent)
             elif name == "lsmagic":
                 self._print(lsmagic() + "\n", silent)
             elif name == "capabilities":
@@ -213,8 +260,9 @@ class MLKernel(Kernel):
         self._pending_result = None
         session = self.session_ml
         self._interrupted = False
+        self._remember_cell(count, code)
         task = asyncio.ensure_future(session.execute(
-            code, timeout=timeout, on_output=None if silent else self._send_stream,
+            code, timeout=timeout, on_output=None if silent else self._send_program_output,
             interactive=True, input=self._input_function(allow_stdin)))
         self._task = task
         result = None
@@ -234,11 +282,13 @@ class MLKernel(Kernel):
             error = MLError("Execution interrupted", type="KeyboardInterrupt",
                             line=result.line if result else None,
                             column=result.column if result else None)
+            error.traceback = result.traceback if result else None
             return self._ml_error(count, error, code, silent)
         if not result.success:
-            return self._ml_error(count, MLError(result.error or "", type=result.error_type
-                                                 or "Error", line=result.line,
-                                                 column=result.column), code, silent)
+            error = MLError(result.error or "", type=result.error_type or "Error",
+                            line=result.line, column=result.column)
+            error.traceback = result.traceback
+            return self._ml_error(count, error, code, silent)
 
         value = result.display_value        # None: no final expression, or it was null
         if value is not None and not silent:
@@ -339,10 +389,37 @@ class MLKernel(Kernel):
         return normalise_variables(self._session.variables())
 
     async def do_complete(self, code, cursor_pos):
-        return self.introspector.complete(code, cursor_pos)
+        cursor_pos = len(code) if cursor_pos is None else cursor_pos
+        owner = completion_owner(code, cursor_pos)
+        runtime = await self._members_of(owner) if owner else None
+        return self.introspector.complete(code, cursor_pos, runtime)
 
     async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
-        return self.introspector.inspect(code, cursor_pos, detail_level)
+        cursor_pos = len(code) if cursor_pos is None else cursor_pos
+        head = code[:help_target_end(code, cursor_pos)]
+        member = re.search(r"[A-Za-z_]\w*$", head)
+        owner = completion_owner(head[:member.start()], member.start()) if member else None
+        runtime = await self._members_of(owner) if owner else None
+        return self.introspector.inspect(code, cursor_pos, detail_level,
+                                         runtime[0] if runtime else None)
+
+    async def _members_of(self, owner: str) -> tuple[str, list[str]] | None:
+        """(ML type, member names or keys) of an expression, asked of the session — only a
+        side-effect-free one (names, `.name`, literal indexes; completion_owner), only
+        when no cell runs, and never for longer than COMPLETION_TIMEOUT."""
+        if self._session is None or self._task is not None:
+            return None
+        try:
+            result = await asyncio.wait_for(self._session.execute(
+                members_query(owner), timeout=COMPLETION_TIMEOUT, interactive=True),
+                COMPLETION_TIMEOUT + 1)
+        except Exception:                   # noqa: BLE001 - no completion is better than a crash
+            return None
+        value = result.display_value if result.success else None
+        if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+                and isinstance(value[1], list)):
+            return value[0], [n for n in value[1][:MAX_COMPLETIONS] if isinstance(n, str)]
+        return None
 
     async def do_is_complete(self, code):
         return self.introspector.is_complete(code)
@@ -371,9 +448,25 @@ class MLKernel(Kernel):
             self.send_response(self.iopub_socket, "error", content)
         return {"status": "error", "execution_count": count, **content}
 
+    def _remember_cell(self, count: int, code: str) -> None:
+        """Which cell ran which program text, so a call stack names `Cell In[3]`."""
+        from mlpy.program import program_id
+        cells = self._cell_programs
+        key = program_id(code)
+        cells.pop(key, None)
+        cells[key] = count
+        while len(cells) > MAX_REMEMBERED_CELLS:
+            cells.pop(next(iter(cells)))
+
+    def _frame_place(self, frame: dict) -> str | None:
+        if frame.get("file"):
+            return f'File "{frame["file"]}"'
+        count = self._cell_programs.get(frame.get("program") or "")
+        return f"Cell In[{count}]" if count is not None else "Cell In[?]"
+
     def _ml_error(self, count: int, error, source: str, silent: bool) -> dict:
         from mlpy.display import error_content
-        content = error_content(error, source)
+        content = error_content(error, source, where=self._frame_place)
         return self._error(count, content["ename"], content["evalue"], content["traceback"],
                            silent)
 
@@ -382,6 +475,29 @@ class MLKernel(Kernel):
             self._send_display(text)
             return
         self.send_response(self.iopub_socket, "stream", {"name": name, "text": text})
+
+    @staticmethod
+    def _limit_text(limit: int | None) -> str:
+        return "none" if limit is None else f"{limit} characters per cell"
+
+    def _send_program_output(self, name: str, text: str) -> None:
+        """A cell's print output, cut with a note once it passes the cell's output limit
+        (the cell goes on running; the executor's own cap still stops a runaway)."""
+        limit = self._cell_output_limit
+        if name == "display" or limit is None:
+            self._send_stream(name, text)
+            return
+        if self._cell_output_cut:
+            return
+        left = limit - self._cell_output_sent
+        if len(text) <= left:
+            self._cell_output_sent += len(text)
+            self._send_stream(name, text)
+            return
+        self._cell_output_cut = True
+        self._cell_output_sent = limit
+        self._send_stream(name, text[:left] + f"\n... (output cut at {limit} characters; "
+                                              "%output_limit changes the limit)\n")
 
     def _send_display(self, text: str) -> None:
         """A message of ML's `display` module: display_data, update_display_data or
@@ -407,10 +523,12 @@ class MLKernel(Kernel):
     def _timeout_text(seconds: float | None) -> str:
         return "none" if seconds is None else f"{seconds:g} seconds"
 
-    def _page_help(self, count: int, name: str) -> dict:
+    def _help_text(self, name: str) -> str:
         text = self.introspector.describe(name, detail_level=1)
-        if text is None:
-            text = f"No help available for {name}"
+        return f"No help available for {name}" if text is None else text
+
+    def _page_help(self, count: int, name: str) -> dict:
+        text = self._help_text(name)
         reply = self._ok(count)
         reply["payload"] = [{"source": "page", "data": {"text/plain": text}, "start": 0}]
         return reply

@@ -25,6 +25,9 @@ MAGICS = {
                "and tables (text, the default); alone in a cell: for later cells; %display: "
                "show the setting",
     "lsmagic": "%lsmagic — list the magics",
+    "output_limit": "%output_limit N — show at most N characters of this cell's output (the "
+                    "rest is cut with a note; the cell goes on); alone in a cell: for later "
+                    "cells (%output_limit off: no cut; %output_limit: show it)",
 }
 
 DISPLAY_MODES = ("text", "json")
@@ -44,6 +47,8 @@ class Cell:
     help: str | None = None                              # `name?` cells: the name
     timeout: float | None = None                         # from `%timeout N`
     timeout_off: bool = False                            # `%timeout off`
+    output_limit: int | None = None                      # from `%output_limit N`
+    output_limit_off: bool = False                       # `%output_limit off`
 
     def has(self, name: str) -> bool:
         return any(m == name for m, _ in self.magics)
@@ -62,8 +67,8 @@ def parse_cell(source: str) -> Cell:
     cell = Cell(code="")
     index = 0
     for index, line in enumerate(lines):
-        if not line.strip():
-            continue
+        if not line.strip() or line.strip().startswith("//"):
+            continue                    # blank and comment lines may come before a magic
         match = _MAGIC_LINE.match(line)
         if not match:
             break
@@ -78,13 +83,18 @@ def parse_cell(source: str) -> Cell:
                 cell.timeout_off = True
             else:
                 cell.timeout = parse_seconds(arg)
+        elif name == "output_limit" and arg:
+            if arg.lower() in ("off", "none"):
+                cell.output_limit_off = True
+            else:
+                cell.output_limit = parse_characters(arg)
         elif name == "help":
             if not arg:
                 raise MagicError("%help expects a name, e.g. %help len")
             cell.help = arg
         elif name == "display" and arg and arg.lower() not in DISPLAY_MODES:
             raise MagicError(f"%display expects one of {', '.join(DISPLAY_MODES)}, got {arg!r}")
-        elif arg and name not in ("timeout", "help", "display"):
+        elif arg and name not in ("timeout", "help", "display", "output_limit"):
             raise MagicError(f"%{name} takes no argument (got {arg!r}); put ML code on the "
                              "next line")
     else:
@@ -101,6 +111,18 @@ def parse_seconds(text: str) -> float:
     if not seconds > 0 or seconds != seconds or seconds == float("inf"):
         raise MagicError(f"%timeout expects a positive number of seconds, got {text!r}")
     return seconds
+
+
+def parse_characters(text: str) -> int:
+    """%output_limit's argument: a positive whole number of characters."""
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise MagicError(f"%output_limit expects a number of characters or off, got {text!r}"
+                         ) from None
+    if value <= 0:
+        raise MagicError(f"%output_limit expects a positive number of characters, got {text!r}")
+    return value
 
 
 def lsmagic() -> str:

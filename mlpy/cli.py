@@ -64,7 +64,7 @@ def cmd_run(args) -> int:
     file = Path(args.file).resolve()
     try:
         program = compile_program(source, strict_security=not args.no_strict,
-                                  filename=f"<ml:{file.name}>")
+                                  filename=f"<ml:{args.file}>")
     except MLError as exc:
         print(exc.render(source), file=sys.stderr)
         return EXIT_COMPILE

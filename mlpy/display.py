@@ -18,7 +18,7 @@ import json
 import math
 from typing import Any
 
-from mlpy.errors import MLError
+from mlpy.errors import MLError, Where
 from mlpy.runtime.values import ErrorValue, ml_repr, typeof
 
 
@@ -317,26 +317,39 @@ def _as_ml_error(error: Any) -> MLError:
         message = str(error)
     etype = getattr(error, "error_type", None) or (
         type(error).__name__ if isinstance(error, BaseException) else "Error")
-    return MLError(str(message), type=etype, line=getattr(error, "line", None),
-                   column=getattr(error, "column", None))
+    err = MLError(str(message), type=etype, line=getattr(error, "line", None),
+                  column=getattr(error, "column", None))
+    err.traceback = getattr(error, "traceback", None)
+    return err
 
 
-def error_traceback(error: Any, source: str | None = None) -> list[str]:
+def error_traceback(error: Any, source: str | None = None, where: Where | None = None) -> list[str]:
     """Traceback lines for a Jupyter `error` output: the headline (`Type: message (line N)`),
-    then the offending source line with a caret.  `error` is an MLError, an executor result
-    with error/error_type/line/column, or an exception."""
-    return _as_ml_error(error).render(source).splitlines()
+    then the offending source line with a caret, or the ML call stack (innermost last) with
+    each frame's place (`where`: `Cell In[3]`).  `error` is an MLError, an executor result
+    with error/error_type/line/column/traceback, or an exception."""
+    return _render(_as_ml_error(error), source, where).splitlines()
+
+
+def _render(err: MLError, source: str | None, where: Where | None) -> str:
+    # with a call stack the frames carry the lines; the headline is Python's `Type: message`
+    headline = f"{err.type}: {err.message}" if err.traceback and where is not None else None
+    if headline is not None and err.message.startswith("Parse error:"):
+        headline = None
+    return err.render(source, where, headline=headline)
 
 
 RED = "\x1b[0;31m"
 RESET = "\x1b[0m"
 
 
-def error_content(error: Any, source: str | None = None, *, color: bool = True) -> dict:
+def error_content(error: Any, source: str | None = None, *, color: bool = True,
+                  where: Where | None = None) -> dict:
     """`{"ename", "evalue", "traceback"}` as in a Jupyter error message / output; the error
-    type at the start of the traceback's headline is red (ANSI) unless `color` is false."""
+    type at the start of the traceback's headline is red (ANSI) unless `color` is false;
+    `where` names each call-stack frame's place (error_traceback)."""
     err = _as_ml_error(error)
-    tb = err.render(source).splitlines() or [f"{err.type}: {err.message}"]
+    tb = _render(err, source, where).splitlines() or [f"{err.type}: {err.message}"]
     if color and tb[0].startswith(err.type):
         tb[0] = f"{RED}{err.type}{RESET}{tb[0][len(err.type):]}"
     return {"ename": err.type, "evalue": err.message, "traceback": tb}

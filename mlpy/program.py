@@ -6,10 +6,12 @@ import ast
 import builtins
 import functools
 import gc
+import hashlib
 import sys
 import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
@@ -61,6 +63,29 @@ class CompiledProgram:
 
 
 
+def program_id(source: str) -> str:
+    """A short digest of a program's text: what its code objects' file name carries, so a
+    call stack can say which program (which notebook cell) each frame's code came from."""
+    return hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def code_filename(filename: str, source: str) -> str:
+    """`<ml#id>` / `<ml:name#id>`: the file name given to Python's compiler."""
+    return f"{filename[:-1]}#{program_id(source)}>"
+
+
+# Programs by their code file name, for the source lines of a call stack. Weak: a program
+# dropped from the compile caches takes its text with it (a frame then falls back to its
+# function's own text, kept as the function's docstring).
+_PROGRAMS: weakref.WeakValueDictionary[str, CompiledProgram] = weakref.WeakValueDictionary()
+
+
+def program_source(code_filename: str) -> str | None:
+    """The ML text of a live compiled program, by its code objects' file name."""
+    program = _PROGRAMS.get(code_filename)
+    return program.source if program is not None else None
+
+
 def compile(source: str, *, interactive: bool = False, strict_security: bool = False,
             cache: bool = True, filename: str = "<ml>") -> CompiledProgram:
     """Parse, check and compile ML source. Raises MLSyntaxError / MLSecurityError."""
@@ -94,10 +119,12 @@ def _compile(source: str, interactive: bool, strict_security: bool,
     finally:
         if relaxed and gc.get_threshold()[0] == _COMPILE_GC_THRESHOLD:
             gc.set_threshold(*threshold)
-    return CompiledProgram(
+    program = CompiledProgram(
         source=source, code=code, interactive=interactive, strict_security=strict_security,
         has_display=has_display, imports=imports,
         transpile_time=time.perf_counter() - started, filename=filename)
+    _PROGRAMS[code.co_filename] = program
+    return program
 
 
 def _generate(source: str, interactive: bool, strict_security: bool,
@@ -127,7 +154,7 @@ def _translate(source: str, interactive: bool, strict_security: bool, filename: 
 def _translate_here(source: str, interactive: bool, strict_security: bool,
                     filename: str) -> tuple:
     tree, compiler = _generate(source, interactive, strict_security, filename)
-    return (_python_compile(tree, filename), compiler.has_display,
+    return (_python_compile(tree, code_filename(filename, source)), compiler.has_display,
             [(tuple(i.path), i.line, i.column) for i in compiler.imports])
 
 

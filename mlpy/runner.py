@@ -18,7 +18,7 @@ from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, ML
 from .program import CompiledProgram, compile as compile_program
 from .runtime.context import (Capabilities, ExecutionContext, Limits, OutputSink, current,
                               using)
-from .runtime.errors import ml_message, ml_type_of
+from .runtime.errors import ml_message, ml_stack, ml_type_of
 from .runtime.imports import SOURCES, check_import
 from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
@@ -69,23 +69,28 @@ def execute(program: CompiledProgram, namespace: dict, context: ExecutionContext
             except ReturnTop:
                 pass
         except MLError as exc:
-            return Outcome(False, error=exc)
+            return Outcome(False, error=_located(exc, exc))
         except HostStop as exc:
-            return Outcome(False, error=_in_module(host_stop_error(exc), exc),
+            return Outcome(False, error=_located(host_stop_error(exc), exc),
                            host_event=_host_event(exc))
         except BaseException as exc:     # noqa: BLE001 - every failure becomes an ML error
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                return Outcome(False, error=_in_module(MLRuntimeError(
+                return Outcome(False, error=_located(MLRuntimeError(
                     "Execution interrupted", type="KeyboardInterrupt",
                     **_position(exc)), exc), host_event="interrupt")
             if isinstance(exc, MemoryError):     # a host limit (spec §11.1), not ML's error
-                return Outcome(False, error=_in_module(
+                return Outcome(False, error=_located(
                     MLLimitError(ml_message(exc), **_position(exc)), exc), host_event="memory")
-            return Outcome(False, error=_in_module(runtime_error(exc), exc))
+            return Outcome(False, error=_located(runtime_error(exc), exc))
     has_display = program.has_display and H.DISPLAY in namespace
     display_value = namespace.pop(H.DISPLAY, None)
     return Outcome(True, value=namespace.get("result"), display_value=display_value,
                    has_display=has_display)
+
+
+def _located(err: MLError, exc: BaseException) -> MLError:
+    """`err` with where it happened: the user module it was raised in, and its call stack."""
+    return _with_stack(_in_module(err, exc), exc)
 
 
 def _in_module(err: MLError, exc: BaseException) -> MLError:
@@ -97,6 +102,16 @@ def _in_module(err: MLError, exc: BaseException) -> MLError:
         if found is not None:
             err.file, err.file_source = found
     return err
+
+
+def _with_stack(error: MLError, exc: BaseException) -> MLError:
+    """`error` with the ML call stack of the exception that ended the run."""
+    if error.traceback is None:
+        try:
+            error.traceback = ml_stack(exc) or None
+        except Exception:             # noqa: BLE001 - a stack is a courtesy, the error is not
+            error.traceback = None
+    return error
 
 
 def _host_event(exc: HostStop) -> str:

@@ -72,6 +72,23 @@ class ExecuteRequest(BaseModel):
                           "ML identifiers, not reserved words, not starting with `_`")
 
 
+class TracebackFrame(BaseModel):
+    """One frame of the ML call stack of an uncaught error (outermost first)."""
+
+    file: str | None = Field(None, description="the user module's file the frame's code is "
+                                               "in; null for the code of a request")
+    program: str | None = Field(None, description="id of the program text the code came from "
+                                                  "(the same for every frame of one request)")
+    line: int | None = None
+    column: int | None = None
+    function: str | None = Field(None, description="the ML function; null at top level, "
+                                                   "`<function>` for an arrow function")
+    source: str | None = Field(None, description="the frame's ML source line")
+    repeat: int = Field(0, description="the frame came this many more times in a row "
+                                       "(recursion)")
+    skipped: int = Field(0, description="calls left out after this frame (a deep stack)")
+
+
 class ExecuteResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"success": True, "value": 30, "error": None, "execution_time": 0.0004,
@@ -94,6 +111,8 @@ class ExecuteResponse(BaseModel):
     error_type: str | None = None
     line: int | None = None
     column: int | None = None
+    traceback: list[TracebackFrame] | None = Field(
+        None, description="an uncaught runtime error's ML call stack, innermost last")
 
 
 class CalculateResponse(BaseModel):

@@ -26,6 +26,7 @@ def render_result(result: AsyncMLResult, s: Settings, *,
         "error_type": result.error_type,
         "line": result.line,
         "column": result.column,
+        "traceback": result.traceback,
     }
     outcome = "success"
     if result.success:

@@ -36,6 +36,9 @@ class AsyncMLResult:
     checkpoint_error: str | None = None
     restored: bool = False
     lost: list[dict] | None = None
+    # the ML call stack of a runtime error, outermost first (mlpy.runtime.errors.ml_stack):
+    # frames of {file, program, line, column, function, source, repeat, skipped}
+    traceback: list[dict] | None = None
 
     def __post_init__(self) -> None:
         self.error = bounded_message(self.error)

@@ -212,7 +212,9 @@ class ThreadPool:
         if stop is not None and err is not None and (
                 err.type == stop.ml_type or err.message == stop.message
                 or isinstance(err, MLTimeoutError)):
-            return MLError(stop.message, type=stop.ml_type, line=err.line, column=err.column)
+            stopped = MLError(stop.message, type=stop.ml_type, line=err.line, column=err.column)
+            stopped.traceback = err.traceback
+            return stopped
         return err
 
     def _error_result(self, run: ThreadRun, err: MLError | None) -> AsyncMLResult:
@@ -223,7 +225,8 @@ class ThreadPool:
             False, error=err.message, error_type=err.type, line=err.line,
             column=err.column, execution_time=run.execution_time,
             transpile_time=run.transpile_time, stdout=sink.text(),
-            stdout_truncated=sink.truncated, stderr=sink.stderr_text())
+            stdout_truncated=sink.truncated, stderr=sink.stderr_text(),
+            traceback=err.traceback)
 
     def _internal_error(self, job: Job, err: Exception, doing: str) -> AsyncMLResult:
         log.exception("internal error while %s an ML program", doing)

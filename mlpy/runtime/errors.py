@@ -6,9 +6,12 @@ No Python class name, internal identifier or file path survives into the message
 from __future__ import annotations
 
 import dis
+import itertools
 import re
 from typing import Any
 
+from ..language import ml_name
+from ..lexer import normalise_newlines
 from .helper_names import GETM
 from .signals import MLThrow
 from .values import ErrorValue, display
@@ -174,3 +177,98 @@ def error_value(exc: BaseException) -> ErrorValue:
         value = exc.value
         return value if type(value) is ErrorValue else ErrorValue(value)
     return ErrorValue({"message": ml_message(exc), "type": ml_type_of(exc)})
+
+
+# -- the ML call stack of an uncaught error -------------------------------------------------
+
+MAX_FRAMES = 20           # frames kept of a deeper stack: the outermost and innermost ones
+_REPEATS_SHOWN = 3        # a frame repeated more often (recursion) is shown this often
+
+
+def ml_stack(exc: BaseException) -> list[dict]:
+    """The ML frames of `exc`'s traceback, outermost first: `{"file", "program", "line",
+    "column", "function", "source", "repeat", "skipped"}`. `file` is the script or module
+    file (None for code given as text: a cell, a request), `program` the id of the program
+    text the frame's code came from (`mlpy.program.program_id`), `function` the ML
+    function's name (None at top level, `<function>` for an arrow function), `source` the
+    frame's ML line; `repeat` says the frame came that many more times in a row (recursion),
+    `skipped` that many calls after it are left out (a stack deeper than MAX_FRAMES).
+    Python frames (the runtime, the library) are never included."""
+    frames: list[dict] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<ml"):
+            line, column = _position(code, tb.tb_lasti, tb.tb_lineno)
+            name = code.co_name
+            if name.startswith("<") and name != "<module>" and frames:
+                # a comprehension's own code: its position belongs to the frame around it
+                frames[-1].update(line=line, column=column)
+            else:
+                frames.append({"code": code, "line": line, "column": column, "repeat": 0,
+                               "skipped": 0})
+        tb = tb.tb_next
+    collapsed: list[dict] = []
+    run = 0
+    for f in frames:
+        last = collapsed[-1] if collapsed else None
+        if last is not None and (last["code"], last["line"], last["column"]) == (
+                f["code"], f["line"], f["column"]):
+            run += 1
+            if run >= _REPEATS_SHOWN:
+                last["repeat"] += 1
+                continue
+        else:
+            run = 0
+        collapsed.append(f)
+    if len(collapsed) > MAX_FRAMES:
+        head = MAX_FRAMES // 3
+        tail = collapsed[-(MAX_FRAMES - head):]
+        dropped = collapsed[head:-len(tail)]
+        collapsed[head - 1]["skipped"] = sum(1 + f["repeat"] for f in dropped)
+        collapsed = collapsed[:head] + tail
+    return [_frame(f) for f in collapsed]
+
+
+def _position(code: Any, lasti: int, lineno: int) -> tuple[int, int | None]:
+    line, column = lineno, None
+    for start, _end, col, _end_col in itertools.islice(code.co_positions(), lasti // 2,
+                                                       lasti // 2 + 1):
+        if start is not None:
+            line = start
+        if col is not None:
+            column = col + 1
+    return line, column
+
+
+def _frame(f: dict) -> dict:
+    code = f["code"]
+    inner = code.co_filename[3:-1]           # "<ml:name#id>" -> ":name#id"
+    name_part, _, program = inner.rpartition("#")
+    file = name_part[1:] if name_part.startswith(":") else None
+    if code.co_name == "<module>":
+        function = None
+    elif code.co_name.startswith("__ml_arrow"):
+        function = "<function>"
+    else:
+        function = ml_name(code.co_name)
+    return {"file": file, "program": program or None, "line": f["line"],
+            "column": f["column"], "function": function,
+            "source": _source_line(code, f["line"]), "repeat": f["repeat"],
+            "skipped": f["skipped"]}
+
+
+def _source_line(code: Any, line: int) -> str | None:
+    from ..program import program_source
+    text = program_source(code.co_filename)
+    if text is not None:
+        lines = normalise_newlines(text).split("\n")
+        return lines[line - 1] if 1 <= line <= len(lines) else None
+    # the program is gone from the caches: the function's own ML text (its docstring)
+    # still holds the line, unless it is the first one (cut at the function's keyword)
+    doc = code.co_consts[0] if code.co_consts and isinstance(code.co_consts[0], str) else None
+    if doc is None or line <= code.co_firstlineno:
+        return None
+    lines = normalise_newlines(doc).split("\n")
+    at = line - code.co_firstlineno
+    return lines[at] if at < len(lines) else None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 from nbformat.corpus.words import generate_corpus_id
 
 from mlpy.display import error_content, mime_bundle
+from mlpy.program import program_id
 from mlpy.language import LANGUAGE_INFO
 
 from ..deps import (check_query, check_timeout, get_state, json_response, run_guarded,
@@ -108,6 +109,14 @@ async def execute_notebook(
     loop = asyncio.get_running_loop()
     limit = state.settings.max_notebook_seconds
     deadline = loop.time() + limit
+    cells_run: dict[str, int] = {}          # program id -> the cell that ran it (call stacks)
+
+    def place(frame: dict) -> str | None:
+        if frame.get("file"):
+            return None
+        number = cells_run.get(frame.get("program") or "")
+        return f"Cell In[{number}]" if number is not None else None
+
     try:
         for index, cell in enumerate(cells):
             if cell.get("cell_type") != "code":
@@ -126,6 +135,7 @@ async def execute_notebook(
                            f"(MLPY_MAX_NOTEBOOK_SECONDS) ended the run before cell {index}")
                 break
             count += 1
+            cells_run[program_id(source)] = count
             cell_timeout = min(timeout, remaining)        # a cell never runs past the limit
             result = await run_guarded(
                 state, "notebook", lambda source=source, cell_timeout=cell_timeout:
@@ -151,7 +161,7 @@ async def execute_notebook(
                     outputs.append({"output_type": "execute_result", "execution_count": count,
                                     "data": data, "metadata": {}})
             else:
-                outputs.append({"output_type": "error", **error_content(result, source)})
+                outputs.append({"output_type": "error", **error_content(result, source, where=place)})
             cell["outputs"] = outputs
             cell["execution_count"] = count
             if not result.success and RAISES_TAG not in tags:

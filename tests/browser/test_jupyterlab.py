@@ -177,3 +177,35 @@ def test_ml_file_opens_as_ml(jupyterlab, browser_context):
         shot(page, "ml-file")
     finally:
         page.close()
+
+
+def test_error_in_a_function_from_an_earlier_cell_shows_the_ml_call_stack(page):
+    run_cell(page, "function half_of_nothing(a) {\n  b = a + 1;\n  return b / 0;\n}")
+    cell, _ = run_cell(page, "n = 1;\nhalf_of_nothing(n)")
+    error = cell.locator(".jp-OutputArea-output", has_text="ZeroDivisionError")
+    error.wait_for()
+    text = error.inner_text()
+    assert text.startswith("ZeroDivisionError: division by zero")
+    assert re.search(r"Cell In\[\d+\], line 2\n", text), text
+    assert re.search(r"Cell In\[\d+\], line 3, in half_of_nothing\n", text), text
+    assert "return b / 0;" in text and "^" in text
+    assert ".py" not in text and "Traceback" not in text
+    shot(page, "error", cell)
+
+
+def test_tab_after_object_dot_offers_its_keys(page):
+    run_cell(page, 'person = {name: "Ada", nationality: "British", born: 1815};')
+    index = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.jp-Notebook .jp-Cell')).findIndex(c => c.classList.contains('jp-mod-active'))""")
+    cell = page.locator(CELLS).nth(index)
+    cell.locator(".cm-content").click()
+    page.keyboard.insert_text("person.na")
+    page.keyboard.press("Tab")
+    items = page.locator(".jp-Completer .jp-Completer-item .jp-Completer-match")
+    items.first.wait_for()
+    offered = sorted(t.strip() for t in items.all_inner_texts())
+    assert offered == ["name", "nationality"], offered
+    shot(page, "completion")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")

@@ -37,6 +37,8 @@ def setup_kernelspec() -> str:
             [data] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
         os.environ["PYTHONPATH"] = _pythonpath()
         os.environ.pop("ML_KERNEL_TIMEOUT", None)
+        # the kernels' history file: in the test's prefix, not the user's Jupyter data dir
+        os.environ["ML_KERNEL_HISTORY"] = os.path.join(_prefix, "history.sqlite")
     return os.path.join(_prefix, "share", "jupyter")
 
 

@@ -66,3 +66,22 @@ def test_console_multiline_function_then_call(tmp_path):
     text = plain("".join(transcript))
     assert "Parse error" not in text, text
     assert re.search(r"Out\[\d+\]:\s*28", text), text
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("word", ["exit", "quit"])
+def test_console_exit_and_quit_leave(tmp_path, word):
+    env = dict(os.environ, TERM="xterm", JUPYTER_RUNTIME_DIR=str(tmp_path))
+    child = pexpect.spawn(sys.executable, ["-m", "jupyter_console", "--kernel", "ml"],
+                          env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
+    try:
+        child.expect(r"In \[")
+        time.sleep(0.5)
+        _type_line(child, "x = 1;")
+        child.expect(r"In \[")
+        time.sleep(0.3)
+        _type_line(child, word)
+        child.expect(pexpect.EOF, timeout=30)       # no confirmation asked, no error shown
+    finally:
+        if child.isalive():
+            child.terminate(force=True)

@@ -237,3 +237,113 @@ def test_shutdown_and_restart_with_runaway_cell():
     assert shutdown < 1.0 * SLACK
     # restart also launches the new process; the stop part is what the bound is about
     assert restart < 1.0 * SLACK
+
+
+def test_install_named_kernelspec_with_grants_and_environment():
+    """`python -m ml_kernel install --name ml-files --display-name "ML (files)"
+    --capabilities file.read,path.read --env K=V`: a kernelspec whose kernel grants those
+    capabilities (%capabilities lists them) and has K in its environment."""
+    import json
+    import subprocess
+    import sys
+
+    from ml_kernel_testenv import REPO
+
+    prefix = os.path.dirname(os.path.dirname(setup_kernelspec()))
+    subprocess.run([sys.executable, "-m", "ml_kernel", "install", "--prefix", prefix,
+                    "--name", "ml-files", "--display-name", "ML (files)",
+                    "--capabilities", "file.read,path.read", "--env", "ML_TEST_K=V=1"],
+                   check=True, cwd=REPO, capture_output=True)
+    folder = os.path.join(prefix, "share", "jupyter", "kernels", "ml-files")
+    with open(os.path.join(folder, "kernel.json")) as f:
+        spec = json.load(f)
+    assert spec["display_name"] == "ML (files)"
+    assert spec["env"] == {"ML_TEST_K": "V=1", "ML_KERNEL_CAPABILITIES": "file.read,path.read"}
+    km, kc = start_new_kernel(kernel_name="ml-files")
+    try:
+        _, outputs, _ = run_cell(kc, "%capabilities")
+        text = stream_text(outputs)
+        assert "file.read" in text and "path.read" in text
+        _, outputs, _ = run_cell(kc, 'import path;\npath.exists(".")')
+        assert results(outputs)[0]["text/plain"] == "true"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    bad = subprocess.run([sys.executable, "-m", "ml_kernel", "install", "--prefix", prefix,
+                          "--env", "no-equals"], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "expected NAME=VALUE" in bad.stderr
+
+
+def test_history_persists_across_kernel_starts(tmp_path, monkeypatch):
+    """history_request sees the cells of an earlier kernel process (kept in SQLite at
+    ML_KERNEL_HISTORY, by default in Jupyter's data folder), as another session."""
+    monkeypatch.setenv("ML_KERNEL_HISTORY", str(tmp_path / "history.sqlite"))
+    sessions = []
+    for cell in ("first_kernel_cell = 1;", "second_kernel_cell = 2;"):
+        km, kc = start_new_kernel(kernel_name="ml")
+        try:
+            run_cell(kc, cell)
+            kc.history(hist_access_type="tail", n=10, output=False, raw=True)
+            history = kc.get_shell_msg(timeout=30)["content"]["history"]
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        sessions.append(history)
+    assert [source for _, _, source in sessions[1]][-2:] == [
+        "first_kernel_cell = 1;", "second_kernel_cell = 2;"]
+    (first_session, _, _), (second_session, _, _) = sessions[1][-2:]
+    assert second_session > first_session
+    assert (tmp_path / "history.sqlite").is_file()
+
+
+def test_exit_asks_the_front_end_to_leave_unless_it_is_a_variable(kc):
+    reply, _, _ = run_cell(kc, "quit")
+    assert reply["payload"] == [{"source": "ask_exit", "keepkernel": False}]
+    run_cell(kc, "exit = 5;")
+    reply, outputs, _ = run_cell(kc, "exit")
+    assert reply["payload"] == [] and results(outputs)[0]["text/plain"] == "5"
+    run_cell(kc, "%reset")
+
+
+def test_help_magic_then_code_runs_the_code(kc):
+    reply, outputs, _ = run_cell(kc, "%help len\nprint(40 + 2);")
+    assert reply["status"] == "ok"
+    text = stream_text(outputs)
+    assert "len" in text and text.rstrip().endswith("42")
+    assert text.index("len") < text.index("42")
+
+
+def test_output_limit_magic_cuts_a_cells_output(kc):
+    loop = 'for (i in range(1000)) { print("line", i); }\nprint("done");'
+    _, outputs, _ = run_cell(kc, "%output_limit 50\n" + loop)
+    text = stream_text(outputs)
+    assert text.startswith("line 0\nline 1\n")
+    assert "... (output cut at 50 characters" in text and "done" not in text
+    assert len(text.split("\n... (output cut")[0]) == 50
+    _, outputs, _ = run_cell(kc, loop)                     # for that cell only
+    assert stream_text(outputs).endswith("line 999\ndone\n")
+    _, outputs, _ = run_cell(kc, "%output_limit 20")
+    assert "Output limit: 20 characters per cell" in stream_text(outputs)
+    _, outputs, _ = run_cell(kc, loop)
+    assert "(output cut at 20 characters" in stream_text(outputs)
+    _, outputs, _ = run_cell(kc, "%output_limit")
+    assert "Output limit: 20 characters per cell" in stream_text(outputs)
+    run_cell(kc, "%output_limit off")
+    _, outputs, _ = run_cell(kc, loop)
+    assert stream_text(outputs).endswith("done\n")
+    reply, _, _ = run_cell(kc, "%output_limit many")
+    assert reply["status"] == "error" and "number of characters" in reply["evalue"]
+
+
+def test_output_limit_from_environment():
+    os.environ["ML_KERNEL_OUTPUT_LIMIT"] = "30"
+    try:
+        km, client = start_new_kernel(kernel_name="ml")
+    finally:
+        del os.environ["ML_KERNEL_OUTPUT_LIMIT"]
+    try:
+        _, outputs, _ = run_cell(client, 'for (i in range(100)) { print(i); }')
+        assert "(output cut at 30 characters" in stream_text(outputs)
+    finally:
+        client.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -86,6 +86,9 @@ def test_inspect_user_function_and_module_member():
 @pytest.mark.parametrize("code,status", [
     ("x = 1", "complete"), ("function f(x) {", "incomplete"), ("x = [1,", "incomplete"),
     ("x = ;", "invalid"), ('x = "abc', "invalid"), ("(]", "invalid"), ("f(1;", "invalid"),
+    ("%time", "incomplete"), ("%python\n", "incomplete"), ("%time\nx = 1", "complete"),
+    ("// note\n%time", "incomplete"), ("%who", "complete"), ("%timeout 5", "complete"),
+    ("%help len", "complete"),
 ])
 def test_is_complete(code, status):
     assert make_introspector().is_complete(code)["status"] == status

@@ -94,6 +94,31 @@ class TestMLKernelProtocol(jupyter_kernel_test.KernelTests):
         assert "line 2" in text
         assert ".py" not in text and "Traceback (most recent call last)" not in text
 
+    def test_ml_error_in_earlier_cell_function_shows_call_stack(self):
+        self.flush_channels()
+        reply, _ = self.execute_helper(
+            "x = 1;\nfunction g(a) {\n  b = a + 1;\n  return b / 0;\n}")
+        defined = reply["content"]["execution_count"]
+        reply, outputs = self.execute_helper("y = 2;\nz = 3;\nh = fn (v) => g(v);\nh(y);")
+        content = reply["content"]
+        assert content["status"] == "error"
+        assert content["evalue"] == "division by zero"
+        tb = [plain(line) for line in content["traceback"]]
+        assert tb == [
+            "ZeroDivisionError: division by zero",
+            f"Cell In[{content['execution_count']}], line 4",
+            "   4 | h(y);",
+            "       ^",
+            f"Cell In[{content['execution_count']}], line 3, in <function>",
+            "   3 | h = fn (v) => g(v);",
+            "                     ^",
+            f"Cell In[{defined}], line 4, in g",
+            "   4 |   return b / 0;",
+            "                  ^",
+        ]
+        assert [m["content"]["traceback"] for m in outputs
+                if m["msg_type"] == "error"] == [content["traceback"]]
+
     def test_ml_inspect_user_function(self):
         self.flush_channels()
         self.execute_helper("// Square a number.\nfunction sq(x) {\n    return x * x;\n}")

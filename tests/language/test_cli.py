@@ -97,6 +97,38 @@ class TestRun:
         assert r.returncode == 1
         assert "IndexError: list index out of range (line 2)" in text(r.stderr)
 
+    def test_error_report_has_the_ml_call_stack(self, tmp_path):
+        """Headline as spec §7.3 says, then the ML frames, innermost last: the file, line and
+        function of each, its source line and a caret; never a Python frame."""
+        (tmp_path / "util.ml").write_text(
+            "function ratio(a, b) {\n  return a / b;\n}\n", encoding="utf-8")
+        (tmp_path / "p.ml").write_text(
+            "import util;\nfunction g(x) {\n  y = x - 1;\n  return util.ratio(x, y);\n}\n"
+            "print(g(3));\nprint(g(1));\n", encoding="utf-8")
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        assert r.returncode == 1 and r.stdout == b"1.5\n"
+        assert text(r.stderr).splitlines() == [
+            "ZeroDivisionError: division by zero (line 2)",
+            'File "p.ml", line 7',
+            "   7 | print(g(1));",
+            "             ^",
+            'File "p.ml", line 4, in g',
+            "   4 |   return util.ratio(x, y);",
+            "                    ^",
+            'File "util.ml", line 2, in ratio',
+            "   2 |   return a / b;",
+            "                  ^",
+        ]
+
+    def test_recursion_error_stack_is_folded(self, tmp_path):
+        (tmp_path / "p.ml").write_text("function f(n) {\n  return f(n + 1);\n}\nf(0);\n")
+        r = mlpy_cli("run", "p.ml", cwd=tmp_path)
+        err = text(r.stderr)
+        assert r.returncode == 1 and err.startswith("RecursionError: ")
+        assert err.count('File "p.ml", line 2, in f') == 3
+        assert "[the call above repeated " in err and ".py" not in err
+        assert len(err.splitlines()) < 20
+
     def test_uncaught_throw(self, tmp_path):
         (tmp_path / "p.ml").write_text('x = 1;\nthrow {type: "ValidationError", message: "bad age"};\n')
         r = mlpy_cli("run", "p.ml", cwd=tmp_path)

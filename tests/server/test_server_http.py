@@ -148,6 +148,30 @@ def test_output_and_error_values(live_server):
         assert body["value"] == {"k": [1]}
 
 
+def test_error_replies_carry_the_ml_call_stack(live_server):
+    """/execute and session replies: a `traceback` list of ML frames, outermost first; a
+    session's frame in a function from an earlier request quotes that request's line."""
+    with live_server.client() as c:
+        body = c.post("/execute", json={
+            "code": "function g(a) {\n  return a / 0;\n}\nresult = g(1);"}).json()
+        assert body["error_type"] == "ZeroDivisionError" and body["line"] == 2
+        frames = body["traceback"]
+        assert [(f["line"], f["column"], f["function"], f["source"]) for f in frames] == [
+            (4, 10, None, "result = g(1);"), (2, 12, "g", "  return a / 0;")]
+        assert frames[0]["file"] is None and frames[0]["program"] == frames[1]["program"]
+        assert c.post("/execute", json={"code": "result = 1;"}).json()["traceback"] is None
+
+        sid = c.post("/sessions").json()["id"]
+        assert c.post(f"/sessions/{sid}/execute", json={
+            "code": "x = 0;\nfunction g(a) {\n  return a / x;\n}"}).json()["success"]
+        body = c.post(f"/sessions/{sid}/execute", json={"code": "y = 1;\ng(y);"}).json()
+        frames = body["traceback"]
+        assert [(f["line"], f["function"], f["source"]) for f in frames] == [
+            (2, None, "g(y);"), (3, "g", "  return a / x;")]
+        assert frames[0]["program"] != frames[1]["program"]
+        c.delete(f"/sessions/{sid}")
+
+
 # -- saturation ----------------------------------------------------------------------------
 def test_twenty_infinite_loops_then_health_and_work(live_server):
     """20 concurrent `while (true) {}` at timeout 0.5 on 4 workers; then /health answers
@@ -292,6 +316,7 @@ def test_notebook_execution(live_server):
         assert err.output_type == "error" and err.ename == "ZeroDivisionError"
         assert err.evalue == "division by zero"
         assert any("y = 1 / 0;" in line for line in err.traceback)
+        assert any(line.startswith("Cell In[4], line 1") for line in err.traceback)
         assert cells[6].execution_count is None and cells[6].outputs == []
         assert r.headers["x-notebook-status"] == "error"
         assert r.headers["x-notebook-failed-cell"] == "5"

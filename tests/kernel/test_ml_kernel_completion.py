@@ -1,0 +1,99 @@
+"""Completion and Shift-Tab help through jupyter_client: object keys after `o.` and inside
+`o["`, members by the run-time type of the expression before `.`, nothing inside strings
+and comments, help for methods and keywords."""
+
+from __future__ import annotations
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from ml_kernel_testenv import run_cell, setup_kernelspec
+
+setup_kernelspec()
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def kc():
+    km, client = start_new_kernel(kernel_name="ml")
+    try:
+        run_cell(client, 'o = {name: "Ada", nat: 1815, "two words": 2, inner: {deep: 1}};\n'
+                         'rows = [{city: "Bergen"}];\ns = "text";\nimport regex;\n'
+                         'p = regex.compile("a+");\nimport math;')
+        yield client
+    finally:
+        client.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def complete(kc, code: str, pos: int | None = None) -> dict:
+    msg_id = kc.complete(code, len(code) if pos is None else pos)
+    reply = kc.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return reply["content"]
+
+
+def inspect(kc, code: str, pos: int | None = None) -> dict:
+    kc.inspect(code, len(code) if pos is None else pos)
+    return kc.get_shell_msg(timeout=30)["content"]
+
+
+def test_object_keys_after_dot(kc):
+    reply = complete(kc, "o.")
+    assert {"name", "nat", "inner", "length"} <= set(reply["matches"])
+    assert "two words" not in reply["matches"]          # not a name: only o["two words"]
+    assert "print" not in reply["matches"]
+    reply = complete(kc, "x = o.na")
+    assert reply["matches"] == ["name", "nat"]
+    assert (reply["cursor_start"], reply["cursor_end"]) == (6, 8)
+    assert complete(kc, "o.inner.")["matches"] == ["deep", "length"]
+    assert complete(kc, "rows[0].ci")["matches"] == ["city"]
+
+
+def test_object_keys_inside_brackets(kc):
+    reply = complete(kc, 'o["tw')
+    assert reply["matches"] == ["two words"]
+    assert reply["cursor_start"] == 3
+
+
+def test_methods_by_type(kc):
+    assert complete(kc, '"abc".up')["matches"] == ["upper"]
+    assert "lower" in complete(kc, '"abc".')["matches"]
+    assert "print" not in complete(kc, '"abc".')["matches"]
+    assert complete(kc, "s.spl")["matches"] == ["split"]
+    assert complete(kc, "[1, 2].app")["matches"] == ["append"]
+    assert complete(kc, "rows.ext")["matches"] == ["extend"]
+    assert complete(kc, "math.sq")["matches"] == ["sqrt"]
+    assert {"search", "findall", "sub"} <= set(complete(kc, "p.")["matches"])
+
+
+def test_nothing_inside_strings_and_comments(kc):
+    assert complete(kc, 'x = "pri')["matches"] == []
+    assert complete(kc, "x = 1; // pri")["matches"] == []
+    assert complete(kc, 'x = "a.b')["matches"] == []
+    assert complete(kc, 'x = "a" + pri')["matches"] == ["print"]
+    assert complete(kc, "x = 7 // 2 + pri")["matches"] == ["print"]
+
+
+def test_completion_runs_no_calls(kc):
+    run_cell(kc, "calls = 0;\nfunction bump() { nonlocal calls; calls = calls + 1; return {a: 1}; }")
+    complete(kc, "bump().")
+    reply, outputs, _ = run_cell(kc, "calls")
+    assert [m["content"]["data"]["text/plain"] for m in outputs
+            if m["msg_type"] == "execute_result"] == ["0"]
+
+
+def test_help_for_methods_keywords_and_library(kc):
+    for code, pos in (('"abc".upper', None), ("s.upper", None), ('s.upper("x")', 8),
+                      ("s.upper + 1", 3)):
+        reply = inspect(kc, code, pos)
+        assert reply["found"], code
+        assert "upper()" in reply["data"]["text/plain"]
+    text = inspect(kc, "rows.append")["data"]["text/plain"]
+    assert "append(x)" in text
+    text = inspect(kc, "elif")["data"]["text/plain"]
+    assert "elif (test)" in text
+    text = inspect(kc, "math.sqrt")["data"]["text/plain"]
+    assert "sqrt" in text and "Capabilities" in text
+    assert "len" in inspect(kc, "len")["data"]["text/plain"]
