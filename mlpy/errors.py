@@ -77,8 +77,8 @@ Where = Callable[[dict], "str | None"]
 
 
 def needs_stack(frames: list[dict]) -> bool:
-    """More to say than one line of the program itself: a function or another file."""
-    return len(frames) > 1 or any(f.get("function") or f.get("file") for f in frames)
+    """More to say than one line of the program itself: a call, or code of another file."""
+    return len(frames) > 1 or any(f.get("function") for f in frames)
 
 
 def frame_place(frame: dict) -> str:

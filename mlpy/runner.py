@@ -97,8 +97,10 @@ def _in_module(err: MLError, exc: BaseException) -> MLError:
     """`err` naming the user module it was raised in (its file and source), if it was: its
     line is that file's (inside a run's context, where the loaded modules are recorded)."""
     filename = ml_location(exc)[0]
-    if filename is not None and filename.startswith("<ml-module:"):
-        found = current().module_state(SOURCES, dict).get(filename)
+    if filename is not None and filename.startswith("<ml:"):
+        # "<ml:FILE#id>" (the program id a code file name carries) -> "<ml:FILE>"
+        base = filename.rpartition("#")[0] + ">" if "#" in filename else filename
+        found = current().module_state(SOURCES, dict).get(base)
         if found is not None:
             err.file, err.file_source = found
     return err

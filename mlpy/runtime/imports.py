@@ -99,9 +99,10 @@ def _load_user_module(path: tuple, origin: Path | None) -> MLModule:
     loading.add(key)
     try:
         source = file.read_text(encoding="utf-8")
-        filename = f"<ml-module:{key}>"
-        # an error raised in the module is reported with its own file and source line
+        # an error raised in the module is reported with its own file and source line, and
+        # its call-stack frames name the file (`<ml:FILE>`, the CLI's own convention)
         display = os.path.relpath(key) if not os.path.relpath(key).startswith("..") else key
+        filename = f"<ml:{display}>"
         current().module_state(SOURCES, dict)[filename] = (display, source)
         try:
             compiled = _program.compile(source, filename=filename)

@@ -93,7 +93,7 @@ def ml_position(exc: BaseException | None, *, origin: bool = False) -> tuple[int
 def ml_location(exc: BaseException | None, *,
                 origin: bool = False) -> tuple[str | None, int | None, int | None]:
     """ml_position with the code filename of that frame first ("<ml...>": the program's, or
-    a user module's "<ml-module:...>")."""
+    a user module's "<ml:FILE#id>")."""
     if origin:
         seen = 0
         while exc is not None and exc.__context__ is not None and seen < 10_000:

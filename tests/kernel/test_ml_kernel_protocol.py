@@ -17,6 +17,28 @@ class TestMLKernelProtocol(jupyter_kernel_test.KernelTests):
     language_name = "ml"
     file_extension = ".ml"
 
+    @classmethod
+    def setUpClass(cls):
+        # a history file of its own: the history checks count the cells matching "1 +*",
+        # which other test modules' kernels also run
+        import os
+        import tempfile
+        cls._history = tempfile.mkdtemp(prefix="ml-kernel-protocol-")
+        cls._saved_history = os.environ.get("ML_KERNEL_HISTORY")
+        os.environ["ML_KERNEL_HISTORY"] = os.path.join(cls._history, "history.sqlite")
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        import os
+        import shutil
+        super().tearDownClass()
+        if cls._saved_history is None:
+            os.environ.pop("ML_KERNEL_HISTORY", None)
+        else:
+            os.environ["ML_KERNEL_HISTORY"] = cls._saved_history
+        shutil.rmtree(cls._history, ignore_errors=True)
+
     code_hello_world = 'print("hello, world")'
     code_stderr = 'import console;\nconsole.error("something went wrong");'
 

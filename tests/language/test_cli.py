@@ -108,7 +108,7 @@ class TestRun:
         r = mlpy_cli("run", "p.ml", cwd=tmp_path)
         assert r.returncode == 1 and r.stdout == b"1.5\n"
         assert text(r.stderr).splitlines() == [
-            "ZeroDivisionError: division by zero (line 2)",
+            "ZeroDivisionError: division by zero (line 2 of util.ml)",
             'File "p.ml", line 7',
             "   7 | print(g(1));",
             "             ^",
