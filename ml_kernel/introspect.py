@@ -579,6 +579,12 @@ def help_target_end(code: str, cursor_pos: int) -> int:
     end = cursor_pos + len(name_tail(code, cursor_pos))
     if _NAME_BEFORE.search(code[:end]):
         return end
+    index = _open_paren(code, cursor_pos)
+    return len(code[:index].rstrip()) if index is not None else end
+
+
+def _open_paren(code: str, cursor_pos: int) -> int | None:
+    """Index of the innermost `(` still open before the cursor (None: there is none)."""
     depth = 0
     for index in range(cursor_pos - 1, -1, -1):
         ch = code[index]
@@ -586,9 +592,9 @@ def help_target_end(code: str, cursor_pos: int) -> int:
             depth += 1
         elif ch == "(":
             if depth == 0:
-                return len(code[:index].rstrip())
+                return index
             depth -= 1
-    return end
+    return None
 
 
 def name_at(code: str, cursor_pos: int) -> str | None:
@@ -603,14 +609,8 @@ def name_at(code: str, cursor_pos: int) -> str | None:
         if re.match(_NAME, text):
             return text
     # the callee of the innermost open parenthesis
-    depth = 0
-    for index in range(cursor_pos - 1, -1, -1):
-        ch = code[index]
-        if ch == ")":
-            depth += 1
-        elif ch == "(":
-            if depth == 0:
-                callee = re.search(rf"{_NAME}(?:\s*\.\s*{_NAME})*\s*$", code[:index])
-                return callee.group(0).strip() if callee else None
-            depth -= 1
-    return None
+    index = _open_paren(code, cursor_pos)
+    if index is None:
+        return None
+    callee = re.search(rf"{_NAME}(?:\s*\.\s*{_NAME})*\s*$", code[:index])
+    return callee.group(0).strip() if callee else None
