@@ -104,8 +104,6 @@ def check_code(state: ServerState, code: str) -> None:
     if len(code) > limit:
         raise validation_error(("body", "code"), f"code is {len(code)} characters, more than "
                                f"the limit of {limit}", None, "string_too_long")
-    if not code.strip():
-        raise validation_error(("body", "code"), "code is blank", code, "string_too_short")
 
 
 def check_timeout(state: ServerState, timeout: float, loc=("body", "timeout")) -> None:
