@@ -30,6 +30,7 @@ from . import __version__
 from .history import History
 from .introspect import (Introspector, Var, completion_owner, help_target_end, members_query,
                          normalise_variables)
+from .links import help_links
 from .magics import MagicError, lsmagic, parse_cell, parse_characters, parse_seconds
 
 TIMEOUT_ENV = "ML_KERNEL_TIMEOUT"
@@ -54,7 +55,6 @@ class MLKernel(Kernel):
     language_info = dict(LANGUAGE_INFO)
     banner = (f"ML {language_version} — a small C/JavaScript-like scripting language compiled "
               "to Python.\nMagics: %lsmagic. Help: NAME? or %help NAME.")
-    help_links = [{"text": "ML kernel", "url": "https://jupyter.org"}]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -141,7 +141,7 @@ class MLKernel(Kernel):
             "implementation_version": self.implementation_version,
             "language_info": self.language_info,
             "banner": self.banner,
-            "help_links": self.help_links,
+            "help_links": help_links(),
             "supported_features": [],
         }
 
