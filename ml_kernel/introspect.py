@@ -257,6 +257,18 @@ def module_members(name: str) -> dict[str, Any]:
     return dict(getattr(decl, "members", {}) or {}) if decl is not None else {}
 
 
+def object_member_help(type_name: str, member: str) -> str | None:
+    """Help of a library object's method by its ML type (`Pattern`, `Match`, ...): the
+    method's own signature and docstring, as ML's help() shows them."""
+    try:
+        from mlpy.runtime.describe import member_help
+        from mlpy.stdlib import object_types
+        cls = object_types().get(type_name)
+    except Exception:           # noqa: BLE001 - no help is better than a failed request
+        return None
+    return member_help(cls, member) if cls is not None else None
+
+
 def describe_function(fn: Any, name: str) -> str:
     signature = getattr(fn, "ml_signature", None) or f"{name}(...)"
     doc = getattr(fn, "ml_doc", "") or ""
@@ -396,7 +408,8 @@ class Introspector:
 
     def describe_method(self, code: str, cursor_pos: int, owner_type: str | None) -> str | None:
         """Help of a string or array method (or `length`) after `.` on a string literal, an
-        array literal, or an expression of that type."""
+        array literal, or an expression of that type; of a library object's method (`p.match`
+        on a regex Pattern) by the object's run-time type."""
         before = code[:help_target_end(code, cursor_pos)]
         member = _NAME_BEFORE.search(before)
         if member is None:
@@ -412,6 +425,8 @@ class Introspector:
             var = self.variables().get(chain.group(1)) if chain else None
             kind = var.type if var is not None else None
         doc = METHOD_DOCS.get(kind or "", {}).get(member.group(0))
+        if doc is None and kind:
+            return object_member_help(kind, member.group(0))
         return f"{kind} method {doc}" if doc and not doc.startswith("length") else doc
 
     def describe(self, name: str, detail_level: int = 0) -> str | None:

@@ -10,7 +10,7 @@ import math as _math
 import re
 
 from .context import current
-from .describe import describe
+from .describe import describe, member_help
 from .ops import cap_sequence, cap_string, add, getm, has_member, member_names
 from .signals import MLThrow
 from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
@@ -414,6 +414,11 @@ def help_(x=None):
         text = f"module {x.ml_name}: {x.description}\nFunctions: {', '.join(sorted(x.members))}"
         return text + ("\nCapabilities: None required" if not x.capabilities
                        else f"\nRequires: {caps}")
+    owner = getattr(x, "__self__", None)
+    if isinstance(owner, MLObject):             # a library object's method: p.match
+        text = member_help(type(owner), getattr(x, "__name__", ""))
+        if text is not None:
+            return text
     if isinstance(x, MLObject):
         return (f"{x.ml_type} object\nMethods: {', '.join(x.ml_member_names())}\n"
                 "Capabilities: None required")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .values import ml_repr
+from .values import MLObject, ml_repr
 
 
-def signature_text(fn: Callable) -> str:
-    """`(x, digits=0, *values)` with defaults in ML spelling."""
+def signature_text(fn: Callable, skip: int = 0) -> str:
+    """`(x, digits=0, *values)` with defaults in ML spelling; `skip` leaves out the first
+    parameters (a method's `self`)."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return "(...)"
@@ -21,6 +22,8 @@ def signature_text(fn: Callable) -> str:
     first_default = len(names) - len(defaults)
     parts = []
     for i, name in enumerate(names):
+        if i < skip:
+            continue
         if i >= first_default:
             default = defaults[i - first_default]
             shown = ml_repr(default) if default is None or isinstance(
@@ -45,3 +48,17 @@ def describe(target: Callable, qualified: str, source: Callable | None = None,
     for name, value in facts.items():
         setattr(target, name, value)
     return target
+
+
+def member_help(cls: type[MLObject], name: str) -> str | None:
+    """Help of the method `name` of a library object type (ML's spelling, aliases included):
+    `Pattern.match(text, pos=0, endpos=null)` and its docstring — the one text that help() and
+    the kernel's Shift-Tab show; None when the type has no such method."""
+    members = cls.ml_members
+    attr = members.get(name) if isinstance(members, dict) else (name if name in members else None)
+    fn = getattr(cls, attr, None) if attr else None
+    if not callable(fn):
+        return None
+    doc = " ".join((fn.__doc__ or "").split())
+    heading = f"{cls.ml_type}.{name}{signature_text(fn, skip=1)}"
+    return f"{heading}\n\n{doc}" if doc else heading

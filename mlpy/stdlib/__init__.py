@@ -27,7 +27,7 @@ from typing import Any, Callable
 from ..runtime.context import current
 from ..runtime.describe import describe
 from ..runtime.ops import cap_result
-from ..runtime.values import MLModule
+from ..runtime.values import MLModule, MLObject
 
 MODULE_NAMES = (
     "args", "collections", "console", "crypto", "csv", "datetime", "display", "env", "file",
@@ -97,3 +97,18 @@ def load(name: str) -> MLModule | None:
     """A fresh module object for one namespace, or None if `name` is not a library module."""
     decl = declaration(name)
     return decl.build() if decl is not None else None
+
+
+def object_types() -> dict[str, type[MLObject]]:
+    """ML type name -> class of every library object (Pattern, Match, DateTimeObject, ...),
+    for help by run-time type; imports every library module."""
+    for name in MODULE_NAMES:
+        declaration(name)
+    found: dict[str, type[MLObject]] = {}
+    pending = list(MLObject.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith(__name__ + ".") and cls.ml_members:
+            found.setdefault(cls.ml_type, cls)
+    return found

@@ -20,7 +20,9 @@ def kc():
     try:
         run_cell(client, 'o = {name: "Ada", nat: 1815, "two words": 2, inner: {deep: 1}};\n'
                          'rows = [{city: "Bergen"}];\ns = "text";\nimport regex;\n'
-                         'p = regex.compile("a+");\nimport math;')
+                         'p = regex.compile("a+");\nm = p.search("baa");\nimport math;\n'
+                         'import datetime;\nd = datetime.now();\nimport log;\n'
+                         'logger = log.create_logger("app");')
         yield client
     finally:
         client.stop_channels()
@@ -97,3 +99,41 @@ def test_help_for_methods_keywords_and_library(kc):
     text = inspect(kc, "math.sqrt")["data"]["text/plain"]
     assert "sqrt" in text and "Capabilities" in text
     assert "len" in inspect(kc, "len")["data"]["text/plain"]
+
+
+def test_help_for_library_object_methods_by_run_time_type(kc):
+    """Shift-Tab on a method of a library object: the method's own signature and docstring
+    (what ML's help() shows), chosen by the object's type in the session."""
+    cases = {
+        "p.match": "Pattern.match(text, pos=0, endpos=null)\n\nMatch at the start of text",
+        "m.group": "Match.group(n_or_name=0)\n\nA group's text by number or name",
+        "d.addDays": "DateTimeObject.addDays(n)\n\nA new value n days later",
+        "d.add_days": "DateTimeObject.add_days(n)\n\nA new value n days later",
+        "logger.add_file": "Logger.add_file(path)\n\nAlso append every logged line",
+    }
+    for code, start in cases.items():
+        reply = inspect(kc, code)
+        assert reply["found"], code
+        assert reply["data"]["text/plain"].startswith(start), code
+    # inside the call's parentheses, and on an expression (not only a variable)
+    text = inspect(kc, 'p.findall("aa", ', 10)["data"]["text/plain"]
+    assert text.startswith("Pattern.findall(text, pos=0, endpos=null)")
+    assert not inspect(kc, "x = d.date().isWeekend")["found"]   # a call's result: not evaluated
+    run_cell(kc, "today = d.date();")
+    text = inspect(kc, "today.isWeekend")["data"]["text/plain"]
+    assert text.startswith("Date.isWeekend()\n\nTrue on Saturday and Sunday.")
+    # a method the type does not have is not found; the same name on a string is a string's
+    assert not inspect(kc, "p.upper")["found"]
+    assert inspect(kc, "s.count")["data"]["text/plain"].startswith("string method count(sub)")
+    assert inspect(kc, "p.count")["data"]["text/plain"].startswith("Pattern.count(text)")
+
+
+def test_help_for_keywords_anywhere_in_a_statement(kc):
+    for code, pos, start in (("while", None, "while (test)"), ("while (", None, "while (test)"),
+                             ("while (x < 3) {", 2, "while (test)"),
+                             ("x = 1; nonlocal", None, "nonlocal name;"),
+                             ("try { f(); } except (e) {}", 16, "except (e)"),
+                             ("null", None, "null")):
+        reply = inspect(kc, code, pos)
+        assert reply["found"], code
+        assert reply["data"]["text/plain"].startswith(start), code

@@ -171,6 +171,25 @@ class TestMiscBuiltins:
         assert out("import file; print(help(file.read));").rstrip().endswith("Requires: file.read")
         assert "Capabilities: None required" in out("import math; print(help(math));")
 
+    def test_help_of_a_library_objects_method(self):
+        text = out('import regex; p = regex.compile("a+"); print(help(p.match));')
+        assert text.startswith("Pattern.match(text, pos=0, endpos=null)\n\nMatch at the start")
+        text = out('import datetime; d = datetime.now(); print(help(d.to_string));')
+        assert text.startswith("DateTimeObject.toString()\n\nISO 8601 text")
+
+    def test_every_library_object_method_has_help(self):
+        from mlpy.runtime.describe import member_help
+        from mlpy.stdlib import object_types
+        types = object_types()
+        assert {"Pattern", "Match", "DateTimeObject", "Date", "TimeDelta", "Logger",
+                "HttpResponse", "ArgParser", "ParsedArgs"} <= set(types)
+        for name, cls in types.items():
+            assert cls.ml_type == name
+            for member in cls.ml_members:
+                text = member_help(cls, member)
+                assert text is not None and "\n\n" in text, (name, member)   # with a docstring
+        assert member_help(types["Pattern"], "nope") is None
+
     def test_methods(self):
         string_methods = {"upper", "lower", "capitalize", "title", "swapcase", "strip", "lstrip",
                           "rstrip", "replace", "split", "rsplit", "join", "startswith",
