@@ -257,6 +257,15 @@ def module_members(name: str) -> dict[str, Any]:
     return dict(getattr(decl, "members", {}) or {}) if decl is not None else {}
 
 
+def method_help(kind: str, member: str) -> str | None:
+    """Help of `member` on a value of ML type `kind`: a string or array method, or a library
+    object's method."""
+    doc = METHOD_DOCS.get(kind, {}).get(member)
+    if doc is None:
+        return object_member_help(kind, member)
+    return f"{kind} method {doc}" if not doc.startswith("length") else doc
+
+
 def object_member_help(type_name: str, member: str) -> str | None:
     """Help of a library object's method by its ML type (`Pattern`, `Match`, ...): the
     method's own signature and docstring, as ML's help() shows them."""
@@ -424,10 +433,7 @@ class Introspector:
             chain = _CHAIN_DOT_BEFORE.search(head)
             var = self.variables().get(chain.group(1)) if chain else None
             kind = var.type if var is not None else None
-        doc = METHOD_DOCS.get(kind or "", {}).get(member.group(0))
-        if doc is None and kind:
-            return object_member_help(kind, member.group(0))
-        return f"{kind} method {doc}" if doc and not doc.startswith("length") else doc
+        return method_help(kind, member.group(0)) if kind else None
 
     def describe(self, name: str, detail_level: int = 0) -> str | None:
         name = re.sub(r"\s+", "", name)
@@ -438,8 +444,9 @@ class Introspector:
             if owner == "builtin":
                 return self.describe(member, detail_level)
             module = self.resolve_module(owner)
-            if module is None:
-                return None
+            if module is None:              # `s.upper?`, `%help p.match`: by the variable's type
+                var = self.variables().get(owner)
+                return method_help(var.type, member) if var is not None else None
             members = module_members(module)
             if member not in members:
                 return None

@@ -127,6 +127,14 @@ def test_help_for_library_object_methods_by_run_time_type(kc):
     assert inspect(kc, "s.count")["data"]["text/plain"].startswith("string method count(sub)")
     assert inspect(kc, "p.count")["data"]["text/plain"].startswith("Pattern.count(text)")
 
+    # `NAME?` and `%help NAME` page the same text
+    for code in ("p.match?", "%help p.match"):
+        reply, _, _ = run_cell(kc, code)
+        page = reply["payload"][0]["data"]["text/plain"]
+        assert page.startswith("Pattern.match(text, pos=0, endpos=null)\n\nMatch at the start"), code
+    reply, _, _ = run_cell(kc, "s.upper?")
+    assert reply["payload"][0]["data"]["text/plain"].startswith("string method upper()")
+
 
 def test_help_for_keywords_anywhere_in_a_statement(kc):
     for code, pos, start in (("while", None, "while (test)"), ("while (", None, "while (test)"),
