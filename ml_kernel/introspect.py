@@ -16,107 +16,18 @@ from typing import Any, Callable, Iterable
 
 from pygments.token import Comment, Punctuation, String
 
-from mlpy.language import IDENTIFIER_PATTERN
+from mlpy.language import IDENTIFIER_PATTERN, KEYWORD_HELP
+from mlpy.runtime import ops
+from mlpy.runtime.describe import method_help
 
 from .lexer import BUILTINS as BUILTIN_NAMES, CONSTANTS, KEYWORDS, MLLexer
 from .magics import MAGICS, MagicError, parse_cell
 
 CODE_MAGICS = ("time", "python")        # magics that act on the code after them
 KEYWORD_NAMES = tuple(sorted(set(KEYWORDS) | set(CONSTANTS)))
-STRING_METHODS = (
-    "upper lower capitalize title swapcase strip lstrip rstrip replace split rsplit join "
-    "startswith endswith find rfind index rindex count isdigit isalpha isalnum isspace isupper "
-    "islower istitle center ljust rjust length").split()
-ARRAY_METHODS = ("append extend insert remove clear sort reverse pop index count copy "
-                 "length").split()
-# Shift-Tab help of string and array methods (spec §9)
-METHOD_DOCS = {
-    "string": {
-        "upper": "upper()\n\nA copy with every letter in upper case.",
-        "lower": "lower()\n\nA copy with every letter in lower case.",
-        "capitalize": "capitalize()\n\nA copy with the first letter upper case, the rest lower.",
-        "title": "title()\n\nA copy with each word's first letter upper case.",
-        "swapcase": "swapcase()\n\nA copy with upper and lower case swapped.",
-        "strip": "strip(chars?)\n\nA copy without leading and trailing whitespace (or chars).",
-        "lstrip": "lstrip(chars?)\n\nA copy without leading whitespace (or chars).",
-        "rstrip": "rstrip(chars?)\n\nA copy without trailing whitespace (or chars).",
-        "replace": "replace(old, new, count?)\n\nA copy with occurrences of old replaced "
-                   "by new (the first count only, if given).",
-        "split": "split(sep?, maxsplit?)\n\nAn array of the parts between sep; without sep, "
-                 "split at runs of whitespace.",
-        "rsplit": "rsplit(sep?, maxsplit?)\n\nAs split, counting maxsplit from the right.",
-        "join": "join(array)\n\nThe array's strings joined with this string between them.",
-        "startswith": "startswith(prefix)\n\ntrue if the string starts with prefix.",
-        "endswith": "endswith(suffix)\n\ntrue if the string ends with suffix.",
-        "find": "find(sub)\n\nIndex of the first sub, or -1 if absent.",
-        "rfind": "rfind(sub)\n\nIndex of the last sub, or -1 if absent.",
-        "index": "index(sub)\n\nIndex of the first sub; ValueError: substring not found.",
-        "rindex": "rindex(sub)\n\nIndex of the last sub; ValueError: substring not found.",
-        "count": "count(sub)\n\nHow many times sub occurs (not overlapping).",
-        "isdigit": "isdigit()\n\ntrue if not empty and every character is a digit.",
-        "isalpha": "isalpha()\n\ntrue if not empty and every character is a letter.",
-        "isalnum": "isalnum()\n\ntrue if not empty and every character is a letter or digit.",
-        "isspace": "isspace()\n\ntrue if not empty and every character is whitespace.",
-        "isupper": "isupper()\n\ntrue if it has letters and all are upper case.",
-        "islower": "islower()\n\ntrue if it has letters and all are lower case.",
-        "istitle": "istitle()\n\ntrue if each word starts upper case and goes on lower case.",
-        "center": "center(width, fill?)\n\nCentred in width characters, padded with fill "
-                  "(a space).",
-        "ljust": "ljust(width, fill?)\n\nLeft-aligned in width characters.",
-        "rjust": "rjust(width, fill?)\n\nRight-aligned in width characters.",
-        "length": "length\n\nThe number of characters (a property, not a method).",
-    },
-    "array": {
-        "append": "append(x)\n\nAdds x at the end; returns null.",
-        "extend": "extend(arr)\n\nAdds arr's elements at the end; returns null.",
-        "insert": "insert(i, x)\n\nInserts x before index i; returns null.",
-        "remove": "remove(x)\n\nRemoves the first element equal to x; ValueError if none.",
-        "clear": "clear()\n\nRemoves every element; returns null.",
-        "sort": "sort(reverse=false)\n\nSorts the array in place; returns null.",
-        "reverse": "reverse()\n\nReverses the array in place; returns null.",
-        "pop": "pop(i?)\n\nRemoves and returns the last element (or the one at i); "
-               "IndexError: pop from empty list.",
-        "index": "index(x)\n\nIndex of the first element equal to x; ValueError: x is not "
-                 "in list.",
-        "count": "count(x)\n\nHow many elements equal x.",
-        "copy": "copy()\n\nA shallow copy.",
-        "length": "length\n\nThe number of elements (a property, not a method).",
-    },
-}
-
-KEYWORD_DOCS = {
-    "function": "function name(a, b) { ... }\n\nDefines a named function.",
-    "fn": "fn (a, b) => expression  /  fn (a) => { statements }\n\nAn anonymous (arrow) "
-          "function.",
-    "return": "return value;\n\nLeaves the function with value (null without one).",
-    "if": "if (test) { ... } elif (test) { ... } else { ... }\n\nRuns the first block whose "
-          "test is truthy.",
-    "elif": "elif (test) { ... }\n\nAnother test of an if statement.",
-    "else": "else { ... }\n\nRuns when no test of the if statement was truthy.",
-    "while": "while (test) { ... }\n\nRuns the block while test is truthy.",
-    "for": "for (x in iterable) { ... }\n\nRuns the block for each element (array), "
-           "character (string) or key (object).",
-    "in": "for (x in iterable)\n\nThe iterable of a for loop; `a in b` tests membership.",
-    "break": "break;\n\nLeaves the innermost loop.",
-    "continue": "continue;\n\nGoes on with the next round of the innermost loop.",
-    "try": "try { ... } except (e) { ... } finally { ... }\n\nCatches errors raised in the "
-           "block.",
-    "except": "except (e) { ... }\n\nRuns when the try block raised; e is the error object "
-              "{type, message}.",
-    "finally": "finally { ... }\n\nRuns after the try block whatever happened.",
-    "throw": "throw value;\n\nRaises an error: an object {type, message} or a string.",
-    "import": "import name;  /  import name as alias;\n\nMakes a library or user module "
-              "available.",
-    "as": "import name as alias;\n\nThe name an import is bound to.",
-    "capability": "capability name { ... }\n\nDeclares the capabilities a block needs "
-                  "(it grants none).",
-    "nonlocal": "nonlocal name;\n\nAssigning name in this function rebinds the enclosing "
-                "function's (or the program's) variable.",
-    "true": "true\n\nThe boolean constant.",
-    "false": "false\n\nThe boolean constant.",
-    "null": "null\n\nThe absence of a value.",
-}
-
+# the members of strings and arrays (spec §9): mlpy's own tables, plus the `length` property
+STRING_METHODS = (*sorted(ops.STRING_METHODS), "length")
+ARRAY_METHODS = (*sorted(ops.ARRAY_METHODS), "length")
 _NAME = IDENTIFIER_PATTERN
 _DOTTED_BEFORE = re.compile(rf"({_NAME}(?:\s*\.\s*{_NAME})*)\s*\.\s*({_NAME})?$")
 _NAME_BEFORE = re.compile(rf"{_NAME}$")
@@ -255,27 +166,6 @@ def module_declaration(name: str):
 def module_members(name: str) -> dict[str, Any]:
     decl = module_declaration(name)
     return dict(getattr(decl, "members", {}) or {}) if decl is not None else {}
-
-
-def method_help(kind: str, member: str) -> str | None:
-    """Help of `member` on a value of ML type `kind`: a string or array method, or a library
-    object's method."""
-    doc = METHOD_DOCS.get(kind, {}).get(member)
-    if doc is None:
-        return object_member_help(kind, member)
-    return f"{kind} method {doc}" if not doc.startswith("length") else doc
-
-
-def object_member_help(type_name: str, member: str) -> str | None:
-    """Help of a library object's method by its ML type (`Pattern`, `Match`, ...): the
-    method's own signature and docstring, as ML's help() shows them."""
-    try:
-        from mlpy.runtime.describe import member_help
-        from mlpy.stdlib import object_types
-        cls = object_types().get(type_name)
-    except Exception:           # noqa: BLE001 - no help is better than a failed request
-        return None
-    return member_help(cls, member) if cls is not None else None
 
 
 def describe_function(fn: Any, name: str) -> str:
@@ -437,8 +327,8 @@ class Introspector:
 
     def describe(self, name: str, detail_level: int = 0) -> str | None:
         name = re.sub(r"\s+", "", name)
-        if name in KEYWORD_DOCS and name not in self.variables():
-            return KEYWORD_DOCS[name]
+        if name in KEYWORD_HELP and name not in self.variables():
+            return KEYWORD_HELP[name]
         if "." in name:
             owner, member = name.rsplit(".", 1)
             if owner == "builtin":

@@ -21,6 +21,40 @@ KEYWORDS = ("function", "fn", "return", "if", "elif", "else", "while", "for", "i
             "nonlocal")
 CONSTANTS = ("true", "false", "null")
 RESERVED_WORDS = frozenset(KEYWORDS + CONSTANTS)
+# Help text of each reserved word (the kernel's Shift-Tab and `NAME?` on a keyword).
+KEYWORD_HELP: dict[str, str] = {
+    "function": "function name(a, b) { ... }\n\nDefines a named function.",
+    "fn": "fn (a, b) => expression  /  fn (a) => { statements }\n\nAn anonymous (arrow) "
+          "function.",
+    "return": "return value;\n\nLeaves the function with value (null without one).",
+    "if": "if (test) { ... } elif (test) { ... } else { ... }\n\nRuns the first block whose "
+          "test is truthy.",
+    "elif": "elif (test) { ... }\n\nAnother test of an if statement.",
+    "else": "else { ... }\n\nRuns when no test of the if statement was truthy.",
+    "while": "while (test) { ... }\n\nRuns the block while test is truthy.",
+    "for": "for (x in iterable) { ... }\n\nRuns the block for each element (array), "
+           "character (string) or key (object).",
+    "in": "for (x in iterable)\n\nThe iterable of a for loop; `a in b` tests membership.",
+    "break": "break;\n\nLeaves the innermost loop.",
+    "continue": "continue;\n\nGoes on with the next round of the innermost loop.",
+    "try": "try { ... } except (e) { ... } finally { ... }\n\nCatches errors raised in the "
+           "block.",
+    "except": "except (e) { ... }\n\nRuns when the try block raised; e is the error object "
+              "{type, message}.",
+    "finally": "finally { ... }\n\nRuns after the try block whatever happened.",
+    "throw": "throw value;\n\nRaises an error: an object {type, message} or a string.",
+    "import": "import name;  /  import name as alias;\n\nMakes a library or user module "
+              "available.",
+    "as": "import name as alias;\n\nThe name an import is bound to.",
+    "capability": "capability name { ... }\n\nDeclares the capabilities a block needs "
+                  "(it grants none).",
+    "nonlocal": "nonlocal name;\n\nAssigning name in this function rebinds the enclosing "
+                "function's (or the program's) variable.",
+    "true": "true\n\nThe boolean constant.",
+    "false": "false\n\nThe boolean constant.",
+    "null": "null\n\nThe absence of a value.",
+}
+
 # Words that are keywords only inside a `capability` block.
 CAPABILITY_WORDS = ("resource", "allow", "read", "write", "execute", "network", "system")
 

@@ -62,3 +62,15 @@ def member_help(cls: type[MLObject], name: str) -> str | None:
     doc = " ".join((fn.__doc__ or "").split())
     heading = f"{cls.ml_type}.{name}{signature_text(fn, skip=1)}"
     return f"{heading}\n\n{doc}" if doc else heading
+
+
+def method_help(type_name: str, member: str) -> str | None:
+    """Help of `value.member` for a value of ML type `type_name`: a string or array method
+    (or `length`), or a library object's method; None when that type has no such member."""
+    from .method_docs import METHOD_DOCS
+    doc = METHOD_DOCS.get(type_name, {}).get(member)
+    if doc is not None:
+        return doc if member == "length" else f"{type_name} method {doc}"
+    from ..stdlib import object_types
+    cls = object_types().get(type_name)
+    return member_help(cls, member) if cls is not None else None

@@ -190,6 +190,23 @@ class TestMiscBuiltins:
                 assert text is not None and "\n\n" in text, (name, member)   # with a docstring
         assert member_help(types["Pattern"], "nope") is None
 
+    def test_string_and_array_methods_have_help_and_only_they(self):
+        from mlpy.runtime import ops
+        from mlpy.runtime.describe import method_help
+        from mlpy.runtime.method_docs import METHOD_DOCS
+        assert set(METHOD_DOCS["string"]) == set(ops.STRING_METHODS) | {"length"}
+        assert set(METHOD_DOCS["array"]) == set(ops.ARRAY_METHODS) | {"length"}
+        assert method_help("string", "split").startswith("string method split(sep?, maxsplit?)")
+        assert method_help("array", "length").startswith("length\n\nThe number of elements")
+        assert method_help("Match", "span").startswith("Match.span(group=0)")
+        assert method_help("string", "nope") is None and method_help("number", "x") is None
+
+    def test_every_reserved_word_has_help(self):
+        from mlpy.language import KEYWORD_HELP, RESERVED_WORDS
+        assert set(KEYWORD_HELP) == RESERVED_WORDS
+        for word, text in KEYWORD_HELP.items():
+            assert word in text.split("\n\n")[0], word      # its syntax line names it
+
     def test_methods(self):
         string_methods = {"upper", "lower", "capitalize", "title", "swapcase", "strip", "lstrip",
                           "rstrip", "replace", "split", "rsplit", "join", "startswith",
