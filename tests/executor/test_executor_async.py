@@ -256,6 +256,22 @@ def test_recursion_that_catches_its_own_errors_does_not_chain_them():
         ex.shutdown()
 
 
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_stopped_by_names_the_hosts_own_stop(isolation):
+    """`stopped_by` says what stopped a run from outside; a thrown limit name is not one."""
+    ex = AsyncMLExecutor(max_workers=1, isolation=isolation)
+    try:
+        thrown = ex.run_sync('throw {type: "TimeoutError", message: "Execution timeout"};')
+        assert (thrown.error_type, thrown.stopped_by) == ("TimeoutError", None)
+        timed_out = ex.run_sync("while (true) {}", timeout=0.5)
+        assert (timed_out.error_type, timed_out.stopped_by) == ("TimeoutError", "timeout")
+        capped = ex.run_sync('s = "x"; while (true) { s = s + s; }', timeout=20)
+        assert (capped.error_type, capped.stopped_by) == ("LimitError", "limit")
+        assert ex.run_sync("result = 1;").stopped_by is None
+    finally:
+        ex.shutdown()
+
+
 def test_output_streams_while_running_on_the_event_loop(executor):
     async def main():
         loop_thread = threading.get_ident()
