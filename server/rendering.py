@@ -41,9 +41,8 @@ def render_result(result: AsyncMLResult, s: Settings, *,
     else:
         if body["error"] is None:
             body["error"] = "execution failed"
-        etype = body["error_type"] or ""
-        outcome = ("timeout" if etype == "TimeoutError"
-                   or str(body["error"]).startswith("Execution timeout") else "error")
+        # the host's own event, never the error's type or text (a program chooses those)
+        outcome = "timeout" if result.stopped_by == "timeout" else "error"
     if display:
         from mlpy.display import mime_bundle
 

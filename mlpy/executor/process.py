@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("mlpy.executor")
 
 RECYCLE_EVENTS = frozenset({"memory", "timeout", "limit"})   # a worker is replaced after these
+# a worker process that ended by itself, by its exit's cause: the OS limit that stopped it
+_EXIT_STOPS = {"cpu": "timeout", "memory": "memory"}
 # The worker's entry point: a fresh interpreter (never a fork of the host) runs this. It imports
 # mlpy from the folder the parent's mlpy came from (argv[3]), not whichever mlpy is installed:
 # a checkout, a CI clone or a second version beside the installed one runs its own workers.
@@ -665,16 +667,18 @@ class ProcessPool(StoppablePool):
         run: ProcessRun = job.data
         stop = job.stop or (proc.kill_reason if proc is not None else None)
         message, kind = (stop.message, stop.ml_type) if stop is not None else (None, None)
+        stopped_by = stop.kind if isinstance(stop, Stop) else None
         if proc is not None and proc.kill_reason is None:
-            message, kind, _ = self._exit_error(proc)
+            message, kind, cause = self._exit_error(proc)
+            stopped_by = _EXIT_STOPS.get(cause)
         if message is None:
-            message, kind = "Execution interrupted", "KeyboardInterrupt"
+            message, kind, stopped_by = "Execution interrupted", "KeyboardInterrupt", "interrupt"
         execution_time = 0.0
         if run.clock is not None:
             execution_time = perf_counter() - run.clock
         return AsyncMLResult(False, error=message, error_type=kind,
                              execution_time=execution_time, stdout="".join(run.stdout),
-                             stderr="".join(run.stderr))
+                             stderr="".join(run.stderr), stopped_by=stopped_by)
 
     # -- sessions ----------------------------------------------------------------------------
     def pin(self, sid: int) -> None:

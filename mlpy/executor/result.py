@@ -39,6 +39,10 @@ class AsyncMLResult:
     # the ML call stack of a runtime error, outermost first (mlpy.runtime.errors.ml_stack):
     # frames of {file, program, line, column, function, source, repeat, skipped}
     traceback: list[dict] | None = None
+    # what stopped the run from outside the program: "timeout", "interrupt", "shutdown",
+    # "memory" or "limit" (a size or output cap); None when the program ended by itself.
+    # Hosts read this, never `error_type`, which a program chooses (`throw {type: ...}`).
+    stopped_by: str | None = None
 
     def __post_init__(self) -> None:
         self.error = bounded_message(self.error)

@@ -105,6 +105,7 @@ class ThreadPool:
         except Exception as err:  # a bug below the executor: report it, keep the worker
             return self._internal_error(job, err, "running")
         run: ThreadRun = job.data
+        result.stopped_by = job.event
         if run.lost is not None:
             result.restored, result.lost = True, run.lost
         if run.session is not None and run.session.durable and run.namespace is not None:
@@ -244,8 +245,10 @@ class ThreadPool:
             run.execution_time = perf_counter() - run.run_started
         stop = job.stop or INTERRUPT
         line, column = ml_position(job.stop_exception, origin=True)
-        return self._error_result(run, MLError(stop.message, type=stop.ml_type, line=line,
-                                               column=column))
+        result = self._error_result(run, MLError(stop.message, type=stop.ml_type, line=line,
+                                                 column=column))
+        result.stopped_by = stop.kind
+        return result
 
 
 def _message(err: BaseException) -> str:

@@ -21,6 +21,7 @@ import heapq
 import itertools
 import logging
 import queue
+import sys
 import threading
 import time
 import weakref
@@ -35,6 +36,31 @@ from .jobs import RUNNING, Job, StoppablePool
 log = logging.getLogger("mlpy.executor")
 
 ABANDONED_REINJECT = 0.5    # seconds between stops sent to an abandoned thread
+
+# Threads running an ML program right now. A host finalizer or weakref callback that the
+# garbage collector happens to run on such a thread can fail through no fault of its own:
+# the program has used up the recursion limit, or a stop lands in it. Python reports that as
+# an "unraisable" exception; those two kinds are the program's doing and are not passed on
+# to the host's hook (a test runner fails the test over them, and formatting one at the
+# recursion limit fails again). Any other unraisable exception is passed on.
+_in_program: set[int] = set()
+_hidden_unraisable = [0]
+
+
+def _install_unraisable_filter() -> None:
+    previous = sys.unraisablehook
+    if getattr(previous, "mlpy_filter", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if threading.get_ident() in _in_program and isinstance(
+                unraisable.exc_value, (RecursionError, HostStop)):
+            _hidden_unraisable[0] += 1
+            return
+        previous(unraisable)
+
+    hook.mlpy_filter = True      # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _exc_class(stop: Stop, thread_id: int) -> type[HostStop]:
@@ -67,6 +93,7 @@ class _Worker:
                 return
             if not pool._start(self, job):
                 continue
+            _in_program.add(ident)
             result = None
             try:
                 result = self._run(job)
@@ -81,6 +108,10 @@ class _Worker:
             if result is None:
                 result = job.stopped(job)
             job.finish(result)
+            # the stop's traceback holds the program's frames: free them now, not when
+            # this worker takes its next job
+            job.stop_exception = None
+            job = result = None
             if self.abandoned:
                 return
 
@@ -103,6 +134,7 @@ class _Worker:
         with self.pool._lock:
             job.leave()
             self.job = None
+            _in_program.discard(self.ident)
             _clear_async_exc(self.ident, None)
 
 
@@ -143,6 +175,7 @@ class WorkerPool(StoppablePool):
                 return
             if self._closed:
                 raise RuntimeError("cannot schedule new executions after shutdown")
+            _install_unraisable_filter()
             for _ in range(self.max_workers):
                 self._spawn_locked()
             self._watchdog = threading.Thread(target=self._watch, name="mlpy-watchdog",

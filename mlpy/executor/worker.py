@@ -221,7 +221,7 @@ class Worker:
     def _memory_limit(self, result: AsyncMLResult) -> AsyncMLResult:
         return dataclasses.replace(result, success=False, value=None, display_value=None,
                                    error=memory_message(self.memory_limit),
-                                   error_type=MemoryLimitStop.ml_type)
+                                   error_type=MemoryLimitStop.ml_type, stopped_by="memory")
 
     def _input(self, rid: int) -> Callable[[str], str | None]:
         box: queue.SimpleQueue[Any] = queue.SimpleQueue()

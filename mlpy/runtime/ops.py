@@ -451,9 +451,15 @@ def throw(value):
 
 
 def catch(exc: BaseException) -> ErrorValue:
-    """The error value `except (e)` binds; host limits are re-raised, never caught."""
+    """The error value `except (e)` binds; host limits are re-raised, never caught.
+
+    The caught exception forgets the one it was raised while handling (`__context__`): ML
+    has no use for it, and a handler that fails again (recursion that catches its own
+    RecursionError) would otherwise chain every error of the run into one list that keeps
+    their frames alive and takes minutes to format."""
     if isinstance(exc, MemoryError):
         raise exc
+    exc.__context__ = None
     return error_value(exc)
 
 

@@ -238,6 +238,40 @@ def test_recursion_depth_is_a_clear_error(executor):
     assert "recursion" in result.error
 
 
+def test_recursion_that_catches_its_own_errors_does_not_chain_them():
+    """Each handler fails again inside the previous one's handling: were the caught errors
+    chained (`__context__`), one stopped run would keep every error of the run alive, with
+    its frames, and formatting the stop would take minutes."""
+    import gc
+    ex = AsyncMLExecutor(max_workers=1, isolation="thread")
+    try:
+        result = ex.run_sync("function f(n) { try { return f(n + 1); } except (e) "
+                             "{ return f(n + 1); } } f(0);", timeout=1.0)
+        assert result.error_type in ("TimeoutError", "RecursionError")
+        assert ex.run_sync("result = 1;").value == 1      # the worker took its next job
+        gc.collect()
+        alive = sum(1 for o in gc.get_objects() if isinstance(o, RecursionError))
+        assert alive < 50, f"{alive} RecursionErrors still alive after the run"
+    finally:
+        ex.shutdown()
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_stopped_by_names_the_hosts_own_stop(isolation):
+    """`stopped_by` says what stopped a run from outside; a thrown limit name is not one."""
+    ex = AsyncMLExecutor(max_workers=1, isolation=isolation)
+    try:
+        thrown = ex.run_sync('throw {type: "TimeoutError", message: "Execution timeout"};')
+        assert (thrown.error_type, thrown.stopped_by) == ("TimeoutError", None)
+        timed_out = ex.run_sync("while (true) {}", timeout=0.5)
+        assert (timed_out.error_type, timed_out.stopped_by) == ("TimeoutError", "timeout")
+        capped = ex.run_sync('s = "x"; while (true) { s = s + s; }', timeout=20)
+        assert (capped.error_type, capped.stopped_by) == ("LimitError", "limit")
+        assert ex.run_sync("result = 1;").stopped_by is None
+    finally:
+        ex.shutdown()
+
+
 def test_output_streams_while_running_on_the_event_loop(executor):
     async def main():
         loop_thread = threading.get_ident()

@@ -320,6 +320,7 @@ def test_thrown_limit_names_never_retire_a_worker(executor, name):
     for _ in range(10):
         r = executor.run_sync(f'throw {{type: "{name}", message: "mine"}};')
         assert (r.success, r.error_type, r.error) == (False, name, "mine")
+        assert r.stopped_by is None
     after = executor.stats()
     assert after["spawned_total"] == before["spawned_total"], (before, after)
     assert after["recycled_total"] == before["recycled_total"]

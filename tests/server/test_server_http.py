@@ -254,6 +254,27 @@ def test_thrown_limit_names_are_the_callers_own_errors(live_server):
                       ).json()["display_value"] == 42
 
 
+def _timeouts_counted(c) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+    return sum(sample.value for family in text_string_to_metric_families(c.get("/metrics").text)
+               for sample in family.samples
+               if sample.name == "mlpy_executions_total"
+               and sample.labels.get("outcome") == "timeout")
+
+
+def test_a_thrown_timeout_is_not_counted_as_one(live_server):
+    """The metrics read the host's own event (`stopped_by`), not the error's type or text."""
+    with live_server.client() as c:
+        before = _timeouts_counted(c)
+        body = c.post("/execute", json={"code": 'throw {type: "TimeoutError", message: '
+                                                 '"Execution timeout after 1 seconds"};'}).json()
+        assert body["error_type"] == "TimeoutError"
+        assert _timeouts_counted(c) == before
+        body = c.post("/execute", json={"code": "while (true) {}", "timeout": 0.5}).json()
+        assert body["error_type"] == "TimeoutError"
+        assert _timeouts_counted(c) == before + 1
+
+
 # -- sessions and notebooks ------------------------------------------------------------------
 def test_sessions(live_server):
     with live_server.client() as c:
