@@ -726,11 +726,17 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
     """Parse ML source into a Program; raise MLSyntaxError with line and column on failure.
 
     With `interactive`, the final statement may omit its `;` (spec §12.3)."""
+    return parse_tokens(source, interactive=interactive)[0]
+
+
+def parse_tokens(source: str, *, interactive: bool = False) -> tuple[N.Program, list]:
+    """`parse`, also giving the token list, so the compiler finds each function's text in it
+    (mlpy/spans.py) instead of tokenizing the program a second time."""
     source = normalise_newlines(source)
     tokens = tokenize(source)
     parser = _get_parser()
     try:
-        return parser.parse(tokens)
+        return parser.parse(tokens), tokens
     except _Unexpected as exc:
         if interactive and exc.token[0] == "$END" and "_SEMI" in exc.expected and tokens:
             last = tokens[-1]
@@ -741,7 +747,7 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
                 tokens.pop()          # report the program as written, not the retry
                 raise _syntax_error(exc, source, tokens) from None
             tree.interactive_tail = True
-            return tree
+            return tree, tokens
         raise _syntax_error(exc, source, tokens) from None
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from .compiler import TOO_DEEP, Compiler
 from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
-from .parser import parse
+from .parser import parse_tokens
 
 CACHE_SIZE = 512          # compiled programs of up to SMALL_PROGRAM characters kept
 SMALL_PROGRAM = 2048
@@ -135,11 +135,11 @@ def _generate(source: str, interactive: bool, strict_security: bool,
     says (`SyntaxError: program too deeply nested`, with the line of the top-level statement
     holding it), never with Python's RecursionError."""
     try:
-        program = parse(source, interactive=interactive)
+        program, tokens = parse_tokens(source, interactive=interactive)
     except RecursionError:
         raise MLSyntaxError(TOO_DEEP) from None
     compiler = Compiler(source, interactive=interactive, strict=strict_security,
-                        filename=filename)
+                        filename=filename, tokens=tokens)
     try:
         return compiler.compile_module(program), compiler
     except RecursionError:
@@ -267,11 +267,12 @@ def _fill_positions(node: Any, line: int, column: int) -> None:
 def check(source: str, *, strict: bool = True) -> list[MLError]:
     """All syntax and security problems of a program (for `mlpy check`); [] when clean."""
     try:
-        program = parse(source)
+        program, tokens = parse_tokens(source)
     except MLSyntaxError as exc:
         return [exc]
     problems: list[MLError] = []
-    compiler = Compiler(source, strict=strict, problems=problems if strict else None)
+    compiler = Compiler(source, strict=strict, problems=problems if strict else None,
+                        tokens=tokens)
     try:
         tree = compiler.compile_module(program)
         _python_compile(tree, "<ml>")
