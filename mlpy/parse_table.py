@@ -13,7 +13,6 @@ or rule name to the next state (a shift, or a goto after a reduction) or to
 
 from __future__ import annotations
 
-import json
 import marshal
 from pathlib import Path
 
@@ -76,6 +75,7 @@ def compute(grammar: str) -> dict:
 
 def load() -> dict:
     """The stored table when it was made from the current grammar, else lark's."""
+    import json         # (here: the stored driver rows spare a process the table)
     grammar = GRAMMAR.read_text(encoding="utf-8")
     try:
         table = json.loads(TABLE.read_text(encoding="utf-8"))
@@ -107,6 +107,7 @@ def driver_bytes(table: dict) -> bytes:
 
 
 def write() -> None:
+    import json
     table = compute(GRAMMAR.read_text(encoding="utf-8"))
     TABLE.write_text(json.dumps(table, separators=(",", ":")) + "\n", encoding="utf-8")
     DRIVER.write_bytes(driver_bytes(table))

@@ -6,7 +6,6 @@ import ast
 import builtins
 import functools
 import gc
-import hashlib
 import sys
 import threading
 import time
@@ -20,6 +19,13 @@ from .compiler import TOO_DEEP, Compiler
 from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
 from .parser import parse_tokens
+
+try:
+    # the built-in BLAKE2 (what hashlib.blake2b is): importing hashlib loads OpenSSL, ~2.5 ms
+    # of every `mlpy run`'s start
+    from _blake2 import blake2b as _blake2b
+except ImportError:                                     # pragma: no cover - other builds
+    from hashlib import blake2b as _blake2b
 
 CACHE_SIZE = 512          # compiled programs of up to SMALL_PROGRAM characters kept
 SMALL_PROGRAM = 2048
@@ -66,7 +72,7 @@ class CompiledProgram:
 def program_id(source: str) -> str:
     """A short digest of a program's text: what its code objects' file name carries, so a
     call stack can say which program (which notebook cell) each frame's code came from."""
-    return hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return _blake2b(source.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
 def code_filename(filename: str, source: str) -> str:
