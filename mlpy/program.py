@@ -11,7 +11,6 @@ import threading
 import time
 import warnings
 import weakref
-from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
@@ -19,6 +18,7 @@ from .compiler import TOO_DEEP, Compiler
 from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
 from .parser import parse_tokens
+from .record import Record
 
 try:
     # the built-in BLAKE2 (what hashlib.blake2b is): importing hashlib loads OpenSSL, ~2.5 ms
@@ -38,18 +38,24 @@ LARGE_CACHE_SIZE = 4      # larger programs kept (see _cached_large: the caches'
 warnings.filterwarnings("ignore", category=SyntaxWarning, module="<ml")
 
 
-@dataclass
-class CompiledProgram:
+class CompiledProgram(Record):
     """A compiled ML program: the code object to exec, and what hosts want to know of it."""
 
-    source: str
-    code: CodeType
-    interactive: bool = False
-    strict_security: bool = False
-    has_display: bool = False
-    imports: list = field(default_factory=list)     # [(path tuple, line, column)]
-    transpile_time: float = 0.0
-    filename: str = "<ml>"
+    _fields = ("source", "code", "interactive", "strict_security", "has_display", "imports",
+               "transpile_time", "filename")
+
+    def __init__(self, source: str, code: CodeType, interactive: bool = False,
+                 strict_security: bool = False, has_display: bool = False,
+                 imports: list | None = None, transpile_time: float = 0.0,
+                 filename: str = "<ml>"):
+        self.source = source
+        self.code = code
+        self.interactive = interactive
+        self.strict_security = strict_security
+        self.has_display = has_display
+        self.imports: list = [] if imports is None else imports   # [(path tuple, line, column)]
+        self.transpile_time = transpile_time
+        self.filename = filename
 
     @property
     def tree(self) -> ast.Module:
