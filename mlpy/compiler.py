@@ -162,7 +162,8 @@ class Compiler(ArithmeticLowering):
     `problems` (when a list) collects security problems instead of raising the first."""
 
     def __init__(self, source: str, *, interactive: bool = False, strict: bool = False,
-                 filename: str = "<ml>", problems: list | None = None):
+                 filename: str = "<ml>", problems: list | None = None,
+                 tokens: list | None = None):
         self.source = source
         self.interactive = interactive
         self.strict = strict
@@ -178,7 +179,7 @@ class Compiler(ArithmeticLowering):
         self.top_sequences: frozenset = frozenset()
         self.says_nonlocal = "nonlocal" in source
         self.statement_line: int | None = None   # the top-level statement being compiled
-        self.function_sources = FunctionSources(source)
+        self.function_sources = FunctionSources(source, tokens)
         # Python's statically nested blocks (loops, try) in the Python function being built,
         # and the ML loops/try around the statement being compiled (spec §7.2)
         self.py_blocks = 0

@@ -624,56 +624,13 @@ class _Driver:
     def __init__(self, table: dict):
         self.start = table["start"]
         self.end = table["end"]
-        lark_rows = dict(enumerate(table["states"]))
-        rows: list[dict] = [{} for _ in range(len(lark_rows))]
-        entered_from: dict[int, set[int]] = {state: set() for state in lark_rows}
-        for state, row in lark_rows.items():
-            for symbol, action in row.items():
-                if action.__class__ is int:
-                    rows[state][symbol] = action       # a shift, or a goto after a reduction
-                    entered_from[action].add(state)
+        self.rows = _driver_rows(table)
 
-        @functools.cache
-        def down(state: int, n: int) -> frozenset[int]:
-            """The states that can be n below `state` on the stack: where a rule of n symbols
-            reduced in `state` started (each state is entered by one symbol)."""
-            if n == 0:
-                return frozenset({state})
-            return frozenset(lower for above in entered_from[state]
-                             for lower in down(above, n - 1))
-
-        passes = {(state, terminal): action[0]                 # pass-through reductions
-                  for state, row in lark_rows.items()
-                  for terminal, action in row.items()
-                  if action.__class__ is not int and action[2] is None}
-
-        @functools.cache
-        def goto_map(origin: str, lowers: frozenset[int], terminal: str) -> dict[int, int]:
-            """By state below, where reducing to `origin` leads, with the pass-through
-            reductions on `terminal` that follow. (Many rules share one.)"""
-            result = {}
-            for lower in lowers:
-                top = rows[lower][origin]
-                while (through := passes.get((top, terminal))) is not None:
-                    top = rows[lower][through]
-                result[lower] = top
-            return result
-
-        for state, row in lark_rows.items():
-            for terminal, action in row.items():
-                if action.__class__ is int:
-                    continue
-                origin, length, alias = action
-                after = goto_map(origin, down(state, length), terminal)
-                if alias is None:
-                    assert length == 1, action
-                    rows[state][terminal] = after
-                else:
-                    size, builder = _BUILDERS[alias]
-                    assert size == length, (action, size)
-                    cut = slice(-size, None) if size else slice(0, 0)
-                    rows[state][terminal] = (cut, builder, after)
-        self.rows = rows
+    @classmethod
+    def from_rows(cls, start: int, end: int, rows: list[dict]) -> "_Driver":
+        driver = cls.__new__(cls)
+        driver.start, driver.end, driver.rows = start, end, rows
+        return driver
 
     def parse(self, tokens: list):
         rows = self.rows
@@ -710,6 +667,92 @@ class _Driver:
         raise _Unexpected(_END, set())
 
 
+def _driver_rows(table: dict) -> list[dict]:
+    """The driver's rows (see `_Driver`) for lark's table."""
+    lark_rows = dict(enumerate(table["states"]))
+    rows: list[dict] = [{} for _ in range(len(lark_rows))]
+    entered_from: dict[int, set[int]] = {state: set() for state in lark_rows}
+    for state, row in lark_rows.items():
+        for symbol, action in row.items():
+            if action.__class__ is int:
+                rows[state][symbol] = action       # a shift, or a goto after a reduction
+                entered_from[action].add(state)
+
+    @functools.cache
+    def down(state: int, n: int) -> frozenset[int]:
+        """The states that can be n below `state` on the stack: where a rule of n symbols
+        reduced in `state` started (each state is entered by one symbol)."""
+        if n == 0:
+            return frozenset({state})
+        return frozenset(lower for above in entered_from[state]
+                         for lower in down(above, n - 1))
+
+    passes = {(state, terminal): action[0]                 # pass-through reductions
+              for state, row in lark_rows.items()
+              for terminal, action in row.items()
+              if action.__class__ is not int and action[2] is None}
+
+    @functools.cache
+    def goto_map(origin: str, lowers: frozenset[int], terminal: str) -> dict[int, int]:
+        """By state below, where reducing to `origin` leads, with the pass-through
+        reductions on `terminal` that follow. (Many rules share one.)"""
+        result = {}
+        for lower in lowers:
+            top = rows[lower][origin]
+            while (through := passes.get((top, terminal))) is not None:
+                top = rows[lower][through]
+            result[lower] = top
+        return result
+
+    for state, row in lark_rows.items():
+        for terminal, action in row.items():
+            if action.__class__ is int:
+                continue
+            origin, length, alias = action
+            after = goto_map(origin, down(state, length), terminal)
+            if alias is None:
+                assert length == 1, action
+                rows[state][terminal] = after
+            else:
+                size, builder = _BUILDERS[alias]
+                assert size == length, (action, size)
+                cut = slice(-size, None) if size else slice(0, 0)
+                rows[state][terminal] = (cut, builder, after)
+    return rows
+
+
+# The rows cost ~9 ms to derive from lark's table, paid by every process on its first parse
+# (each `mlpy run`): they are stored next to the grammar too (`python -m mlpy.parse_table`
+# writes both), with each builder named by its alias, and only the builders are looked up
+# when they are loaded. A missing or stale file falls back to deriving them.
+def stored_rows(driver: _Driver) -> dict:
+    """What is stored of a driver: its rows with a reduction as (alias, gotos)."""
+    alias_of = {id(builder): alias for alias, (_, builder) in _BUILDERS.items()}
+    rows = [{terminal: (alias_of[id(action[1])], action[2]) if action.__class__ is tuple
+             else action for terminal, action in row.items()} for row in driver.rows]
+    return {"builders": _builder_sizes(), "start": driver.start, "end": driver.end,
+            "rows": rows}
+
+
+def _builder_sizes() -> dict[str, int]:
+    return {alias: size for alias, (size, _) in _BUILDERS.items()}
+
+
+def _from_stored(stored: dict) -> _Driver | None:
+    """The driver of stored rows, or None if they were made for other builders."""
+    if stored.get("builders") != _builder_sizes():
+        return None
+    builders = _BUILDERS
+    cuts = {size: slice(-size, None) if size else slice(0, 0) for size, _ in builders.values()}
+    rows = stored["rows"]
+    for row in rows:
+        for terminal, action in row.items():
+            if action.__class__ is tuple:
+                size, builder = builders[action[0]]
+                row[terminal] = (cuts[size], builder, action[1])
+    return _Driver.from_rows(stored["start"], stored["end"], rows)
+
+
 _parser: _Driver | None = None
 
 
@@ -718,7 +761,9 @@ def _get_parser() -> _Driver:
     the last wins, whereas a lock held when a host stop lands would hang every later parse."""
     global _parser
     if _parser is None:
-        _parser = _Driver(parse_table.load())
+        stored = parse_table.load_driver()
+        driver = _from_stored(stored) if stored is not None else None
+        _parser = driver if driver is not None else _Driver(parse_table.load())
     return _parser
 
 
@@ -726,11 +771,17 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
     """Parse ML source into a Program; raise MLSyntaxError with line and column on failure.
 
     With `interactive`, the final statement may omit its `;` (spec §12.3)."""
+    return parse_tokens(source, interactive=interactive)[0]
+
+
+def parse_tokens(source: str, *, interactive: bool = False) -> tuple[N.Program, list]:
+    """`parse`, also giving the token list, so the compiler finds each function's text in it
+    (mlpy/spans.py) instead of tokenizing the program a second time."""
     source = normalise_newlines(source)
     tokens = tokenize(source)
     parser = _get_parser()
     try:
-        return parser.parse(tokens)
+        return parser.parse(tokens), tokens
     except _Unexpected as exc:
         if interactive and exc.token[0] == "$END" and "_SEMI" in exc.expected and tokens:
             last = tokens[-1]
@@ -741,7 +792,7 @@ def parse(source: str, *, interactive: bool = False) -> N.Program:
                 tokens.pop()          # report the program as written, not the retry
                 raise _syntax_error(exc, source, tokens) from None
             tree.interactive_tail = True
-            return tree
+            return tree, tokens
         raise _syntax_error(exc, source, tokens) from None
 
 

@@ -6,20 +6,26 @@ import ast
 import builtins
 import functools
 import gc
-import hashlib
 import sys
 import threading
 import time
 import warnings
 import weakref
-from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
 from .compiler import TOO_DEEP, Compiler
 from .errors import MLError, MLSyntaxError
 from .language import KW_PREFIX
-from .parser import parse
+from .parser import parse_tokens
+from .record import Record
+
+try:
+    # the built-in BLAKE2 (what hashlib.blake2b is): importing hashlib loads OpenSSL, ~2.5 ms
+    # of every `mlpy run`'s start
+    from _blake2 import blake2b as _blake2b
+except ImportError:                                     # pragma: no cover - other builds
+    from hashlib import blake2b as _blake2b
 
 CACHE_SIZE = 512          # compiled programs of up to SMALL_PROGRAM characters kept
 SMALL_PROGRAM = 2048
@@ -32,18 +38,24 @@ LARGE_CACHE_SIZE = 4      # larger programs kept (see _cached_large: the caches'
 warnings.filterwarnings("ignore", category=SyntaxWarning, module="<ml")
 
 
-@dataclass
-class CompiledProgram:
+class CompiledProgram(Record):
     """A compiled ML program: the code object to exec, and what hosts want to know of it."""
 
-    source: str
-    code: CodeType
-    interactive: bool = False
-    strict_security: bool = False
-    has_display: bool = False
-    imports: list = field(default_factory=list)     # [(path tuple, line, column)]
-    transpile_time: float = 0.0
-    filename: str = "<ml>"
+    _fields = ("source", "code", "interactive", "strict_security", "has_display", "imports",
+               "transpile_time", "filename")
+
+    def __init__(self, source: str, code: CodeType, interactive: bool = False,
+                 strict_security: bool = False, has_display: bool = False,
+                 imports: list | None = None, transpile_time: float = 0.0,
+                 filename: str = "<ml>"):
+        self.source = source
+        self.code = code
+        self.interactive = interactive
+        self.strict_security = strict_security
+        self.has_display = has_display
+        self.imports: list = [] if imports is None else imports   # [(path tuple, line, column)]
+        self.transpile_time = transpile_time
+        self.filename = filename
 
     @property
     def tree(self) -> ast.Module:
@@ -66,7 +78,7 @@ class CompiledProgram:
 def program_id(source: str) -> str:
     """A short digest of a program's text: what its code objects' file name carries, so a
     call stack can say which program (which notebook cell) each frame's code came from."""
-    return hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return _blake2b(source.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
 def code_filename(filename: str, source: str) -> str:
@@ -135,11 +147,11 @@ def _generate(source: str, interactive: bool, strict_security: bool,
     says (`SyntaxError: program too deeply nested`, with the line of the top-level statement
     holding it), never with Python's RecursionError."""
     try:
-        program = parse(source, interactive=interactive)
+        program, tokens = parse_tokens(source, interactive=interactive)
     except RecursionError:
         raise MLSyntaxError(TOO_DEEP) from None
     compiler = Compiler(source, interactive=interactive, strict=strict_security,
-                        filename=filename)
+                        filename=filename, tokens=tokens)
     try:
         return compiler.compile_module(program), compiler
     except RecursionError:
@@ -267,11 +279,12 @@ def _fill_positions(node: Any, line: int, column: int) -> None:
 def check(source: str, *, strict: bool = True) -> list[MLError]:
     """All syntax and security problems of a program (for `mlpy check`); [] when clean."""
     try:
-        program = parse(source)
+        program, tokens = parse_tokens(source)
     except MLSyntaxError as exc:
         return [exc]
     problems: list[MLError] = []
-    compiler = Compiler(source, strict=strict, problems=problems if strict else None)
+    compiler = Compiler(source, strict=strict, problems=problems if strict else None,
+                        tokens=tokens)
     try:
         tree = compiler.compile_module(program)
         _python_compile(tree, "<ml>")

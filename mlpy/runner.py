@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -16,6 +15,7 @@ from .runtime import helper_names as H
 from .errors import (MLCapabilityError, MLError, MLImportError, MLLimitError, MLRuntimeError,
                      MLSecurityError, MLTimeoutError)
 from .program import CompiledProgram, compile as compile_program
+from .record import Record
 from .runtime.context import (Capabilities, ExecutionContext, Limits, OutputSink, current,
                               using)
 from .runtime.errors import ml_message, ml_stack, ml_type_of
@@ -29,19 +29,23 @@ _ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabil
                   "ImportError": MLImportError}
 
 
-@dataclass
-class Outcome:
+class Outcome(Record):
     """What one execution produced."""
 
-    success: bool
-    value: Any = None                 # the ML variable `result` (None if never set)
-    display_value: Any = None         # the value of a final expression statement
-    has_display: bool = False
-    error: MLError | None = None
-    # what the host must act on, set from the exception's class, never from the ML error's
-    # type name (a program may throw {type: "MemoryError"}): "memory", "timeout", "limit",
-    # "interrupt", or None
-    host_event: str | None = None
+    _fields = ("success", "value", "display_value", "has_display", "error", "host_event")
+
+    def __init__(self, success: bool, value: Any = None, display_value: Any = None,
+                 has_display: bool = False, error: MLError | None = None,
+                 host_event: str | None = None):
+        self.success = success
+        self.value = value                    # the ML variable `result` (None if never set)
+        self.display_value = display_value    # the value of a final expression statement
+        self.has_display = has_display
+        self.error = error
+        # what the host must act on, set from the exception's class, never from the ML
+        # error's type name (a program may throw {type: "MemoryError"}): "memory",
+        # "timeout", "limit", "interrupt", or None
+        self.host_event = host_event
 
 
 def _ensure_recursion_limit(depth: int) -> None:
@@ -149,19 +153,26 @@ def _position(exc: BaseException) -> dict:
     return {"line": line, "column": column}
 
 
-@dataclass
-class RunResult:
+class RunResult(Record):
     """The outcome of `mlpy.run`."""
 
-    success: bool
-    value: Any = None
-    error: str | None = None
-    error_type: str | None = None
-    line: int | None = None
-    column: int | None = None
-    stdout: str = ""
-    stdout_truncated: bool = False
-    exception: MLError | None = field(default=None, repr=False)
+    _fields = ("success", "value", "error", "error_type", "line", "column", "stdout",
+               "stdout_truncated", "exception")
+    _hidden = frozenset({"exception"})
+
+    def __init__(self, success: bool, value: Any = None, error: str | None = None,
+                 error_type: str | None = None, line: int | None = None,
+                 column: int | None = None, stdout: str = "", stdout_truncated: bool = False,
+                 exception: MLError | None = None):
+        self.success = success
+        self.value = value
+        self.error = error
+        self.error_type = error_type
+        self.line = line
+        self.column = column
+        self.stdout = stdout
+        self.stdout_truncated = stdout_truncated
+        self.exception = exception
 
 
 def run(source: str, *, context: dict | None = None, capabilities: Iterable[str] = (),

@@ -8,20 +8,24 @@ Nothing here builds Python `ast`; it only reads ML syntax nodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from . import nodes as N
 
-@dataclass
+
 class Scope:
     """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
-    params: set
-    bound: set
-    nonlocals: dict = field(default_factory=dict)   # name -> "nonlocal" | "global"
-    parent: "Scope | None" = None
-    ints: frozenset = frozenset()                   # locals that only ever hold integers
-    counters: frozenset = frozenset()               # int locals only stepped by constants
-    sequences: frozenset = frozenset()              # names assigned a string or array literal
+
+    __slots__ = ("params", "bound", "nonlocals", "parent", "ints", "counters", "sequences")
+
+    def __init__(self, params: set, bound: set, nonlocals: dict | None = None,
+                 parent: "Scope | None" = None):
+        self.params = params
+        self.bound = bound
+        # name -> "nonlocal" | "global"
+        self.nonlocals: dict = {} if nonlocals is None else nonlocals
+        self.parent = parent
+        self.ints: frozenset = frozenset()         # locals that only ever hold integers
+        self.counters: frozenset = frozenset()     # int locals only stepped by constants
+        self.sequences: frozenset = frozenset()    # names assigned a string or array literal
 
     @property
     def locals(self) -> set:

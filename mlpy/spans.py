@@ -19,39 +19,41 @@ _CLOSERS = {"_RPAR", "_RSQB", "_RBRACE"}
 
 
 class FunctionSources:
-    """Looks up function definitions in one program's text (tokenized once, on first use)."""
+    """Looks up function definitions in one program's text. `tokens` are the parser's (the
+    same text's); without them the text is tokenized on first use."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, tokens: list[tuple] | None = None):
         self.source = normalise_newlines(source)
-        self._tokens: list[tuple] | None = None
-        self._positions: list[tuple[int, int]] = []
-        self._line_starts: list[int] = []
-
-    def _load(self) -> list[tuple]:
-        if self._tokens is None:
-            self._tokens = tokenize(self.source)
-            self._positions = [(t[2], t[3]) for t in self._tokens]
-            starts, offset = [], 0
-            for line in self.source.split("\n"):
-                starts.append(offset)
-                offset += len(line) + 1
-            self._line_starts = starts
-        return self._tokens
+        self._tokens = tokens
+        self._line_starts: list[int] | None = None
 
     def text(self, line: int, column: int) -> str | None:
         """The definition starting with the `function` or `fn` at (line, column), or None
         when it cannot be found (the function is then not restorable from source)."""
-        tokens = self._load()
-        start = bisect.bisect_left(self._positions, (line, column))
-        if start >= len(tokens) or self._positions[start] != (line, column):
+        tokens = self._tokens
+        if tokens is None:
+            tokens = self._tokens = tokenize(self.source)
+        start = bisect.bisect_left(tokens, (line, column), key=_position)
+        if start >= len(tokens) or _position(tokens[start]) != (line, column):
             return None
         end = _end_of(tokens, start)
         if end is None:
             return None
+        starts = self._line_starts
+        if starts is None:
+            starts, offset = [], 0
+            for text in self.source.split("\n"):
+                starts.append(offset)
+                offset += len(text) + 1
+            self._line_starts = starts
         last = tokens[end]
-        begin = self._line_starts[line - 1] + column - 1
-        finish = self._line_starts[last[2] - 1] + last[3] - 1 + len(last[4])
+        begin = starts[line - 1] + column - 1
+        finish = starts[last[2] - 1] + last[3] - 1 + len(last[4])
         return self.source[begin:finish]
+
+
+def _position(token: tuple) -> tuple[int, int]:
+    return token[2], token[3]
 
 
 def _end_of(tokens: list[tuple], start: int) -> int | None:

@@ -49,9 +49,8 @@ class ExecutorSettings:
 
     def replace(self, **changes) -> "ExecutorSettings":
         """A copy with `changes`; limit names (`output_bytes=...`) update `limits`."""
-        limit_names = {f.name for f in dataclasses.fields(Limits)}
-        limit_changes = {k: changes.pop(k) for k in list(changes) if k in limit_names}
-        limits = dataclasses.replace(self.limits, **limit_changes) if limit_changes else self.limits
+        limit_changes = {k: changes.pop(k) for k in list(changes) if k in Limits._fields}
+        limits = self.limits.replace(**limit_changes) if limit_changes else self.limits
         return dataclasses.replace(self, limits=limits, **changes)
 
     def effective_timeout(self, timeout: float | None) -> float | None:

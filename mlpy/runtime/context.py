@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..record import FrozenRecord, Record
 from .signals import CapabilityDenied, OutputLimitStop
 
 CAPABILITY_NAMES = (
@@ -27,19 +27,33 @@ CAPABILITY_NAMES = (
 SIZE_CHECK_ABOVE = 1_000_000
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on one execution. Every one stops the program with an uncatchable error."""
+class Limits(FrozenRecord):
+    """Bounds on one execution. Every one stops the program with an uncatchable error.
 
-    default_timeout: float | None = None
-    max_timeout: float | None = None
-    output_bytes: int = 1 << 20
-    recursion_depth: int = 3000
-    max_sequence: int = 10_000_000        # elements of one array / range / repetition
-    max_string: int = 50_000_000          # characters of one string result
-    max_int_bits: int = 1_000_000         # bits of one integer result (about 300k digits)
+    Immutable, compared and hashed by its fields; `replace(**changes)` gives a copy."""
 
-    def __post_init__(self):
+    _fields = ("default_timeout", "max_timeout", "output_bytes", "recursion_depth",
+               "max_sequence", "max_string", "max_int_bits")
+    default_timeout: float | None
+    max_timeout: float | None
+    output_bytes: int
+    recursion_depth: int
+    max_sequence: int          # elements of one array / range / repetition
+    max_string: int            # characters of one string result
+    max_int_bits: int          # bits of one integer result (about 300k digits)
+
+    def __init__(self, default_timeout: float | None = None, max_timeout: float | None = None,
+                 output_bytes: int = 1 << 20, recursion_depth: int = 3000,
+                 max_sequence: int = 10_000_000, max_string: int = 50_000_000,
+                 max_int_bits: int = 1_000_000):
+        init = object.__setattr__
+        init(self, "default_timeout", default_timeout)
+        init(self, "max_timeout", max_timeout)
+        init(self, "output_bytes", output_bytes)
+        init(self, "recursion_depth", recursion_depth)
+        init(self, "max_sequence", max_sequence)
+        init(self, "max_string", max_string)
+        init(self, "max_int_bits", max_int_bits)
         smallest = min(self.max_sequence, self.max_string)
         if smallest < SIZE_CHECK_ABOVE:  # below ops' pre-check: make the operations check
             from .ops import check_sizes_above
@@ -139,25 +153,41 @@ class ConsoleSink(OutputSink):
         target.flush()
 
 
-@dataclass
-class ExecutionContext:
-    """Everything one run may reach outside its own values."""
+class ExecutionContext(Record):
+    """Everything one run may reach outside its own values. (A field given as None, or not
+    given, gets a fresh default where one is shown as `[...]`.)"""
 
-    output: OutputSink = field(default_factory=OutputSink)
-    capabilities: Capabilities = field(default_factory=Capabilities)
-    limits: Limits = field(default_factory=Limits)
-    file_root: Path | None = None                 # file/path access is confined here
-    allowed_hosts: tuple[str, ...] = ()           # http may reach only these hosts
-    env: dict[str, str] = field(default_factory=dict)   # env vars the host lets ML read
-    argv: list[str] = field(default_factory=list)       # arguments after the program
-    script: str = ""                                    # the program's name for args.script()
-    import_paths: list[Path] = field(default_factory=list)
-    input: Callable[[str], str | None] | None = None    # input(); None: not available
-    grant_hint: str = ""                          # how to grant a capability, e.g. "--allow {cap}"
-    importing: set = field(default_factory=set)   # user modules this run is importing now
-    # Per-namespace state that outlives one execution (random generator, log settings,
-    # loaded user modules). The executor's sessions pass the same dict each time.
-    state: dict = field(default_factory=dict)
+    _fields = ("output", "capabilities", "limits", "file_root", "allowed_hosts", "env", "argv",
+               "script", "import_paths", "input", "grant_hint", "importing", "state")
+
+    def __init__(self, output: OutputSink | None = None,             # [OutputSink()]
+                 capabilities: Capabilities | None = None,           # [Capabilities()]
+                 limits: Limits | None = None,                       # [Limits()]
+                 file_root: Path | None = None,        # file/path access is confined here
+                 allowed_hosts: tuple[str, ...] = (),  # http may reach only these hosts
+                 env: dict[str, str] | None = None,    # [{}] env vars the host lets ML read
+                 argv: list[str] | None = None,        # [[]] arguments after the program
+                 script: str = "",                     # the program's name for args.script()
+                 import_paths: list[Path] | None = None,               # [[]]
+                 input: Callable[[str], str | None] | None = None,  # input(); None: none
+                 grant_hint: str = "",      # how to grant a capability, e.g. "--allow {cap}"
+                 importing: set | None = None,   # [set()] user modules being imported now
+                 state: dict | None = None):
+        self.output = OutputSink() if output is None else output
+        self.capabilities = Capabilities() if capabilities is None else capabilities
+        self.limits = Limits() if limits is None else limits
+        self.file_root = file_root
+        self.allowed_hosts = allowed_hosts
+        self.env = {} if env is None else env
+        self.argv = [] if argv is None else argv
+        self.script = script
+        self.import_paths = [] if import_paths is None else import_paths
+        self.input = input
+        self.grant_hint = grant_hint
+        self.importing = set() if importing is None else importing
+        # [{}] Per-namespace state that outlives one execution (random generator, log
+        # settings, loaded user modules). The executor's sessions pass the same dict each time.
+        self.state = {} if state is None else state
 
     def require(self, capability: str, function: str) -> None:
         self.capabilities.require(capability, function, self.grant_hint)

@@ -5,16 +5,18 @@ No Python class name, internal identifier or file path survives into the message
 
 from __future__ import annotations
 
-import dis
 import itertools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..language import ml_name
 from ..lexer import normalise_newlines
 from .helper_names import GETM
 from .signals import MLThrow
 from .values import ErrorValue, display
+
+if TYPE_CHECKING:
+    import dis
 
 ML_TYPES = ("ZeroDivisionError", "IndexError", "KeyError", "TypeError", "ValueError",
             "NameError", "AttributeError", "OverflowError", "RecursionError", "RuntimeError")
@@ -72,6 +74,7 @@ def _huge_index_message(exc: BaseException) -> str:
     if tb is None:
         return "list index out of range"
     frame, code = tb.tb_frame, tb.tb_frame.f_code
+    import dis          # (here: only this rare error needs it, and it costs every start)
     instructions = [i for i in dis.get_instructions(code) if i.offset <= tb.tb_lasti]
     if not instructions:
         return "list index out of range"

@@ -12,18 +12,32 @@ thread pool abandons such a worker, the process pool kills its process.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import itertools
+from typing import Any
 
 from .signals import HostStop, InterruptStop, TimeoutStop
 
-_api = ctypes.pythonapi
-_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
-    ("PyThreadState_SetAsyncExc", _api))
-# the same C function with a NULL exception: clears a pending one
-clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
-    ("PyThreadState_SetAsyncExc", _api))
+
+def _async_exc_functions() -> tuple[Any, Any]:
+    """`PyThreadState_SetAsyncExc` through ctypes: as a setter, and with a NULL exception as
+    `clear_async_exc` (a C-level callable: the thread pool calls it where no Python bytecode
+    may run). Made on first use: importing ctypes is ~2 ms of every `mlpy run`'s start, and a
+    run without a stop never needs it."""
+    import ctypes
+    api = ctypes.pythonapi
+    setter = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+        ("PyThreadState_SetAsyncExc", api))
+    clearer = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+        ("PyThreadState_SetAsyncExc", api))
+    globals().update(_set_async_exc=setter, clear_async_exc=clearer)
+    return setter, clearer
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("_set_async_exc", "clear_async_exc"):
+        return _async_exc_functions()[name == "clear_async_exc"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 INTERRUPT_MESSAGE = "Execution interrupted"
 SHUTDOWN_MESSAGE = "Executor shut down"
@@ -37,12 +51,14 @@ def raise_in_thread(thread_id: int, exc_class: type[BaseException]) -> bool:
     """Schedule `exc_class` to be raised in the thread `thread_id`. False: no such thread."""
     if not (isinstance(exc_class, type) and issubclass(exc_class, BaseException)):
         raise TypeError("raise_in_thread needs an exception class")
-    return bool(_set_async_exc(thread_id, exc_class) > 0)
+    setter = globals().get("_set_async_exc") or _async_exc_functions()[0]
+    return bool(setter(thread_id, exc_class) > 0)
 
 
 def clear_pending(thread_id: int) -> None:
     """Drop an exception scheduled for `thread_id` that has not been raised yet."""
-    clear_async_exc(thread_id, None)
+    clearer = globals().get("clear_async_exc") or _async_exc_functions()[1]
+    clearer(thread_id, None)
 
 
 @functools.lru_cache(maxsize=256)

@@ -79,6 +79,20 @@ def test_example(program: Path):
 
 # ------------------------------------------------------------------ run
 class TestRun:
+    @pytest.mark.parametrize("argv", [["run", "p.ml"], ["run", ""], ["run", "dir/p q.ml"]])
+    def test_plain_run_reads_as_argparse_does(self, argv):
+        from mlpy import cli
+        plain = cli._plain_run(argv)
+        assert plain is not None
+        assert vars(plain) == vars(cli.build_parser().parse_args(argv))
+
+    @pytest.mark.parametrize("argv", [["run"], ["run", "-"], ["run", "--help"],
+                                      ["run", "p.ml", "--no-strict"], ["check", "p.ml"],
+                                      ["transpile", "p.ml"], ["--version"], []])
+    def test_anything_else_goes_to_argparse(self, argv):
+        from mlpy import cli
+        assert cli._plain_run(argv) is None
+
     def test_success(self, tmp_path):
         (tmp_path / "p.ml").write_text('print("hi", 1 + 1);\nresult = 3;\n', encoding="utf-8")
         r = mlpy_cli("run", "p.ml", cwd=tmp_path)

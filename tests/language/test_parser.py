@@ -636,6 +636,41 @@ class TestParseTable:
         computed = parse_table.compute(parse_table.GRAMMAR.read_text(encoding="utf-8"))
         assert stored == computed, "stale table: run `python -m mlpy.parse_table`"
 
+    def test_shipped_driver_rows_are_the_tables(self):
+        import marshal
+        from mlpy import parse_table, parser
+        stored = marshal.loads(parse_table.DRIVER.read_bytes())
+        table = parse_table.load()
+        derived = parser.stored_rows(parser._Driver(table))
+        derived["grammar_sha256"] = table["grammar_sha256"]
+        assert stored == derived, "stale driver rows: run `python -m mlpy.parse_table`"
+        assert parse_table.load_driver() == stored
+
+    @pytest.mark.parametrize("content", [b"not marshal", None, "stale", "builders"])
+    def test_missing_or_stale_driver_rows_are_derived_again(self, tmp_path, monkeypatch,
+                                                            content):
+        import marshal
+        from mlpy import parse_table, parser
+        from mlpy.lexer import tokenize
+        path = tmp_path / "ml.driver.marshal"
+        if content == "stale":
+            stored = marshal.loads(parse_table.DRIVER.read_bytes())
+            stored["grammar_sha256"] = "0"
+            content = marshal.dumps(stored)
+        elif content == "builders":
+            stored = marshal.loads(parse_table.DRIVER.read_bytes())
+            stored["builders"] = {**stored["builders"], "program": 9}
+            content = marshal.dumps(stored)
+        if content is not None:
+            path.write_bytes(content)
+        monkeypatch.setattr(parse_table, "DRIVER", path)
+        monkeypatch.setattr(parser, "_parser", None)
+        driver = parser._get_parser()
+        assert parser.stored_rows(driver) == parser.stored_rows(
+            parser._Driver(parse_table.load()))
+        source = "function f(a) { return a * (2 + a); }\nx = f(1) < 3 ? [1] : {k: 2};"
+        assert driver.parse(tokenize(source)) == mlpy.parse(source)
+
     @pytest.mark.parametrize("content", ["not json", '{"grammar_sha256": "0"}', None])
     def test_missing_or_stale_table_falls_back_to_lark(self, tmp_path, monkeypatch, content):
         from mlpy import parse_table, parser
