@@ -26,7 +26,7 @@ from .deps import json_response
 from .logs import REQUEST_ID, install_record_factory, report_internal_error
 from . import openapi
 from .middleware import Gateway
-from .routers import calculate, execute, health, metrics, notebooks, sessions
+from .routers import calculate, execute, executions, health, metrics, notebooks, sessions
 from .deps import ClientGone
 from .admission import retry_after
 from .session_store import SessionGone, SessionLimit
@@ -88,6 +88,7 @@ def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
 async def _sweep(state: ServerState, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
+        state.executions.prune()
         try:
             await state.sessions.sweep()
         except Exception:            # the store is down: the next sweep tries again
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, *,
             undo_signals()
             sweeper.cancel()
             _drain(state)
+            await state.executions.close()
             await _close_sessions(state)
             try:
                 await asyncio.wait_for(asyncio.to_thread(_shutdown, executor), 5.0)
@@ -272,7 +274,7 @@ def create_app(settings: Settings | None = None, *,
         return json_response({"detail": "internal server error",
                               "request_id": REQUEST_ID.get()}, 500)
 
-    for module in (health, execute, calculate, sessions, notebooks, metrics):
+    for module in (health, execute, executions, calculate, sessions, notebooks, metrics):
         app.include_router(module.router)
     openapi.install(app, settings)
 

@@ -31,7 +31,7 @@ async def _send_json(send, status: int, body: dict, headers: list | None = None)
 
 
 def _json_only(path: str) -> bool:
-    return path in ("/execute", "/notebooks/execute") or (
+    return path in ("/execute", "/executions", "/notebooks/execute") or (
         path.startswith("/sessions/") and path.endswith("/execute"))
 
 
