@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.encoders import jsonable_encoder
@@ -25,7 +26,7 @@ from . import __version__
 from .deps import json_response
 from .logs import REQUEST_ID, install_record_factory, report_internal_error
 from . import openapi
-from .middleware import Gateway
+from .middleware import DOCS_ASSETS, Gateway
 from .routers import calculate, execute, executions, health, metrics, notebooks, sessions
 from .deps import ClientGone
 from .admission import retry_after
@@ -221,8 +222,10 @@ def create_app(settings: Settings | None = None, *,
     extra: dict[str, Any] = {}
     if "strict_content_type" in inspect.signature(FastAPI.__init__).parameters:
         extra["strict_content_type"] = False  # a JSON body is JSON whatever its Content-Type
-    app = FastAPI(title="mlpy server", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, **extra)
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package (served
+    # under DOCS_ASSETS), never from a CDN: the pages work on a machine without internet
+    app = FastAPIOffline(title="mlpy server", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan, static_url=DOCS_ASSETS, **extra)
     app.state.ml = None
     app.state.settings = settings
 
