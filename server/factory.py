@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 
 from . import __version__
 from .deps import json_response
-from .logs import REQUEST_ID, install_record_factory, report_internal_error
+from .logs import REQUEST_ID, configure_logging, install_record_factory, report_internal_error
 from . import openapi
 from .middleware import DOCS_ASSETS, Gateway
 from .routers import calculate, execute, executions, health, metrics, notebooks, sessions
@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None, *,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         install_record_factory()
+        stop_logging = configure_logging(settings.log_level)
         previous_interval = sys.getswitchinterval()
         if settings.switch_interval:
             # CPU-bound ML code on the workers holds the GIL for a whole switch interval at a
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None, *,
             app.state.ml = holder.state = None
             sys.setswitchinterval(previous_interval)
             log.info("mlpy server stopped")
+            stop_logging()
 
     extra: dict[str, Any] = {}
     if "strict_content_type" in inspect.signature(FastAPI.__init__).parameters:
