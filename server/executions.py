@@ -44,6 +44,7 @@ class Execution:
     task: asyncio.Task | None = field(default=None, repr=False)
     stop_reason: str | None = field(default=None, repr=False)   # set by cancel() and close()
     refusal: Exception | None = field(default=None, repr=False)  # admission's 429/503
+    ran: bool = field(default=False, repr=False)   # the program has ended: only the reply is left
 
     @property
     def finished(self) -> bool:
@@ -159,8 +160,9 @@ class Executions:
         task = record.task
         if task is None or task.done():
             return
-        record.stop_reason = reason
-        task.cancel()
+        if not record.ran:          # a program that has ended keeps its result
+            record.stop_reason = reason
+            task.cancel()
         await asyncio.wait({task})
 
     async def close(self) -> None:

@@ -51,6 +51,7 @@ async def _run(state: ServerState, record: Execution, body: ExecuteRequest,
 
     try:
         result = await run_guarded(state, ENDPOINT, started, tenant=tenant)
+        record.ran = True
         out = await state.render(ENDPOINT, result)
         data = await asyncio.to_thread(json_bytes, out)
     except asyncio.CancelledError:
