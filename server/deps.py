@@ -120,16 +120,20 @@ def check_request_context(state: ServerState, context: dict | None) -> None:
         raise validation_error(("body", "context"), problem)
 
 
-def json_response(body: Any, status_code: int = 200, headers: dict | None = None) -> Response:
-    """A JSON reply that is always valid UTF-8: a string holding a lone surrogate (ML's
+def json_bytes(body: Any) -> bytes:
+    """`body` as JSON that is always valid UTF-8: a string holding a lone surrogate (ML's
     chr(0xD800), a context value) is written as its JSON escape, \\ud800."""
     text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     try:
-        data = text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        data = json.dumps(body, ensure_ascii=True, allow_nan=False,
+        return json.dumps(body, ensure_ascii=True, allow_nan=False,
                           separators=(",", ":")).encode("ascii")
-    return Response(data, status_code=status_code, headers=headers,
+
+
+def json_response(body: Any, status_code: int = 200, headers: dict | None = None) -> Response:
+    """A JSON reply that is always valid UTF-8 (json_bytes)."""
+    return Response(json_bytes(body), status_code=status_code, headers=headers,
                     media_type="application/json")
 
 

@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.encoders import jsonable_encoder
@@ -23,10 +24,10 @@ from fastapi.exceptions import RequestValidationError
 
 from . import __version__
 from .deps import json_response
-from .logs import REQUEST_ID, install_record_factory, report_internal_error
+from .logs import REQUEST_ID, configure_logging, install_record_factory, report_internal_error
 from . import openapi
-from .middleware import Gateway
-from .routers import calculate, execute, health, metrics, notebooks, sessions
+from .middleware import DOCS_ASSETS, Gateway
+from .routers import calculate, execute, executions, health, metrics, notebooks, sessions
 from .deps import ClientGone
 from .admission import retry_after
 from .session_store import SessionGone, SessionLimit
@@ -88,6 +89,7 @@ def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
 async def _sweep(state: ServerState, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
+        state.executions.prune()
         try:
             await state.sessions.sweep()
         except Exception:            # the store is down: the next sweep tries again
@@ -175,6 +177,7 @@ def create_app(settings: Settings | None = None, *,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         install_record_factory()
+        stop_logging = configure_logging(settings.log_level)
         previous_interval = sys.getswitchinterval()
         if settings.switch_interval:
             # CPU-bound ML code on the workers holds the GIL for a whole switch interval at a
@@ -205,6 +208,7 @@ def create_app(settings: Settings | None = None, *,
             undo_signals()
             sweeper.cancel()
             _drain(state)
+            await state.executions.close()
             await _close_sessions(state)
             try:
                 await asyncio.wait_for(asyncio.to_thread(_shutdown, executor), 5.0)
@@ -215,12 +219,15 @@ def create_app(settings: Settings | None = None, *,
             app.state.ml = holder.state = None
             sys.setswitchinterval(previous_interval)
             log.info("mlpy server stopped")
+            stop_logging()
 
     extra: dict[str, Any] = {}
     if "strict_content_type" in inspect.signature(FastAPI.__init__).parameters:
         extra["strict_content_type"] = False  # a JSON body is JSON whatever its Content-Type
-    app = FastAPI(title="mlpy server", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, **extra)
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package (served
+    # under DOCS_ASSETS), never from a CDN: the pages work on a machine without internet
+    app = FastAPIOffline(title="mlpy server", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan, static_url=DOCS_ASSETS, **extra)
     app.state.ml = None
     app.state.settings = settings
 
@@ -272,7 +279,7 @@ def create_app(settings: Settings | None = None, *,
         return json_response({"detail": "internal server error",
                               "request_id": REQUEST_ID.get()}, 500)
 
-    for module in (health, execute, calculate, sessions, notebooks, metrics):
+    for module in (health, execute, executions, calculate, sessions, notebooks, metrics):
         app.include_router(module.router)
     openapi.install(app, settings)
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import logging.config
+import logging.handlers
+import queue
 import re
+from collections.abc import Callable
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("mlpy_request_id", default="-")
 
@@ -90,8 +94,73 @@ def uvicorn_log_config(level: str = "info") -> dict:
         "root": {"handlers": ["default"], "level": "WARNING"},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
+            # propagate: gunicorn's uvicorn worker turns it off before the app configures
+            "uvicorn.error": {"level": level, "propagate": True},
             "uvicorn.access": {"handlers": ["default"], "level": "WARNING", "propagate": False},
             "mlpy.server": {"handlers": ["default"], "level": level, "propagate": False},
         },
     }
+
+
+ACCESS = "mlpy.server.access"
+ACCESS_QUEUE = 10_000      # access lines waiting for the writer thread; more are dropped
+
+
+def _ours(handler: logging.Handler) -> bool:
+    return any(isinstance(f, RequestIdFilter) for f in handler.filters)
+
+
+class _AccessQueueHandler(logging.handlers.QueueHandler):
+    """Hands an access record to the writer thread as it is: formatting and writing happen
+    there, off the request's path (the record's arguments are strings and numbers)."""
+
+    def __init__(self, q: queue.Queue):
+        super().__init__(q)
+        self.dropped = 0
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:          # the writer is behind (a stalled stderr): drop, count
+            self.dropped += 1
+
+
+def configure_logging(level: str) -> Callable[[], None]:
+    """The app's logging under any launcher (called at the start of its lifespan).
+
+    When nobody has configured logging (`uvicorn server.app:app`, gunicorn with uvicorn
+    workers: neither the root logger nor `mlpy.server` has a handler), install the same
+    configuration `mlpy-server` gives uvicorn (uvicorn_log_config): one format with the
+    request id on every line, uvicorn's own lines included, and the app's access line
+    instead of uvicorn's.  Then, when that configuration is in force, the access log is
+    written by a QueueListener thread: a request only puts its record on a queue.
+
+    A configuration of the embedder's own (a --log-config, pytest's capture) is left alone.
+    Returns the undo: stop the writer thread once it has written what is queued."""
+    app_log = logging.getLogger("mlpy.server")
+    if not logging.getLogger().handlers and not app_log.handlers:
+        config = uvicorn_log_config(level)
+        logging.config.dictConfig(config)
+    targets = [h for h in app_log.handlers if _ours(h)]
+    access = logging.getLogger(ACCESS)
+    if not targets or access.handlers:
+        return lambda: None
+    handler = _AccessQueueHandler(queue.Queue(ACCESS_QUEUE))
+    listener = logging.handlers.QueueListener(handler.queue, *targets,
+                                              respect_handler_level=True)
+    listener.start()
+    access.addHandler(handler)
+    access.propagate = False
+
+    def undo() -> None:
+        access.removeHandler(handler)
+        access.propagate = True
+        listener.stop()
+        if handler.dropped:
+            app_log.warning("%d access log lines were dropped (the log writer fell behind)",
+                            handler.dropped)
+
+    return undo

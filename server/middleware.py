@@ -21,6 +21,16 @@ log = logging.getLogger("mlpy.server.access")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+# where /docs and /redoc load their JavaScript, CSS and icon from (the fastapi-offline
+# package's files): public like the pages themselves
+DOCS_ASSETS = "/docs/assets"
+# ... and what those pages may load: only this server's files (ReDoc's own footer would fetch
+# its logo from the vendor's site; the policy keeps the browser from trying)
+DOCS_PAGES = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+DOCS_POLICY = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+               b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               b"worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
+
 
 async def _send_json(send, status: int, body: dict, headers: list | None = None) -> None:
     data = json.dumps(body).encode()
@@ -31,7 +41,7 @@ async def _send_json(send, status: int, body: dict, headers: list | None = None)
 
 
 def _json_only(path: str) -> bool:
-    return path in ("/execute", "/notebooks/execute") or (
+    return path in ("/execute", "/executions", "/notebooks/execute") or (
         path.startswith("/sessions/") and path.endswith("/execute"))
 
 
@@ -131,14 +141,16 @@ class Gateway:
         request = _Request(scope["headers"])
         rid = request.rid or _new_request_id()
         token = REQUEST_ID.set(rid)
-        rid_header = (b"x-request-id", rid.encode())
+        added = [(b"x-request-id", rid.encode())]
+        if scope["path"] in DOCS_PAGES:
+            added.append((b"content-security-policy", DOCS_POLICY))
         status_box = [500]
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
                 message = dict(message)
-                message["headers"] = [*message.get("headers", ()), rid_header]
+                message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         state = self.holder.state
@@ -173,7 +185,8 @@ class Gateway:
 
     def _check_access(self, state, scope, request: _Request):
         """API key, then rate limit: a refusal as (status, body, headers), or None."""
-        if scope["path"] in self.public or state is None:
+        path = scope["path"]
+        if path in self.public or path.startswith(DOCS_ASSETS + "/") or state is None:
             return None
         api_key = request.api_key
         if state.auth_required:

@@ -309,6 +309,38 @@ class DeletedResponse(BaseModel):
     deleted: bool
 
 
+class ExecutionState(BaseModel):
+    """An asynchronous execution (POST /executions) and, once `done`, its result."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "Qm9vdHN0cmFwcGluZyBpZA", "status": "queued", "created_at": 1767225600.0,
+         "started_at": None, "finished_at": None, "expires_at": None, "error": None,
+         "result": None},
+        {"id": "Qm9vdHN0cmFwcGluZyBpZA", "status": "done", "created_at": 1767225600.0,
+         "started_at": 1767225600.01, "finished_at": 1767225600.5,
+         "expires_at": 1767226200.5, "error": None,
+         "result": {"success": True, "value": 4, "error": None, "execution_time": 0.0004,
+                    "transpile_time": 0.001, "stdout": "", "stdout_truncated": False,
+                    "stderr": "", "error_type": None, "line": None, "column": None,
+                    "traceback": None}}]})
+
+    id: str
+    status: Literal["queued", "running", "done", "cancelled", "failed"] = Field(
+        description="`queued` (waiting for a worker), `running`, `done` (`result` is the "
+        "/execute body, whatever its `success`), `cancelled` (DELETE, or the server shut "
+        "down before it ran), `failed` (it never produced a result: `error` says why)")
+    created_at: float = Field(description="Unix time the execution was accepted")
+    started_at: float | None = Field(description="Unix time it got a worker")
+    finished_at: float | None
+    expires_at: float | None = Field(
+        description="Unix time after which the finished record is dropped (then 410); "
+                    "it can go earlier when more than MLPY_MAX_EXECUTIONS records or "
+                    "MLPY_MAX_EXECUTION_BYTES of results are kept")
+    error: str | None = Field(description="why it failed or was cancelled")
+    result: ExecuteResponse | None = Field(description="when `done`: what POST /execute "
+                                                       "would have answered")
+
+
 NOTEBOOK_EXAMPLE = {
     "nbformat": 4, "nbformat_minor": 5,
     "metadata": {"kernelspec": {"name": "ml", "display_name": "ML", "language": "ml"}},

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
         8, ge=0, description="cells that may wait for a session's running cell (503 beyond); "
         "each waits at most `queue_timeout` seconds")
 
+    # asynchronous executions (POST /executions), kept by the process that accepted them
+    execution_retention_seconds: float = Field(
+        600.0, gt=0, description="seconds a finished asynchronous execution's record and "
+        "result are kept (then its id answers 410)")
+    max_executions: int = Field(
+        1000, ge=1, description="finished asynchronous executions kept; the oldest is "
+        "dropped past it (410)")
+    max_execution_bytes: int = Field(
+        64 << 20, ge=1024, description="bytes of result JSON the kept asynchronous "
+        "executions may hold in all; the oldest are dropped past it (410)")
+
     # notebooks
     max_notebook_cells: int = Field(500, ge=1)
     max_notebook_seconds: float = Field(

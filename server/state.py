@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from mlpy.executor import AsyncMLResult
 
 from .admission import Admission, QueueFull, ShuttingDown, retry_after
+from .executions import Executions
 from .metrics import Metrics
 from .probe import Probe
 from .ratelimit import RateLimiter
@@ -73,6 +74,9 @@ class ServerState:
                                      clock, per_key=settings.max_sessions_per_key,
                                      max_queue=settings.max_session_queue,
                                      queue_timeout=settings.queue_timeout, shared=shared)
+        self.executions = Executions(settings.execution_retention_seconds,
+                                     settings.max_executions, settings.max_execution_bytes,
+                                     clock)
         self.metrics = Metrics(self)
         self.probe = Probe(settings.health_interval)
         self.limiter = (RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst,

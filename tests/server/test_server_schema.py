@@ -9,9 +9,20 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 
+# POST /executions answers at once and runs the generated code in the background: each
+# server keeps the production default share of executions per client (half of 4 workers),
+# so a burst of them is answered 429 instead of queueing behind each other past the
+# client's read timeout.
+SHARE = {"MLPY_MAX_WORKERS": "4", "MLPY_MAX_CONCURRENT_PER_CLIENT": "2"}
+
+
 @pytest.fixture(scope="module")
-def api_schema(live_server):
-    return schemathesis.openapi.from_url(live_server.url + "/openapi.json")
+def api_schema(tmp_path_factory):
+    from tests.server.conftest import module_server
+
+    server = module_server(tmp_path_factory, "schema", SHARE)
+    yield schemathesis.openapi.from_url(server.url + "/openapi.json")
+    server.stop()
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -39,7 +50,7 @@ def keyed_schema(tmp_path_factory):
     from tests.server.conftest import module_server
 
     server = module_server(tmp_path_factory, "keyed", {"MLPY_API_KEYS": KEY,
-                                                       "MLPY_ISOLATION": "thread"})
+                                                       "MLPY_ISOLATION": "thread", **SHARE})
     yield schemathesis.openapi.from_url(server.url + "/openapi.json")
     server.stop()
 
