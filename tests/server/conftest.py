@@ -69,7 +69,8 @@ class FakeExecutor:
             if timeout is not None and seconds > timeout:
                 await asyncio.sleep(timeout)
                 return AsyncMLResult(False, error=f"Execution timeout after {timeout} seconds",
-                                  error_type="TimeoutError", execution_time=timeout)
+                                  error_type="TimeoutError", execution_time=timeout,
+                                  stopped_by="timeout")
             await asyncio.sleep(seconds)
             return AsyncMLResult(True, ns.get("result"))
         if code.startswith("print "):
