@@ -233,9 +233,11 @@ class ThreadPool:
         log.exception("internal error while %s an ML program", doing)
         if isinstance(err, MemoryError):
             job.event = "memory"
-        return self._error_result(
+        result = self._error_result(
             job.data, MLError(f"internal error while {doing}: {type(err).__name__}: {err}",
                               type="InternalError"))
+        result.stopped_by = job.event
+        return result
 
     def _stopped_result(self, job: Job) -> AsyncMLResult:
         """The result of a job stopped before it could report one itself (cancelled while

@@ -44,7 +44,6 @@ ABANDONED_REINJECT = 0.5    # seconds between stops sent to an abandoned thread
 # to the host's hook (a test runner fails the test over them, and formatting one at the
 # recursion limit fails again). Any other unraisable exception is passed on.
 _in_program: set[int] = set()
-_hidden_unraisable = [0]
 
 
 def _install_unraisable_filter() -> None:
@@ -55,7 +54,6 @@ def _install_unraisable_filter() -> None:
     def hook(unraisable: Any) -> None:
         if threading.get_ident() in _in_program and isinstance(
                 unraisable.exc_value, (RecursionError, HostStop)):
-            _hidden_unraisable[0] += 1
             return
         previous(unraisable)
 
@@ -93,7 +91,6 @@ class _Worker:
                 return
             if not pool._start(self, job):
                 continue
-            _in_program.add(ident)
             result = None
             try:
                 result = self._run(job)
@@ -247,6 +244,7 @@ class WorkerPool(StoppablePool):
             if not job.start(worker, time.monotonic()):
                 return False
             worker.job = job
+            _in_program.add(worker.ident)     # type: ignore[arg-type]
             self._arm_locked(job)     # the timeout bounds compiling and running alike
         return True
 
