@@ -241,13 +241,13 @@ def main() -> None:
 
     guarded = {"MLPY_API_KEYS": API_KEY, "MLPY_RATE_LIMIT_PER_MINUTE": "100000000"}
     bare = Server("bare FastAPI", "bench.bare_app:app")
-    thread = Server("thread", "server.app:app", {"MLPY_ISOLATION": "thread"})
-    process = Server("process", "server.app:app", {"MLPY_ISOLATION": "process"})
-    thread_auth = Server("thread+auth", "server.app:app",
+    thread = Server("thread", "mlpy_server.app:app", {"MLPY_ISOLATION": "thread"})
+    process = Server("process", "mlpy_server.app:app", {"MLPY_ISOLATION": "process"})
+    thread_auth = Server("thread+auth", "mlpy_server.app:app",
                          {"MLPY_ISOLATION": "thread", **guarded})
-    process_auth = Server("process+auth", "server.app:app",
+    process_auth = Server("process+auth", "mlpy_server.app:app",
                           {"MLPY_ISOLATION": "process", **guarded})
-    scaled = [Server(f"process x{n}", "server.app:app", {"MLPY_ISOLATION": "process"}, n)
+    scaled = [Server(f"process x{n}", "mlpy_server.app:app", {"MLPY_ISOLATION": "process"}, n)
               for n in args.server_workers if n != 1]
     cases = [Case("bare FastAPI, pydantic body", bare, TRIVIAL, 4),
              Case("thread  result = 2 + 2;", thread, TRIVIAL, 4),

@@ -46,7 +46,7 @@ def start(store: str, data: Path) -> tuple[subprocess.Popen, str]:
     env.update(MLPY_SESSION_STORE=store, MLPY_DATA_DIR=str(data), MLPY_MAX_WORKERS="1",
                MLPY_LOG_LEVEL="warning", MLPY_RATE_LIMIT_PER_MINUTE="0",
                MLPY_MAX_SESSIONS_PER_KEY="1000", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "mlpy_server", "--port", str(port)], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

@@ -60,8 +60,8 @@ def executors(roots, listener, log_records):
 def http_client(log_records):
     from fastapi.testclient import TestClient
 
-    from server.app import create_app
-    from server.settings import Settings
+    from mlpy_server.app import create_app
+    from mlpy_server.settings import Settings
     settings = Settings(isolation="process", max_workers=2, max_timeout=30.0,
                         rate_limit_per_minute=0)
     with TestClient(create_app(settings), base_url="http://localhost") as client:

@@ -53,8 +53,8 @@ MEMORY = [("code", 'a = []; while (true) { a.append("x" * 100000); }')]
 def test_health_p99_while_every_worker_runs_an_attack(log_records, canary, isolation):
     from fastapi.testclient import TestClient
 
-    from server.app import create_app
-    from server.settings import Settings
+    from mlpy_server.app import create_app
+    from mlpy_server.settings import Settings
     workers = 2
     attacks = COMMON + (MEMORY if isolation == "process" else [])
     settings = Settings(isolation=isolation, max_workers=workers, rate_limit_per_minute=0,

@@ -11,8 +11,8 @@ import pytest
 def client(request):
     from fastapi.testclient import TestClient
 
-    from server.app import create_app
-    from server.settings import Settings
+    from mlpy_server.app import create_app
+    from mlpy_server.settings import Settings
 
     app = create_app(Settings(isolation=request.param, max_workers=1))
     with TestClient(app, base_url="http://localhost") as c:

@@ -146,9 +146,9 @@ def make_client():
     """make_client(**settings) -> a started TestClient over a FakeExecutor."""
     from fastapi.testclient import TestClient
 
-    from server.factory import create_app
-    from server.settings import Settings
-    from server.state import Executor
+    from mlpy_server.factory import create_app
+    from mlpy_server.settings import Settings
+    from mlpy_server.state import Executor
 
     stack = contextlib.ExitStack()
 
@@ -219,14 +219,14 @@ def wait_until_up(url: str, proc: subprocess.Popen, log_path: Path, deadline: fl
 @pytest.fixture
 def start_server(tmp_path):
     """start_server(args=None, env=None, cwd=ROOT) -> RunningServer; default command:
-    `python -m uvicorn server.app:app` on a free 127.0.0.1 port."""
+    `python -m uvicorn mlpy_server.app:app` on a free 127.0.0.1 port."""
     started: list[RunningServer] = []
 
     def start(args: list[str] | None = None, env: dict | None = None, cwd: Path = ROOT,
               port: int | None = None) -> RunningServer:
         port = port or free_port()
         if args is None:
-            args = [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
+            args = [sys.executable, "-m", "uvicorn", "mlpy_server.app:app", "--host", "127.0.0.1",
                     "--port", str(port), "--log-level", "warning"]
         args = [a.replace("{port}", str(port)) for a in args]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
@@ -258,7 +258,7 @@ def module_server(tmp_path_factory, name: str, settings: dict[str, str]):
                 "MLPY_RATE_LIMIT_PER_MINUTE": "0", "MLPY_DATA_DIR": str(log_path.parent / "data"),
                 **settings})
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:app", "--host",
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mlpy_server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = RunningServer(proc, f"http://127.0.0.1:{port}", log_path)

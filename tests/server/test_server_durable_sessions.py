@@ -142,7 +142,7 @@ def _serve_many(url: str, sessions: int = 5, cells: int = 200) -> None:
 
 
 def test_mlpy_server_with_two_workers_serves_every_session(tmp_path):
-    with launched([sys.executable, "-m", "server", "--port", "{port}", "--workers", "2"],
+    with launched([sys.executable, "-m", "mlpy_server", "--port", "{port}", "--workers", "2"],
                   tmp_path, MLPY_MAX_WORKERS="1") as url:
         _serve_many(url)
 
@@ -150,7 +150,7 @@ def test_mlpy_server_with_two_workers_serves_every_session(tmp_path):
 def test_gunicorn_with_four_workers_serves_every_session(tmp_path):
     # thread isolation keeps four server processes light on a 2-core machine; the store and
     # the lease are the same whatever the isolation
-    with launched([sys.executable, "-m", "gunicorn", "server.app:app", "-w", "4", "-k",
+    with launched([sys.executable, "-m", "gunicorn", "mlpy_server.app:app", "-w", "4", "-k",
                    "uvicorn.workers.UvicornWorker", "-b", "127.0.0.1:{port}"], tmp_path,
                   MLPY_MAX_WORKERS="2", MLPY_ISOLATION="thread") as url:
         _serve_many(url)

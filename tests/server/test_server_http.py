@@ -368,9 +368,19 @@ def _get_json(url: str, path: str):
     return httpx.get(url + path, timeout=10).json()
 
 
-def test_python_m_server(start_server):
-    server = start_server([sys.executable, "-m", "server", "--port", "{port}"])
+@pytest.mark.parametrize("package", ["mlpy_server", "server"])
+def test_python_m_server(start_server, package):
+    """`python -m mlpy_server` (the installed package), and `python -m server` in a checkout."""
+    server = start_server([sys.executable, "-m", package, "--port", "{port}"])
     assert _get_json(server.url, "/health")["status"] == "healthy"
+
+
+def test_uvicorn_server_app_in_a_checkout(start_server):
+    """The seed's `uvicorn server.app:app` from the project folder serves the same app."""
+    server = start_server([sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
+                           "--port", "{port}"], cwd=ROOT)
+    body = httpx.post(server.url + "/execute", json={"code": "result = 2 + 2;"}).json()
+    assert body["value"] == 4
 
 
 def test_example_commands_inside_server_dir(start_server):
@@ -408,9 +418,9 @@ def test_limits_over_http(start_server):
 
 
 @pytest.mark.parametrize("command", [
-    [sys.executable, "-m", "server", "--port", "{port}"],
-    [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1", "--port", "{port}"],
-], ids=["python-m-server", "uvicorn"])
+    [sys.executable, "-m", "mlpy_server", "--port", "{port}"],
+    [sys.executable, "-m", "uvicorn", "mlpy_server.app:app", "--host", "127.0.0.1", "--port", "{port}"],
+], ids=["python-m-mlpy_server", "uvicorn"])
 def test_sigterm_stops_running_code(start_server, command):
     """SIGTERM while code runs with a 30 s timeout: the process exits within 10 s."""
     server = start_server(command)
@@ -447,7 +457,7 @@ def test_sigterm_stops_running_code(start_server, command):
 
 
 def test_gunicorn_two_workers(start_server):
-    server = start_server([sys.executable, "-m", "gunicorn", "server.app:app", "--workers", "2",
+    server = start_server([sys.executable, "-m", "gunicorn", "mlpy_server.app:app", "--workers", "2",
                            "--worker-class", "uvicorn.workers.UvicornWorker",
                            "--bind", "127.0.0.1:{port}", "--graceful-timeout", "10"])
     pids = set()
@@ -477,7 +487,7 @@ def test_slow_and_half_open_clients_are_dropped(start_server):
     one that stalls in its body gets 408 after MLPY_BODY_TIMEOUT; others are served."""
     import socket
 
-    server = start_server([sys.executable, "-m", "server", "--port", "{port}"],
+    server = start_server([sys.executable, "-m", "mlpy_server", "--port", "{port}"],
                           env={"MLPY_HEADER_TIMEOUT": "1", "MLPY_BODY_TIMEOUT": "1"})
     port = int(server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as slow_headers:

@@ -1,4 +1,4 @@
-"""One log format under every launcher (issue 14): `mlpy-server`, `uvicorn server.app:app`
+"""One log format under every launcher (issue 14): `mlpy-server`, `uvicorn mlpy_server.app:app`
 and gunicorn with uvicorn workers write the same lines to stderr — the request id on every
 line, the app's access line instead of uvicorn's — and the access log is written by a
 QueueListener thread, off the request's path."""
@@ -17,10 +17,10 @@ from tests.server.conftest import ROOT
 
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
 LAUNCHERS = {
-    "mlpy-server": [sys.executable, "-m", "server", "--port", "{port}"],
-    "uvicorn": [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
+    "mlpy-server": [sys.executable, "-m", "mlpy_server", "--port", "{port}"],
+    "uvicorn": [sys.executable, "-m", "uvicorn", "mlpy_server.app:app", "--host", "127.0.0.1",
                 "--port", "{port}"],
-    "gunicorn": [sys.executable, "-m", "gunicorn", "server.app:app", "--workers", "1",
+    "gunicorn": [sys.executable, "-m", "gunicorn", "mlpy_server.app:app", "--workers", "1",
                  "--worker-class", "uvicorn.workers.UvicornWorker",
                  "--bind", "127.0.0.1:{port}"],
 }
@@ -66,7 +66,7 @@ def test_access_lines_go_through_a_queue_listener():
     thread; the undo stops the listener after writing what was queued."""
     script = textwrap.dedent("""
         import logging, logging.handlers, threading
-        from server.logs import configure_logging, install_record_factory
+        from mlpy_server.logs import configure_logging, install_record_factory
         install_record_factory()
         undo = configure_logging("info")
         access = logging.getLogger("mlpy.server.access")

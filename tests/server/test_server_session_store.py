@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from server.admission import Admission, QueueFull
-from server.session_store import SessionGone, SessionLimit, SessionStore
+from mlpy_server.admission import Admission, QueueFull
+from mlpy_server.session_store import SessionGone, SessionLimit, SessionStore
 
 
 class Closable:
@@ -149,7 +149,7 @@ def test_a_waiter_that_timed_out_leaves_the_admission_queue():
 
 def test_an_unwritable_default_store_falls_back_to_memory_and_says_so(tmp_path, monkeypatch,
                                                                       caplog):
-    from server.shared_sessions import SQLiteSessions, open_store
+    from mlpy_server.shared_sessions import SQLiteSessions, open_store
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")

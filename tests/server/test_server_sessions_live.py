@@ -128,7 +128,8 @@ def test_a_killed_session_process_is_lost_with_its_reason(process_server):
         assert c.get("/sessions/never-issued").status_code == 404
         assert _cell(c, "never-issued", "1").status_code == 404
         # the one-shot pool was refilled; new sessions work
-        assert c.post("/execute", json={"code": "result = 6 * 7;"}).json()["value"] == 42
+        after = c.post("/execute", json={"code": "result = 6 * 7;"}).json()
+        assert after["value"] == 42, after
         fresh = c.post("/sessions").json()["id"]
         assert _cell(c, fresh, "1 + 1").json()["display_value"] == 2
         health = c.get("/health").json()
@@ -243,7 +244,7 @@ def test_eviction_spares_busy_sessions_and_quotas_hold(start_server):
 
 def test_sigterm_gives_running_work_its_grace_period(start_server):
     grace = 3.0
-    server = start_server([sys.executable, "-m", "server", "--port", "{port}"],
+    server = start_server([sys.executable, "-m", "mlpy_server", "--port", "{port}"],
                           env={"MLPY_GRACEFUL_SHUTDOWN_TIMEOUT": str(grace)})
 
     async def scenario():

@@ -154,7 +154,7 @@ def test_api_keys(make_client):
 
 
 def test_api_keys_from_environment(monkeypatch):
-    from server.settings import Settings
+    from mlpy_server.settings import Settings
 
     monkeypatch.setenv("MLPY_API_KEYS", "a, b")
     monkeypatch.setenv("MLPY_MAX_WORKERS", "7")
@@ -220,7 +220,7 @@ def test_request_id(make_client):
 def test_request_id_in_log_records(make_client, caplog):
     import logging
 
-    from server.logs import install_record_factory
+    from mlpy_server.logs import install_record_factory
 
     install_record_factory()
     c = make_client()
@@ -537,8 +537,8 @@ def test_lifespan_shuts_executor_down(make_client):
     fake = FakeExecutor()
     from fastapi.testclient import TestClient
 
-    from server.factory import create_app
-    from server.settings import Settings
+    from mlpy_server.factory import create_app
+    from mlpy_server.settings import Settings
 
     with TestClient(create_app(Settings(), executor_factory=lambda s: fake),
                     base_url="http://localhost") as c:
@@ -607,7 +607,7 @@ def test_allowed_hosts_setting(make_client):
     assert c.get("/health", headers={"host": "localhost"}).status_code == 400
     assert make_client(allowed_hosts=["*"]).get(
         "/health", headers={"host": "anything"}).status_code == 200
-    from server.settings import Settings
+    from mlpy_server.settings import Settings
     assert "10.1.2.3" in Settings(host="10.1.2.3").allowed_hosts
     assert "0.0.0.0" not in Settings(host="0.0.0.0").allowed_hosts
 
@@ -656,7 +656,7 @@ def test_health_runs_its_test_execution_at_most_once_per_interval(make_client):
 def test_log_config_has_request_ids():
     import logging.config
 
-    from server.logs import REQUEST_ID, uvicorn_log_config
+    from mlpy_server.logs import REQUEST_ID, uvicorn_log_config
 
     config = uvicorn_log_config("info")
     assert "%(request_id)s" in config["formatters"]["default"]["format"]

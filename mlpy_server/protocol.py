@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with a header timeout, for `mlpy-server` / `python -m server`.
+"""uvicorn's HTTP protocol with a header timeout, for `mlpy-server` / `python -m mlpy_server`.
 
 uvicorn times out idle keep-alive connections but not a client that opens a connection and
 sends its request headers slowly, or never (a slowloris, a half-open connection): each one

@@ -88,7 +88,7 @@ def uvicorn_log_config(level: str = "info") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"format": FORMAT}},
-        "filters": {"request_id": {"()": "server.logs.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "mlpy_server.logs.RequestIdFilter"}},
         "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default",
                                  "filters": ["request_id"], "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["default"], "level": "WARNING"},
@@ -131,7 +131,7 @@ class _AccessQueueHandler(logging.handlers.QueueHandler):
 def configure_logging(level: str) -> Callable[[], None]:
     """The app's logging under any launcher (called at the start of its lifespan).
 
-    When nobody has configured logging (`uvicorn server.app:app`, gunicorn with uvicorn
+    When nobody has configured logging (`uvicorn mlpy_server.app:app`, gunicorn with uvicorn
     workers: neither the root logger nor `mlpy.server` has a handler), install the same
     configuration `mlpy-server` gives uvicorn (uvicorn_log_config): one format with the
     request id on every line, uvicorn's own lines included, and the app's access line

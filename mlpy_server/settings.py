@@ -29,7 +29,7 @@ def _split_list(value):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MLPY_", extra="ignore")
 
-    # where `python -m server` / `mlpy-server` listen
+    # where `python -m mlpy_server` / `mlpy-server` listen
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
