@@ -64,6 +64,16 @@ class Job:
         self.started = now
         return True
 
+    def requeue(self) -> bool:
+        """running -> queued: the job never reached its worker (it had died), so another
+        worker may run it. False: it is being stopped, or is past starting."""
+        if self.state != RUNNING or self.stop is not None:
+            return False
+        self.state = QUEUED
+        self.worker = None
+        self.started = None
+        return True
+
     def leave(self) -> None:
         """running -> done: the worker has left the program (its result follows)."""
         if self.state == RUNNING:

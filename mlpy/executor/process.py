@@ -429,10 +429,25 @@ class ProcessPool(StoppablePool):
             except Exception as err:      # a context value that cannot be pickled
                 ok = True
                 self._finish_unsent(proc, message.rid, err)
-            if not ok:
+            if not ok:                    # it died before the job reached it
+                self._requeue_unsent(proc, message.rid)
                 proc.kill()
         for proc in retire:
             self._retire(proc)
+
+    def _requeue_unsent(self, proc: _Proc, rid: int) -> None:
+        """A job whose worker died before it could be sent goes back to the head of its
+        queue: none of it ran, so the worker that replaces this one runs it (nothing lost)."""
+        with self._lock:
+            job = proc.job
+            if job is None or job.data.rid != rid or not job.requeue():
+                return
+            proc.job = None
+            job.data.proc = None
+            slot = proc.slot
+            queue = slot.private if slot is not None and slot.sid is not None else self._shared
+            queue.appendleft(job)
+            self.events["requeued", "worker gone"] += 1
 
     def _finish_unsent(self, proc: _Proc, rid: int, err: Exception) -> None:
         with self._lock:

@@ -414,3 +414,23 @@ def test_the_cpu_limit_of_a_worker_is_reported_as_run_time():
         assert ex.run_sync("result = 1;").value == 1      # a new worker took its place
     finally:
         ex.shutdown()
+
+
+def test_a_job_whose_worker_died_before_it_was_sent_runs_on_the_next_worker():
+    """A worker killed while idle can be handed a job before its reader notices the death:
+    the send fails (its pipe has no reader), and the job, none of which ran, goes back to
+    the queue for the replacement worker instead of failing. (The pipe is closed here to
+    make that race certain.)"""
+    ex = AsyncMLExecutor(max_workers=1, isolation="process")
+    try:
+        assert ex.pool.wait_ready()
+        proc = ex.pool._slots[0].proc
+        write_fd, proc.to_child.write_fd = proc.to_child.write_fd, None   # as if it were gone
+        os.close(write_fd)
+        result = ex.run_sync('print("ran"); result = 6 * 7;', timeout=20)
+        assert result.success and result.value == 42 and result.stdout == "ran\n"
+        events = {(e["event"], e["reason"]): e["count"] for e in ex.stats()["worker_events"]}
+        assert events[("requeued", "worker gone")] == 1
+        assert ex.stats()["pids"][0] != proc.pid
+    finally:
+        ex.shutdown()
