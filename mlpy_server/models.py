@@ -135,8 +135,8 @@ class ExecutorInfo(BaseModel):
                         "session's running cell")
     worker_events: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="process isolation: worker processes `started`, "
-        "`recycled`, `killed`, `crashed`, and sessions `session_lost` with their process, "
-        "each by reason")
+        "`recycled`, `killed`, `crashed`, sessions `session_lost` with their process, and jobs "
+        "`requeued` because their worker died before they reached it, each by reason")
 
 
 class SessionActivity(BaseModel):
