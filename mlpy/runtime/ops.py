@@ -118,6 +118,14 @@ def _big_product(a: int, b: int) -> int:
     return a * b
 
 
+def int_product(a: int, b: int) -> int:
+    """`a * b` of two ints under the integer size cap, refused before a product far over it
+    is computed."""
+    if a.bit_length() + b.bit_length() > 4096:
+        return cap_int(_big_product(a, b))
+    return a * b
+
+
 def mod(a, b):
     """ML `%` on numbers only (Python's string formatting `%` is not reachable)."""
     if type(a) is int and type(b) is int and a.bit_length() > _DIVIDE_AT_ONCE_BITS:
