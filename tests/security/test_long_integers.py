@@ -6,7 +6,11 @@ about two, and a thread-mode stop (an async exception, delivered between bytecod
 for the call to return. mlpy does such work in steps, so the stop lands within one step:
 the run ends with TimeoutError and the worker is neither abandoned (thread isolation) nor
 killed (process isolation), even with a stop grace shorter than one of Python's calls.
-Results of the same operations are exact, through the same executors.
+(In thread mode the pool's own watchdog also waits for the GIL, so only the process pool's
+kill count tells a stall from a step without a clock: that every C call the steps make is
+short is tested in tests/language/test_long_integer_division.py and tests/stdlib/test_math.py;
+test_health_under_load.py measures /health while long divisions run.) Results of the same
+operations are exact, through the same executors.
 """
 
 from __future__ import annotations
