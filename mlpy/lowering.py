@@ -144,6 +144,8 @@ class ArithmeticLowering:
         ints = self.scope.ints if self.scope is not None else ()
         if ints and is_int(e.left, ints) and is_int(e.right, ints):
             return self._int_op(left, right, pyop, helper, e)
+        if op == "//":
+            return self._division(left, right, pyop, helper, e, False)
         if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
             return self._concat_literal(left, right, e)
         if op == "+" and type(e.right) is N.Name and _short_concat(e.left):
@@ -214,13 +216,7 @@ class ArithmeticLowering:
         if pyop is ast.Mod or pyop is ast.FloorDiv:
             if self._cheap_division(e):
                 return plain
-            if type(left) is ast.Name and type(right) in _STABLE:
-                bound = self._MUL_BOUND
-                test = asty.Compare(e, asty.Constant(e, -bound), _BETWEEN,
-                                    [copy_operand(left, e), asty.Constant(e, bound)])
-                slow = self.helper(helper, [copy_operand(left, e), copy_operand(right, e)], e)
-                return asty.IfExp(e, test, plain, slow)
-            return self._fast_int(left, right, pyop, helper, e)
+            return self._division(left, right, pyop, helper, e, True)
         if pyop is not ast.Mult:
             return plain
         bound = self._MUL_BOUND
@@ -241,6 +237,34 @@ class ArithmeticLowering:
         test = checks[0] if len(checks) == 1 else asty.BoolOp(e, ast.And(), checks)
         slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
         return asty.IfExp(e, test, plain, slow)
+
+    def _division(self, left, right, pyop, helper: str, e, known_ints: bool):
+        """`a // b` or `a % b` whose dividend may be long: the operator when the dividend is
+        an int below _MUL_BOUND (known integers: `(a op b) if -B < a < B else helper(a, b)`;
+        `//` of anything: `(a // b) if type(a) is not int or -B < a < B else ...`, Python's
+        `//` being ML's), else the helper, which divides a long integer in steps. A dividend
+        that is not a name is kept in a temporary; other shapes take `_fast_int`."""
+        (left, left_stable), (right, right_stable) = _rereadable(left, right, e)
+        if not right_stable or not (known_ints or pyop is ast.FloorDiv):
+            return self._fast_int(left, right, pyop, helper, e)
+        if left_stable:
+            first, value = left, copy_operand(left, e)
+        else:
+            temp = self._temp("a")
+            first = asty.NamedExpr(e, asty.Name(e, temp, _STORE), left)
+            value = asty.Name(e, temp, _LOAD)
+        bound = self._MUL_BOUND
+        small = asty.Compare(e, asty.Constant(e, -bound), _BETWEEN,
+                             [first if known_ints else copy_operand(value, e),
+                              asty.Constant(e, bound)])
+        test = small
+        if not known_ints:
+            not_int = asty.Compare(e, asty.Call(e, asty.Name(e, H.TYPE, _LOAD), [first], []),
+                                   [ast.IsNot()], [asty.Name(e, H.INT, _LOAD)])
+            test = asty.BoolOp(e, ast.Or(), [not_int, small])
+        fast = asty.BinOp(e, value, _OPERATORS[pyop], right)
+        slow = self.helper(helper, [copy_operand(value, e), copy_operand(right, e)], e)
+        return asty.IfExp(e, test, fast, slow)
 
     # The largest factor the inline `*` path accepts: the product stays small, so a loop of
     # squarings reaches the helper (and its integer size cap) instead of growing unchecked.

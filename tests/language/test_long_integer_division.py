@@ -95,6 +95,17 @@ def test_small_operands_keep_their_results(expression, value):
     assert result.value == value
 
 
+@pytest.mark.parametrize("a, b", [(7, 2), (-7, 2), (7.5, 2), (7, 2.5), (True, 1), (10, True),
+                                  (2 ** 70 + 5, 3), (2 ** 70 + 5, 2 ** 40 + 1), (-2 ** 70, 7)])
+def test_operands_of_any_number_type_in_variables(a, b):
+    """The shapes for operands whose types the compiler does not know: parameters, globals."""
+    code = ("function f(x, y) { return [x // y, x % y, (x + 0) // y, (x + 0) % y]; } "
+            "result = f(a, b);")
+    assert mlpy.run(code, context={"a": a, "b": b}).value == [a // b, a % b, a // b, a % b]
+    code = "result = [a // b, a % b, (a + 0) // (b + 0), (a + 0) % (b + 0)];"
+    assert mlpy.run(code, context={"a": a, "b": b}).value == [a // b, a % b, a // b, a % b]
+
+
 @pytest.mark.parametrize("code, error, message", [
     ('result = "a" // 2;', "TypeError", "unsupported operand type(s) for //: 'string' and 'number'"),
     ("result = null % 2;", "TypeError", "unsupported operand type(s) for %: 'null' and 'number'"),
