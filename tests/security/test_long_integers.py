@@ -108,3 +108,33 @@ def test_an_lcm_chain_meets_the_integer_cap(isolation):
     assert result.error_type == "LimitError"
     assert result.error == "integer of more than 1000000 bits exceeds the size limit"
     assert after.value == 2
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_long_integers_as_results_and_displays_over_http(isolation):
+    """Python writes at most 4300 decimal digits: a longer integer as a result is a clean
+    SerialisationError, and as a session cell's displayed value a placeholder text — never an
+    HTTP 500 nor Python's advice about its own settings."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+    settings = Settings(isolation=isolation, max_workers=1, rate_limit_per_minute=0)
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        for code, where in (("result = a;", "result"), ("result = [1, a];", "result[1]")):
+            body = client.post("/execute", json={"code": LONG + code, "timeout": 10}).json()
+            assert body["error_type"] == "SerialisationError"
+            assert body["error"] == (f"result is not serialisable: the integer at {where} is "
+                                     "too large to write as text")
+        sid = client.post("/sessions").json()["id"]
+        response = client.post(f"/sessions/{sid}/execute",
+                               json={"code": LONG + "\n[a, 1]", "timeout": 10})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["success"] is True
+        assert body["display"]["text/plain"] == \
+            "[<integer of 998527 bits, too large to write as text>, 1]"
+        assert body["display_error"] == ("display value is not serialisable: the integer at "
+                                         "display value[0] is too large to write as text")
+        after = client.post(f"/sessions/{sid}/execute", json={"code": "a % 1000", "timeout": 10})
+        assert after.json()["display"]["text/plain"] == str(3 ** 630000 % 1000)
