@@ -128,10 +128,10 @@ def _bounded(value: Any, budget: int, active: set, depth: int) -> str:
     if cls is str and len(value) > budget:
         return ml_repr(value[:budget]) + "..."
     if cls is int:
-        text = _int_text(value)
-        if text is None:
+        digits = _int_text(value)
+        if digits is None:
             return f"<integer of {value.bit_length()} bits, too large to write as text>"
-        return text
+        return digits
     return ml_repr(value)
 
 
