@@ -145,10 +145,13 @@ def range_(start, stop=None, step=1):
         start, stop = 0, start
     if step == 0:
         raise ValueError("range() arg 3 must not be zero")
-    r = range(start, stop, step)
-    if len(r) > 100_000:
-        cap_sequence(len(r), "range")
-    return list(r)
+    if step > 0:
+        n = int_divmod(stop - start + step - 1, step)[0] if stop > start else 0
+    else:
+        n = int_divmod(start - stop - step - 1, -step)[0] if start > stop else 0
+    if n > 100_000:                 # (past 2**63 too, where len(range) fails in C words)
+        cap_sequence(n, "range")
+    return list(range(start, stop, step))
 
 
 def _sequence(seq, fname):

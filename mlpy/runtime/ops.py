@@ -33,13 +33,22 @@ def check_sizes_above(n: int) -> None:
 def cap_sequence(n: int, what: str) -> None:
     limit = current().limits.max_sequence
     if n > limit:
-        raise LimitStop(f"{what} would have {n} elements, more than the limit of {limit}")
+        raise LimitStop(f"{what} would have {count_text(n)} elements, more than the limit of "
+                        f"{limit}")
 
 
 def cap_string(n: int) -> None:
     limit = current().limits.max_string
     if n > limit:
-        raise LimitStop(f"string of {n} characters exceeds the limit of {limit}")
+        raise LimitStop(f"string of {count_text(n)} characters exceeds the limit of {limit}")
+
+
+def count_text(n: int) -> str:
+    """A size for a limit's message: its digits, or its order of magnitude when the program
+    asked for more than 2**64 (a count of a million digits cannot even be written)."""
+    if n.bit_length() <= 64:
+        return int.__repr__(n)
+    return f"about 2**{n.bit_length() - 1}"
 
 
 def cap_int(value: int) -> int:
@@ -357,6 +366,8 @@ def _pad(kind):
 
 
 def _replace(s, old, new, count=-1):
+    if type(count) is int and not -_HUGE < count < _HUGE:
+        count = -1                      # more than any string holds: all of them
     if type(old) is str and type(new) is str and len(new) > len(old):
         occurrences = s.count(old) if old else len(s) + 1
         if count >= 0:
@@ -376,6 +387,8 @@ def _rsplit(s, sep=None, maxsplit=-1):
 def _capped_split(split, s, sep, maxsplit):
     """A split that never makes more parts than the array cap allows: it splits at most
     cap times, and more parts than the cap means the whole split would be over it."""
+    if type(maxsplit) is int and not -_HUGE < maxsplit < _HUGE:
+        maxsplit = -1                   # more than any string holds: no limit
     if len(s) <= _CHECK_ABOVE:
         return split(s, sep, maxsplit)
     cap = current().limits.max_sequence
