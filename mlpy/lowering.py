@@ -16,8 +16,11 @@ computes let most operators take a cheaper shape instead:
     `+` with a string literal operand              `a + b` if the other is a str, else `__ml_add`
     `+` with a likely string/array operand         `__ml_add(a, b)` (no int test worth paying)
     `x = a + b;` / `return a + b;` (statement)     `try: a + +b` / `except TypeError: __ml_add`
+    `//` otherwise, right operand a name/constant  `a // b if type(a) is not int or -B < a < B
+                                                    else __ml_floordiv(a, b)`
     anything else                                  `a op b if type(a) is type(b) is int
-                                                    else __ml_op(a, b)` (small constants: no bound)
+                                                    else __ml_op(a, b)` (small constants: no bound;
+                                                    `%` `//` add `-B < a < B` unless cheap)
 
 The mixin is part of `Compiler`: it calls back `expr`, `helper` and `_temp` and reads `scope`.
 """
