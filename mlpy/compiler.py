@@ -717,7 +717,7 @@ class Compiler(ArithmeticLowering):
         op = ast.Not() if e.op == "!" else ast.USub()
         return asty.UnaryOp(e, op, operand)
 
-    _BINOPS = {"-": ast.Sub(), "/": ast.Div(), "//": ast.FloorDiv()}
+    _BINOPS = {"-": ast.Sub(), "/": ast.Div()}
     _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
                ">=": ast.GtE()}
 

@@ -127,7 +127,25 @@ def _bounded(value: Any, budget: int, active: set, depth: int) -> str:
             active.discard(id(value))
     if cls is str and len(value) > budget:
         return ml_repr(value[:budget]) + "..."
+    if cls is int:
+        digits = _int_text(value)
+        if digits is None:
+            return f"<integer of {value.bit_length()} bits, too large to write as text>"
+        return digits
     return ml_repr(value)
+
+
+# Python writes integers of at most 4300 decimal digits (spec §4); every integer of this many
+# bits or fewer has at most that many
+_ALWAYS_DECIMAL_BITS = 14_284
+
+
+def _int_text(value: int) -> str | None:
+    """An integer's decimal text, or None past Python's limit on the digits it writes."""
+    try:
+        return int.__repr__(value)
+    except ValueError:
+        return None
 
 
 def _walk(value: Any, path: str, depth: int, max_depth: int, active: set,
@@ -148,6 +166,8 @@ def _walk(value: Any, path: str, depth: int, max_depth: int, active: set,
     if budget[0] < 0:
         raise _OverCap()
     if cls is int:
+        if value.bit_length() > _ALWAYS_DECIMAL_BITS and _int_text(value) is None:
+            raise NotSerialisable(f"the integer at {path} is too large to write as text")
         return value
     if cls is float:
         if math.isfinite(value):

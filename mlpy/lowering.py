@@ -1,18 +1,26 @@
-"""The lowering of ML's `+`, `*` and `%`: which Python code shape each operator takes.
+"""The lowering of ML's `+`, `*`, `%` and `//`: which Python code shape each operator takes.
 
 ML's `+ * %` differ from Python's (string + number concatenates, integers and strings are
-size-capped, `%` on strings is not formatting), so the general form is a runtime helper call.
-The facts mlpy/scoping.py computes let most operators take a cheaper shape instead:
+size-capped, `%` on strings is not formatting), and a long integer division must be done in
+stoppable steps, so the general form is a runtime helper call. The facts mlpy/scoping.py
+computes let most operators take a cheaper shape instead:
 
     operand facts                                  code shape
     ---------------------------------------------  -------------------------------------------
+    `//` by a constant below 2**32, of a constant  `a // b` (cheap whatever the types)
+    or of a counter
     both known integers (scope.ints)               `a op b`; `*` of two unbounded names adds an
-                                                   inline size test, else `__ml_mul`
+                                                   inline size test, else `__ml_mul`; `%` `//`
+                                                   an inline test of the dividend's size unless
+                                                   cheap (as above)
     `+` with a string literal operand              `a + b` if the other is a str, else `__ml_add`
     `+` with a likely string/array operand         `__ml_add(a, b)` (no int test worth paying)
     `x = a + b;` / `return a + b;` (statement)     `try: a + +b` / `except TypeError: __ml_add`
+    `//` otherwise, right operand a name/constant  `a // b if type(a) is not int or -B < a < B
+                                                    else __ml_floordiv(a, b)`
     anything else                                  `a op b if type(a) is type(b) is int
-                                                    else __ml_op(a, b)` (small constants: no bound)
+                                                    else __ml_op(a, b)` (small constants: no bound;
+                                                    `%` `//` add `-B < a < B` unless cheap)
 
 The mixin is part of `Compiler`: it calls back `expr`, `helper` and `_temp` and reads `scope`.
 """
@@ -32,7 +40,7 @@ from .scoping import Scope, cannot_rebind, is_int, is_str, small_factor
 LOAD = ast.Load()
 STORE = ast.Store()
 _LOAD, _STORE = LOAD, STORE
-_OPERATORS = {cls: cls() for cls in (ast.Add, ast.Mult, ast.Mod)}
+_OPERATORS = {cls: cls() for cls in (ast.Add, ast.Mult, ast.Mod, ast.FloorDiv)}
 _IS_CHAIN = {1: [ast.Is()], 2: [ast.Is(), ast.Is()]}
 _BETWEEN = [ast.Lt(), ast.Lt()]
 _AND = ast.And()
@@ -65,7 +73,7 @@ def copy_operand(node, ml_node):
 
 
 class ArithmeticLowering:
-    """`+ * %` for `Compiler` (see the table above)."""
+    """`+ * % //` for `Compiler` (see the table above)."""
 
     # provided by Compiler (declared here so type checkers see the mixin's contract)
     scope: Scope | None
@@ -129,14 +137,18 @@ class ArithmeticLowering:
                               [ast.Is()], [asty.Name(node, type_name, _LOAD)])
 
     _HELPED = {"+": (H.ADD, ast.Add), "*": (H.MUL, ast.Mult),
-               "%": (H.MOD, ast.Mod)}
+               "%": (H.MOD, ast.Mod), "//": (H.FLOORDIV, ast.FloorDiv)}
 
     def _arithmetic(self, left, right, op: str, e):
-        """`+ * %`: Python's operator where the operand types are known, else checked."""
+        """`+ * % //`: Python's operator where the operand types are known, else checked."""
         helper, pyop = self._HELPED[op]
+        if op == "//" and self._cheap_division(e):
+            return asty.BinOp(e, left, _OPERATORS[ast.FloorDiv], right)   # Python's rules
         ints = self.scope.ints if self.scope is not None else ()
         if ints and is_int(e.left, ints) and is_int(e.right, ints):
             return self._int_op(left, right, pyop, helper, e)
+        if op == "//":
+            return self._division(left, right, pyop, helper, e, False)
         if op == "+" and (type(e.left) is N.String or type(e.right) is N.String):
             return self._concat_literal(left, right, e)
         if op == "+" and type(e.right) is N.Name and _short_concat(e.left):
@@ -188,10 +200,26 @@ class ArithmeticLowering:
         slow = self.helper(H.ADD, [again, copy_operand(right, e)], e)
         return asty.IfExp(e, self._is_type(copy_operand(name, e), H.INT, e), fast, slow)
 
+    def _cheap_division(self, e) -> bool:
+        """Whether `a // b` / `a % b` costs little whatever the integers: a divisor constant
+        below 2**32 (linear in the dividend), a constant dividend (at most 4300 digits) or
+        a counter (see `counter_locals`). Other long divisions take the helper, which
+        divides in stoppable steps (ops.int_divmod)."""
+        left = e.left
+        if small_factor(e.right) or type(left) is N.Number:
+            return True
+        counters = self.scope.counters if self.scope is not None else frozenset()
+        return type(left) is N.Name and left.name in counters
+
     def _int_op(self, left, right, pyop, helper: str, e):
-        """Both operands are known integers: `+` and `%` are Python's; `*` checks the factors'
-        size inline when they are names or constants (else the helper applies the cap)."""
+        """Both operands are known integers: `+` is Python's; `*` checks the factors' size
+        inline when they are names or constants (else the helper applies the cap); `%` and
+        `//` check the dividend's size inline unless the division is cheap."""
         plain = asty.BinOp(e, left, pyop(), right)
+        if pyop is ast.Mod or pyop is ast.FloorDiv:
+            if self._cheap_division(e):
+                return plain
+            return self._division(left, right, pyop, helper, e, True)
         if pyop is not ast.Mult:
             return plain
         bound = self._MUL_BOUND
@@ -213,8 +241,38 @@ class ArithmeticLowering:
         slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
         return asty.IfExp(e, test, plain, slow)
 
+    def _division(self, left, right, pyop, helper: str, e, known_ints: bool):
+        """`a // b` or `a % b` whose dividend may be long: the operator when the dividend is
+        an int below _MUL_BOUND (known integers: `(a op b) if -B < a < B else helper(a, b)`;
+        `//` of anything: `(a // b) if type(a) is not int or -B < a < B else ...`, Python's
+        `//` being ML's), else the helper, which divides a long integer in steps. A dividend
+        that is not a name is kept in a temporary; other shapes take `_fast_int`."""
+        (left, left_stable), (right, right_stable) = _rereadable(left, right, e)
+        if not right_stable or not (known_ints or pyop is ast.FloorDiv):
+            return self._fast_int(left, right, pyop, helper, e)
+        if left_stable:
+            first, value = left, copy_operand(left, e)
+        else:
+            temp = self._temp("a")
+            first = asty.NamedExpr(e, asty.Name(e, temp, _STORE), left)
+            value = asty.Name(e, temp, _LOAD)
+        bound = self._MUL_BOUND
+        small = asty.Compare(e, asty.Constant(e, -bound), _BETWEEN,
+                             [first if known_ints else copy_operand(value, e),
+                              asty.Constant(e, bound)])
+        test = small
+        if not known_ints:
+            not_int = asty.Compare(e, asty.Call(e, asty.Name(e, H.TYPE, _LOAD), [first], []),
+                                   [ast.IsNot()], [asty.Name(e, H.INT, _LOAD)])
+            test = asty.BoolOp(e, ast.Or(), [not_int, small])
+        fast = asty.BinOp(e, value, _OPERATORS[pyop], right)
+        slow = self.helper(helper, [copy_operand(value, e), copy_operand(right, e)], e)
+        return asty.IfExp(e, test, fast, slow)
+
     # The largest factor the inline `*` path accepts: the product stays small, so a loop of
     # squarings reaches the helper (and its integer size cap) instead of growing unchecked.
+    # Also the largest dividend inline `%` and `//` take: a longer one reaches the helper,
+    # which divides a long integer in stoppable steps.
     _MUL_BOUND = 1 << 62
 
     def _fast_int(self, left, right, pyop, helper: str, e):
@@ -228,6 +286,8 @@ class ArithmeticLowering:
         needs no bound either (see `small_factor`)."""
         operands, checks, bounds = [], [], []
         bounded = pyop is ast.Mult and not (small_factor(e.left) or small_factor(e.right))
+        division = pyop is ast.Mod or pyop is ast.FloorDiv
+        bound_left = division and not self._cheap_division(e)     # the dividend only
         for value, stable in _rereadable(left, right, e):
             if type(value) is ast.Constant:
                 if type(value.value) is not int:
@@ -243,7 +303,7 @@ class ArithmeticLowering:
                 first = asty.NamedExpr(e, asty.Name(e, temp, _STORE), value)
                 value = asty.Name(e, temp, _LOAD)
             checks.append(asty.Call(e, asty.Name(e, H.TYPE, _LOAD), [first], []))
-            if bounded:
+            if bounded or (bound_left and not operands):
                 bounds.append(asty.Compare(e, asty.Constant(e, -self._MUL_BOUND), _BETWEEN,
                                              [copy_operand(value, e),
                                               asty.Constant(e, self._MUL_BOUND)]))

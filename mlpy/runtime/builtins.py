@@ -11,7 +11,8 @@ import re
 
 from .context import current
 from .describe import describe, member_help
-from .ops import cap_sequence, cap_string, add, getm, has_member, member_names
+from .ops import (cap_sequence, cap_string, add, getm, has_member, int_divmod,
+                  member_names)
 from .signals import MLThrow
 from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
                      ml_repr, typeof)
@@ -144,10 +145,13 @@ def range_(start, stop=None, step=1):
         start, stop = 0, start
     if step == 0:
         raise ValueError("range() arg 3 must not be zero")
-    r = range(start, stop, step)
-    if len(r) > 100_000:
-        cap_sequence(len(r), "range")
-    return list(r)
+    if step > 0:
+        n = int_divmod(stop - start + step - 1, step)[0] if stop > start else 0
+    else:
+        n = int_divmod(start - stop - step - 1, -step)[0] if start > stop else 0
+    if n > 100_000:                 # (past 2**63 too, where len(range) fails in C words)
+        cap_sequence(n, "range")
+    return list(range(start, stop, step))
 
 
 def _sequence(seq, fname):
@@ -303,12 +307,25 @@ def round_(x, digits=0):
             return x
         if -digits > x.bit_length() * 0.302 + 2:     # 10**-digits > 2*|x|: rounds to 0,
             return 0                                  # never computing a giant power of ten
-        return round(x, digits)
+        if x.bit_length() <= 4096:
+            return round(x, digits)
+        return _round_long(x, -digits)
     if type(x) is float:
         if _math.isinf(x) or _math.isnan(x):
             return x
         return float(round(x, digits))
     raise TypeError(f"round() expects a number, got {typeof(x)}")
+
+
+def _round_long(x: int, places: int) -> int:
+    """`round(x, -places)` of a long integer, its division in stoppable steps (Python's own
+    is one C call a thread-mode timeout cannot interrupt): the nearest multiple of
+    10**places, ties to the even multiple."""
+    unit = 5 ** places << places
+    q, r = int_divmod(x, unit)                    # floor: 0 <= r < unit
+    if 2 * r > unit or (2 * r == unit and q & 1):
+        q += 1
+    return q * unit
 
 
 @builtin("chr")

@@ -20,7 +20,7 @@ from .signals import SecurityViolation
 from .values import ErrorValue
 
 _HELPERS = {
-    H.ADD: ops.add, H.MUL: ops.mul, H.MOD: ops.mod, H.GETM: ops.getm,
+    H.ADD: ops.add, H.MUL: ops.mul, H.MOD: ops.mod, H.FLOORDIV: ops.floordiv, H.GETM: ops.getm,
     H.SETM: ops.setm, H.METH: ops.meth, H.ITER: ops.ml_iter,
     H.UNPACK: ops.unpack, H.PICK: ops.pick, H.THROW: ops.throw,
     H.CATCH: ops.catch, H.EXCEPTION: Exception, H.RETURN_TOP: ops.ReturnTop,

@@ -33,13 +33,22 @@ def check_sizes_above(n: int) -> None:
 def cap_sequence(n: int, what: str) -> None:
     limit = current().limits.max_sequence
     if n > limit:
-        raise LimitStop(f"{what} would have {n} elements, more than the limit of {limit}")
+        raise LimitStop(f"{what} would have {count_text(n)} elements, more than the limit of "
+                        f"{limit}")
 
 
 def cap_string(n: int) -> None:
     limit = current().limits.max_string
     if n > limit:
-        raise LimitStop(f"string of {n} characters exceeds the limit of {limit}")
+        raise LimitStop(f"string of {count_text(n)} characters exceeds the limit of {limit}")
+
+
+def count_text(n: int) -> str:
+    """A size for a limit's message: its digits, or its order of magnitude when the program
+    asked for more than 2**64 (a count of a million digits cannot even be written)."""
+    if n.bit_length() <= 64:
+        return int.__repr__(n)
+    return f"about 2**{n.bit_length() - 1}"
 
 
 def cap_int(value: int) -> int:
@@ -118,11 +127,75 @@ def _big_product(a: int, b: int) -> int:
     return a * b
 
 
+def int_product(a: int, b: int) -> int:
+    """`a * b` of two ints under the integer size cap, refused before a product far over it
+    is computed."""
+    if a.bit_length() + b.bit_length() > 4096:
+        return cap_int(_big_product(a, b))
+    return a * b
+
+
 def mod(a, b):
     """ML `%` on numbers only (Python's string formatting `%` is not reachable)."""
+    if type(a) is int and type(b) is int and a.bit_length() > _DIVIDE_AT_ONCE_BITS:
+        return int_divmod(a, b)[1]
     if type(a) in _NUMBER and type(b) in _NUMBER:
         return a % b
     raise TypeError(f"unsupported operand type(s) for %: '{typeof(a)}' and '{typeof(b)}'")
+
+
+def floordiv(a, b):
+    """ML `//`: Python's, except that a long integer division is done in stoppable steps."""
+    if type(a) is int and type(b) is int and a.bit_length() > _DIVIDE_AT_ONCE_BITS:
+        return int_divmod(a, b)[0]
+    return a // b
+
+
+# ----------------------------------------------------------------- long division
+# Python divides integers in one C call that holds the GIL: a thread-isolated run's timeout
+# (an async exception, delivered between bytecodes) cannot land until it returns, and a
+# 1,000,000-bit by 500,000-bit division takes about half a second. Schoolbook division
+# costs about (quotient digits + 1) * divisor digits (30-bit digits); a division above
+# DIVISION_STEP_COST is done as a loop of divisions that each cost at most that much, so a
+# stop lands within one step (a few milliseconds). Dividends below this many bits never cost
+# that much, whatever the divisor.
+DIVISION_STEP_COST = 1 << 22
+_DIVIDE_AT_ONCE_BITS = 4096
+
+
+def int_divmod(a: int, b: int) -> tuple[int, int]:
+    """`divmod(a, b)` for two ints (floor division, the remainder has the divisor's sign),
+    stoppable between steps when it is long."""
+    nb = b.bit_length()
+    na = a.bit_length()
+    if nb == 0 or na <= nb or ((na - nb) // 30 + 1) * (nb // 30 + 1) <= DIVISION_STEP_COST:
+        return divmod(a, b)                   # (by zero: Python's ZeroDivisionError)
+    q, r = _divmod_in_steps(-a if a < 0 else a, -b if b < 0 else b)
+    if (a < 0) != (b < 0) and r:              # floor: one more towards minus infinity
+        q = -q - 1
+        r = (-b if b < 0 else b) - r
+    elif (a < 0) != (b < 0):
+        q = -q
+    return q, (-r if b < 0 else r)
+
+
+def _divmod_in_steps(a: int, b: int) -> tuple[int, int]:
+    """divmod of a > b > 0, long division in chunks of `step` bits of the dividend from the
+    top: each step divides a number of (bits of b + step) bits by b."""
+    nb = b.bit_length()
+    step = max(30, (DIVISION_STEP_COST // (nb // 30 + 1) - 1) * 30)
+    shift = a.bit_length() - nb               # bits of `a` still to bring down
+    q, r = divmod(a >> shift, b)              # the top nb bits: q is 0 or 1
+    pieces = []
+    while shift > 0:
+        take = step if shift > step else shift
+        shift -= take
+        r = (r << take) | ((a >> shift) & ((1 << take) - 1))
+        piece, r = divmod(r, b)
+        pieces.append((piece, take))
+    for piece, take in pieces:                # (bounded too: linear steps on the quotient)
+        q = (q << take) | piece
+    return q, r
 
 
 # ----------------------------------------------------------------- equality
@@ -293,6 +366,8 @@ def _pad(kind):
 
 
 def _replace(s, old, new, count=-1):
+    if type(count) is int and not -_HUGE < count < _HUGE:
+        count = -1                      # more than any string holds: all of them
     if type(old) is str and type(new) is str and len(new) > len(old):
         occurrences = s.count(old) if old else len(s) + 1
         if count >= 0:
@@ -312,6 +387,8 @@ def _rsplit(s, sep=None, maxsplit=-1):
 def _capped_split(split, s, sep, maxsplit):
     """A split that never makes more parts than the array cap allows: it splits at most
     cap times, and more parts than the cap means the whole split would be over it."""
+    if type(maxsplit) is int and not -_HUGE < maxsplit < _HUGE:
+        maxsplit = -1                   # more than any string holds: no limit
     if len(s) <= _CHECK_ABOVE:
         return split(s, sep, maxsplit)
     cap = current().limits.max_sequence

@@ -7,6 +7,7 @@ file root); everything else is pure computation.
 from __future__ import annotations
 
 from ..runtime.context import current
+from ..runtime.ops import count_text
 from ..runtime.signals import LimitStop
 from ..runtime.values import typeof
 from . import LibraryModule
@@ -135,7 +136,7 @@ def _size(n, where: str) -> int:
         raise ValueError(f"crypto.{where}() size must not be negative")
     limits = current().limits
     if n > min(limits.max_sequence, limits.max_string):
-        raise LimitStop(f"crypto.{where}(): size {n} exceeds the limit")
+        raise LimitStop(f"crypto.{where}(): size {count_text(n)} exceeds the limit")
     return n
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins as _builtins
 
 from ..runtime.context import current
+from ..runtime.ops import count_text
 from ..runtime.signals import LimitStop
 from ..runtime.values import typeof
 from . import LibraryModule
@@ -32,7 +33,8 @@ def _count(n, where: str) -> int:
 def _check_size(n: int, where: str) -> None:
     limit = current().limits.max_sequence
     if n > limit:
-        raise LimitStop(f"functional.{where}(): {n} elements exceed the limit of {limit}")
+        raise LimitStop(f"functional.{where}(): {count_text(n)} elements exceed the limit of "
+                        f"{limit}")
 
 
 def _anonymous(fn, doc: str):

@@ -6,6 +6,7 @@ import builtins as _builtins
 import math as _m
 
 from ..runtime.context import current
+from ..runtime.ops import DIVISION_STEP_COST, int_divmod, int_product
 from ..runtime.signals import LimitStop
 from ..runtime.values import typeof
 from . import LibraryModule
@@ -49,8 +50,10 @@ def sqrt(x):
         return 0
     try:
         return _m.sqrt(x)
-    except OverflowError:
-        return float(_m.isqrt(x))          # an integer beyond the float range
+    except OverflowError:                  # an integer beyond the float range
+        if x.bit_length() > 2048:          # its root is too (no long isqrt to find out)
+            raise OverflowError("int too large to convert to float") from None
+        return float(_m.isqrt(x))
 
 
 @module.function()
@@ -190,13 +193,48 @@ def factorial(n):
 @module.function()
 def gcd(a, b):
     """Greatest common divisor of two integers."""
-    return _m.gcd(_integer(a, "gcd"), _integer(b, "gcd"))
+    return _gcd(_integer(a, "gcd"), _integer(b, "gcd"))
 
 
 @module.function()
 def lcm(a, b):
     """Least common multiple of two integers."""
-    return _m.lcm(_integer(a, "lcm"), _integer(b, "lcm"))
+    a, b = _integer(a, "lcm"), _integer(b, "lcm")
+    if a == 0 or b == 0:
+        return 0
+    return _builtins.abs(int_product(int_divmod(a, _gcd(a, b))[0], b))
+
+
+# Python's gcd is one C call, quadratic in the length: past this many bits (a few ms) it is
+# done as Lehmer's algorithm here, whose steps are each linear, so a thread-mode timeout can
+# land between them (spec §11.1).
+_GCD_AT_ONCE_BITS = 30 * _m.isqrt(DIVISION_STEP_COST)
+
+
+def _gcd(a: int, b: int) -> int:
+    a, b = _builtins.abs(a), _builtins.abs(b)
+    if a < b:
+        a, b = b, a
+    while b.bit_length() > _GCD_AT_ONCE_BITS:
+        # Lehmer (Knuth, TAOCP 4.5.2, Algorithm L): the quotients of the leading 62 bits
+        # give a cofactor matrix that advances a and b by many Euclid steps at once
+        shift = a.bit_length() - 62
+        x, y = a >> shift, b >> shift
+        m11, m12, m21, m22 = 1, 0, 0, 1
+        while y + m21 and y + m22:
+            q = (x + m11) // (y + m21)
+            if q != (x + m12) // (y + m22):
+                break
+            m11, m21 = m21, m11 - q * m21
+            m12, m22 = m22, m12 - q * m22
+            x, y = y, x - q * y
+        if m12 == 0:                       # no agreed quotient: one long Euclid step
+            a, b = b, int_divmod(a, b)[1]
+        else:
+            a, b = m11 * a + m12 * b, m21 * a + m22 * b
+    if b == 0:
+        return a
+    return _m.gcd(b, int_divmod(a, b)[1])  # both short now
 
 
 @module.function()

@@ -8,6 +8,7 @@ sequence; `math.random()` draws from the same generator.
 from __future__ import annotations
 
 from ..runtime.context import current
+from ..runtime.ops import count_text
 from ..runtime.signals import LimitStop
 from ..runtime.values import typeof
 from . import LibraryModule
@@ -60,7 +61,8 @@ def _sequence(xs, where: str) -> list:
 def _check_size(n: int, where: str) -> None:
     limit = current().limits.max_sequence
     if n > limit:
-        raise LimitStop(f"random.{where}(): {n} elements exceed the limit of {limit}")
+        raise LimitStop(f"random.{where}(): {count_text(n)} elements exceed the limit of "
+                        f"{limit}")
 
 
 @module.function("setSeed", "set_seed")

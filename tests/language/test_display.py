@@ -87,3 +87,22 @@ class TestErrors:
         content = error_content(result, "q")
         assert content["traceback"][0].startswith("\x1b[0;31mNameError\x1b[0m: ")
         assert error_traceback(result)[0] == "NameError: name 'q' is not defined (line 1)"
+
+
+def test_integers_past_the_decimal_digit_limit():
+    """Python writes at most 4300 decimal digits (spec §4): a longer integer's display is a
+    placeholder and its JSON form a NotSerialisable naming where it is; 4300 digits still
+    write in full."""
+    from mlpy.display import bounded_repr, display_text
+    longest = 10 ** 4300 - 1
+    assert display_text([longest], 10_000) == "[" + "9" * 4300 + "]"
+    assert to_json({"k": longest})[0] == {"k": longest}
+    long = 2 ** 20_000
+    placeholder = "<integer of 20001 bits, too large to write as text>"
+    assert display_text(long, 1000) == placeholder
+    assert bounded_repr({"a": [long]}, 1000) == '{"a": [' + placeholder + "]}"
+    with pytest.raises(NotSerialisable, match=r'^the integer at result\["a"\]\[0\] is too '
+                                              r"large to write as text$"):
+        to_json({"a": [long]})
+    with pytest.raises(NotSerialisable, match="^the integer at result is too large"):
+        to_json(long)

@@ -49,6 +49,9 @@ LIMIT = "LimitError"
 TIME = "TimeoutError"
 IMP = ("SecurityError", "ImportError")
 
+# two integers near the size cap (1,000,000 bits): about 998,500 and 499,700 bits
+_LONG = "import math; a = math.pow(3, 630000); b = math.pow(7, 178000); "
+
 INTROSPECTION = [
     _a("introspection", "class_of_string", 'x = "a".__class__;', SEC),
     _a("introspection", "subclasses_chain", 'x = [].__class__.__base__.__subclasses__();', SEC),
@@ -249,6 +252,22 @@ RESOURCES = [
        "function f() { i = 2; while (true) { i = i * i + 1; } } f();", LIMIT),
     _a("resources", "big_integer_power", "import math; result = math.pow(7, 100000000);",
        (LIMIT, "OverflowError")),
+    # one C call on integers at the size cap would hold the GIL past a thread-mode timeout
+    # (a 1,000,000-bit by 500,000-bit `//` half a second, `math.gcd` two): long divisions,
+    # gcds and roundings run in steps a stop can land between
+    _a("resources", "long_division_loop", _LONG + "while (true) { q = a // b; }", TIME),
+    _a("resources", "long_modulo_loop", _LONG + "while (true) { r = a % b; }", TIME),
+    _a("resources", "long_division_of_integer_locals",
+       "function f() { a = 3; b = 0; i = 0; while (i < 19) { b = a; a = a * a; i = i + 1; } "
+       "while (true) { r = a % b; q = a // b; } } f();",
+       TIME),
+    _a("resources", "long_rounding_loop", _LONG + "while (true) { r = round(a, -150000); }",
+       TIME),
+    _a("resources", "long_gcd", _LONG + "c = math.pow(5, 430000); result = math.gcd(a, c);",
+       TIME),
+    _a("resources", "long_lcm_chain", "import math; x = 2; while (true) { x = math.lcm(x, x + 1); }",
+       LIMIT),
+    _a("resources", "long_square_root", _LONG + "result = math.sqrt(a);", "OverflowError"),
     _a("resources", "int_to_huge_string",
        "x = 1; i = 0; while (i < 20000) { x = x * 7; i = i + 1; } result = str(x);", "ValueError"),
     _a("resources", "string_doubling", 's = "x"; while (true) { s = s + s; }', LIMIT),

@@ -119,6 +119,55 @@ def test_factorial_size_limit():
             M["factorial"](10_000)
 
 
+def test_gcd_and_lcm_of_long_integers_are_pythons():
+    """Past 61,440 bits gcd runs Lehmer's algorithm in linear steps (Python's own gcd is one
+    long C call a thread-mode stop cannot interrupt); the results are Python's."""
+    import random
+    rng = random.Random(5)
+    with using(ExecutionContext(output=OutputSink())):
+        for _ in range(40):
+            common = rng.getrandbits(rng.choice([1, 64, 5000, 70_000]))
+            a = rng.getrandbits(rng.choice([70_000, 150_000])) * common * rng.choice([1, -1])
+            b = rng.getrandbits(rng.choice([100, 70_000, 150_000])) * common * rng.choice([1, -1])
+            assert M["gcd"](a, b) == pymath.gcd(a, b)
+            assert M["gcd"](b, a) == pymath.gcd(a, b)
+        a, b = 3 ** 50000 * 10, 7 ** 30000 * 15
+        assert M["lcm"](a, b) == pymath.lcm(a, b) and M["lcm"](-a, b) == pymath.lcm(a, b)
+        assert M["gcd"](0, 0) == 0 and M["lcm"](0, 5) == 0 and M["gcd"](-12, 18) == 6
+        assert M["gcd"](a, 0) == a and M["lcm"](a, 1) == a
+
+
+def test_long_gcd_calls_python_only_on_short_integers(monkeypatch):
+    seen = []
+    gcd = pymath.gcd
+
+    def recording(*args):
+        seen.append(max(abs(x).bit_length() for x in args))
+        return gcd(*args)
+
+    monkeypatch.setattr(pymath, "gcd", recording)
+    a, b = 3 ** 400_000, 5 ** 300_000
+    with using(ExecutionContext(output=OutputSink())):
+        assert M["gcd"](a * 7, b * 7) == 7
+    assert seen and max(seen) <= 61_440
+
+
+def test_lcm_past_the_integer_cap_is_a_limit_error():
+    with using(ExecutionContext(output=OutputSink(), limits=Limits(max_int_bits=10_000))):
+        assert M["lcm"](3 ** 2000, 5 ** 2000) == 15 ** 2000
+        with pytest.raises(LimitStop, match="^integer of more than 10000 bits exceeds the size "
+                                            "limit$"):
+            M["lcm"](3 ** 4000, 5 ** 4000)
+
+
+def test_sqrt_of_an_integer_whose_root_is_past_the_float_range():
+    assert M["sqrt"](2 ** 2046) == 2.0 ** 1023
+    with pytest.raises(OverflowError, match="^int too large to convert to float$"):
+        M["sqrt"](2 ** 2048)
+    with pytest.raises(OverflowError, match="^int too large to convert to float$"):
+        M["sqrt"](3 ** 630_000)
+
+
 def test_non_numbers_are_type_errors():
     for name in ("sqrt", "abs", "exp", "ln", "floor", "sin", "sign"):
         with pytest.raises(TypeError, match="expects a number, got string"):
