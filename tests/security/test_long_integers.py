@@ -117,8 +117,8 @@ def test_long_integers_as_results_and_displays_over_http(isolation):
     HTTP 500 nor Python's advice about its own settings."""
     from fastapi.testclient import TestClient
 
-    from server.app import create_app
-    from server.settings import Settings
+    from mlpy_server.app import create_app
+    from mlpy_server.settings import Settings
     settings = Settings(isolation=isolation, max_workers=1, rate_limit_per_minute=0)
     with TestClient(create_app(settings), base_url="http://localhost") as client:
         for code, where in (("result = a;", "result"), ("result = [1, a];", "result[1]")):
