@@ -9,9 +9,10 @@ from __future__ import annotations
 import math as _math
 import re
 
+from . import ops as _ops
 from .context import current
 from .describe import describe, member_help
-from .ops import cap_sequence, cap_string, add, getm, has_member, member_names
+from .ops import cap_sequence, cap_string, add, getm, has_member, member_names, ml_iter
 from .signals import MLThrow
 from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
                      ml_repr, typeof)
@@ -137,6 +138,12 @@ def len_(x):
 @builtin("range")
 def range_(start, stop=None, step=1):
     """range(stop) or range(start, stop, step=1): a new array of integers."""
+    return list(_checked_range(start, stop, step))
+
+
+def _checked_range(start, stop=None, step=1) -> range:
+    """ML's range checks (integer arguments, a step other than 0, the sequence size cap) and
+    the Python range they allow."""
     for v in (start, stop, step):
         if v is not None and type(v) is not int and type(v) is not bool:
             raise TypeError(f"range() arguments must be integers, not '{typeof(v)}'")
@@ -145,9 +152,18 @@ def range_(start, stop=None, step=1):
     if step == 0:
         raise ValueError("range() arg 3 must not be zero")
     r = range(start, stop, step)
-    if len(r) > 100_000:
+    if len(r) > _ops._CHECK_ABOVE:     # (lowered by a host's lower Limits.max_sequence)
         cap_sequence(len(r), "range")
-    return list(r)
+    return r
+
+
+def range_iter(fn, *args):
+    """What `for (i in range(...))` iterates: while the name `range` is still this builtin,
+    the Python range `range_` would have turned into an array (same checks and errors, same
+    size cap), since the loop never shows the array; else the call's value, as any `for`."""
+    if fn is range_ and 1 <= len(args) <= 3:
+        return _checked_range(*args)
+    return ml_iter(fn(*args))
 
 
 def _sequence(seq, fname):
