@@ -23,7 +23,7 @@ from .runtime import helper_names as H
 from .runtime import ops
 from .runtime.builtins import BUILTINS
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
-                      integer_locals)
+                      integer_locals, list_typed, str_typed, typed_locals)
 from .spans import FunctionSources
 from .security import (DENIED_NAMES, identifier_problem, import_problem, member_problem,
                        refused_name)
@@ -485,6 +485,8 @@ class Compiler(ArithmeticLowering):
             scope.ints = integer_locals(body_nodes, facts, scope, self.says_nonlocal)
             scope.counters = counter_locals(facts, scope.ints)
             scope.sequences = facts.sequences
+            scope.strs = typed_locals(body_nodes, facts, scope, self.says_nonlocal, str_typed)
+            scope.lists = typed_locals(body_nodes, facts, scope, self.says_nonlocal, list_typed)
         outer_blocks, outer_outlined = self.py_blocks, self.outlined_names
         self.scope, self.loop_depth, self.py_blocks, self.outlined_names = scope, 0, 0, set()
         try:
@@ -561,7 +563,15 @@ class Compiler(ArithmeticLowering):
         target = self.store_name(s.var, s)
         if target is None:
             return self._refuse_stmt(s.var, s)
-        iterable = self.helper(H.ITER, [self.expr(s.iterable)], s.iterable)
+        it = s.iterable
+        if (type(it) is N.Call and type(it.func) is N.Name and it.func.name == "range"
+                and 1 <= len(it.args) <= 3 and not self._bound_in_functions("range")):
+            # `for (i in range(...))`: the array is never seen, so while `range` is still
+            # ML's builtin the loop runs over Python's range (same checks, same size cap)
+            iterable = self.helper(H.RANGE_ITER, [self.expr(it.func)]
+                                   + [self.expr(a) for a in it.args], it)
+        else:
+            iterable = self.helper(H.ITER, [self.expr(it)], it)
         self.loop_depth += 1
         try:
             body = self.nested_block(s.body, s, 1)
@@ -792,13 +802,31 @@ class Compiler(ArithmeticLowering):
             callee = self._method(func)
         else:
             callee = self.expr(func)
+            if (type(func) is N.Name and func.name == "len" and len(e.args) == 1
+                    and type(e.args[0]) is N.Name and self.scope is not None
+                    and e.args[0].name in self.scope.strs | self.scope.lists
+                    and not self._bound_in_functions("len")):
+                return self._sized_len(callee, e)
         return asty.Call(e, callee, [self.expr(a) for a in e.args], [])
+
+    def _sized_len(self, callee, e):
+        """`len(x)`, `x` a local that only holds strings or arrays: Python's `len` (a C call)
+        while the global `len` is still ML's builtin (the program or an earlier run in the
+        same namespace may rebind it), else the call as written."""
+        arg = self.expr(e.args[0])
+        test = asty.Compare(e, callee, [ast.Is()], [asty.Name(e, H.ML_LEN, _LOAD)])
+        fast = asty.Call(e, asty.Name(e, H.PY_LEN, _LOAD), [arg], [])
+        slow = asty.Call(e, self.expr(e.func), [copy_operand(arg, e)], [])
+        return asty.IfExp(e, test, fast, slow)
 
     def _method(self, m):
         """The callee of `obj.name(...)`. A name only arrays (or only strings) have as a method
         whose Python behaviour is ML's is looked up inline when `obj` is exactly that type;
         everything else goes through `ops.meth` and its allow-lists."""
         obj = self.expr(m.obj)
+        if (type(m.obj) is N.Name and m.name in ops.ARRAY_DIRECT and self.scope is not None
+                and m.obj.name in self.scope.lists):
+            return asty.Attribute(m, obj, m.name, _LOAD)      # a local only ever an array
         owner = _DIRECT_METHOD_OWNER.get(m.name)
         if owner is None:
             return self.helper(H.METH, [obj, ast.Constant(m.name)], m)

@@ -34,7 +34,7 @@ from . import nodes as N
 from .asty import asty
 from .language import py_name
 from .runtime import helper_names as H
-from .scoping import Scope, cannot_rebind, is_int, is_str, small_factor
+from .scoping import Scope, cannot_rebind, is_int, is_str, small_factor, str_typed
 
 # Expression contexts carry no state, so every node shares one (as CPython's own AST does).
 LOAD = ast.Load()
@@ -95,7 +95,8 @@ class ArithmeticLowering:
         so a TypeError raised while computing them is never mistaken for the `+` failing.
         Returns None where the expression form serves better (not a `+`, integer operands, or
         operands that look like strings or arrays)."""
-        if type(e) is not N.Binary or e.op != "+" or is_str(e.left) or is_str(e.right):
+        if type(e) is not N.Binary or e.op != "+" or self._known_str(e.left) or \
+                self._known_str(e.right):
             return None
         ints = self.scope.ints if self.scope is not None else ()
         if ints and is_int(e.left, ints) and is_int(e.right, ints):
@@ -120,6 +121,11 @@ class ArithmeticLowering:
                                        name=None, body=[emit(slow)])
         out.append(asty.Try(e, body=[emit(fast)], handlers=[handler], orelse=[], finalbody=[]))
         return out
+
+    def _known_str(self, node) -> bool:
+        """Whether an expression certainly gives a string: a literal, `+` with one, or a local
+        of this function that only ever holds strings (`Scope.strs`)."""
+        return str_typed(node, self.scope.strs) if self.scope is not None else is_str(node)
 
     def _looks_like_sequence(self, node) -> bool:
         """An array or object literal, or a name this scope assigns a string or array."""
@@ -156,6 +162,11 @@ class ArithmeticLowering:
             # (reading it before the left side changes nothing: that side calls nothing), and
             # the left side, small, is compiled a second time for the helper's branch
             return self._with_int_text(left, right, True, e, self.expr(e.left))
+        if op == "+" and type(e.left) is N.Name and type(e.right) is N.Name:
+            # `s + i` / `i + s`, `s` a string local: an int's text inline, as with a literal
+            left_str, right_str = self._known_str(e.left), self._known_str(e.right)
+            if left_str != right_str:
+                return self._with_int_text(left, right, left_str, e)
         if op == "+" and (is_str(e.left) or is_str(e.right) or self._looks_like_sequence(
                 e.left) or self._looks_like_sequence(e.right)):
             return self.helper(helper, [left, right], e)      # concatenation: no int check
@@ -167,7 +178,7 @@ class ArithmeticLowering:
         linearly with the work done (the timeout bounds it); doubling still meets the cap."""
         literal_left = type(e.left) is N.String
         other = right if literal_left else left
-        if is_str(e.right if literal_left else e.left):      # certainly a string too
+        if self._known_str(e.right if literal_left else e.left):    # certainly a string too
             return asty.BinOp(e, left, _OPERATORS[ast.Add], right)
         if type(other) is ast.Constant:                        # a number, true, false, null
             return self.helper(H.ADD, [left, right], e)

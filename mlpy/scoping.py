@@ -14,7 +14,8 @@ from . import nodes as N
 class Scope:
     """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
 
-    __slots__ = ("params", "bound", "nonlocals", "parent", "ints", "counters", "sequences")
+    __slots__ = ("params", "bound", "nonlocals", "parent", "ints", "counters", "sequences",
+                 "strs", "lists")
 
     def __init__(self, params: set, bound: set, nonlocals: dict | None = None,
                  parent: "Scope | None" = None):
@@ -26,6 +27,8 @@ class Scope:
         self.ints: frozenset = frozenset()         # locals that only ever hold integers
         self.counters: frozenset = frozenset()     # int locals only stepped by constants
         self.sequences: frozenset = frozenset()    # names assigned a string or array literal
+        self.strs: frozenset = frozenset()         # locals that only ever hold strings
+        self.lists: frozenset = frozenset()        # locals that only ever hold arrays
 
     @property
     def locals(self) -> set:
@@ -230,6 +233,56 @@ def integer_locals(body: list, facts: BodyFacts, scope: "Scope",
                 ints.discard(name)
                 changed = True
     return frozenset(ints)
+
+
+def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal: bool,
+                 typed) -> frozenset:
+    """Locals of a function whose every binding is `name = e` with `typed(e, names)` true,
+    `names` being the candidates themselves (a fixpoint, as for integers: `s = s + "x"` keeps
+    `s` a string). A read before the first binding is Python's unbound-local error, so such
+    a local holds a value of that type whenever it can be read. Names a nested function may
+    rebind through `nonlocal` are left out."""
+    names = {name for name, _ in facts.assigns} - facts.other - scope.params - set(
+        scope.nonlocals)
+    if not names:
+        return frozenset()
+    if may_nest_nonlocal:
+        names -= nested_nonlocal_names(body)
+    changed = True
+    while changed:
+        changed = False
+        for name, value in facts.assigns:
+            if name in names and not typed(value, names):
+                names.discard(name)
+                changed = True
+    return frozenset(names)
+
+
+def str_typed(node, strs) -> bool:
+    """Whether an expression certainly gives a string (or fails), knowing the names in `strs`
+    hold strings: a literal, such a name, or ML `+` with a string anywhere among its operands
+    (a string on either side makes `+` concatenate display forms)."""
+    if is_str(node):
+        return True
+    if not strs:
+        return False
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        t = type(node)
+        if t is N.Name:
+            if node.name in strs:
+                return True
+        elif t is N.Binary and node.op == "+":
+            todo.append(node.right)
+            todo.append(node.left)
+    return False
+
+
+def list_typed(node, lists) -> bool:
+    """Whether an expression certainly gives an array: an array literal, or a name in `lists`."""
+    t = type(node)
+    return t is N.Array or (t is N.Name and node.name in lists)
 
 
 def counter_locals(facts: BodyFacts, ints: frozenset) -> frozenset:

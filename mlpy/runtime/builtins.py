@@ -9,10 +9,11 @@ from __future__ import annotations
 import math as _math
 import re
 
+from . import ops as _ops
 from .context import current
 from .describe import describe, member_help
 from .ops import (cap_sequence, cap_string, add, getm, has_member, int_divmod,
-                  member_names)
+                  member_names, ml_iter)
 from .signals import MLThrow
 from .values import (ErrorValue, MLIterator, MLModule, MLObject, display, function_name,
                      ml_repr, typeof)
@@ -138,6 +139,12 @@ def len_(x):
 @builtin("range")
 def range_(start, stop=None, step=1):
     """range(stop) or range(start, stop, step=1): a new array of integers."""
+    return list(_checked_range(start, stop, step))
+
+
+def _checked_range(start, stop=None, step=1) -> range:
+    """ML's range checks (integer arguments, a step other than 0, the sequence size cap) and
+    the Python range they allow."""
     for v in (start, stop, step):
         if v is not None and type(v) is not int and type(v) is not bool:
             raise TypeError(f"range() arguments must be integers, not '{typeof(v)}'")
@@ -149,9 +156,20 @@ def range_(start, stop=None, step=1):
         n = int_divmod(stop - start + step - 1, step)[0] if stop > start else 0
     else:
         n = int_divmod(start - stop - step - 1, -step)[0] if start > stop else 0
-    if n > 100_000:                 # (past 2**63 too, where len(range) fails in C words)
+    # (past 2**63 too, where len(range) fails in C words; the threshold is lowered by a
+    # host's lower Limits.max_sequence)
+    if n > _ops._CHECK_ABOVE:
         cap_sequence(n, "range")
-    return list(range(start, stop, step))
+    return range(start, stop, step)
+
+
+def range_iter(fn, *args):
+    """What `for (i in range(...))` iterates: while the name `range` is still this builtin,
+    the Python range `range_` would have turned into an array (same checks and errors, same
+    size cap), since the loop never shows the array; else the call's value, as any `for`."""
+    if fn is range_ and 1 <= len(args) <= 3:
+        return _checked_range(*args)
+    return ml_iter(fn(*args))
 
 
 def _sequence(seq, fname):

@@ -13,7 +13,7 @@ from typing import Any
 from . import helper_names as H
 from ..language import IDENTIFIER, KW_PREFIX, RESERVED_WORDS, ml_name, py_name
 from . import ops
-from .builtins import BUILTINS, builtin_module
+from .builtins import BUILTINS, builtin_module, range_iter
 from .imports import make_importer
 from ..security import refused_name
 from .signals import SecurityViolation
@@ -24,9 +24,10 @@ _HELPERS = {
     H.SETM: ops.setm, H.METH: ops.meth, H.ITER: ops.ml_iter,
     H.UNPACK: ops.unpack, H.PICK: ops.pick, H.THROW: ops.throw,
     H.CATCH: ops.catch, H.EXCEPTION: Exception, H.RETURN_TOP: ops.ReturnTop,
-    H.REFUSE_NAME: ops.refuse_name, H.TYPE: type, H.INT: int, H.INT_TEXT: int.__repr__,
+    H.REFUSE_NAME: ops.refuse_name, H.TYPE: type, H.INT: int, H.INT_TEXT: str,
     H.DICT: dict, H.LIST: list, H.STR: str, H.EQ: ops.eq, H.NE: ops.ne,
     H.TYPE_ERROR: TypeError, H.BUILTIN_OF: BUILTINS.__getitem__,
+    H.RANGE_ITER: range_iter, H.ML_LEN: BUILTINS["len"], H.PY_LEN: len,
 }
 _BASE: dict[str, Any] = {**BUILTINS, **_HELPERS, "undefined": None}
 
