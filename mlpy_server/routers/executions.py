@@ -80,7 +80,8 @@ async def start_execution(request: Request,
     accepted them."""
     state = get_state(request)
     check_code(state, body.code)
-    check_timeout(state, body.timeout)
+    body.timeout = check_timeout(state, body.timeout,
+                                 given="timeout" in body.model_fields_set)
     check_request_context(state, body.context)
     record = state.executions.start(owner_of(request),
                                     lambda r: _run(state, r, body, tenant_of(request)))
