@@ -225,3 +225,20 @@ def test_openapi_describes_executions(keyed):
         assert {"401", "404", "410"} <= set(op["responses"])
     status = doc["components"]["schemas"]["ExecutionState"]["properties"]["status"]
     assert set(status["enum"]) == {"queued", "running", "done", "cancelled", "failed"}
+
+
+def test_kept_results_are_bounded_in_bytes(start_server):
+    """MLPY_MAX_EXECUTION_BYTES: results of about 800 bytes each, 1024 bytes kept in all:
+    the second finished execution drops the first (410, naming the setting)."""
+    server = start_server(env={"MLPY_MAX_EXECUTION_BYTES": "1024", "MLPY_ISOLATION": "thread"})
+    body = {"code": "result = s;", "context": {"s": "x" * 600}}
+    with server.client() as c:
+        first = c.post("/executions", json=body).headers["location"]
+        assert poll(c, first, FINISHED)["result"]["value"] == "x" * 600
+        second = c.post("/executions", json=body).headers["location"]
+        assert poll(c, second, FINISHED)["status"] == "done"
+        r = c.get(first)
+        assert r.status_code == 410 and "MLPY_MAX_EXECUTION_BYTES" in r.json()["detail"]
+        assert c.get(second).status_code == 200
+        assert [e["id"] for e in c.get("/executions").json()["executions"]] == [
+            second.rsplit("/", 1)[1]]

@@ -169,3 +169,19 @@ def test_the_schema_carries_the_configured_limits(start_server):
                                                   "cells": []}).status_code == 200
         assert "at most 2 seconds" in detail(c.post("/execute", json={"code": "result = 1;",
                                                                      "timeout": 3}))
+
+
+def test_a_session_cell_takes_context_like_execute(client):
+    # issue 14: a session cell's `context` was once silently dropped
+    sid = client.post("/sessions").json()["id"]
+    try:
+        reply = client.post(f"/sessions/{sid}/execute",
+                            json={"code": "total = x + y;\ntotal", "context": {"x": 2, "y": 40}})
+        assert reply.json()["display_value"] == 42, reply.text
+        # the context's names stay bound in the session like any other variable
+        assert client.post(f"/sessions/{sid}/execute",
+                           json={"code": "total + x"}).json()["display_value"] == 44
+        assert "reserved word" in detail(client.post(f"/sessions/{sid}/execute", json={
+            "code": "1", "context": {"if": 1}}))
+    finally:
+        client.delete(f"/sessions/{sid}")
