@@ -49,12 +49,13 @@ def _source(cell: dict) -> str:
 
 
 def _check_kinds(nb: dict) -> None:
-    """A cell_type or output_type that is not a string is a 422 here: nbformat's validator
-    fails on one with a TypeError while it words its own message."""
+    """A cell that is not an object, or a cell_type or output_type that is not a string, is a
+    422 here: nbformat's validator fails on those with a TypeError while it words its own
+    message."""
     cells = nb.get("cells")
     for i, cell in enumerate(cells if isinstance(cells, list) else []):
         if not isinstance(cell, dict):
-            continue
+            raise validation_error(("body", "cells", i), "a cell must be an object")
         if "cell_type" in cell and not isinstance(cell["cell_type"], str):
             raise validation_error(("body", "cells", i, "cell_type"), "must be a string")
         outputs = cell.get("outputs")

@@ -149,6 +149,8 @@ def test_a_cell_or_output_type_that_is_not_a_string_is_a_422(client):
     cell.update(cell_type="code", outputs=[{"output_type": [1]}])
     reply = client.post("/notebooks/execute", json=nb)
     assert reply.json()["detail"][0]["loc"] == ["body", "cells", 0, "outputs", 0, "output_type"]
+    nb["cells"] = [[None, None]]
+    assert "must be an object" in detail(client.post("/notebooks/execute", json=nb))
 
 
 def test_the_schema_carries_the_configured_limits(start_server):
