@@ -49,10 +49,16 @@ def _source(cell: dict) -> str:
 
 
 def _check_kinds(nb: dict) -> None:
-    """A cell that is not an object, or a cell_type or output_type that is not a string, is a
-    422 here: nbformat's validator fails on those with a TypeError while it words its own
+    """Cells that are not an array, a cell that is not an object, an nbformat_minor that is
+    not an integer, or a cell_type or output_type that is not a string, is a 422 here:
+    nbformat's validator fails on those (TypeError, AssertionError) while it words its own
     message."""
+    minor = nb.get("nbformat_minor")
+    if "nbformat_minor" in nb and (not isinstance(minor, int) or isinstance(minor, bool)):
+        raise validation_error(("body", "nbformat_minor"), "must be an integer", minor)
     cells = nb.get("cells")
+    if "cells" in nb and not isinstance(cells, list):
+        raise validation_error(("body", "cells"), "must be an array of cells")
     for i, cell in enumerate(cells if isinstance(cells, list) else []):
         if not isinstance(cell, dict):
             raise validation_error(("body", "cells", i), "a cell must be an object")
@@ -91,6 +97,9 @@ def _validate(nb: dict) -> dict:
     except NotebookValidationError as exc:
         raise validation_error(("body",), f"not a valid nbformat 4 notebook: "
                                f"{str(exc).splitlines()[0]}") from None
+    except (TypeError, AttributeError, AssertionError, KeyError, IndexError):
+        # nbformat's validator failing on a shape it did not expect (a 422, never a 500)
+        raise validation_error(("body",), "not a valid nbformat 4 notebook") from None
     return nb
 
 

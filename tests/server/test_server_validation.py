@@ -138,7 +138,7 @@ def test_the_openapi_document_declares_the_key_and_the_headers(start_server):
     assert {"X-Notebook-Status", "X-Notebook-Failed-Cells", "X-Notebook-Stopped"} <= set(notebook)
 
 
-def test_a_cell_or_output_type_that_is_not_a_string_is_a_422(client):
+def test_notebook_shapes_nbformat_fails_on_are_a_422(client):
     # nbformat's validator raises a TypeError on these while wording its message (found by
     # schemathesis): the server answers 422 naming the field, never 500
     cell = {"cell_type": {}, "source": "1", "metadata": {}}
@@ -151,6 +151,10 @@ def test_a_cell_or_output_type_that_is_not_a_string_is_a_422(client):
     assert reply.json()["detail"][0]["loc"] == ["body", "cells", 0, "outputs", 0, "output_type"]
     nb["cells"] = [[None, None]]
     assert "must be an object" in detail(client.post("/notebooks/execute", json=nb))
+    nb["cells"] = "AAA"
+    assert "must be an array" in detail(client.post("/notebooks/execute", json=nb))
+    nb.update(cells=[], nbformat_minor="5")
+    assert "must be an integer" in detail(client.post("/notebooks/execute", json=nb))
 
 
 def test_the_schema_carries_the_configured_limits(start_server):
