@@ -54,8 +54,10 @@ def _check_kinds(nb: dict) -> None:
     nbformat's validator fails on those (TypeError, AssertionError) while it words its own
     message."""
     minor = nb.get("nbformat_minor")
-    if "nbformat_minor" in nb and (not isinstance(minor, int) or isinstance(minor, bool)):
-        raise validation_error(("body", "nbformat_minor"), "must be an integer", minor)
+    if "nbformat_minor" in nb and (not isinstance(minor, int) or isinstance(minor, bool)
+                                   or minor < 0):
+        raise validation_error(("body", "nbformat_minor"), "must be an integer of at least 0",
+                               minor)
     cells = nb.get("cells")
     if "cells" in nb and not isinstance(cells, list):
         raise validation_error(("body", "cells"), "must be an array of cells")
@@ -97,7 +99,7 @@ def _validate(nb: dict) -> dict:
     except NotebookValidationError as exc:
         raise validation_error(("body",), f"not a valid nbformat 4 notebook: "
                                f"{str(exc).splitlines()[0]}") from None
-    except (TypeError, AttributeError, AssertionError, KeyError, IndexError):
+    except Exception:
         # nbformat's validator failing on a shape it did not expect (a 422, never a 500)
         raise validation_error(("body",), "not a valid nbformat 4 notebook") from None
     return nb

@@ -155,6 +155,8 @@ def test_notebook_shapes_nbformat_fails_on_are_a_422(client):
     assert "must be an array" in detail(client.post("/notebooks/execute", json=nb))
     nb.update(cells=[], nbformat_minor="5")
     assert "must be an integer" in detail(client.post("/notebooks/execute", json=nb))
+    nb.update(nbformat_minor=-1)
+    assert "at least 0" in detail(client.post("/notebooks/execute", json=nb))
 
 
 def test_the_schema_carries_the_configured_limits(start_server):
