@@ -6,6 +6,7 @@ import ast
 import builtins
 import functools
 import gc
+import queue
 import sys
 import threading
 import time
@@ -185,7 +186,51 @@ class _CompileAbandoned(BaseException):
     """Sent to a compile thread whose caller was stopped; nobody reads its result."""
 
 
-def _join(worker: threading.Thread) -> None:
+# Compile threads are started by one thread of their own, never by the caller. CPython gives
+# a thread being started a thread state that carries its *parent's* id until the new thread
+# runs, and PyThreadState_SetAsyncExc delivers to the first state with the id: a host stop
+# aimed at a pool worker in the instant it starts a thread lands in the new thread instead
+# (which dies before it is marked started, leaving the worker blocked in Thread.start with
+# the stop lost, holding _stack_lock: every later compile of the process then hung). Nothing
+# ever sends a stop to the starter, so nothing can be misdelivered through its threads.
+_starts: queue.SimpleQueue = queue.SimpleQueue()
+_starter: list = [None, 0]             # the starter thread and the pid it belongs to
+_starter_lock = threading.Lock()
+
+
+def _start_threads() -> None:
+    while True:
+        thread, started = _starts.get()
+        with _stack_lock:
+            previous = threading.stack_size()
+            try:
+                threading.stack_size(_COMPILE_STACK)
+                try:
+                    thread.start()
+                finally:
+                    threading.stack_size(previous)
+            except (RuntimeError, MemoryError, ValueError):
+                pass                           # no room for the thread: ident stays None
+        started.set()
+
+
+def _start(thread: threading.Thread) -> threading.Event:
+    """Have the starter start `thread`; the event is set once it has tried."""
+    import os
+
+    if _starter[0] is None or _starter[1] != os.getpid():     # first use, or a forked child
+        with _starter_lock:
+            if _starter[0] is None or _starter[1] != os.getpid():
+                starter = threading.Thread(target=_start_threads, name="mlpy-compile-starter",
+                                           daemon=True)
+                starter.start()
+                _starter[:] = [starter, os.getpid()]
+    started = threading.Event()
+    _starts.put((thread, started))
+    return started
+
+
+def _join(worker: threading.Thread, box: dict) -> None:
     """Wait for the compile thread in short steps, so a host stop (an asynchronous exception
     sent to this thread, e.g. a timeout) lands; it is passed on to the compile thread, which
     then stops too instead of compiling on borrowed time."""
@@ -193,9 +238,10 @@ def _join(worker: threading.Thread) -> None:
         while worker.is_alive():
             worker.join(0.01)
     except BaseException:
+        box["abandoned"] = True
         # a class of our own: the host's stop classes may re-arm themselves in the thread
         # they were made for
-        if worker.ident is not None:
+        if worker.ident is not None and worker.is_alive():
             import ctypes       # (here: ~2 ms of every process's start otherwise)
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
                                                        ctypes.py_object(_CompileAbandoned))
@@ -206,30 +252,35 @@ def _on_compile_stack(fn, *args):
     box: dict = {}
 
     def target() -> None:
-        try:
-            box["value"] = fn(*args)
-        except BaseException as exc:       # handed to the caller's thread below
-            box["error"] = exc
+        while True:
+            try:
+                box["value"] = fn(*args)
+            except _CompileAbandoned as exc:
+                if not box.get("abandoned"):   # meant for a thread that had this id before
+                    continue
+                box["error"] = exc
+            except BaseException as exc:       # handed to the caller's thread below
+                box["error"] = exc
+            return
 
     if sys.getrecursionlimit() < _COMPILE_RECURSION:
         sys.setrecursionlimit(_COMPILE_RECURSION)
-    with _stack_lock:
-        previous = threading.stack_size()
-        try:
-            threading.stack_size(_COMPILE_STACK)
-            worker = threading.Thread(target=target, name="mlpy-compile", daemon=True)
-            try:
-                worker.start()
-            finally:
-                threading.stack_size(previous)
-        except (RuntimeError, MemoryError, ValueError):
-            worker = None                      # no room for the thread: compile here
-    if worker is None:
-        target()
-    else:
-        _join(worker)
+    worker = threading.Thread(target=target, name="mlpy-compile", daemon=True)
+    started = _start(worker)
+    try:
+        while not started.wait(0.01):
+            pass
+    except BaseException:
+        box["abandoned"] = True         # stopped before the thread ran: nobody waits for it
+        raise
+    if worker.ident is not None:
+        _join(worker, box)
     if "error" in box:
         raise box.pop("error")
+    if "value" not in box:
+        target()                        # no thread, or it died before running: compile here
+        if "error" in box:
+            raise box.pop("error")
     return box["value"]
 
 

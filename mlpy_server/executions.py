@@ -34,12 +34,14 @@ REMEMBERED = 10_000
 class Execution:
     id: str
     owner: str | None                       # the API key that may see it (None: no keys)
+    tenant: str = ""                        # whose listing shows it (key, else address)
     status: Status = "queued"
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None                # why it failed or was cancelled
     result: bytes | None = None             # the /execute body as JSON
+    success: bool | None = None             # the result's success, once done
     expires: float = 0.0                    # the store's clock, once finished
     task: asyncio.Task | None = field(default=None, repr=False)
     stop_reason: str | None = field(default=None, repr=False)   # set by cancel() and close()
@@ -50,13 +52,21 @@ class Execution:
     def finished(self) -> bool:
         return self.status in FINISHED
 
-    def body(self, retention: float) -> bytes:
-        """The reply: the record's state, with the result's JSON spliced in unchanged."""
-        head = {"id": self.id, "status": self.status, "created_at": self.created_at,
+    def head(self, retention: float) -> dict:
+        """The record's state without its result."""
+        return {"id": self.id, "status": self.status, "created_at": self.created_at,
                 "started_at": self.started_at, "finished_at": self.finished_at,
                 "expires_at": (self.finished_at + retention
                                if self.finished_at is not None else None),
                 "error": self.error}
+
+    def summary(self, retention: float) -> dict:
+        """The listing's entry: the state and, when done, the result's success."""
+        return {**self.head(retention), "success": self.success}
+
+    def body(self, retention: float) -> bytes:
+        """The reply: the record's state, with the result's JSON spliced in unchanged."""
+        head = self.head(retention)
         text = json.dumps(head, ensure_ascii=True, allow_nan=False,
                           separators=(",", ":")).encode("ascii")
         return text[:-1] + b',"result":' + (self.result or b"null") + b"}"
@@ -95,17 +105,18 @@ class Executions:
     def kept(self) -> int:
         return len(self._finished)
 
-    def start(self, owner: str | None,
-              run: Callable[[Execution], Awaitable[None]]) -> Execution:
+    def start(self, owner: str | None, run: Callable[[Execution], Awaitable[None]],
+              tenant: str = "") -> Execution:
         """A new record whose task is `run(record)`; the task must finish the record (finish)."""
-        record = Execution(id=secrets.token_urlsafe(16), owner=owner)
+        record = Execution(id=secrets.token_urlsafe(16), owner=owner, tenant=tenant)
         self._live[record.id] = record
         record.task = asyncio.ensure_future(run(record))
         return record
 
     def finish(self, record: Execution, status: Status, *, result: bytes | None = None,
-               error: str | None = None) -> None:
+               error: str | None = None, success: bool | None = None) -> None:
         record.status, record.result, record.error = status, result, error
+        record.success = success
         record.finished_at = time.time()
         record.expires = self._clock() + self.retention
         record.task = None
@@ -148,6 +159,13 @@ class Executions:
         if gone is not None and gone[0] == owner:
             raise ExecutionGone(gone[1])
         raise ExecutionUnknown(execution_id)
+
+    def listing(self, owner: str | None, tenant: str) -> list[Execution]:
+        """The caller's records, live and kept, oldest first."""
+        self.prune()
+        records = [r for r in (*self._live.values(), *self._finished.values())
+                   if r.owner == owner and r.tenant == tenant]
+        return sorted(records, key=lambda r: r.created_at)
 
     def forget(self, record: Execution) -> None:
         """Drop a record that was refused at once (its request answers the refusal)."""

@@ -341,6 +341,26 @@ class ExecutionState(BaseModel):
                                                        "would have answered")
 
 
+class ExecutionSummary(BaseModel):
+    """One of the caller's asynchronous executions, without its result (GET /executions/{id}
+    has it)."""
+
+    id: str
+    status: Literal["queued", "running", "done", "cancelled", "failed"]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    expires_at: float | None
+    error: str | None
+    success: bool | None = Field(description="when `done`: the result's `success`")
+
+
+class ExecutionList(BaseModel):
+    executions: list[ExecutionSummary] = Field(
+        description="the caller's executions kept by this server process (its API key's; "
+                    "without keys, its client address's), oldest first")
+
+
 NOTEBOOK_EXAMPLE = {
     "nbformat": 4, "nbformat_minor": 5,
     "metadata": {"kernelspec": {"name": "ml", "display_name": "ML", "language": "ml"}},

@@ -7,6 +7,7 @@ first request for it: no per-request dependency does this work.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
@@ -43,6 +44,8 @@ def complete(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
     schema.setdefault("components", {})["securitySchemes"] = {SCHEME: {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": "one of the server's MLPY_API_KEYS (only when keys are configured)"}}
+    schema = copy.deepcopy(schema)     # the routes' examples are shared by every app
+    _limits(schema, settings)
     public = set(settings.public_paths)
     keys = bool(settings.api_keys)
     for path, operations in schema.get("paths", {}).items():
@@ -61,3 +64,40 @@ def complete(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 if status in ("429", "503"):
                     headers.setdefault("Retry-After", RETRY_AFTER)
     return schema
+
+
+def _limits(schema: dict[str, Any], settings: Settings) -> None:
+    """The configured limits where the routes' models carry the defaults: a timeout's
+    maximum (MLPY_MAX_TIMEOUT) and default (5 s, cut to that maximum), code's maxLength
+    (MLPY_MAX_CODE_LENGTH); examples asking for more than the maximum ask for it."""
+    limit = settings.max_timeout
+
+    def timeout(field: dict[str, Any]) -> None:
+        field["maximum"] = limit
+        field["default"] = min(field.get("default", limit), limit)
+        field["description"] = (f"seconds the code may run, in (0, {limit:g}]; time spent "
+                                "waiting for a free worker is not counted")
+
+    def clamp(value: Any) -> None:
+        if isinstance(value, dict) and isinstance(value.get("timeout"), (int, float)):
+            value["timeout"] = min(value["timeout"], limit)
+
+    for model in schema.get("components", {}).get("schemas", {}).values():
+        props = model.get("properties", {})
+        if "timeout" in props and "code" in props:          # the request bodies with code
+            timeout(props["timeout"])
+            props["code"]["maxLength"] = settings.max_code_length
+            for example in model.get("examples", []):
+                clamp(example)
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for param in operation.get("parameters", []):
+                if param.get("name") == "timeout" and param.get("in") == "query":
+                    timeout(param["schema"])
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in content.values():
+                for example in media.get("examples", {}).values():
+                    clamp(example.get("value"))
+                clamp(media.get("example"))

@@ -57,6 +57,9 @@ class ThreadPool:
         settings = executor.settings
         self.executor = executor
         self.settings = settings
+        # imported here, not on a worker: a stop landing inside an import leaves the module's
+        # import lock broken, and every later worker importing it waits forever
+        toolchain()
         self.workers = WorkerPool(max_workers, stop_grace=settings.stop_grace,
                                   reinject_interval=settings.reinject_interval,
                                   stack_size=settings.thread_stack_size)

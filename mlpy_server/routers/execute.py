@@ -36,7 +36,8 @@ async def execute(request: Request,
     code runs, then `result` (the JSON body), or `error` for a full queue or a shutdown."""
     state = get_state(request)
     check_code(state, body.code)
-    check_timeout(state, body.timeout)
+    body.timeout = check_timeout(state, body.timeout,
+                                 given="timeout" in body.model_fields_set)
     check_request_context(state, body.context)
     executor = state.executor
     if wants_stream(request):

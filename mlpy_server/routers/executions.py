@@ -10,9 +10,10 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import Response
 
 from ..deps import (check_code, check_request_context, check_timeout, get_state, json_bytes,
-                    owner_of, run_guarded, tenant_of)
+                    json_response, owner_of, run_guarded, tenant_of)
 from ..executions import Execution, ExecutionGone, ExecutionUnknown
-from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecutionState
+from ..models import (EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecutionList,
+                      ExecutionState)
 from ..state import ServerState
 from .execute import COMMON_ERRORS, JSON_BODY
 
@@ -62,7 +63,7 @@ async def _run(state: ServerState, record: Execution, body: ExecuteRequest,
         record.refusal = exc
         store.finish(record, "failed", error=f"{exc.detail} (HTTP {exc.status_code})")
         return
-    store.finish(record, "done", result=data)
+    store.finish(record, "done", result=data, success=bool(out["success"]))
 
 
 @router.post("", status_code=202, response_model=ExecutionState,
@@ -80,10 +81,12 @@ async def start_execution(request: Request,
     accepted them."""
     state = get_state(request)
     check_code(state, body.code)
-    check_timeout(state, body.timeout)
+    body.timeout = check_timeout(state, body.timeout,
+                                 given="timeout" in body.model_fields_set)
     check_request_context(state, body.context)
+    tenant = tenant_of(request)
     record = state.executions.start(owner_of(request),
-                                    lambda r: _run(state, r, body, tenant_of(request)))
+                                    lambda r: _run(state, r, body, tenant), tenant)
     # The task's first step has run once this request's task is resumed (the event loop
     # runs ready callbacks in order): a refusal by the per-client share, a full queue or a
     # shutdown is known by then, and answered as /execute would answer it.
@@ -94,6 +97,20 @@ async def start_execution(request: Request,
         raise refusal
     location = f"{request.scope.get('root_path', '')}/executions/{record.id}"
     return _reply(state, record, 202, {"Location": location})
+
+
+@router.get("", response_model=ExecutionList, responses=COMMON_ERRORS,
+            summary="List the caller's asynchronous executions")
+async def list_executions(request: Request):
+    """The executions of the caller's API key (without keys: of its client address) that
+    this server process keeps — queued, running, and finished ones until they expire — oldest
+    first, each without its result (`GET /executions/{id}` has it) but with the result's
+    `success` once `done`."""
+    state = get_state(request)
+    retention = state.executions.retention
+    return json_response({"executions": [
+        record.summary(retention)
+        for record in state.executions.listing(owner_of(request), tenant_of(request))]})
 
 
 def _find(state: ServerState, request: Request, execution_id: str) -> Execution:

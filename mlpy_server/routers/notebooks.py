@@ -23,9 +23,55 @@ SKIP_TAG = "skip-execution"          # as nbclient's default skip_cells_with_tag
 RAISES_TAG = "raises-exception"      # as nbclient: an error in this cell does not stop the run
 
 
+# What the body must be, as far as one JSON Schema can say it: the rest is nbformat's own
+# schema for the notebook's nbformat_minor (each minor version has its own), which the server
+# applies after filling in what a hand-written notebook may leave out (metadata, cell ids,
+# outputs, execution counts).
+NOTEBOOK_SCHEMA: dict[str, Any] = {
+    "required": ["nbformat", "nbformat_minor", "cells"],
+    "properties": {
+        "nbformat": {"const": 4, "description": "only nbformat 4 notebooks are run"},
+        "nbformat_minor": {"type": "integer", "minimum": 0},
+        "metadata": {"type": "object"},
+        "cells": {"type": "array", "items": {
+            "type": "object", "required": ["cell_type", "source"],
+            "properties": {"cell_type": {"type": "string"},
+                           "source": {"anyOf": [{"type": "string"},
+                                                {"type": "array",
+                                                 "items": {"type": "string"}}]},
+                           "metadata": {"type": "object"}}}}},
+}
+
+
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _check_kinds(nb: dict) -> None:
+    """Cells that are not an array, a cell that is not an object, an nbformat_minor that is
+    not an integer, or a cell_type or output_type that is not a string, is a 422 here:
+    nbformat's validator fails on those (TypeError, AssertionError) while it words its own
+    message."""
+    minor = nb.get("nbformat_minor")
+    if "nbformat_minor" in nb and (not isinstance(minor, int) or isinstance(minor, bool)
+                                   or minor < 0):
+        raise validation_error(("body", "nbformat_minor"), "must be an integer of at least 0",
+                               minor)
+    cells = nb.get("cells")
+    if "cells" in nb and not isinstance(cells, list):
+        raise validation_error(("body", "cells"), "must be an array of cells")
+    for i, cell in enumerate(cells if isinstance(cells, list) else []):
+        if not isinstance(cell, dict):
+            raise validation_error(("body", "cells", i), "a cell must be an object")
+        if "cell_type" in cell and not isinstance(cell["cell_type"], str):
+            raise validation_error(("body", "cells", i, "cell_type"), "must be a string")
+        outputs = cell.get("outputs")
+        for j, out in enumerate(outputs if isinstance(outputs, list) else []):
+            if (isinstance(out, dict) and "output_type" in out
+                    and not isinstance(out["output_type"], str)):
+                raise validation_error(("body", "cells", i, "outputs", j, "output_type"),
+                                       "must be a string")
 
 
 def _validate(nb: dict) -> dict:
@@ -47,11 +93,15 @@ def _validate(nb: dict) -> dict:
                     cell.setdefault("outputs", [])
                     cell.setdefault("execution_count", None)
     nb.setdefault("metadata", {})
+    _check_kinds(nb)
     try:
         nbformat.validate(nb)
     except NotebookValidationError as exc:
         raise validation_error(("body",), f"not a valid nbformat 4 notebook: "
                                f"{str(exc).splitlines()[0]}") from None
+    except Exception:
+        # nbformat's validator failing on a shape it did not expect (a 422, never a 500)
+        raise validation_error(("body",), "not a valid nbformat 4 notebook") from None
     return nb
 
 
@@ -79,7 +129,8 @@ def _validate(nb: dict) -> dict:
 async def execute_notebook(
     request: Request,
     notebook: dict[str, Any] = Body(..., description="an nbformat v4 notebook",
-                                    examples=[NOTEBOOK_EXAMPLE]),
+                                    examples=[NOTEBOOK_EXAMPLE],
+                                    json_schema_extra=NOTEBOOK_SCHEMA),
     allow_errors: bool = Query(False, description="continue after a failing cell "
                                                   "(otherwise stop there, like nbclient)"),
     timeout: float = Query(5.0, gt=0, le=30, allow_inf_nan=False,
@@ -93,7 +144,8 @@ async def execute_notebook(
     the run.  The result is valid under `nbformat.validate`."""
     state = get_state(request)
     check_query(request, {"allow_errors", "timeout"})
-    check_timeout(state, timeout, ("query", "timeout"))
+    timeout = check_timeout(state, timeout, ("query", "timeout"),
+                            given="timeout" in request.query_params)
     try:        # off the event loop: validating a large notebook takes a while
         nb = await asyncio.to_thread(_validate, notebook)
     except RecursionError:

@@ -79,7 +79,8 @@ async def execute_in_session(session_id: str, request: Request,
     A client that disconnects stops its cell."""
     state, entry = await _entry(request, session_id)
     check_code(state, body.code)
-    check_timeout(state, body.timeout)
+    body.timeout = check_timeout(state, body.timeout,
+                                 given="timeout" in body.model_fields_set)
     check_request_context(state, body.context)
     if wants_stream(request):
         return stream_execution(lambda on_output: _run_cell(state, entry, body, on_output),

@@ -201,3 +201,47 @@ def test_threads_are_daemons(pool):
     job, done = submit(pool, lambda _job: threading.current_thread().daemon)
     wait_all([done])
     assert job.result is True
+
+
+def test_stops_landing_while_a_worker_starts_its_compile_thread_stay_with_the_worker():
+    """Timeouts of a millisecond or so land while a worker starts the thread that compiles
+    its program. CPython gives a thread being started its parent's id until it runs, so a
+    stop sent to the worker then landed in the new compile thread ("Exception ignored in
+    thread started by ... mlpy-compile ... TimeoutStop"), the worker hung in Thread.start
+    holding the compile lock, and every later job of the pool hung and was abandoned.
+    Every job must end (stopped or done) with no thread abandoned and nothing unraisable."""
+    import asyncio
+    import random
+    import sys
+
+    from mlpy.executor import AsyncMLExecutor
+
+    unraisable: list = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    rnd = random.Random(7)
+
+    async def main(ex):
+        async def one(i):
+            # distinct sources (no compile cache), a few hundred terms: compiling takes
+            # about as long as the timeout
+            terms = " + ".join(str(rnd.randint(1, 9)) for _ in range(rnd.randint(50, 400)))
+            timeout = rnd.choice([0.0005, 0.001, 0.002, 0.005])
+            # a hang guard, not a timing assertion: a hung job fails the test, not the run
+            return await asyncio.wait_for(ex.execute(f"x{i} = {terms};", timeout=timeout), 60)
+
+        results = []
+        for batch in range(100):
+            results += await asyncio.gather(*(one(batch * 8 + k) for k in range(8)))
+        return results
+
+    try:
+        with AsyncMLExecutor(max_workers=4, isolation="thread") as ex:
+            results = asyncio.run(main(ex))
+            assert ex.stats()["abandoned_total"] == 0
+    finally:
+        sys.unraisablehook = previous
+    assert len(results) == 800
+    assert all(r.success or r.stopped_by == "timeout" for r in results)
+    assert any(r.stopped_by == "timeout" for r in results)
+    assert unraisable == []

@@ -46,5 +46,6 @@ def test_documented_example_runs(live_server, index):
         assert "Execution interrupted" in done.stdout and '"display_value":1' in done.stdout
     if kind == "bash" and "/executions" in code:
         assert '"value":300000' in done.stdout and '"status":"cancelled"' in done.stdout
+        assert '{"executions":[' in done.stdout
     if kind == "bash" and "event-stream" in code:
         assert "event: stdout" in done.stdout and "event: result" in done.stdout

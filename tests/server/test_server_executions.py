@@ -144,7 +144,35 @@ def test_unknown_ids_and_bad_requests(keyed):
                       headers=A).status_code == 422
         assert c.post("/executions", content=b'{"code": "result = 1;"}',
                       headers={**A, "Content-Type": "text/plain"}).status_code == 415
-        assert c.get("/executions", headers=A).status_code == 405
+        r = c.put("/executions", headers=A)
+        assert r.status_code == 405 and {"GET", "POST"} <= set(r.headers["allow"].split(", "))
+
+
+def test_get_executions_lists_the_keys_own(keyed):
+    """GET /executions: the key's executions, queued/running and finished, oldest first,
+    without results but with the result's success; another key's are not listed."""
+    with keyed.client() as c:
+        ok = c.post("/executions", json={"code": "result = 1;"}, headers=A).headers["location"]
+        poll(c, ok, FINISHED, A)
+        bad = c.post("/executions", json={"code": "result = nope;"},
+                     headers=A).headers["location"]
+        poll(c, bad, FINISHED, A)
+        running = c.post("/executions", json=LOOP, headers=A).headers["location"]
+        poll(c, running, {"running"}, A)
+        r = c.get("/executions", headers=A)
+        assert r.status_code == 200
+        listed = r.json()["executions"]
+        ids = [url.rsplit("/", 1)[1] for url in (ok, bad, running)]
+        assert [e["id"] for e in listed] == ids      # MLPY_MAX_EXECUTIONS=2 finished kept
+        assert [e["status"] for e in listed] == ["done", "done", "running"]
+        assert [e["success"] for e in listed] == [True, False, None]
+        assert all("result" not in e for e in listed)
+        assert [e["created_at"] for e in listed] == sorted(e["created_at"] for e in listed)
+        others = c.get("/executions", headers=B).json()["executions"]
+        assert not {e["id"] for e in others} & set(ids)
+        assert c.get("/executions").status_code == 401
+        c.delete(running, headers=A)
+        assert c.get("/executions", headers=A).json()["executions"][-1]["status"] == "cancelled"
 
 
 def test_oldest_finished_are_evicted_past_the_count(keyed):
@@ -188,9 +216,29 @@ def test_openapi_describes_executions(keyed):
     assert "Location" in post["responses"]["202"]["headers"]
     assert post["security"] == [{"APIKeyHeader": []}]
     assert {"401", "415", "422", "429", "503"} <= set(post["responses"])
+    listing = doc["paths"]["/executions"]["get"]
+    assert listing["security"] == [{"APIKeyHeader": []}] and "401" in listing["responses"]
+    assert "ExecutionList" in str(listing["responses"]["200"])
     item = doc["paths"]["/executions/{execution_id}"]
     assert set(item) >= {"get", "delete"}
     for op in (item["get"], item["delete"]):
         assert {"401", "404", "410"} <= set(op["responses"])
     status = doc["components"]["schemas"]["ExecutionState"]["properties"]["status"]
     assert set(status["enum"]) == {"queued", "running", "done", "cancelled", "failed"}
+
+
+def test_kept_results_are_bounded_in_bytes(start_server):
+    """MLPY_MAX_EXECUTION_BYTES: results of about 800 bytes each, 1024 bytes kept in all:
+    the second finished execution drops the first (410, naming the setting)."""
+    server = start_server(env={"MLPY_MAX_EXECUTION_BYTES": "1024", "MLPY_ISOLATION": "thread"})
+    body = {"code": "result = s;", "context": {"s": "x" * 600}}
+    with server.client() as c:
+        first = c.post("/executions", json=body).headers["location"]
+        assert poll(c, first, FINISHED)["result"]["value"] == "x" * 600
+        second = c.post("/executions", json=body).headers["location"]
+        assert poll(c, second, FINISHED)["status"] == "done"
+        r = c.get(first)
+        assert r.status_code == 410 and "MLPY_MAX_EXECUTION_BYTES" in r.json()["detail"]
+        assert c.get(second).status_code == 200
+        assert [e["id"] for e in c.get("/executions").json()["executions"]] == [
+            second.rsplit("/", 1)[1]]

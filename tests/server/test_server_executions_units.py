@@ -72,3 +72,25 @@ def test_shutdown_ends_live_executions(make_client):
     state = c.app.state.ml
     c.__exit__(None, None, None)        # the lifespan ends: the run is stopped
     assert state.executions.live == 0 and fake.cancelled == 1
+
+
+def test_listing_without_keys_is_per_client_address():
+    """Without API keys every record's owner is None: the listing goes by client address."""
+    from mlpy_server.executions import Executions
+
+    async def scenario():
+        store = Executions(retention=60, max_kept=10, max_bytes=1 << 20)
+
+        async def run(record):
+            store.finish(record, "done", result=b"{}", success=True)
+
+        mine = store.start(None, run, "ip:10.0.0.1")
+        theirs = store.start(None, run, "ip:10.0.0.2")
+        await asyncio.sleep(0)
+        return store, mine, theirs
+
+    store, mine, theirs = asyncio.run(scenario())
+    assert store.listing(None, "ip:10.0.0.1") == [mine]
+    assert store.listing(None, "ip:10.0.0.2") == [theirs]
+    assert store.listing("some-key", "ip:10.0.0.1") == []
+    assert mine.summary(60)["success"] is True and "result" not in mine.summary(60)

@@ -136,3 +136,60 @@ def test_the_openapi_document_declares_the_key_and_the_headers(start_server):
     assert all("X-Request-ID" in r["headers"] for r in execute["responses"].values())
     notebook = doc["paths"]["/notebooks/execute"]["post"]["responses"]["200"]["headers"]
     assert {"X-Notebook-Status", "X-Notebook-Failed-Cells", "X-Notebook-Stopped"} <= set(notebook)
+
+
+def test_notebook_shapes_nbformat_fails_on_are_a_422(client):
+    # nbformat's validator raises a TypeError on these while wording its message (found by
+    # schemathesis): the server answers 422 naming the field, never 500
+    cell = {"cell_type": {}, "source": "1", "metadata": {}}
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
+    reply = client.post("/notebooks/execute", json=nb)
+    assert "must be a string" in detail(reply)
+    assert reply.json()["detail"][0]["loc"] == ["body", "cells", 0, "cell_type"]
+    cell.update(cell_type="code", outputs=[{"output_type": [1]}])
+    reply = client.post("/notebooks/execute", json=nb)
+    assert reply.json()["detail"][0]["loc"] == ["body", "cells", 0, "outputs", 0, "output_type"]
+    nb["cells"] = [[None, None]]
+    assert "must be an object" in detail(client.post("/notebooks/execute", json=nb))
+    nb["cells"] = "AAA"
+    assert "must be an array" in detail(client.post("/notebooks/execute", json=nb))
+    nb.update(cells=[], nbformat_minor="5")
+    assert "must be an integer" in detail(client.post("/notebooks/execute", json=nb))
+    nb.update(nbformat_minor=-1)
+    assert "at least 0" in detail(client.post("/notebooks/execute", json=nb))
+
+
+def test_the_schema_carries_the_configured_limits(start_server):
+    # the OpenAPI document says what this server accepts: a timeout up to MLPY_MAX_TIMEOUT
+    # (and the 5 s default cut to it), code up to MLPY_MAX_CODE_LENGTH characters
+    server = start_server(env={"MLPY_MAX_TIMEOUT": "2", "MLPY_MAX_CODE_LENGTH": "50"})
+    with server.client() as c:
+        spec = c.get("/openapi.json").json()
+        body = spec["components"]["schemas"]["ExecuteRequest"]["properties"]
+        assert body["timeout"]["maximum"] == 2 and body["timeout"]["default"] == 2
+        assert body["code"]["maxLength"] == 50
+        examples = spec["paths"]["/execute"]["post"]["requestBody"]["content"][
+            "application/json"]["examples"]
+        assert all(e["value"].get("timeout", 0) <= 2 for e in examples.values())
+        # the default timeout runs (cut to 2 s); asking for more is refused
+        assert c.post("/execute", json={"code": "result = 1;"}).json()["success"] is True
+        assert c.post("/notebooks/execute", json={"nbformat": 4, "nbformat_minor": 5,
+                                                  "cells": []}).status_code == 200
+        assert "at most 2 seconds" in detail(c.post("/execute", json={"code": "result = 1;",
+                                                                     "timeout": 3}))
+
+
+def test_a_session_cell_takes_context_like_execute(client):
+    # issue 14: a session cell's `context` was once silently dropped
+    sid = client.post("/sessions").json()["id"]
+    try:
+        reply = client.post(f"/sessions/{sid}/execute",
+                            json={"code": "total = x + y;\ntotal", "context": {"x": 2, "y": 40}})
+        assert reply.json()["display_value"] == 42, reply.text
+        # the context's names stay bound in the session like any other variable
+        assert client.post(f"/sessions/{sid}/execute",
+                           json={"code": "total + x"}).json()["display_value"] == 44
+        assert "reserved word" in detail(client.post(f"/sessions/{sid}/execute", json={
+            "code": "1", "context": {"if": 1}}))
+    finally:
+        client.delete(f"/sessions/{sid}")
