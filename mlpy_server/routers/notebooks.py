@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
 from nbformat.corpus.words import generate_corpus_id
+from nbformat.v4 import nbformat_minor as NEWEST_MINOR
 
 from mlpy.display import error_content, mime_bundle
 from mlpy.program import program_id
@@ -31,7 +32,8 @@ NOTEBOOK_SCHEMA: dict[str, Any] = {
     "required": ["nbformat", "nbformat_minor", "cells"],
     "properties": {
         "nbformat": {"const": 4, "description": "only nbformat 4 notebooks are run"},
-        "nbformat_minor": {"type": "integer", "minimum": 0},
+        "nbformat_minor": {"type": "integer", "minimum": 0, "maximum": NEWEST_MINOR,
+                           "description": "the minor versions the server's nbformat reads"},
         "metadata": {"type": "object"},
         "cells": {"type": "array", "items": {
             "type": "object", "required": ["cell_type", "source"],
@@ -58,6 +60,12 @@ def _check_kinds(nb: dict) -> None:
                                    or minor < 0):
         raise validation_error(("body", "nbformat_minor"), "must be an integer of at least 0",
                                minor)
+    if isinstance(minor, int) and minor > NEWEST_MINOR:
+        # nbformat validates a minor version newer than it knows only loosely (any cell
+        # shape passes), so such a notebook would run unchecked
+        raise validation_error(("body", "nbformat_minor"),
+                               f"must be at most {NEWEST_MINOR}: this server reads nbformat "
+                               f"4.0 to 4.{NEWEST_MINOR}", minor)
     cells = nb.get("cells")
     if "cells" in nb and not isinstance(cells, list):
         raise validation_error(("body", "cells"), "must be an array of cells")

@@ -159,6 +159,26 @@ def test_notebook_shapes_nbformat_fails_on_are_a_422(client):
     assert "at least 0" in detail(client.post("/notebooks/execute", json=nb))
 
 
+def test_a_notebook_minor_version_newer_than_nbformat_knows_is_a_422(client):
+    # nbformat checks a newer minor version only loosely: cells of any shape passed and ran
+    # (found by schemathesis); the schema says the range too
+    from nbformat.v4 import nbformat_minor as newest
+
+    cells = [{"cell_type": "weird", "source": {}, "metadata": {}}]
+    nb = {"nbformat": 4, "nbformat_minor": newest + 1, "metadata": {}, "cells": cells}
+    reply = client.post("/notebooks/execute?allow_errors=true", json=nb)
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["loc"] == ["body", "nbformat_minor"]
+    assert f"at most {newest}" in detail(reply)
+    nb["nbformat_minor"] = newest
+    assert client.post("/notebooks/execute?allow_errors=true", json=nb).status_code == 422
+    nb["cells"] = [{"cell_type": "code", "source": "result = 1;", "metadata": {}}]
+    assert client.post("/notebooks/execute", json=nb).status_code == 200
+    body = client.get("/openapi.json").json()["paths"]["/notebooks/execute"]["post"][
+        "requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["nbformat_minor"]["maximum"] == newest
+
+
 def test_the_schema_carries_the_configured_limits(start_server):
     # the OpenAPI document says what this server accepts: a timeout up to MLPY_MAX_TIMEOUT
     # (and the 5 s default cut to it), code up to MLPY_MAX_CODE_LENGTH characters
