@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.types import Receive
 
 from .admission import retry_after
 from .jsonvalues import check_context
@@ -47,15 +48,15 @@ class ClientGone(Exception):
     """The client disconnected before its execution ended (the execution was stopped)."""
 
 
-async def until_disconnected(request: Request) -> None:
+async def until_disconnected(receive: Receive) -> None:
     """Return once the client has closed the connection (the body has been read already)."""
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] == "http.disconnect":
             return
 
 
-async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+async def unless_disconnected(receive: Receive, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it (which stops the execution and frees its worker) as soon
     as the client disconnects; then raises ClientGone.  One watcher task per request: the
     work runs in the request's own task."""
@@ -65,7 +66,7 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
 
     async def watch() -> None:
         nonlocal gone
-        await until_disconnected(request)
+        await until_disconnected(receive)
         gone = True
         current.cancel()
 
@@ -138,17 +139,20 @@ def json_response(body: Any, status_code: int = 200, headers: dict | None = None
 
 
 async def run_guarded(state: ServerState, endpoint: str, make, *, tenant: str | None,
-                      request: Request | None = None, admit: bool = True):
+                      request: Request | None = None, admit: bool = True,
+                      receive: Receive | None = None):
     """state.run with the 503s of a full queue or a shutdown (429 past the tenant's share).
     Should the executor itself raise (e.g. refusing a context name), the failure becomes a
-    `success: false` result.  With `request`, the client disconnecting stops the execution
-    (ClientGone)."""
+    `success: false` result.  With `request` (or its ASGI `receive`), the client
+    disconnecting stops the execution (ClientGone)."""
+    if request is not None:
+        receive = request.receive
     try:
         work = state.run(endpoint, make, admit, tenant)
-        if request is None:
+        if receive is None:
             return await work
         try:
-            return await unless_disconnected(request, work)
+            return await unless_disconnected(receive, work)
         except ClientGone:
             state.metrics.executions.inc(endpoint, "disconnected")
             raise
