@@ -236,8 +236,9 @@ class Gateway:
             if complete:               # after the body: only the disconnect is left to wait for
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):    # (no task per part, as wait_for)
+                    message = await receive()
+            except TimeoutError:
                 raise HTTPException(408, f"the request body did not arrive within {timeout:g} "
                                          f"seconds") from None
             if message["type"] == "http.request":
