@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -121,9 +122,18 @@ def check_request_context(state: ServerState, context: dict | None) -> None:
         raise validation_error(("body", "context"), problem)
 
 
-def json_bytes(body: Any) -> bytes:
+def json_bytes(body: Any, *, finite: bool = False) -> bytes:
     """`body` as JSON that is always valid UTF-8: a string holding a lone surrogate (ML's
-    chr(0xD800), a context value) is written as its JSON escape, \\ud800."""
+    chr(0xD800), a context value) is written as its JSON escape, \\ud800; a float that is
+    not finite is an error.  With `finite` (an execution's reply, whose value `to_json`
+    checked) orjson writes it: several times faster, the same JSON values (a float may be
+    spelt `1e16` where `json` writes `1e+16`).  What orjson refuses — a lone surrogate, an
+    integer past 64 bits, a key that is not a string — goes through `json` as before."""
+    if finite:
+        try:
+            return orjson.dumps(body)
+        except TypeError:         # orjson.JSONEncodeError is a TypeError
+            pass
     text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     try:
         return text.encode("utf-8")
@@ -132,10 +142,11 @@ def json_bytes(body: Any) -> bytes:
                           separators=(",", ":")).encode("ascii")
 
 
-def json_response(body: Any, status_code: int = 200, headers: dict | None = None) -> Response:
+def json_response(body: Any, status_code: int = 200, headers: dict | None = None, *,
+                  finite: bool = False) -> Response:
     """A JSON reply that is always valid UTF-8 (json_bytes)."""
-    return Response(json_bytes(body), status_code=status_code, headers=headers,
-                    media_type="application/json")
+    return Response(json_bytes(body, finite=finite), status_code=status_code,
+                    headers=headers, media_type="application/json")
 
 
 async def run_guarded(state: ServerState, endpoint: str, make, *, tenant: str | None,

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,7 +54,10 @@ async def execute(request: Request,
     result = await run_guarded(state, "execute", lambda: executor.execute(
         body.code, timeout=body.timeout, context=body.context), tenant=tenant_of(request),
         request=request)
-    return json_response(await state.render("execute", result))
+    return json_response(await state.render("execute", result), finite=True)
+
+
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def _replay(messages: list[Message], receive: Receive,
@@ -107,7 +112,7 @@ class LeanExecute:
             result = await run_guarded(state, "execute", lambda: executor.execute(
                 body.code, timeout=body.timeout, context=body.context), tenant=tenant,
                 receive=receive)
-            data = json_bytes(await state.render("execute", result))
+            data = json_bytes(await state.render("execute", result), finite=True)
         except Exception as exc:        # 429, 503, a disconnect: the app's own handlers
             handler = self._handler(exc)
             if handler is None:
@@ -126,7 +131,11 @@ class LeanExecute:
         if messages[-1]["type"] != "http.request":
             return None
         try:
-            value = json.loads(b"".join(m.get("body", b"") for m in messages))
+            data = b"".join(m.get("body", b"") for m in messages)
+            # orjson reads what json reads, to the same values, or refuses it (NaN,
+            # Infinity, a lone surrogate, a byte-order mark: the app answers those) — but
+            # for an integer past 64 bits, which it reads as a float
+            value = json.loads(data) if _LONG_NUMBER.search(data) else orjson.loads(data)
             if type(value) is not dict:
                 return None
             body = ExecuteRequest.model_validate(value)
