@@ -100,7 +100,10 @@ class LeanExecute:
                     break
         except Exception as exc:        # 408, 413: the app answers as it always has
             return await fallback(scope, _replay(messages, receive, exc), send)
-        body = self._body(messages, state)
+        try:
+            body = self._body(messages, state)
+        except RequestValidationError as exc:   # over a limit: answered as the route would,
+            return await self._answer(scope, receive, send, exc)    # without a second parse
         if body is None:
             return await fallback(scope, _replay(messages, receive), send)
         key = scope.get("state", {}).get("api_key")
@@ -114,20 +117,26 @@ class LeanExecute:
                 receive=receive)
             data = json_bytes(await state.render("execute", result), finite=True)
         except Exception as exc:        # 429, 503, a disconnect: the app's own handlers
-            handler = self._handler(exc)
-            if handler is None:
-                raise                   # a bug: the server-error handler reports it
-            response = await handler(Request(scope, receive), exc)
-            return await response(scope, receive, send)
+            return await self._answer(scope, receive, send, exc)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", str(len(data)).encode()),
                                 (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": data})
 
+    async def _answer(self, scope: Scope, receive: Receive, send: Send,
+                      exc: Exception) -> None:
+        """Answer `exc` with the app's handler for it (as the route's failure would be)."""
+        handler = self._handler(exc)
+        if handler is None:
+            raise exc                   # a bug: the server-error handler reports it
+        response = await handler(Request(scope, receive), exc)
+        await response(scope, receive, send)
+
     @staticmethod
     def _body(messages: list[Message], state: ServerState) -> ExecuteRequest | None:
         """The request body as `execute` would receive it, or None for anything the app
-        should answer itself."""
+        should answer itself. Raises the RequestValidationError of a limit (code length,
+        timeout, context size or depth) as `execute` would: a context is walked once."""
         if messages[-1]["type"] != "http.request":
             return None
         try:
@@ -139,11 +148,11 @@ class LeanExecute:
             if type(value) is not dict:
                 return None
             body = ExecuteRequest.model_validate(value)
-            check_code(state, body.code)
-            check_timeout(state, body.timeout)
-            check_request_context(state, body.context)
-        except (ValueError, RecursionError, RequestValidationError):
+        except (ValueError, RecursionError):
             return None                 # (pydantic's ValidationError is a ValueError)
+        check_code(state, body.code)
+        check_timeout(state, body.timeout)
+        check_request_context(state, body.context)
         return body
 
     def _handler(self, exc: Exception) -> Any:
