@@ -8,6 +8,11 @@ the built-in asyncio client when it is missing) at 16 connections, while a side 
 over several rounds and the best round counts, because this VM's speed drifts by ±10%.
 
     python bench/server.py [--seconds 5] [--rounds 3] [--connections 16] [--server-workers 1 2]
+                           [--compare-tree DIR]
+
+`--compare-tree DIR` adds the thread and process rows of another checkout (e.g. `git worktree
+add /tmp/before <commit>`), alternated with this one's in the same rounds: a before/after
+comparison that the VM's drift does not skew.
 
 Prints one table: req/s, p50, p99, the health probe's p99 and the ratio to the bare endpoint.
 """
@@ -52,6 +57,7 @@ class Server:
     app: str
     env: dict[str, str] = field(default_factory=dict)
     processes: int = 1
+    root: Path = ROOT         # the checkout whose mlpy_server runs
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -63,11 +69,11 @@ class Server:
         env.update({"MLPY_MAX_WORKERS": str(executor_workers), "MLPY_LOG_LEVEL": "warning",
                     "MLPY_MAX_CONCURRENT_PER_CLIENT": "100000",
                     "MLPY_RATE_LIMIT_PER_MINUTE": "0",
-                    "PYTHONPATH": str(ROOT)}, **self.env)
+                    "PYTHONPATH": str(self.root)}, **self.env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port",
              str(self.port), "--log-level", "warning", "--no-access-log",
-             "--workers", str(self.processes)], cwd=ROOT, env=env)
+             "--workers", str(self.processes)], cwd=self.root, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -237,6 +243,9 @@ def main() -> None:
     parser.add_argument("--executor-workers", type=int, default=4)
     parser.add_argument("--server-workers", type=int, nargs="*", default=[1, 2],
                         help="server process counts for the scaling rows (process isolation)")
+    parser.add_argument("--compare-tree", type=Path, default=None,
+                        help="another checkout whose thread and process rows alternate with "
+                             "this one's")
     args = parser.parse_args()
 
     guarded = {"MLPY_API_KEYS": API_KEY, "MLPY_RATE_LIMIT_PER_MINUTE": "100000000"}
@@ -257,13 +266,19 @@ def main() -> None:
              Case("thread  100-iteration loop", thread, LOOP_100, 5050),
              Case("process 100-iteration loop", process, LOOP_100, 5050)]
     cases += [Case(f"{s.name} server processes", s, TRIVIAL, 4) for s in scaled]
+    compared: list[Server] = []
+    if args.compare_tree is not None:
+        tree = args.compare_tree.resolve()
+        compared = [Server(f"{mode} ({tree.name})", "mlpy_server.app:app",
+                           {"MLPY_ISOLATION": mode}, root=tree) for mode in ("thread", "process")]
+        cases += [Case(f"{s.name[:32]:32} 2 + 2", s, TRIVIAL, 4) for s in compared]
 
     script_dir = tempfile.mkdtemp(prefix="mlpy-bench-")
     script: str | None = None
     if shutil.which("wrk"):
         script = os.path.join(script_dir, "execute.lua")
         Path(script).write_text(WRK_SCRIPT)
-    servers = [bare, thread, process, thread_auth, process_auth, *scaled]
+    servers = [bare, thread, process, thread_auth, process_auth, *scaled, *compared]
     best: dict[str, Figures] = {}
     try:
         for server in servers:

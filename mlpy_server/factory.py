@@ -168,8 +168,10 @@ def _drain(state: ServerState) -> None:
 
 def create_app(settings: Settings | None = None, *,
                executor_factory: Callable[[Settings], Executor] | None = None,
-               clock: Callable[[], float] = time.monotonic) -> FastAPI:
-    """The app. `clock` (seconds, monotonic) drives session expiry and rate limits."""
+               clock: Callable[[], float] = time.monotonic, lean: bool = True) -> FastAPI:
+    """The app. `clock` (seconds, monotonic) drives session expiry and rate limits; `lean`
+    serves `POST /execute` on its short path (execute.LeanExecute; off only for the tests
+    that compare the two paths)."""
     settings = settings or Settings()
     make_executor = executor_factory or default_executor
     holder = _Holder()
@@ -283,7 +285,8 @@ def create_app(settings: Settings | None = None, *,
         app.include_router(module.router)
     openapi.install(app, settings)
 
-    app.add_middleware(Gateway, holder=holder, settings=settings)
+    app.add_middleware(Gateway, holder=holder, settings=settings,
+                       lean=execute.LeanExecute(app) if lean else None)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

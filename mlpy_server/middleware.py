@@ -55,7 +55,7 @@ def _is_json(content_type: bytes) -> bool:
 class _Request:
     """What the gateway reads from one request's headers, in one pass."""
 
-    __slots__ = ("rid", "api_key", "content_length", "json_body", "host")
+    __slots__ = ("rid", "api_key", "content_length", "json_body", "host", "stream")
 
     def __init__(self, headers: list[tuple[bytes, bytes]]):
         self.rid: str | None = None
@@ -63,6 +63,7 @@ class _Request:
         self.content_length: int | None = None
         self.json_body = False                    # Content-Type says JSON
         self.host: str | None = None
+        self.stream = False                       # Accept names text/event-stream
         for name, value in headers:
             if name == b"x-request-id":
                 text = value.decode("latin-1")
@@ -74,6 +75,8 @@ class _Request:
                 self.json_body = _is_json(value)
             elif name == b"host":
                 self.host = value.decode("latin-1")
+            elif name == b"accept":
+                self.stream = self.stream or b"text/event-stream" in value
             elif name == b"content-length":
                 try:
                     self.content_length = int(value)
@@ -126,8 +129,9 @@ class Gateway:
     middlewares would repeat), with one method per concern: request id, Host allow-list,
     JSON-only execution bodies, API key, rate limit, body cap, metrics and the access log."""
 
-    def __init__(self, app, *, holder, settings):
+    def __init__(self, app, *, holder, settings, lean=None):
         self.app = app
+        self.lean = lean      # LeanExecute: POST /execute without the router
         self.holder = holder  # .state is the ServerState once the lifespan has started
         self.settings = settings
         self.public = frozenset(settings.public_paths)
@@ -160,7 +164,12 @@ class Gateway:
                        or self._check_declared_size(request))
             if refusal is not None:
                 return await _send_json(send_wrapper, *refusal)
-            await self.app(scope, self._capped(receive), send_wrapper)
+            if (self.lean is not None and state is not None and not request.stream
+                    and scope["path"] == "/execute" and scope["method"] == "POST"):
+                scope["route"] = self.lean.route        # the metrics' and the log's label
+                await self.lean(scope, self._capped(receive), send_wrapper, state, self.app)
+            else:
+                await self.app(scope, self._capped(receive), send_wrapper)
         finally:
             self._record(state, scope, status_box[0], time.perf_counter() - start)
             REQUEST_ID.reset(token)
@@ -227,8 +236,9 @@ class Gateway:
             if complete:               # after the body: only the disconnect is left to wait for
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):    # (no task per part, as wait_for)
+                    message = await receive()
+            except TimeoutError:
                 raise HTTPException(408, f"the request body did not arrive within {timeout:g} "
                                          f"seconds") from None
             if message["type"] == "http.request":

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+import orjson
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..deps import (check_code, check_request_context, check_timeout, get_state,
+from ..deps import (check_code, check_request_context, check_timeout, get_state, json_bytes,
                     json_response, run_guarded, tenant_of)
+from ..state import ServerState
 from ..streaming import stream_execution, wants_stream
 from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteResponse
 
@@ -49,4 +55,114 @@ async def execute(request: Request,
     result = await run_guarded(state, "execute", lambda: executor.execute(
         body.code, timeout=body.timeout, context=body.context), tenant=tenant_of(request),
         request=request)
-    return json_response(await state.render("execute", result))
+    return json_response(await state.render("execute", result), finite=True)
+
+
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def _replay(messages: list[Message], receive: Receive,
+            error: BaseException | None = None) -> Receive:
+    """`receive` that hands out `messages` again (then raises `error`, if reading them
+    did), then the real `receive`'s."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        if error is not None:
+            raise error
+        return await receive()
+    return replay
+
+
+class LeanExecute:
+    """`POST /execute` without FastAPI's per-request machinery (issue 15): the Gateway
+    calls it for that path instead of the router, so a request costs no route matching,
+    no dependency solving and no exception-middleware layers.  It serves only what it
+    knows to be a plain request — a complete JSON object body that `ExecuteRequest` and the
+    limits accept, no `Accept: text/event-stream` — and runs it exactly as `execute` does.
+    Anything else (a body that is not valid JSON or not valid, a disconnect, a body error)
+    goes to the app with the body replayed, so every error reply is FastAPI's own.  The
+    route stays registered: the OpenAPI document is unchanged."""
+
+    def __init__(self, app: FastAPI):
+        self.handlers = app.exception_handlers
+        self.route = next(r for r in router.routes if getattr(r, "path", None) == "/execute")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, state: ServerState,
+                       fallback: ASGIApp) -> None:
+        messages: list[Message] = []
+        try:
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+        except Exception as exc:        # 408, 413: the app answers as it always has
+            return await fallback(scope, _replay(messages, receive, exc), send)
+        try:
+            body = self._body(messages, state)
+        except RequestValidationError as exc:   # over a limit: answered as the route would,
+            return await self._answer(scope, receive, send, exc)    # without a second parse
+        if body is None:
+            return await fallback(scope, _replay(messages, receive), send)
+        key = scope.get("state", {}).get("api_key")
+        client = scope.get("client")
+        tenant = ("key:" + key if key is not None
+                  else "ip:" + (client[0] if client else "unknown"))   # as tenant_of
+        executor = state.executor
+        try:
+            result = await run_guarded(state, "execute", lambda: executor.execute(
+                body.code, timeout=body.timeout, context=body.context), tenant=tenant,
+                receive=receive)
+            data = json_bytes(await state.render("execute", result), finite=True)
+        except Exception as exc:        # 429, 503, a disconnect: the app's own handlers
+            return await self._answer(scope, receive, send, exc)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(data)).encode()),
+                                (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": data})
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send,
+                      exc: Exception) -> None:
+        """Answer `exc` with the app's handler for it (as the route's failure would be)."""
+        handler = self._handler(exc)
+        if handler is None:
+            raise exc                   # a bug: the server-error handler reports it
+        response = await handler(Request(scope, receive), exc)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _body(messages: list[Message], state: ServerState) -> ExecuteRequest | None:
+        """The request body as `execute` would receive it, or None for anything the app
+        should answer itself. Raises the RequestValidationError of a limit (code length,
+        timeout, context size or depth) as `execute` would: a context is walked once."""
+        if messages[-1]["type"] != "http.request":
+            return None
+        try:
+            data = b"".join(m.get("body", b"") for m in messages)
+            # orjson reads what json reads, to the same values, or refuses it (NaN,
+            # Infinity, a lone surrogate, a byte-order mark: the app answers those) — but
+            # for an integer past 64 bits, which it reads as a float
+            value = json.loads(data) if _LONG_NUMBER.search(data) else orjson.loads(data)
+            if type(value) is not dict:
+                return None
+            body = ExecuteRequest.model_validate(value)
+        except (ValueError, RecursionError):
+            return None                 # (pydantic's ValidationError is a ValueError)
+        check_code(state, body.code)
+        check_timeout(state, body.timeout)
+        check_request_context(state, body.context)
+        return body
+
+    def _handler(self, exc: Exception) -> Any:
+        """The app's handler for `exc`, as Starlette's exception middleware picks it; None
+        for what only the server-error handler catches."""
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            handler = self.handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
