@@ -152,7 +152,7 @@ class LeanExecute:
         except (ValueError, RecursionError):
             return None                 # (pydantic's ValidationError is a ValueError)
         check_code(state, body.code)
-        check_timeout(state, body.timeout)
+        body.timeout = check_timeout(state, body.timeout, given="timeout" in body.model_fields_set)
         check_request_context(state, body.context)
         return body
 
