@@ -23,7 +23,8 @@ from .runtime.imports import SOURCES, check_import
 from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
 from .runtime.signals import HostStop, InterruptStop, MemoryLimitStop, MLThrow, TimeoutStop
-from .runtime.stops import ml_location, ml_position, raise_in_thread, stop_class, timeout_message
+from .runtime.stops import (clear_pending, ml_location, ml_position, raise_in_thread, stop_class,
+                            timeout_message)
 
 _ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabilityError,
                   "ImportError": MLImportError}
@@ -201,7 +202,11 @@ def run(source: str, *, context: dict | None = None, capabilities: Iterable[str]
 
 
 def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
-    """Run on this thread while a watchdog raises TimeoutStop in it once time is up."""
+    """Run on this thread while a watchdog raises TimeoutStop in it once time is up.
+
+    The stop can also land after the program has ended, while its failure is being reported
+    (a deep recursion's stack takes a while to read): that is reported as the timeout. No
+    stop is left pending when this returns: it would surface in the caller's code."""
     done = threading.Event()
     target = threading.get_ident()
     stop = stop_class(TimeoutStop, timeout_message(timeout))
@@ -215,11 +220,22 @@ def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
 
     thread = threading.Thread(target=watchdog, name="mlpy-run-deadline", daemon=True)
     thread.start()
+    outcome = late = None
     try:
         outcome = execute(program, namespace, ctx)
-    finally:
-        done.set()
-        thread.join()
+    except HostStop as exc:             # landed while a failure was being reported
+        late = exc
+    while True:                         # a stop raised just before the watchdog saw `done`
+        try:
+            done.set()
+            thread.join()
+            clear_pending(target)
+            break
+        except HostStop as exc:
+            late = late or exc
+    if outcome is None:
+        assert late is not None
+        outcome = Outcome(False, error=host_stop_error(late), host_event=_host_event(late))
     return outcome
 
 

@@ -37,3 +37,21 @@ def test_using_restores_the_previous_context():
         with using(inner):
             assert current() is inner
         assert current() is outer
+
+
+def test_mlpy_run_with_a_timeout_never_raises_a_late_stop():
+    """`mlpy.run(timeout=)` on a deep recursion: the timeout could land after the program
+    had failed, while its long stack was being read, and escape `mlpy.run` as a raw
+    TimeoutStop (found by bench/fuzz.py). Every run returns a result, and no stop is left
+    pending for the caller's next lines."""
+    import mlpy
+
+    source = "function f(n) { return f(n + 1); }\nf(0);"
+    kinds = set()
+    for i in range(40):
+        result = mlpy.run(source, timeout=0.002 + i * 0.003)
+        assert not result.success
+        kinds.add(result.error_type)
+        for _ in range(2000):          # bytecodes where a leftover stop would surface
+            pass
+    assert kinds <= {"TimeoutError", "RecursionError"}, kinds
