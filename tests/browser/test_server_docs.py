@@ -1,7 +1,8 @@
 """The server's /docs (Swagger UI) and /redoc (ReDoc) in Chromium with every request off
 this machine blocked (issue 14): their JavaScript and CSS come from the installed
 fastapi-offline package, so the pages render, and "Try it out" on POST /execute runs
-`result = 2 + 2;`.  Screenshots go to tests/browser/artifacts/."""
+`result = 2 + 2;`, also on a server with API keys once the key is given to the Authorize
+button.  Screenshots go to tests/browser/artifacts/."""
 
 from __future__ import annotations
 
@@ -29,8 +30,23 @@ def server(tmp_path_factory):
     started.stop()
 
 
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)")
+    from tests.server.conftest import module_server
+
+    started = module_server(tmp_path_factory, "docs-keyed",
+                            {"MLPY_ISOLATION": "thread", "MLPY_API_KEYS": API_KEY})
+    yield started
+    started.stop()
+
+
+API_KEY = "docs-page-key"
+
+
 @pytest.fixture
-def offline_page(server, browser_context):
+def offline_page(browser_context):
     """A page whose requests to anywhere but this machine are aborted (and recorded)."""
     page = browser_context.new_page()
     page.set_default_timeout(30_000)
@@ -51,30 +67,57 @@ def offline_page(server, browser_context):
         page.close()
 
 
-def test_swagger_ui_renders_offline_and_runs_code(server, offline_page):
-    page = offline_page
-    page.goto(f"{server.url}/docs")
+def _execute_operation(page):
+    """POST /execute's block on the Swagger UI page (not /sessions/{id}/execute)."""
     execute = page.locator(".opblock-post", has=page.locator(
         ".opblock-summary-path", has_text="/execute")).filter(
         has_not=page.locator(".opblock-summary-path", has_text="/sessions")).first
     execute.wait_for()
-    paths = page.locator(".opblock-summary-path").all_inner_texts()
-    assert {"/execute", "/executions", "/health"} <= {p.strip() for p in paths}
-    page.screenshot(path=str(ARTIFACTS / "server-docs.png"), full_page=False)
+    return execute
 
-    # Try it out: the first example of POST /execute is `result = 2 + 2;`
+
+def _try_it_out(execute) -> tuple[int, dict]:
+    """Run POST /execute's first example (`result = 2 + 2;`): the status and the reply."""
     execute.locator(".opblock-summary").click()
     execute.locator("button.try-out__btn").click()
     body = execute.locator("textarea.body-param__text")
     assert "result = 2 + 2;" in body.input_value()
     execute.locator("button.execute").click()
-    answer = execute.locator(".responses-wrapper .live-responses-table .response-col_description "
-                             "pre.microlight").first
+    row = execute.locator(".responses-wrapper .live-responses-table tbody tr.response").first
+    answer = row.locator(".response-col_description pre.microlight").first
     answer.wait_for()
-    reply = json.loads(answer.inner_text())
-    assert reply["success"] is True and reply["value"] == 4
-    answer.scroll_into_view_if_needed()
+    status = int(row.locator(".response-col_status").inner_text().strip())
+    return status, json.loads(answer.inner_text())
+
+
+def test_swagger_ui_renders_offline_and_runs_code(server, offline_page):
+    page = offline_page
+    page.goto(f"{server.url}/docs")
+    execute = _execute_operation(page)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/execute", "/executions", "/health"} <= {p.strip() for p in paths}
+    page.screenshot(path=str(ARTIFACTS / "server-docs.png"), full_page=False)
+
+    # Try it out: the first example of POST /execute is `result = 2 + 2;`
+    status, reply = _try_it_out(execute)
+    assert status == 200 and reply["success"] is True and reply["value"] == 4
     page.screenshot(path=str(ARTIFACTS / "server-docs-try-it-out.png"), full_page=False)
+    assert page.blocked == []
+
+
+def test_the_authorize_button_takes_the_api_key(keyed_server, offline_page):
+    """With MLPY_API_KEYS set, the page's Authorize button (the declared X-API-Key scheme)
+    takes the key, and Try it out sends it: 4 instead of 401."""
+    page = offline_page
+    page.goto(f"{keyed_server.url}/docs")
+    page.locator(".scheme-container button.authorize").click()
+    dialog = page.locator(".dialog-ux .modal-ux")
+    dialog.locator("input").first.fill(API_KEY)
+    dialog.locator("button.authorize").click()
+    dialog.locator("button.btn-done").click()
+    status, reply = _try_it_out(_execute_operation(page))
+    assert status == 200 and reply["value"] == 4, reply
+    page.screenshot(path=str(ARTIFACTS / "server-docs-authorized.png"), full_page=False)
     assert page.blocked == []
 
 
