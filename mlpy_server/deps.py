@@ -12,7 +12,7 @@ import orjson
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
 from .admission import retry_after
 from .jsonvalues import check_context
@@ -38,11 +38,17 @@ def owner_of(request: Request) -> str | None:
 
 def tenant_of(request: Request) -> str:
     """Who a per-tenant quota counts: the API key, else the client's address."""
-    key = owner_of(request)
+    return tenant_of_scope(request.scope)
+
+
+def tenant_of_scope(scope: Scope) -> str:
+    """tenant_of for an ASGI scope (the gateway and the short /execute path have no Request):
+    the API key the gateway accepted, else the client's address."""
+    key = scope.get("state", {}).get("api_key")
     if key is not None:
         return "key:" + key
-    client = request.client
-    return "ip:" + (client.host if client else "unknown")
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
 
 
 class ClientGone(Exception):
@@ -119,6 +125,15 @@ def check_timeout(state: ServerState, timeout: float, loc=("body", "timeout"), *
         raise validation_error(loc, f"timeout must be at most {limit:g} seconds", timeout,
                                "less_than_equal")
     return timeout
+
+
+def check_run_request(state: ServerState, body: Any) -> None:
+    """The server's limits on a request body that runs code (`/execute`, `/executions`, a
+    session cell): code length, timeout and context, each a 422 naming its field. A body
+    without a timeout gets the default cut to MLPY_MAX_TIMEOUT."""
+    check_code(state, body.code)
+    body.timeout = check_timeout(state, body.timeout, given="timeout" in body.model_fields_set)
+    check_request_context(state, body.context)
 
 
 def check_request_context(state: ServerState, context: dict | None) -> None:

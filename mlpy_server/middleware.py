@@ -15,6 +15,7 @@ import secrets
 from fastapi import HTTPException
 
 from .admission import retry_after
+from .deps import tenant_of_scope
 from .logs import REQUEST_ID
 
 log = logging.getLogger("mlpy.server.access")
@@ -205,12 +206,7 @@ class Gateway:
             scope.setdefault("state", {})["api_key"] = api_key
         if state.limiter is None:
             return None
-        if api_key is not None and state.auth_required:
-            who = "key:" + api_key
-        else:
-            client = scope.get("client")
-            who = "ip:" + (client[0] if client else "unknown")
-        wait = state.limiter.check(who)
+        wait = state.limiter.check(tenant_of_scope(scope))   # the key accepted above, else the address
         if wait <= 0:
             return None
         retry = retry_after(wait)

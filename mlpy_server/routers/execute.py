@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..deps import (check_code, check_request_context, check_timeout, get_state, json_bytes,
-                    json_response, run_guarded, tenant_of)
+from ..deps import (check_run_request, get_state, json_bytes, json_response, run_guarded,
+                    tenant_of, tenant_of_scope)
 from ..state import ServerState
 from ..streaming import stream_execution, wants_stream
 from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteResponse
@@ -41,10 +41,7 @@ async def execute(request: Request,
     `Accept: text/event-stream` the reply is Server-Sent Events: `stdout`/`stderr` while the
     code runs, then `result` (the JSON body), or `error` for a full queue or a shutdown."""
     state = get_state(request)
-    check_code(state, body.code)
-    body.timeout = check_timeout(state, body.timeout,
-                                 given="timeout" in body.model_fields_set)
-    check_request_context(state, body.context)
+    check_run_request(state, body)
     executor = state.executor
     if wants_stream(request):
         return stream_execution(
@@ -107,15 +104,11 @@ class LeanExecute:
             return await self._answer(scope, receive, send, exc)    # without a second parse
         if body is None:
             return await fallback(scope, _replay(messages, receive), send)
-        key = scope.get("state", {}).get("api_key")
-        client = scope.get("client")
-        tenant = ("key:" + key if key is not None
-                  else "ip:" + (client[0] if client else "unknown"))   # as tenant_of
         executor = state.executor
         try:
             result = await run_guarded(state, "execute", lambda: executor.execute(
-                body.code, timeout=body.timeout, context=body.context), tenant=tenant,
-                receive=receive)
+                body.code, timeout=body.timeout, context=body.context),
+                tenant=tenant_of_scope(scope), receive=receive)
             data = json_bytes(await state.render("execute", result), finite=True)
         except Exception as exc:        # 429, 503, a disconnect: the app's own handlers
             return await self._answer(scope, receive, send, exc)
@@ -151,9 +144,7 @@ class LeanExecute:
             body = ExecuteRequest.model_validate(value)
         except (ValueError, RecursionError):
             return None                 # (pydantic's ValidationError is a ValueError)
-        check_code(state, body.code)
-        body.timeout = check_timeout(state, body.timeout, given="timeout" in body.model_fields_set)
-        check_request_context(state, body.context)
+        check_run_request(state, body)
         return body
 
     def _handler(self, exc: Exception) -> Any:

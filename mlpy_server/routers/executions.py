@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import Response
 
-from ..deps import (check_code, check_request_context, check_timeout, get_state, json_bytes,
-                    json_response, owner_of, run_guarded, tenant_of)
+from ..deps import (check_run_request, get_state, json_bytes, json_response, owner_of,
+                    run_guarded, tenant_of)
 from ..executions import Execution, ExecutionGone, ExecutionUnknown
 from ..models import (EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecutionList,
                       ExecutionState)
@@ -80,10 +80,7 @@ async def start_execution(request: Request,
     the same 429/503 as `/execute` would give.  Records are kept by the server process that
     accepted them."""
     state = get_state(request)
-    check_code(state, body.code)
-    body.timeout = check_timeout(state, body.timeout,
-                                 given="timeout" in body.model_fields_set)
-    check_request_context(state, body.context)
+    check_run_request(state, body)
     tenant = tenant_of(request)
     record = state.executions.start(owner_of(request),
                                     lambda r: _run(state, r, body, tenant), tenant)

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
-from ..deps import (check_code, check_request_context, check_timeout, get_state,
-                    json_response, owner_of, run_guarded, tenant_of)
+from ..deps import (check_run_request, get_state, json_response, owner_of, run_guarded,
+                    tenant_of)
 from ..models import (DeletedResponse, ErrorDetail, InterruptResponse, ResetResponse,
                       SessionCreated, SessionExecuteRequest, SessionExecuteResponse, SessionInfo,
                       SessionList)
@@ -78,10 +78,7 @@ async def execute_in_session(session_id: str, request: Request,
     `MLPY_MAX_SESSION_QUEUE` wait (503 beyond), each at most `MLPY_QUEUE_TIMEOUT` seconds.
     A client that disconnects stops its cell."""
     state, entry = await _entry(request, session_id)
-    check_code(state, body.code)
-    body.timeout = check_timeout(state, body.timeout,
-                                 given="timeout" in body.model_fields_set)
-    check_request_context(state, body.context)
+    check_run_request(state, body)
     if wants_stream(request):
         return stream_execution(lambda on_output: _run_cell(state, entry, body, on_output),
                                 _as_is)
