@@ -103,9 +103,7 @@ def mul(a, b):
     ta = type(a)
     tb = type(b)
     if ta in _NUMBER and tb in _NUMBER:
-        if ta is int and tb is int and (a.bit_length() + b.bit_length()) > 4096:
-            return cap_int(_big_product(a, b))
-        return a * b
+        return int_product(a, b) if ta is int and tb is int else a * b
     if (ta is str or ta is list) and (tb is int or tb is bool):
         seq, count = a, b
     elif (tb is str or tb is list) and (ta is int or ta is bool):
