@@ -384,8 +384,12 @@ class ProcessPool(StoppablePool):
         return ProcessSession(self, context, self.settings.output_interval, durable=durable,
                               restore=restore)
 
+    def _queue_of(self, slot: _Slot | None) -> deque[Job]:
+        """Where a slot's jobs wait: its session's own queue, else the shared one."""
+        return self._shared if slot is None or slot.sid is None else slot.private
+
     def _next_job(self, slot: _Slot) -> Job | None:
-        queue = self._shared if slot.sid is None else slot.private
+        queue = self._queue_of(slot)
         while queue:
             job = queue.popleft()
             if job.state == QUEUED:
@@ -444,9 +448,7 @@ class ProcessPool(StoppablePool):
                 return
             proc.job = None
             job.data.proc = None
-            slot = proc.slot
-            queue = slot.private if slot is not None and slot.sid is not None else self._shared
-            queue.appendleft(job)
+            self._queue_of(proc.slot).appendleft(job)
             self.events["requeued", "worker gone"] += 1
 
     def _finish_unsent(self, proc: _Proc, rid: int, err: Exception) -> None:
