@@ -23,7 +23,7 @@ from .runtime import helper_names as H
 from .runtime import ops
 from .runtime.builtins import BUILTINS
 from .scoping import (BodyFacts, Scope, all_bound, cannot_rebind, counter_locals, first_use,
-                      integer_locals, list_typed, str_typed, typed_locals)
+                      is_int, list_typed, str_typed, typed_locals)
 from .spans import FunctionSources
 from .security import (DENIED_NAMES, identifier_problem, import_problem, member_problem,
                        refused_name)
@@ -482,7 +482,7 @@ class Compiler(ArithmeticLowering):
             decls.append(stamp(cls(names=[py_name(nl_name)]), node))
         if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
-            scope.ints = integer_locals(body_nodes, facts, scope, self.says_nonlocal)
+            scope.ints = typed_locals(body_nodes, facts, scope, self.says_nonlocal, is_int)
             scope.counters = counter_locals(facts, scope.ints)
             scope.sequences = facts.sequences
             scope.strs = typed_locals(body_nodes, facts, scope, self.says_nonlocal, str_typed)

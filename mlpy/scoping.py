@@ -214,34 +214,13 @@ def is_str(node) -> bool:
     return answer
 
 
-def integer_locals(body: list, facts: BodyFacts, scope: "Scope",
-                    may_nest_nonlocal: bool) -> frozenset:
-    """Locals of a function that can only ever hold integers: every binding is `name = e`
-    with `e` an integer expression (a fixpoint: `i = i + 1` keeps `i` an integer). Names a
-    nested function may rebind through `nonlocal` are left out."""
-    assigns = facts.assigns
-    ints = {name for name, _ in assigns} - facts.other - scope.params - set(scope.nonlocals)
-    if not ints:
-        return frozenset()
-    if may_nest_nonlocal:
-        ints -= nested_nonlocal_names(body)
-    changed = True
-    while changed:
-        changed = False
-        for name, value in assigns:
-            if name in ints and not is_int(value, ints):
-                ints.discard(name)
-                changed = True
-    return frozenset(ints)
-
-
 def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal: bool,
                  typed) -> frozenset:
     """Locals of a function whose every binding is `name = e` with `typed(e, names)` true,
-    `names` being the candidates themselves (a fixpoint, as for integers: `s = s + "x"` keeps
-    `s` a string). A read before the first binding is Python's unbound-local error, so such
-    a local holds a value of that type whenever it can be read. Names a nested function may
-    rebind through `nonlocal` are left out."""
+    `names` being the candidates themselves (a fixpoint: `i = i + 1` keeps `i` an integer
+    with `is_int`, `s = s + "x"` a string with `str_typed`). A read before the first binding
+    is Python's unbound-local error, so such a local holds a value of that type whenever it
+    can be read. Names a nested function may rebind through `nonlocal` are left out."""
     names = {name for name, _ in facts.assigns} - facts.other - scope.params - set(
         scope.nonlocals)
     if not names:
