@@ -58,6 +58,7 @@ def jupyterlab(tmp_path_factory):
     (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env.pop("ML_KERNEL_TIMEOUT", None)
     env.pop("ML_KERNEL_DISPLAY", None)
+    _warm_up_kernel(env)
     port = _free_port()
     log = open(base / "jupyterlab.log", "wb")
     server = subprocess.Popen(
@@ -92,6 +93,21 @@ def jupyterlab(tmp_path_factory):
         log.close()
         if ARTIFACTS.is_dir():
             shutil.copy(base / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
+
+
+def _warm_up_kernel(env: dict) -> None:
+    """Start one `ml` kernel with JupyterLab's environment and wait until it answers, then shut
+    it down. A cold machine's first kernel start (imports, bytecode caches) happens here, where a
+    failure is a clear message, instead of inside a browser wait."""
+    script = ("from jupyter_client.manager import start_new_kernel\n"
+              "km, kc = start_new_kernel(kernel_name='ml', startup_timeout=180)\n"
+              "kc.stop_channels()\n"
+              "km.shutdown_kernel(now=True)\n")
+    try:
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True,
+                       text=True, timeout=240)
+    except subprocess.CalledProcessError as failure:
+        pytest.fail(f"the ml kernel did not start:\n{failure.stderr[-3000:]}")
 
 
 @pytest.fixture(scope="module")

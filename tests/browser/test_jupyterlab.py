@@ -68,7 +68,7 @@ def shot(page, name: str, cell=None) -> None:
 
 def test_array_of_objects_is_an_html_table(page):
     cell, _ = run_cell(page, 'rows = [{name: "ada", born: 1815}, {name: "alan", born: 1912},'
-                              ' {name: "grace", born: 1906}];\nrows', timeout=300_000)  # the kernel starts (a cold CI machine)
+                              ' {name: "grace", born: 1906}];\nrows', timeout=120_000)  # the kernel starts (under its pytest timeout)
     table = cell.locator(".jp-OutputArea-output table")
     table.wait_for()
     assert table.locator("th").all_inner_texts() == ["name", "born"]
