@@ -502,7 +502,8 @@ class Compiler(ArithmeticLowering):
             self.scope, self.loop_depth = outer_scope, outer_loops
             self.py_blocks, self.outlined_names = outer_blocks, outer_outlined
         # its own ML text as its docstring: what a session checkpoint re-creates it from
-        text = self.function_sources.text(node.line, node.column)
+        text = self.function_sources.text(node.line, node.column,
+                                          getattr(body_nodes, "end", None))
         doc = [asty.Expr(node, asty.Constant(node, text))] if text is not None else []
         fdef = ast.FunctionDef(name=name, args=ast.arguments(
             posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
