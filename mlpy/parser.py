@@ -269,6 +269,7 @@ class Body(list):
     scanning the tokens for the matching brace."""
 
     __slots__ = ("end",)
+    end: tuple[int, int]
 
 
 def _body(statements: list, close: tuple) -> Body:

@@ -41,11 +41,11 @@ class FunctionSources:
         start = bisect.bisect_left(tokens, (line, column), key=_position)
         if start >= len(tokens) or _position(tokens[start]) != (line, column):
             return None
-        end = _end_of(tokens, start)
-        if end is None:
+        last_index = _end_of(tokens, start)
+        if last_index is None:
             return None
         starts = self._starts()
-        last = tokens[end]
+        last = tokens[last_index]
         begin = starts[line - 1] + column - 1
         finish = starts[last[2] - 1] + last[3] - 1 + len(last[4])
         return self.source[begin:finish]
