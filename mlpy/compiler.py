@@ -482,11 +482,10 @@ class Compiler(ArithmeticLowering):
             decls.append(stamp(cls(names=[py_name(nl_name)]), node))
         if facts:
             # (a program whose text never says `nonlocal` has no nested rebinding to look for)
-            scope.ints = typed_locals(body_nodes, facts, scope, self.says_nonlocal, is_int)
+            scope.ints, scope.strs, scope.lists = typed_locals(
+                body_nodes, facts, scope, self.says_nonlocal, is_int, str_typed, list_typed)
             scope.counters = counter_locals(facts, scope.ints)
             scope.sequences = facts.sequences
-            scope.strs = typed_locals(body_nodes, facts, scope, self.says_nonlocal, str_typed)
-            scope.lists = typed_locals(body_nodes, facts, scope, self.says_nonlocal, list_typed)
         outer_blocks, outer_outlined = self.py_blocks, self.outlined_names
         self.scope, self.loop_depth, self.py_blocks, self.outlined_names = scope, 0, 0, set()
         try:
@@ -502,7 +501,8 @@ class Compiler(ArithmeticLowering):
             self.scope, self.loop_depth = outer_scope, outer_loops
             self.py_blocks, self.outlined_names = outer_blocks, outer_outlined
         # its own ML text as its docstring: what a session checkpoint re-creates it from
-        text = self.function_sources.text(node.line, node.column)
+        text = self.function_sources.text(node.line, node.column,
+                                          getattr(body_nodes, "end", None))
         doc = [asty.Expr(node, asty.Constant(node, text))] if text is not None else []
         fdef = ast.FunctionDef(name=name, args=ast.arguments(
             posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,

@@ -263,16 +263,31 @@ def _param(v):
     v[-1] = N.Param(name[2], name[3], name[1], None)
 
 
+class Body(list):
+    """A block's statements, knowing where its closing `}` ends as (line, column): a
+    function's own text (its docstring, mlpy/spans.py) is then cut from the source without
+    scanning the tokens for the matching brace."""
+
+    __slots__ = ("end",)
+    end: tuple[int, int]
+
+
+def _body(statements: list, close: tuple) -> Body:
+    body = Body(statements)
+    body.end = (close[2], close[3] + 1)
+    return body
+
+
 @_rule("block", 3)                   # LBRACE statement_list _RBRACE
 def _block(v):
-    del v[-1]
-    v[-1] = v.pop()
+    close = v.pop()
+    v[-1] = _body(v.pop(), close)
 
 
 @_rule("block_empty", 2)             # LBRACE _RBRACE
 def _block_empty(v):
-    del v[-1]
-    v[-1] = []
+    close = v.pop()
+    v[-1] = _body([], close)
 
 
 @_rule("if_elif_else", 7)            # IF _LPAR expression _RPAR block elif_list else_clause
@@ -587,14 +602,14 @@ def _arrow_expr_bare(v):
 
 @_rule("arrow_block", 8)             # FN _LPAR params _RPAR _ARROW _BLOCK_LBRACE stmts _RBRACE
 def _arrow_block(v):
-    kw, _, params, _, _, _, body, _ = v[-8:]
-    v[-8:] = [N.Arrow(kw[2], kw[3], params, body, True)]
+    kw, _, params, _, _, _, body, close = v[-8:]
+    v[-8:] = [N.Arrow(kw[2], kw[3], params, _body(body, close), True)]
 
 
 @_rule("arrow_block_bare", 7)
 def _arrow_block_bare(v):
-    kw, _, _, _, _, body, _ = v[-7:]
-    v[-7:] = [N.Arrow(kw[2], kw[3], [], body, True)]
+    kw, _, _, _, _, body, close = v[-7:]
+    v[-7:] = [N.Arrow(kw[2], kw[3], [], _body(body, close), True)]
 
 
 # ------------------------------------------------------------------ the driver

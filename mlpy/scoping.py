@@ -215,26 +215,33 @@ def is_str(node) -> bool:
 
 
 def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal: bool,
-                 typed) -> frozenset:
-    """Locals of a function whose every binding is `name = e` with `typed(e, names)` true,
-    `names` being the candidates themselves (a fixpoint: `i = i + 1` keeps `i` an integer
-    with `is_int`, `s = s + "x"` a string with `str_typed`). A read before the first binding
-    is Python's unbound-local error, so such a local holds a value of that type whenever it
-    can be read. Names a nested function may rebind through `nonlocal` are left out."""
+                 *typed) -> tuple[frozenset, ...]:
+    """For each predicate of `typed`, the locals of a function whose every binding is
+    `name = e` with `typed(e, names)` true, `names` being the candidates themselves (a
+    fixpoint: `i = i + 1` keeps `i` an integer with `is_int`, `s = s + "x"` a string with
+    `str_typed`). A read before the first binding is Python's unbound-local error, so such a
+    local holds a value of that type whenever it can be read. Names a nested function may
+    rebind through `nonlocal` are left out. The candidates are found once for all the
+    predicates (the nested-`nonlocal` walk covers the whole body, nested functions too)."""
     names = {name for name, _ in facts.assigns} - facts.other - scope.params - set(
         scope.nonlocals)
-    if not names:
-        return frozenset()
-    if may_nest_nonlocal:
+    if names and may_nest_nonlocal:
         names -= nested_nonlocal_names(body)
-    changed = True
-    while changed:
-        changed = False
-        for name, value in facts.assigns:
-            if name in names and not typed(value, names):
-                names.discard(name)
-                changed = True
-    return frozenset(names)
+    if not names:
+        return (frozenset(),) * len(typed)
+    assigns = [(name, value) for name, value in facts.assigns if name in names]
+    found = []
+    for predicate in typed:
+        kept = set(names)
+        changed = True
+        while changed:
+            changed = False
+            for name, value in assigns:
+                if name in kept and not predicate(value, kept):
+                    kept.discard(name)
+                    changed = True
+        found.append(frozenset(kept))
+    return tuple(found)
 
 
 def str_typed(node, strs) -> bool:

@@ -27,18 +27,31 @@ class FunctionSources:
         self._tokens = tokens
         self._line_starts: list[int] | None = None
 
-    def text(self, line: int, column: int) -> str | None:
+    def text(self, line: int, column: int, end: tuple[int, int] | None = None) -> str | None:
         """The definition starting with the `function` or `fn` at (line, column), or None
-        when it cannot be found (the function is then not restorable from source)."""
+        when it cannot be found (the function is then not restorable from source). `end`,
+        where the parser recorded it (a block's closing `}`, mlpy.parser.Body), is where the
+        text stops: then no token is scanned."""
+        if end is not None:
+            starts = self._starts()
+            return self.source[starts[line - 1] + column - 1:starts[end[0] - 1] + end[1] - 1]
         tokens = self._tokens
         if tokens is None:
             tokens = self._tokens = tokenize(self.source)
         start = bisect.bisect_left(tokens, (line, column), key=_position)
         if start >= len(tokens) or _position(tokens[start]) != (line, column):
             return None
-        end = _end_of(tokens, start)
-        if end is None:
+        last_index = _end_of(tokens, start)
+        if last_index is None:
             return None
+        starts = self._starts()
+        last = tokens[last_index]
+        begin = starts[line - 1] + column - 1
+        finish = starts[last[2] - 1] + last[3] - 1 + len(last[4])
+        return self.source[begin:finish]
+
+    def _starts(self) -> list[int]:
+        """The offset of each line's first character."""
         starts = self._line_starts
         if starts is None:
             starts, offset = [], 0
@@ -46,10 +59,7 @@ class FunctionSources:
                 starts.append(offset)
                 offset += len(text) + 1
             self._line_starts = starts
-        last = tokens[end]
-        begin = starts[line - 1] + column - 1
-        finish = starts[last[2] - 1] + last[3] - 1 + len(last[4])
-        return self.source[begin:finish]
+        return starts
 
 
 def _position(token: tuple) -> tuple[int, int]:

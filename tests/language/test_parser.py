@@ -684,3 +684,57 @@ class TestParseTable:
         source = "function f(a) { return a * (2 + a); }\nx = f(1) < 3 ? [1] : {k: 2};"
         program = parser._Driver(loaded).parse(tokenize(source))
         assert program == mlpy.parse(source)
+
+
+# ------------------------------------------------------------------ function texts
+_TRICKY_FUNCTIONS = (
+    'x = 1;\r\n'
+    'function outer(a) {\n'
+    '    s = "}}";   // a } in a comment\n'
+    "    t = '{';\n"
+    '    function inner() { return {k: [1, 2]}; }\n'
+    '    g = fn(b) => {\treturn b + "}"; };\n'
+    '    return inner;\n'
+    '}\n'
+    'function empty() {}\n'
+    'h = fn() => { if (true) { return 1; } return 2; };\n'
+)
+
+
+def _functions(node, out):
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            _functions(item, out)
+    elif isinstance(node, N.Node):
+        if isinstance(node, (N.FunctionDef, N.Arrow)):
+            out.append(node)
+        for slot in node.__slots__:
+            _functions(getattr(node, slot), out)
+    return out
+
+
+def test_function_text_from_the_parsed_end_is_the_token_scan_text():
+    """The end a block records (its `}`) cuts the same text as scanning the tokens for the
+    matching brace, with braces in strings and comments, nesting, tabs and CRLF."""
+    from mlpy.parser import parse_tokens
+    from mlpy.spans import FunctionSources
+
+    program, tokens = parse_tokens(_TRICKY_FUNCTIONS)
+    sources = FunctionSources(_TRICKY_FUNCTIONS, tokens)
+    found = [f for f in _functions(program.body, []) if getattr(f.body, "end", None)]
+    assert len(found) == 5
+    for f in found:
+        scanned = sources.text(f.line, f.column)
+        assert scanned is not None and scanned.endswith("}")
+        assert sources.text(f.line, f.column, f.body.end) == scanned
+
+
+def test_compiled_function_docstring_is_its_ml_text():
+    namespace: dict = {}
+    program = mlpy.compile(_TRICKY_FUNCTIONS, cache=False)
+    from mlpy.runtime.namespace import new_namespace
+    namespace = new_namespace()
+    exec(program.code, namespace)
+    assert namespace["empty"].__doc__ == "function empty() {}"
+    assert namespace["outer"].__doc__.startswith("function outer(a) {\n")
+    assert namespace["outer"].__doc__.endswith("    return inner;\n}")
