@@ -9,8 +9,11 @@ dumps. Inside, programs run exactly as in thread mode, so results are the same.
 The parent side here:
 - `ProcessPool` keeps `max_workers` slots, each holding one worker process, plus one spare
   process already started, so a replacement is ready at once.
-- One reader thread per worker receives its messages (the typed records of `channel.py`) and
-  dispatches them by type.
+- Each worker's messages (the typed records of `channel.py`) are read and dispatched by type
+  on the host's event loop when the executor was given one (`loop=`, the server's: no thread
+  hop and no wake-up between a reply and the request waiting for it), else by a reader
+  thread per worker. Either way what ends a worker (killing it, waiting for it, starting a
+  replacement) runs on a thread of its own, never on the loop.
 - A watchdog thread SIGKILLs a worker whose program has not reported `timeout + kill_grace`
   after it was sent the run — compiling counts (or `kill_grace` after a stop was requested): a long C call (a
   pathological regular expression, a giant integer operation) cannot hold a worker. The slot
@@ -27,6 +30,7 @@ The parent side here:
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import logging
@@ -160,6 +164,18 @@ class _Proc:
         self.to_child = channel.Channel(write_fd=to_child_w)
         self.from_child = channel.Channel(read_fd=from_child_r)
         self.send(pool.config)
+        self.reader: threading.Thread | None = None
+        self.frames: channel.Frames | None = None
+        loop = pool.loop
+        if loop is not None:
+            try:
+                if asyncio._get_running_loop() is loop:
+                    self._watch_on_loop()
+                else:
+                    loop.call_soon_threadsafe(self._watch_on_loop)
+                return
+            except RuntimeError:       # that loop has closed: a thread reads instead
+                pass
         self.reader = threading.Thread(target=self._read, name=f"mlpy-proc-{number}",
                                        daemon=True)
         self.reader.start()
@@ -195,20 +211,55 @@ class _Proc:
             except OSError:
                 pass
 
+    def _dispatch(self, data: bytes) -> None:
+        message = channel.load_from_worker(data)
+        handler = self.pool.handlers.get(type(message))
+        if handler is None:
+            raise TypeError(f"unexpected message {type(message).__name__}")
+        handler(self, message)
+
+    def _refused(self, err: Exception) -> None:
+        if not isinstance(err, channel.ChannelClosed):
+            log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
+            self.kill_reason = _Reason("the worker process sent an invalid reply",
+                                       "RuntimeError")
+
     def _read(self) -> None:
-        pool = self.pool
+        """The reader thread (no event loop): one blocking read after another."""
         try:
             while True:
-                message = channel.load_from_worker(self.from_child.recv_bytes())
-                handler = pool.handlers.get(type(message))
-                if handler is None:
-                    raise TypeError(f"unexpected message {type(message).__name__}")
-                handler(self, message)
+                self._dispatch(self.from_child.recv_bytes())
         except Exception as err:   # ChannelClosed, or a message the parent refuses
-            if not isinstance(err, channel.ChannelClosed):
-                log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
-                self.kill_reason = _Reason("the worker process sent an invalid reply",
-                                           "RuntimeError")
+            self._refused(err)
+        self._ended()
+
+    def _watch_on_loop(self) -> None:
+        fd = self.from_child.read_fd
+        if fd is None:
+            return
+        self.frames = channel.Frames()
+        self.pool.loop.add_reader(fd, self._readable, fd)   # type: ignore[union-attr]
+
+    def _readable(self, fd: int) -> None:
+        """On the event loop: the pipe has data (or its end). One read cannot block."""
+        try:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError as err:
+                raise channel.ChannelClosed(str(err)) from None
+            if not chunk:
+                raise channel.ChannelClosed("end of file")
+            assert self.frames is not None
+            for data in self.frames.feed(chunk):
+                self._dispatch(data)
+        except Exception as err:   # ChannelClosed, or a message the parent refuses
+            self._refused(err)
+            self.pool.loop.remove_reader(fd)                # type: ignore[union-attr]
+            threading.Thread(target=self._ended, name=f"mlpy-proc-end-{self.number}",
+                             daemon=True).start()
+
+    def _ended(self) -> None:
+        """The worker's messages have ended: make sure it is gone, then tell the pool."""
         self.kill()
         try:
             self.popen.wait(5)
@@ -217,7 +268,7 @@ class _Proc:
         self.to_child.close()
         self.from_child.close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
-        pool._on_death(self)
+        self.pool._on_death(self)
 
 
 class _Reason:
@@ -255,6 +306,7 @@ class ProcessPool(StoppablePool):
         self.recycle_rss = settings.recycle_rss
         self.cpu_limit = settings.cpu_limit
         self.worker_stderr = True
+        self.loop: asyncio.AbstractEventLoop | None = executor.loop
         patterns = executor.capability_patterns
         caps: Any = executor.capabilities
         if patterns:
@@ -339,6 +391,10 @@ class ProcessPool(StoppablePool):
             if proc.retired:
                 return
             proc.retired = True
+        self._exit(proc)
+
+    def _exit(self, proc: _Proc) -> None:
+        """Send a retired process `Exit`; it is killed if it does not go."""
         if not proc.send(Exit()):
             proc.kill()
 
@@ -591,10 +647,20 @@ class ProcessPool(StoppablePool):
         result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
             self.events["recycled", message.event or worn or "abandoned"] += 1
-            self._retire(proc)
-            self._replace(slot)
+            if self.loop is not None:     # starting a process must not hold up the loop
+                with self._lock:
+                    proc.retired = True       # (no run is sent to it meanwhile)
+                threading.Thread(target=self._recycle, args=(proc, slot),
+                                 name="mlpy-proc-recycle", daemon=True).start()
+            else:
+                self._retire(proc)
+                self._replace(slot)
         job.finish(result)
         self._pump()
+
+    def _recycle(self, proc: _Proc, slot: _Slot) -> None:
+        self._exit(proc)
+        self._replace(slot)
 
     def _on_death(self, proc: _Proc) -> None:
         with self._lock:
@@ -793,7 +859,8 @@ class ProcessPool(StoppablePool):
                     proc.popen.wait(max(deadline - time.monotonic(), 0.1))
                 except subprocess.TimeoutExpired:
                     proc.kill()
-                proc.reader.join(1.0)
+                if proc.reader is not None:
+                    proc.reader.join(1.0)
 
     @property
     def closed(self) -> bool:
