@@ -108,12 +108,16 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def worker_rss(pid: int) -> int:
-    """The resident set (bytes) of process `pid`, from Linux /proc; 0 where it cannot be
+def worker_rss(pid: int, statm: int | None = None) -> int:
+    """The resident set (bytes) of process `pid`, from Linux /proc (`statm`: its
+    /proc/PID/statm kept open, read again from the start: one system call, where opening
+    it each time cost a few percent of the event loop under load); 0 where it cannot be
     read, so such a platform never recycles on it."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * _PAGE_SIZE
+        if statm is not None:
+            return int(os.pread(statm, 128, 0).split()[1]) * _PAGE_SIZE
+        with open(f"/proc/{pid}/statm", "rb") as file:
+            return int(file.read().split()[1]) * _PAGE_SIZE
     except (OSError, ValueError, IndexError):
         return 0
 
@@ -161,6 +165,10 @@ class _Proc:
             os.close(to_child_r)
             os.close(from_child_w)
         self.pid = self.popen.pid
+        try:     # (the process's own entry: never another process that reuses the pid)
+            self.statm: int | None = os.open(f"/proc/{self.pid}/statm", os.O_RDONLY)
+        except OSError:
+            self.statm = None
         self.to_child = channel.Channel(write_fd=to_child_w)
         self.from_child = channel.Channel(read_fd=from_child_r)
         self.send(pool.config)
@@ -267,6 +275,9 @@ class _Proc:
             pass
         self.to_child.close()
         self.from_child.close()
+        statm, self.statm = self.statm, None
+        if statm is not None:
+            os.close(statm)
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         self.pool._on_death(self)
 
@@ -614,7 +625,7 @@ class ProcessPool(StoppablePool):
         """Whether a one-shot worker measures over `recycle_rss` resident bytes ("rss") or
         over half its lifetime CPU limit ("cpu"): replaced between runs, before a limit can
         end a run."""
-        if self.recycle_rss is not None and worker_rss(proc.pid) > self.recycle_rss:
+        if self.recycle_rss is not None and worker_rss(proc.pid, proc.statm) > self.recycle_rss:
             return "rss"          # (every run: one run can leave much memory behind)
         if self.cpu_limit is not None and proc.unmeasured >= self.cpu_limit / 20:
             # read only once the runs since the last read could have used a twentieth of
