@@ -55,7 +55,12 @@ API keys. Every response carries an `X-Request-ID`.
 def default_executor(settings: Settings) -> Executor:
     from mlpy.executor import AsyncMLExecutor, ExecutorSettings
 
+    try:   # (called in the lifespan: the workers' replies are read on the server's loop)
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
     return AsyncMLExecutor(max_workers=settings.max_workers,
+                           loop=loop,
                            strict_security=settings.strict_security,
                            isolation=settings.isolation,
                            settings=ExecutorSettings(

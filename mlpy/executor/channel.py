@@ -98,6 +98,31 @@ class Channel:
         self.read_fd = self.write_fd = None
 
 
+class Frames:
+    """The messages in a stream read in pieces (an event loop reading a pipe as it becomes
+    readable): `feed` takes what one read returned and gives back the whole messages."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        buffer = self.buffer
+        buffer += chunk
+        messages = []
+        start = 0
+        while len(buffer) - start >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer, start)
+            if size > MAX_MESSAGE:
+                raise ChannelClosed(f"message of {size} bytes refused")
+            end = start + _HEADER.size + size
+            if len(buffer) < end:
+                break
+            messages.append(bytes(buffer[start + _HEADER.size:end]))
+            start = end
+        del buffer[:start]
+        return messages
+
+
 # -- the messages: parent -> worker -------------------------------------------------------------
 class WorkerConfig(NamedTuple):
     """The first message: how the worker's executor is set up and its OS limits."""

@@ -39,7 +39,8 @@ class AsyncMLExecutor:
                  settings: ExecutorSettings | None = None, limits: Limits | None = None,
                  capabilities: Iterable[str] | Mapping[str, Iterable[str]] = (),
                  allowed_hosts: Iterable[str] = (), file_root: Any = None,
-                 env: Mapping[str, str] | None = None, isolation: str = "thread"):
+                 env: Mapping[str, str] | None = None, isolation: str = "thread",
+                 loop: asyncio.AbstractEventLoop | None = None):
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
@@ -67,6 +68,10 @@ class AsyncMLExecutor:
         self.file_root = Path(file_root) if file_root is not None else None
         self.env = dict(env or {})
         self.isolation = isolation
+        # process isolation: the workers' replies are read on this loop (a server's, which
+        # awaits them there) instead of by a thread per worker; the loop must outlive the
+        # executor's use, and `run_sync` must not be called on it
+        self.loop = loop
         self.pool: Pool = make_pool(self, isolation, max_workers)
 
     # -- the public API --------------------------------------------------------------------

@@ -89,6 +89,9 @@ async def run_async(pool: Pool, submit: Submit, code: str, timeout: float | None
     fut: asyncio.Future[AsyncMLResult] = loop.create_future()
 
     def deliver(done: Job) -> None:
+        if asyncio._get_running_loop() is loop:    # the pool read the reply on this loop
+            _set_future(fut, done.result)
+            return
         try:
             loop.call_soon_threadsafe(_set_future, fut, done.result)
         except RuntimeError:  # the loop has been closed: nobody is waiting any more

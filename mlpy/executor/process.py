@@ -9,8 +9,11 @@ dumps. Inside, programs run exactly as in thread mode, so results are the same.
 The parent side here:
 - `ProcessPool` keeps `max_workers` slots, each holding one worker process, plus one spare
   process already started, so a replacement is ready at once.
-- One reader thread per worker receives its messages (the typed records of `channel.py`) and
-  dispatches them by type.
+- Each worker's messages (the typed records of `channel.py`) are read and dispatched by type
+  on the host's event loop when the executor was given one (`loop=`, the server's: no thread
+  hop and no wake-up between a reply and the request waiting for it), else by a reader
+  thread per worker. Either way what ends a worker (killing it, waiting for it, starting a
+  replacement) runs on a thread of its own, never on the loop.
 - A watchdog thread SIGKILLs a worker whose program has not reported `timeout + kill_grace`
   after it was sent the run — compiling counts (or `kill_grace` after a stop was requested): a long C call (a
   pathological regular expression, a giant integer operation) cannot hold a worker. The slot
@@ -27,7 +30,7 @@ The parent side here:
 
 from __future__ import annotations
 
-import heapq
+import asyncio
 import itertools
 import logging
 import os
@@ -104,12 +107,16 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def worker_rss(pid: int) -> int:
-    """The resident set (bytes) of process `pid`, from Linux /proc; 0 where it cannot be
+def worker_rss(pid: int, statm: int | None = None) -> int:
+    """The resident set (bytes) of process `pid`, from Linux /proc (`statm`: its
+    /proc/PID/statm kept open, read again from the start: one system call, where opening
+    it each time cost a few percent of the event loop under load); 0 where it cannot be
     read, so such a platform never recycles on it."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * _PAGE_SIZE
+        if statm is not None:
+            return int(os.pread(statm, 128, 0).split()[1]) * _PAGE_SIZE
+        with open(f"/proc/{pid}/statm", "rb") as file:
+            return int(file.read().split()[1]) * _PAGE_SIZE
     except (OSError, ValueError, IndexError):
         return 0
 
@@ -139,6 +146,7 @@ class _Proc:
         self.unmeasured = 0.0     # run seconds since its CPU time was last read
         self.slot: _Slot | None = None
         self.kill_reason: Stop | _Reason | None = None
+        self.watch: tuple[float, weakref.ref[Job]] | None = None   # the run's kill deadline
         self.send_lock = threading.Lock()
         self.started = time.monotonic()
         self.ready_at: float | None = None
@@ -157,9 +165,25 @@ class _Proc:
             os.close(to_child_r)
             os.close(from_child_w)
         self.pid = self.popen.pid
+        try:     # (the process's own entry: never another process that reuses the pid)
+            self.statm: int | None = os.open(f"/proc/{self.pid}/statm", os.O_RDONLY)
+        except OSError:
+            self.statm = None
         self.to_child = channel.Channel(write_fd=to_child_w)
         self.from_child = channel.Channel(read_fd=from_child_r)
         self.send(pool.config)
+        self.reader: threading.Thread | None = None
+        self.frames: channel.Frames | None = None
+        loop = pool.loop
+        if loop is not None:
+            try:
+                if asyncio._get_running_loop() is loop:
+                    self._watch_on_loop()
+                else:
+                    loop.call_soon_threadsafe(self._watch_on_loop)
+                return
+            except RuntimeError:       # that loop has closed: a thread reads instead
+                pass
         self.reader = threading.Thread(target=self._read, name=f"mlpy-proc-{number}",
                                        daemon=True)
         self.reader.start()
@@ -195,20 +219,55 @@ class _Proc:
             except OSError:
                 pass
 
+    def _dispatch(self, data: bytes) -> None:
+        message = channel.load_from_worker(data)
+        handler = self.pool.handlers.get(type(message))
+        if handler is None:
+            raise TypeError(f"unexpected message {type(message).__name__}")
+        handler(self, message)
+
+    def _refused(self, err: Exception) -> None:
+        if not isinstance(err, channel.ChannelClosed):
+            log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
+            self.kill_reason = _Reason("the worker process sent an invalid reply",
+                                       "RuntimeError")
+
     def _read(self) -> None:
-        pool = self.pool
+        """The reader thread (no event loop): one blocking read after another."""
         try:
             while True:
-                message = channel.load_from_worker(self.from_child.recv_bytes())
-                handler = pool.handlers.get(type(message))
-                if handler is None:
-                    raise TypeError(f"unexpected message {type(message).__name__}")
-                handler(self, message)
+                self._dispatch(self.from_child.recv_bytes())
         except Exception as err:   # ChannelClosed, or a message the parent refuses
-            if not isinstance(err, channel.ChannelClosed):
-                log.error("worker %s sent an invalid message (%s); killed", self.pid, err)
-                self.kill_reason = _Reason("the worker process sent an invalid reply",
-                                           "RuntimeError")
+            self._refused(err)
+        self._ended()
+
+    def _watch_on_loop(self) -> None:
+        fd = self.from_child.read_fd
+        if fd is None:
+            return
+        self.frames = channel.Frames()
+        self.pool.loop.add_reader(fd, self._readable, fd)   # type: ignore[union-attr]
+
+    def _readable(self, fd: int) -> None:
+        """On the event loop: the pipe has data (or its end). One read cannot block."""
+        try:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError as err:
+                raise channel.ChannelClosed(str(err)) from None
+            if not chunk:
+                raise channel.ChannelClosed("end of file")
+            assert self.frames is not None
+            for data in self.frames.feed(chunk):
+                self._dispatch(data)
+        except Exception as err:   # ChannelClosed, or a message the parent refuses
+            self._refused(err)
+            self.pool.loop.remove_reader(fd)                # type: ignore[union-attr]
+            threading.Thread(target=self._ended, name=f"mlpy-proc-end-{self.number}",
+                             daemon=True).start()
+
+    def _ended(self) -> None:
+        """The worker's messages have ended: make sure it is gone, then tell the pool."""
         self.kill()
         try:
             self.popen.wait(5)
@@ -216,8 +275,11 @@ class _Proc:
             pass
         self.to_child.close()
         self.from_child.close()
+        statm, self.statm = self.statm, None
+        if statm is not None:
+            os.close(statm)
         shutil.rmtree(self.tmpdir, ignore_errors=True)
-        pool._on_death(self)
+        self.pool._on_death(self)
 
 
 class _Reason:
@@ -255,6 +317,7 @@ class ProcessPool(StoppablePool):
         self.recycle_rss = settings.recycle_rss
         self.cpu_limit = settings.cpu_limit
         self.worker_stderr = True
+        self.loop: asyncio.AbstractEventLoop | None = executor.loop
         patterns = executor.capability_patterns
         caps: Any = executor.capabilities
         if patterns:
@@ -276,10 +339,8 @@ class ProcessPool(StoppablePool):
         self._spare: _Proc | None = None
         self._numbers = itertools.count(1)
         self._rids = itertools.count(1)
-        # (deadline, seq, process, weak job): a finished job is freed at once, not when its
-        # deadline passes
-        self._deadlines: list[tuple[float, int, _Proc, weakref.ref[Job]]] = []
-        self._seq = itertools.count()
+        # when the watchdog wakes next: a new deadline wakes it only if it is earlier
+        self._next_wake = float("inf")
         self._queries: dict[int, tuple[threading.Event, list]] = {}
         self._closed = False
         self._procs: set[_Proc] = set()
@@ -339,6 +400,10 @@ class ProcessPool(StoppablePool):
             if proc.retired:
                 return
             proc.retired = True
+        self._exit(proc)
+
+    def _exit(self, proc: _Proc) -> None:
+        """Send a retired process `Exit`; it is killed if it does not go."""
         if not proc.send(Exit()):
             proc.kill()
 
@@ -464,9 +529,16 @@ class ProcessPool(StoppablePool):
         self._pump()
 
     def _arm_locked(self, proc: _Proc, job: Job, deadline: float) -> None:
-        earliest = self._deadlines[0][0] if self._deadlines else None
-        heapq.heappush(self._deadlines, (deadline, next(self._seq), proc, weakref.ref(job)))
-        if earliest is None or deadline < earliest:
+        """`proc` is killed at `deadline` if it still runs `job` then (a stop's deadline
+        only ever comes earlier). One deadline per process, not a heap of every run's: the
+        finished runs' entries made the watchdog pop ~10,000 of them under the lock every
+        few seconds under load (a 10-20 ms stall of every request)."""
+        watch = proc.watch
+        if watch is not None and watch[1]() is job:
+            deadline = min(deadline, watch[0])
+        proc.watch = (deadline, weakref.ref(job))      # a finished job is freed at once
+        if deadline < self._next_wake:
+            self._next_wake = deadline
             self._wake.notify()          # the watchdog sleeps until the earliest deadline
 
     # -- stopping ----------------------------------------------------------------------------
@@ -487,24 +559,27 @@ class ProcessPool(StoppablePool):
                 if self._closed and not self._procs:
                     return
                 now = time.monotonic()
-                while self._deadlines and self._deadlines[0][0] <= now:
-                    _, _, proc, ref = heapq.heappop(self._deadlines)
+                wake = now + 0.5
+                for proc in self._procs:
+                    watch = proc.watch
+                    if watch is None:
+                        continue
+                    deadline, ref = watch
                     job = ref()
-                    if job is not None and proc.job is job and not proc.dead:
+                    if job is None or proc.job is not job or proc.dead:
+                        proc.watch = None          # that run has ended
+                    elif deadline <= now:
+                        proc.watch = None
                         if job.stop is None:     # a timeout deadline (stops set their own)
                             job.mark_stop(timeout_stop(job.data.timeout or 0.0))
                         proc.kill_reason = job.stop
                         job.abandon()
                         kill.append(proc)
-                while self._deadlines:    # the earliest deadline of a run still going
-                    _, _, proc, ref = self._deadlines[0]
-                    job = ref()
-                    if job is not None and proc.job is job and not proc.dead:
-                        break
-                    heapq.heappop(self._deadlines)
-                wait = self._deadlines[0][0] - now if self._deadlines else 0.5
+                    else:
+                        wake = min(wake, deadline)
+                self._next_wake = wake
                 if not kill:
-                    self._wake.wait(min(max(wait, 0.0), 0.5))
+                    self._wake.wait(max(wake - now, 0.0))
             for proc in kill:
                 stop = proc.kill_reason
                 self.events["killed", stop.kind if isinstance(stop, Stop) else "stop"] += 1
@@ -558,7 +633,7 @@ class ProcessPool(StoppablePool):
         """Whether a one-shot worker measures over `recycle_rss` resident bytes ("rss") or
         over half its lifetime CPU limit ("cpu"): replaced between runs, before a limit can
         end a run."""
-        if self.recycle_rss is not None and worker_rss(proc.pid) > self.recycle_rss:
+        if self.recycle_rss is not None and worker_rss(proc.pid, proc.statm) > self.recycle_rss:
             return "rss"          # (every run: one run can leave much memory behind)
         if self.cpu_limit is not None and proc.unmeasured >= self.cpu_limit / 20:
             # read only once the runs since the last read could have used a twentieth of
@@ -591,10 +666,20 @@ class ProcessPool(StoppablePool):
         result = self._result(job, message.result)
         if recycle and slot is not None and slot.proc is proc:
             self.events["recycled", message.event or worn or "abandoned"] += 1
-            self._retire(proc)
-            self._replace(slot)
+            if self.loop is not None:     # starting a process must not hold up the loop
+                with self._lock:
+                    proc.retired = True       # (no run is sent to it meanwhile)
+                threading.Thread(target=self._recycle, args=(proc, slot),
+                                 name="mlpy-proc-recycle", daemon=True).start()
+            else:
+                self._retire(proc)
+                self._replace(slot)
         job.finish(result)
         self._pump()
+
+    def _recycle(self, proc: _Proc, slot: _Slot) -> None:
+        self._exit(proc)
+        self._replace(slot)
 
     def _on_death(self, proc: _Proc) -> None:
         with self._lock:
@@ -793,7 +878,8 @@ class ProcessPool(StoppablePool):
                     proc.popen.wait(max(deadline - time.monotonic(), 0.1))
                 except subprocess.TimeoutExpired:
                     proc.kill()
-                proc.reader.join(1.0)
+                if proc.reader is not None:
+                    proc.reader.join(1.0)
 
     @property
     def closed(self) -> bool:

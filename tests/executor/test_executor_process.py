@@ -5,6 +5,7 @@ import asyncio
 import os
 import pathlib
 import signal
+import threading
 import time
 
 import pytest
@@ -21,9 +22,34 @@ def run(coro):
 
 
 @pytest.fixture(scope="module")
-def executor():
-    ex = AsyncMLExecutor(max_workers=2, isolation="process")
+def serving_loop():
+    """An event loop running on a thread of its own, as a server's does: an executor given
+    it (`loop=`) reads its workers' replies there instead of on a thread per worker."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def reader_loop(request, reader):
+    """The `loop=` for a test run with the replies read by `reader` ("thread" or "loop")."""
+    return request.getfixturevalue("serving_loop") if reader == "loop" else None
+
+
+READERS = pytest.mark.parametrize("reader", ["thread", "loop"])
+
+
+@pytest.fixture(scope="module", params=["thread", "loop"])
+def executor(request):
+    ex = AsyncMLExecutor(max_workers=2, isolation="process",
+                         loop=reader_loop(request, request.param))
     assert ex.pool.wait_ready()
+    if request.param == "loop":     # no reader thread: the loop reads every worker's pipe
+        assert not [t for t in threading.enumerate() if t.name.startswith("mlpy-proc-")
+                    and t.name[len("mlpy-proc-"):].isdigit()]
     yield ex
     ex.shutdown(wait=True, cancel_pending=True)
 
@@ -219,9 +245,11 @@ def test_capabilities_file_root_and_env_reach_the_worker(tmp_path):
         ex.shutdown()
 
 
-def test_one_shot_workers_are_recycled_by_measured_growth_never_by_run_count():
+@READERS
+def test_one_shot_workers_are_recycled_by_measured_growth_never_by_run_count(request, reader):
+    loop = reader_loop(request, reader)
     # a threshold no worker can be under: every one-shot run replaces its worker
-    ex = AsyncMLExecutor(max_workers=1, isolation="process",
+    ex = AsyncMLExecutor(max_workers=1, isolation="process", loop=loop,
                          settings=ExecutorSettings(recycle_rss=1))
     try:
         assert ex.pool.wait_ready()
@@ -243,7 +271,7 @@ def test_one_shot_workers_are_recycled_by_measured_growth_never_by_run_count():
     finally:
         ex.shutdown()
     # a threshold no worker reaches: many runs, one worker
-    ex = AsyncMLExecutor(max_workers=1, isolation="process",
+    ex = AsyncMLExecutor(max_workers=1, isolation="process", loop=loop,
                          settings=ExecutorSettings(recycle_rss=64 << 30))
     try:
         assert ex.pool.wait_ready()
@@ -416,12 +444,13 @@ def test_the_cpu_limit_of_a_worker_is_reported_as_run_time():
         ex.shutdown()
 
 
-def test_a_job_whose_worker_died_before_it_was_sent_runs_on_the_next_worker():
+@READERS
+def test_a_job_whose_worker_died_before_it_was_sent_runs_on_the_next_worker(request, reader):
     """A worker killed while idle can be handed a job before its reader notices the death:
     the send fails (its pipe has no reader), and the job, none of which ran, goes back to
     the queue for the replacement worker instead of failing. (The pipe is closed here to
     make that race certain.)"""
-    ex = AsyncMLExecutor(max_workers=1, isolation="process")
+    ex = AsyncMLExecutor(max_workers=1, isolation="process", loop=reader_loop(request, reader))
     try:
         assert ex.pool.wait_ready()
         proc = ex.pool._slots[0].proc
@@ -434,3 +463,19 @@ def test_a_job_whose_worker_died_before_it_was_sent_runs_on_the_next_worker():
         assert ex.stats()["pids"][0] != proc.pid
     finally:
         ex.shutdown()
+
+
+def test_frames_give_whole_messages_whatever_the_reads_return():
+    """What the event loop reads of a worker's pipe comes in pieces: `Frames` gives back each
+    message once it is whole, several from one read, and refuses an oversized header."""
+    from mlpy.executor import channel
+    header = channel._HEADER
+    stream = b"".join(header.pack(len(m)) + m for m in (b"first", b"", b"x" * 70000))
+    frames = channel.Frames()
+    got = []
+    for i in range(0, len(stream), 3):
+        got += frames.feed(stream[i:i + 3])
+    assert got == [b"first", b"", b"x" * 70000] and not frames.buffer
+    assert channel.Frames().feed(stream) == [b"first", b"", b"x" * 70000]
+    with pytest.raises(channel.ChannelClosed):
+        channel.Frames().feed(header.pack(channel.MAX_MESSAGE + 1))
