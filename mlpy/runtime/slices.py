@@ -17,7 +17,10 @@ STEP = 1 << 15
 
 def sort(items: list, key=None, reverse: bool = False) -> list:
     """A new list: `sorted(items, key=key, reverse=reverse)`, the same order (stable, by `<`
-    only), the same key calls in the same order, the same errors.
+    only), the same key calls in the same order, the same errors (for two kinds of item that
+    `<` cannot compare, the message may name them in the other order when the first such
+    pair is past the first block: which comparison comes first is the algorithm's choice).
+    The input is not changed, even when the sort fails.
 
     Sorted blocks of `STEP` items are merged pairwise; each merge step takes one run's whole
     next block and from the other run the items that belong before that block's last item
@@ -48,8 +51,15 @@ def sort(items: list, key=None, reverse: bool = False) -> list:
 
 
 def _merge_all(runs: list, key) -> list:
+    """Merge neighbouring runs pairwise until one is left; a pair's runs are let go as soon
+    as they are merged (at most one level's copy is alive at a time)."""
     while len(runs) > 1:
-        merged = [_merge(runs[i], runs[i + 1], key) for i in range(0, len(runs) - 1, 2)]
+        merged = []
+        for i in range(0, len(runs) - 1, 2):
+            pair = runs[i], runs[i + 1]
+            runs[i] = runs[i + 1] = None
+            merged.append(_merge(*pair, key))
+            del pair
         if len(runs) % 2:
             merged.append(runs[-1])
         runs = merged
