@@ -134,3 +134,31 @@ def equal_lists(a: list, b: list) -> bool:
         if not a[s:s + STEP] == b[s:s + STEP]:
             return False
     return True
+
+
+_PLAIN_SCALARS = frozenset({type(None), bool, int, float, str})
+
+
+def plain_data(value) -> bool:
+    """Whether `value` holds nothing but null, booleans, numbers, strings, arrays and objects
+    (no function, module or other host object), looked at a block of items at a time."""
+    from .values import ErrorValue
+    containers = (list, dict, ErrorValue)
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind not in containers:
+            return False
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        items = item if kind is list else list(item.values())
+        for s in range(0, len(items), STEP):
+            block = items[s:s + STEP]
+            if not set(map(type, block)) <= _PLAIN_SCALARS:
+                stack += [x for x in block if type(x) not in _PLAIN_SCALARS]
+    return True
