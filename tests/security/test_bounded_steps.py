@@ -282,3 +282,25 @@ def test_plain_data_looks_through_every_array_and_object():
     assert slices.plain_data([None, True, 1, 2.5, "s", {"a": [[]]}, cyclic] * STEP)
     assert not slices.plain_data([0] * (3 * STEP) + [[{"k": [print]}]])
     assert not slices.plain_data({"a": {"b": len}})
+
+
+def test_a_process_worker_keeps_a_value_surely_over_the_hosts_cap():
+    """Unpickling ten million items is one C call of a few tenths of a second holding the
+    host's GIL (its event loop included), for a value the server then refuses: with the
+    server's cap set, the worker sends an OversizedValue instead. Without one, or under it,
+    values come whole."""
+    from mlpy.runtime.values import OversizedValue
+
+    async def scenario():
+        capped = ExecutorSettings(max_result_bytes=1 << 20)
+        async with AsyncMLExecutor(max_workers=1, isolation="process", settings=capped) as ex:
+            over = await ex.execute("result = [0] * 10000000;", timeout=30)
+            under = await ex.execute("result = [1.5] * 200000;", timeout=30)
+        async with AsyncMLExecutor(max_workers=1, isolation="process") as ex:
+            whole = await ex.execute("result = [0] * 1000000;", timeout=30)
+        return over, under, whole
+
+    over, under, whole = asyncio.run(scenario())
+    assert over.success and type(over.value) is OversizedValue
+    assert under.value == [1.5] * 200000
+    assert whole.value == [0] * 1000000
