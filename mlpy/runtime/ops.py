@@ -156,9 +156,10 @@ def floordiv(a, b):
 # 1,000,000-bit by 500,000-bit division takes about half a second. Schoolbook division
 # costs about (quotient digits + 1) * divisor digits (30-bit digits); a division above
 # DIVISION_STEP_COST is done as a loop of divisions that each cost at most that much, so a
-# stop lands within one step (a few milliseconds). Dividends below this many bits never cost
+# stop lands within one step (a millisecond or two), and a thread-mode event loop waiting
+# for the GIL waits at most that long per hand-off. Dividends below this many bits never cost
 # that much, whatever the divisor.
-DIVISION_STEP_COST = 1 << 22
+DIVISION_STEP_COST = 1 << 20
 _DIVIDE_AT_ONCE_BITS = 4096
 
 
