@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "security")]
 
-from test_health_under_load import COMMON, MEMORY  # noqa: E402
+from test_health_under_load import COMMON, PROCESS_ONLY  # noqa: E402
 
 
 def run_case(isolation: str, attack, seconds: float) -> tuple[float, float, int]:
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--only", type=int, nargs="*", help="indices of attack classes")
     args = parser.parse_args()
     cases = [("idle", None), ("spin", ("code", "while (true) { }"))]
-    for i, attack in enumerate(COMMON + MEMORY):
+    for i, attack in enumerate(COMMON + PROCESS_ONLY):
         if args.only is None or i in args.only:
             what = attack[1]
             label = (what() if callable(what) else what)[:48].replace("\n", " ")
@@ -85,7 +85,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for isolation in args.isolation:
         for label, attack in cases:
-            if attack in MEMORY and isolation == "thread":
+            if attack in PROCESS_ONLY and isolation == "thread":
                 continue
             median, p99, n = run_case(isolation, attack, args.seconds)
             print(f"{isolation:8s} {label:60s} median {median * 1000:6.1f} ms  "
