@@ -19,12 +19,11 @@ pytestmark = pytest.mark.timeout(180)
 # The bound, p99 < 100 ms, holds in process isolation: 28-65 ms measured in six
 # runs at load average 4-6 on the 2-core machine (132-181 ms before the fixes). Thread
 # isolation shares one GIL between the event loop and every program, and each /health through
-# the test client needs the GIL a dozen-odd times: even two plain endless loops, no attack,
+# the test client needs the GIL many times over: even two plain endless loops, no attack,
 # give a p99 of 70-210 ms there under that load (bench/health_under_attack.py, row `spin`),
 # and the attacks measured 143-276 ms in six runs (175-382 ms before, single stalls up to
-# 2.8 s); thread isolation is
-# one trust domain, so its bound is the bench's spin baseline with room for a loaded CI
-# machine. The measured figure is printed (-s).
+# 2.8 s). Thread isolation is one trust domain; its bound is that spin baseline with room
+# for a loaded CI machine. The measured figure is printed (-s).
 P99_BOUND = {"process": 0.1, "thread": 0.4}
 DEEP = "[" * 5000 + "]" * 5000
 
