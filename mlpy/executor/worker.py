@@ -226,12 +226,16 @@ class Worker:
 
     def _oversized(self, result: AsyncMLResult) -> AsyncMLResult:
         """The result with each of its values whose pickle alone is over the cap replaced
-        by an OversizedValue."""
+        by an OversizedValue. A string is sent as it is: unpickling it is one copy, and a
+        displayed one still shows its first part."""
         cap = self.result_cap
         assert cap is not None
         changes: dict[str, Any] = {}
         for name in ("value", "display_value"):
-            size = len(channel.dump_from_worker(getattr(result, name)))
+            value = getattr(result, name)
+            if type(value) is str:
+                continue
+            size = len(channel.dump_from_worker(value))
             if size > cap:
                 changes[name] = OversizedValue(size)
         return dataclasses.replace(result, **changes)
