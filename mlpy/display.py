@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from mlpy.errors import MLError, Where
-from mlpy.runtime.values import ErrorValue, ml_repr, typeof
+from mlpy.runtime.values import ErrorValue, OversizedValue, ml_repr, typeof
 
 
 class NotSerialisable(Exception):
@@ -58,6 +58,8 @@ def to_json(value: Any, *, name: str = "result", max_depth: int = 64,
         return value, len(text)
     if cls is str and len(value) * 6 + 2 <= max_bytes:
         return value, len(value) + 2  # an estimate is enough: cannot exceed the cap
+    if cls is OversizedValue:         # a worker found it far over the host's cap
+        raise NotSerialisable(f"its JSON form is more than the limit of {max_bytes} bytes")
     try:
         plain = _walk(value, name, 0, max_depth, set(), [max_bytes])
     except _OverCap:

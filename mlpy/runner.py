@@ -23,8 +23,8 @@ from .runtime.imports import SOURCES, check_import
 from .runtime.namespace import new_namespace
 from .runtime.ops import ReturnTop
 from .runtime.signals import HostStop, InterruptStop, MemoryLimitStop, MLThrow, TimeoutStop
-from .runtime.stops import (clear_pending, ml_location, ml_position, raise_in_thread, stop_class,
-                            timeout_message)
+from .runtime.stops import (IN_PROGRAM, clear_pending, install_unraisable_filter, ml_location,
+                            ml_position, raise_in_thread, stop_class, timeout_message)
 
 _ERROR_CLASSES = {"SecurityError": MLSecurityError, "CapabilityError": MLCapabilityError,
                   "ImportError": MLImportError}
@@ -219,8 +219,10 @@ def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
             done.wait(0.05)
 
     thread = threading.Thread(target=watchdog, name="mlpy-run-deadline", daemon=True)
+    install_unraisable_filter()
     thread.start()
     outcome = late = None
+    IN_PROGRAM.add(target)
     try:
         outcome = execute(program, namespace, ctx)
     except HostStop as exc:             # landed while a failure was being reported
@@ -233,6 +235,7 @@ def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
             break
         except HostStop as exc:
             late = late or exc
+    IN_PROGRAM.discard(target)
     if outcome is None:
         assert late is not None
         outcome = Outcome(False, error=host_stop_error(late), host_event=_host_event(late))

@@ -66,7 +66,8 @@ def default_executor(settings: Settings) -> Executor:
                            settings=ExecutorSettings(
                                recycle_rss=settings.worker_recycle_rss_mb << 20,
                                checkpoint_max_bytes=settings.max_checkpoint_bytes,
-                               checkpoint_key=settings.checkpoint_key.encode() or None))
+                               checkpoint_key=settings.checkpoint_key.encode() or None,
+                               max_result_bytes=settings.max_result_bytes))
 
 
 def _shutdown(executor: Executor) -> None:

@@ -26,7 +26,8 @@ import pickle
 import struct
 from typing import Any, NamedTuple
 
-from ..runtime.values import ErrorValue, MLIterator, MLModule, MLObject, function_name, typeof
+from ..runtime.values import (ErrorValue, MLIterator, MLModule, MLObject, OversizedValue,
+                              function_name, typeof)
 from .result import AsyncMLResult
 from .settings import ExecutorSettings
 
@@ -236,7 +237,8 @@ def remote_value(kind: str, name: str) -> Any:
 class _WorkerPickler(pickle.Pickler):
     def reducer_override(self, obj):
         cls = type(obj)
-        if cls is ErrorValue or cls in _RECORDS or obj is remote_value or isinstance(obj, type):
+        if (cls is ErrorValue or cls is OversizedValue or cls in _RECORDS
+                or obj is remote_value or isinstance(obj, type)):
             return NotImplemented          # classes go by name; the parent allows a few
         if cls is MLModule:
             return remote_value, ("module", obj.ml_name)
@@ -259,6 +261,7 @@ def dump_from_worker(obj: Any) -> bytes:
 
 _RECORDS = frozenset(FROM_WORKER) | {AsyncMLResult}
 _ALLOWED = {("mlpy.runtime.values", "ErrorValue"): ErrorValue,
+            ("mlpy.runtime.values", "OversizedValue"): OversizedValue,
             ("mlpy.executor.channel", "remote_value"): remote_value,
             **{(cls.__module__, cls.__qualname__): cls for cls in _RECORDS}}
 

@@ -36,6 +36,12 @@ class ExecutorSettings:
     # (HMAC-SHA256; None: a plain SHA-256 digest, which catches damage but not forgery)
     checkpoint_max_bytes: int = 16 << 20
     checkpoint_key: bytes | None = None
+    # a host that refuses results whose JSON form is over this many bytes (the server's reply
+    # cap) says so here: a process worker then sends a result or displayed value whose
+    # pickle is surely over it (more than 3x + 64 KiB: a float is at most 9 bytes pickled and
+    # at least 2 in JSON) as an OversizedValue instead, so the host never unpickles (one
+    # long call holding its GIL) what it would refuse. None: every value is sent.
+    max_result_bytes: int | None = None
 
     def __post_init__(self):
         if self.stop_grace <= 0 or self.reinject_interval <= 0:

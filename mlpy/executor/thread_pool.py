@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MLError, MLTimeoutError
 from ..runtime.context import Capabilities, ExecutionContext, OutputSink
+from ..runtime.slices import plain_data
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, ml_position
 from .jobs import QUEUED, Job
 from .pool import InputReader, Writer, check_request
@@ -200,6 +201,13 @@ class ThreadPool:
         finally:
             run.execution_time = perf_counter() - run.run_started
         job.event = outcome.host_event
+        if run.session is None and plain_data(outcome.value):
+            # A namespace is a reference cycle (its functions' globals are the namespace),
+            # so its arrays would wait for the cyclic collector, which then walks every
+            # item of each while holding the GIL: a stall of the whole server once several
+            # ten-million-item runs have piled up. A one-shot run's variables are let go now;
+            # a result holding a function keeps them, for the function to use.
+            namespace.clear()
         if outcome.success:
             sink = run.sink
             return AsyncMLResult(

@@ -21,7 +21,6 @@ import heapq
 import itertools
 import logging
 import queue
-import sys
 import threading
 import time
 import weakref
@@ -29,6 +28,8 @@ from typing import Any
 
 from ..runtime.signals import HostStop
 from ..runtime.stops import SHUTDOWN, Stop, raise_in_thread, timeout_stop
+from ..runtime.stops import IN_PROGRAM as _in_program
+from ..runtime.stops import install_unraisable_filter as _install_unraisable_filter
 from ..runtime.stops import clear_async_exc as _clear_async_exc
 from .interrupt import sticky_stop_class
 from .jobs import RUNNING, Job, StoppablePool
@@ -36,30 +37,6 @@ from .jobs import RUNNING, Job, StoppablePool
 log = logging.getLogger("mlpy.executor")
 
 ABANDONED_REINJECT = 0.5    # seconds between stops sent to an abandoned thread
-
-# Threads running an ML program right now. A host finalizer or weakref callback that the
-# garbage collector happens to run on such a thread can fail through no fault of its own:
-# the program has used up the recursion limit, or a stop lands in it. Python reports that as
-# an "unraisable" exception; those two kinds are the program's doing and are not passed on
-# to the host's hook (a test runner fails the test over them, and formatting one at the
-# recursion limit fails again). Any other unraisable exception is passed on.
-_in_program: set[int] = set()
-
-
-def _install_unraisable_filter() -> None:
-    previous = sys.unraisablehook
-    if getattr(previous, "mlpy_filter", False):
-        return
-
-    def hook(unraisable: Any) -> None:
-        if threading.get_ident() in _in_program and isinstance(
-                unraisable.exc_value, (RecursionError, HostStop)):
-            return
-        previous(unraisable)
-
-    hook.mlpy_filter = True      # type: ignore[attr-defined]
-    sys.unraisablehook = hook
-
 
 def _exc_class(stop: Stop, thread_id: int) -> type[HostStop]:
     """The class raised in `thread_id` for `stop` (it re-raises itself there)."""

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..runtime.signals import HostStop, MemoryLimitStop
+from ..runtime.values import OversizedValue
 from ..runtime.stops import Stop
 from . import channel
 from .channel import (Done, Exit, InputReply, InputRequest, Output,
@@ -93,6 +94,8 @@ class Worker:
         self.sessions: dict[int, Session] = {}
         self.inputs: dict[int, queue.SimpleQueue[Any]] = {}
         self.memory_limit = settings.memory_limit or 0
+        cap = settings.max_result_bytes
+        self.result_cap = None if cap is None else 3 * cap + (64 << 10)
         self.reserve: bytearray | None = bytearray(1 << 20)    # freed on MemoryError to report it
         # output: one buffer, flushed by a helper thread every `interval` or when large
         self.out_lock = threading.Lock()
@@ -205,6 +208,9 @@ class Worker:
                 self._flush_locked()
                 try:
                     data = channel.dump_from_worker(Done(rid, result, event, recycle))
+                    if self.result_cap is not None and len(data) > self.result_cap:
+                        result = self._oversized(result)
+                        data = channel.dump_from_worker(Done(rid, result, event, recycle))
                 except MemoryError:
                     self.reserve = None
                     result = dataclasses.replace(self._memory_limit(result), display_value=None)
@@ -217,6 +223,22 @@ class Worker:
                     self.outbox.send_bytes(data)
             except channel.ChannelClosed:
                 os._exit(3)
+
+    def _oversized(self, result: AsyncMLResult) -> AsyncMLResult:
+        """The result with each of its values whose pickle alone is over the cap replaced
+        by an OversizedValue. A string is sent as it is: unpickling it is one copy, and a
+        displayed one still shows its first part."""
+        cap = self.result_cap
+        assert cap is not None
+        changes: dict[str, Any] = {}
+        for name in ("value", "display_value"):
+            value = getattr(result, name)
+            if type(value) is str:
+                continue
+            size = len(channel.dump_from_worker(value))
+            if size > cap:
+                changes[name] = OversizedValue(size)
+        return dataclasses.replace(result, **changes)
 
     def _memory_limit(self, result: AsyncMLResult) -> AsyncMLResult:
         return dataclasses.replace(result, success=False, value=None, display_value=None,

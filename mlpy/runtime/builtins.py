@@ -10,6 +10,7 @@ import math as _math
 import re
 
 from . import ops as _ops
+from . import slices
 from .context import current
 from .describe import describe, member_help
 from .ops import (cap_sequence, cap_string, add, getm, has_member, int_divmod,
@@ -200,7 +201,7 @@ def zip_(*seqs):
 @builtin("sorted")
 def sorted_(arr, reverse=False):
     """A new array ordered by `<` (stable)."""
-    return sorted(_sequence(arr, "sorted"), reverse=bool(reverse))
+    return slices.sort(_sequence(arr, "sorted"), reverse=bool(reverse))
 
 
 @builtin("reversed")

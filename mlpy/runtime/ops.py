@@ -7,6 +7,7 @@ name starting with `_` is ever looked up.
 
 from __future__ import annotations
 
+from . import slices
 from .context import SIZE_CHECK_ABOVE, current
 from .errors import error_value
 from ..security import refused_member, refused_name
@@ -155,9 +156,10 @@ def floordiv(a, b):
 # 1,000,000-bit by 500,000-bit division takes about half a second. Schoolbook division
 # costs about (quotient digits + 1) * divisor digits (30-bit digits); a division above
 # DIVISION_STEP_COST is done as a loop of divisions that each cost at most that much, so a
-# stop lands within one step (a few milliseconds). Dividends below this many bits never cost
+# stop lands within one step (a millisecond or two), and a thread-mode event loop waiting
+# for the GIL waits at most that long per hand-off. Dividends below this many bits never cost
 # that much, whatever the divisor.
-DIVISION_STEP_COST = 1 << 22
+DIVISION_STEP_COST = 1 << 20
 _DIVIDE_AT_ONCE_BITS = 4096
 
 
@@ -200,6 +202,8 @@ def _divmod_in_steps(a: int, b: int) -> tuple[int, int]:
 def eq(a, b) -> bool:
     """ML `==`: structural, and never raises — containers that hold themselves included."""
     try:
+        if type(a) is list and type(b) is list and len(a) > slices.STEP:
+            return slices.equal_lists(a, b)
         return a == b
     except RecursionError:
         return _equal(a, b, set())
@@ -432,6 +436,15 @@ def _extend(a, items):
 
 
 def _index(a, item, *rest):
+    if len(a) > slices.STEP:
+        try:
+            [].index(item, *rest)           # Python's checks of start and stop, no search
+        except ValueError:
+            pass
+        found = slices.index(a, item, *rest)
+        if found >= 0:
+            return found
+        raise ValueError(f"{ml_repr(item)} is not in list")
     try:
         return a.index(item, *rest)
     except ValueError:
@@ -439,14 +452,18 @@ def _index(a, item, *rest):
 
 
 def _remove(a, item):
-    try:
-        a.remove(item)
-    except ValueError:
-        raise ValueError(f"{ml_repr(item)} is not in list") from None
+    del a[_index(a, item)]
+
+
+def _count(a, item):
+    return slices.count(a, item)
 
 
 def _sort(a, reverse=False):
-    a.sort(reverse=bool(reverse))
+    if len(a) > slices.STEP:
+        a[:] = slices.sort(a, reverse=bool(reverse))
+    else:
+        a.sort(reverse=bool(reverse))
 
 
 def _insert(a, index, item):
@@ -464,7 +481,7 @@ def _pop(a, *index):
 _HUGE = 2 ** 62       # past Python's index-sized integers' reach (they fail with C wording)
 
 
-_ARRAY_PLAIN = "clear reverse count copy".split()
+_ARRAY_PLAIN = "clear reverse copy".split()
 # Methods whose Python behaviour is the ML behaviour (append grows by one element at a time,
 # so it needs no size check): a method call can use the bound builtin directly.
 ARRAY_DIRECT = frozenset(_ARRAY_PLAIN + ["append"])
@@ -474,7 +491,7 @@ ARRAY_METHODS.update({
     "append": _plain("append"), "extend": _wrapped("extend", _extend),
     "index": _wrapped("index", _index), "remove": _wrapped("remove", _remove),
     "sort": _wrapped("sort", _sort), "insert": _wrapped("insert", _insert),
-    "pop": _wrapped("pop", _pop),
+    "pop": _wrapped("pop", _pop), "count": _wrapped("count", _count),
 })
 
 

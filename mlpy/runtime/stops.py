@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
+import threading
 from typing import Any
 
 from .signals import HostStop, InterruptStop, TimeoutStop
@@ -128,3 +130,29 @@ def ml_location(exc: BaseException | None, *,
                     column = col + 1
         tb = tb.tb_next
     return filename, line, column
+
+
+# Threads running an ML program right now. A host finalizer or weakref callback that the
+# garbage collector happens to run on such a thread can fail through no fault of its own:
+# the program has used up the recursion limit, or a stop lands in it. Python reports that as
+# an "unraisable" exception; those two kinds are the program's doing and are not passed on
+# to the host's hook (a test runner fails the test over them, and formatting one at the
+# recursion limit fails again). Any other unraisable exception is passed on. The thread pool
+# and `mlpy.run(timeout=...)` both mark their program threads here.
+IN_PROGRAM: set[int] = set()
+
+
+def install_unraisable_filter() -> None:
+    """Put the filter in front of sys.unraisablehook (once)."""
+    previous = sys.unraisablehook
+    if getattr(previous, "mlpy_filter", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if threading.get_ident() in IN_PROGRAM and isinstance(
+                unraisable.exc_value, (RecursionError, HostStop)):
+            return
+        previous(unraisable)
+
+    hook.mlpy_filter = True      # type: ignore[attr-defined]
+    sys.unraisablehook = hook

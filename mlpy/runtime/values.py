@@ -43,6 +43,22 @@ class MLObject:
         return f"<{self.ml_type}>"
 
 
+class OversizedValue(MLObject):
+    """What a process worker sends instead of a value whose JSON form is surely over the
+    host's cap (ExecutorSettings.max_result_bytes): `size` is its pickle's size in bytes."""
+
+    ml_type = "value too large to send"
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __reduce__(self):
+        return OversizedValue, (self.size,)
+
+    def __repr__(self) -> str:
+        return f"<a value of more than {self.size // 3} bytes as JSON, not sent by the worker>"
+
+
 class MLModule:
     """An imported module: a standard-library module or a user module's top-level names."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins as _builtins
 
+from ..runtime import slices
 from ..runtime.values import typeof
 from . import LibraryModule
 from ._sequences import items
@@ -101,7 +102,7 @@ def reverse(l):
 @module.function()
 def contains(l, x):
     """true if some element == x."""
-    return x in _items(l, "contains")
+    return slices.contains(_items(l, "contains"), x)
 
 
 @module.function("indexOf", "index_of")
@@ -211,13 +212,13 @@ def zip(a, b):
 @module.function()
 def sort(l, reverse=False):
     """A sorted copy, ordered by < (descending when reverse is true); stable."""
-    return sorted(_items(l, "sort"), reverse=bool(reverse))
+    return slices.sort(_items(l, "sort"), reverse=bool(reverse))
 
 
 @module.function("sortBy")
 def sortBy(l, keyFn, reverse=False):
     """A copy sorted by keyFn(x), ordered by < (descending when reverse is true); stable."""
-    return sorted(_items(l, "sortBy"), key=keyFn, reverse=bool(reverse))
+    return slices.sort(_items(l, "sortBy"), key=keyFn, reverse=bool(reverse))
 
 
 @module.function()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -10,13 +11,16 @@ from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..deps import (check_run_request, get_state, json_bytes, json_response, run_guarded,
-                    tenant_of, tenant_of_scope)
+from ..deps import (check_run_limits, check_run_request, get_state, json_bytes, json_response,
+                    run_guarded, tenant_of, tenant_of_scope)
 from ..state import ServerState
 from ..streaming import stream_execution, wants_stream
 from ..models import EXECUTE_EXAMPLES, ErrorDetail, ExecuteRequest, ExecuteResponse
 
 router = APIRouter(tags=["execute"])
+# A body past this is parsed and checked on a thread: parsing and walking a large context
+# takes time in proportion to its size, which the event loop must not spend.
+_PARSE_INLINE_BYTES = 32 * 1024
 log = logging.getLogger("mlpy.server")
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -41,7 +45,7 @@ async def execute(request: Request,
     `Accept: text/event-stream` the reply is Server-Sent Events: `stdout`/`stderr` while the
     code runs, then `result` (the JSON body), or `error` for a full queue or a shutdown."""
     state = get_state(request)
-    check_run_request(state, body)
+    await check_run_request(state, body)
     executor = state.executor
     if wants_stream(request):
         return stream_execution(
@@ -99,7 +103,10 @@ class LeanExecute:
         except Exception as exc:        # 408, 413: the app answers as it always has
             return await fallback(scope, _replay(messages, receive, exc), send)
         try:
-            body = self._body(messages, state)
+            if sum(len(m.get("body", b"")) for m in messages) > _PARSE_INLINE_BYTES:
+                body = await asyncio.to_thread(self._body, messages, state)
+            else:
+                body = self._body(messages, state)
         except RequestValidationError as exc:   # over a limit: answered as the route would,
             return await self._answer(scope, receive, send, exc)    # without a second parse
         if body is None:
@@ -144,7 +151,7 @@ class LeanExecute:
             body = ExecuteRequest.model_validate(value)
         except (ValueError, RecursionError):
             return None                 # (pydantic's ValidationError is a ValueError)
-        check_run_request(state, body)
+        check_run_limits(state, body)
         return body
 
     def _handler(self, exc: Exception) -> Any:

@@ -80,7 +80,7 @@ async def start_execution(request: Request,
     the same 429/503 as `/execute` would give.  Records are kept by the server process that
     accepted them."""
     state = get_state(request)
-    check_run_request(state, body)
+    await check_run_request(state, body)
     tenant = tenant_of(request)
     record = state.executions.start(owner_of(request),
                                     lambda r: _run(state, r, body, tenant), tenant)

@@ -78,7 +78,7 @@ async def execute_in_session(session_id: str, request: Request,
     `MLPY_MAX_SESSION_QUEUE` wait (503 beyond), each at most `MLPY_QUEUE_TIMEOUT` seconds.
     A client that disconnects stops its cell."""
     state, entry = await _entry(request, session_id)
-    check_run_request(state, body)
+    await check_run_request(state, body)
     if wants_stream(request):
         return stream_execution(lambda on_output: _run_cell(state, entry, body, on_output),
                                 _as_is)

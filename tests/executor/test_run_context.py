@@ -55,3 +55,40 @@ def test_mlpy_run_with_a_timeout_never_raises_a_late_stop():
         for _ in range(2000):          # bytecodes where a leftover stop would surface
             pass
     assert kinds <= {"TimeoutError", "RecursionError"}, kinds
+
+
+def test_mlpy_run_with_a_timeout_keeps_a_stop_in_a_finaliser_out_of_the_hosts_hook():
+    """A stop (or the recursion limit) that lands in a finaliser the garbage collector runs on
+    the program's thread is the program's doing: `mlpy.run(timeout=)` filters it from
+    sys.unraisablehook ("Exception ignored in ... TimeoutStop") as the thread pool does;
+    any other unraisable exception, and one raised outside a run, still reach the hook."""
+    import sys
+
+    import mlpy
+    from mlpy.runtime.signals import TimeoutStop
+
+    class Finalised:
+        def __init__(self, error):
+            self.error = error
+
+        def __del__(self):
+            raise self.error
+
+    def drop(kind):
+        Finalised(TimeoutStop("late stop") if kind == "stop" else ValueError("a host bug"))
+
+    seen: list = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        result = mlpy.run('drop("stop"); drop("stop"); result = 1;', context={"drop": drop},
+                          timeout=5)
+        assert result.value == 1
+        assert seen == []
+        assert mlpy.run('drop("bug"); result = 2;', context={"drop": drop},
+                        timeout=5).value == 2
+        assert [type(u.exc_value) for u in seen] == [ValueError]
+        drop("stop")                    # not in a run: passed on
+        assert [type(u.exc_value) for u in seen] == [ValueError, TimeoutStop]
+    finally:
+        sys.unraisablehook = previous

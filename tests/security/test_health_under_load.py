@@ -16,10 +16,23 @@ import pytest
 
 pytestmark = pytest.mark.timeout(180)
 
-# The issue asks for p99 < 100 ms; a busy 2-core CI machine running two spinning workers
-# next to the test gets a generous bound. The measured figure is printed (-s) for the report.
-P99_BOUND = 0.5
+# The issue's bound, p99 < 100 ms, holds in process isolation: 28-65 ms measured in six
+# runs at load average 4-6 on the 2-core machine (132-181 ms before the fixes). Thread
+# isolation shares one GIL between the event loop and every program, and each /health through
+# the test client needs the GIL many times over: even two plain endless loops, no attack,
+# give a p99 of 70-210 ms there under that load (bench/health_under_attack.py, row `spin`),
+# and the attacks measured 143-276 ms in six runs (175-382 ms before, single stalls up to
+# 2.8 s). Thread isolation is one trust domain; its bound is that spin baseline with room
+# for a loaded CI machine. The measured figure is printed (-s).
+P99_BOUND = {"process": 0.1, "thread": 0.4}
 DEEP = "[" * 5000 + "]" * 5000
+
+
+def _chain_bomb() -> str:
+    """A chain of 10,000 operands (the least spec §7.2 allows): Python's compile() of it is
+    one C call of 0.4-0.8 s, in the worker process in process isolation. (In thread
+    isolation it holds the server's GIL that long: not run there, see docs/internals.md.)"""
+    return f"// {uuid.uuid4().hex}\ny = 1; x = " + " + ".join(["y"] * 10000) + ";"
 
 
 def _compile_bomb() -> str:
@@ -43,13 +56,15 @@ COMMON = [
     ("code", "import math; a = math.pow(3, 630000); b = math.pow(7, 178000); "
              "while (true) { q = a // b; r = math.gcd(a, b + 1); }"),
 ]
-MEMORY = [("code", 'a = []; while (true) { a.append("x" * 100000); }')]
+# process isolation only: no memory cap in thread mode; compile() of a chain holds the GIL
+PROCESS_ONLY = [("code", 'a = []; while (true) { a.append("x" * 100000); }'),
+                ("code", _chain_bomb)]
 
 
 # Thread isolation: every program shares the server's GIL, so a single C call of a program
-# stalls /health for as long as it runs. Long integer work runs in short steps; what remains
-# is sorting millions of items and a compile bomb's Python compile step (p99 175-280 ms in
-# five runs on a loaded 2-core machine, under the bound).
+# stalls /health for as long as it runs. Long integer work, sorting and searching big arrays
+# run in short steps (runtime/slices.py); contexts are checked and results converted off the
+# event loop; process workers keep values far over the reply cap.
 @pytest.mark.parametrize("isolation", ["process", "thread"])
 def test_health_p99_while_every_worker_runs_an_attack(log_records, canary, isolation):
     from fastapi.testclient import TestClient
@@ -57,7 +72,7 @@ def test_health_p99_while_every_worker_runs_an_attack(log_records, canary, isola
     from mlpy_server.app import create_app
     from mlpy_server.settings import Settings
     workers = 2
-    attacks = COMMON + (MEMORY if isolation == "process" else [])
+    attacks = COMMON + (PROCESS_ONLY if isolation == "process" else [])
     settings = Settings(isolation=isolation, max_workers=workers, rate_limit_per_minute=0,
                         max_concurrent_per_client=64)   # the attackers play many clients
     with TestClient(create_app(settings), base_url="http://localhost") as client:
@@ -113,6 +128,6 @@ def test_health_p99_while_every_worker_runs_an_attack(log_records, canary, isola
               f"{statistics.median(latencies) * 1000:.1f} ms p99={p99 * 1000:.1f} ms "
               f"max={latencies[-1] * 1000:.1f} ms")
         assert not errors, errors
-        assert p99 < P99_BOUND
+        assert p99 < P99_BOUND[isolation]
         after = client.post("/execute", json={"code": "result = 1 + 1;", "timeout": 5})
         assert after.json()["value"] == 2

@@ -62,3 +62,24 @@ def test_deep_and_huge_displayed_values_come_back_bounded(client):
     assert text.endswith("(display cut at 1048576 characters; the value is complete)")
     assert client.post(f"/sessions/{sid}/execute", json={"code": "s.length"}).json()[
         "display_value"] == 10_000_000
+
+
+def test_results_and_displays_far_over_the_cap_are_refused_alike_in_both_modes(client):
+    """A process worker does not send what the server would refuse (its pickle surely over
+    the reply cap): the reply is the same as thread mode's, where the value is walked only
+    until the cap passes. Values under the cap still arrive whole."""
+    cap = 1024 * 1024
+    big = client.post("/execute", json={"code": "result = [1.5] * 3000000;", "timeout": 10})
+    assert big.status_code == 200
+    assert big.json()["error"] == ("result is not serialisable: its JSON form is more than "
+                                   f"the limit of {cap} bytes")
+    assert big.json()["error_type"] == "SerialisationError"
+    # floats: 9 bytes pickled, 4 as JSON ("1.5,"): under the cap as JSON, so sent
+    near = client.post("/execute", json={"code": "result = [1.5] * 250000;", "timeout": 10})
+    assert near.json()["success"] and len(near.json()["value"]) == 250000
+    sid = client.post("/sessions").json()["id"]
+    cell = client.post(f"/sessions/{sid}/execute",
+                       json={"code": "a = [[0, 1]] * 2000000;\na", "timeout": 10}).json()
+    assert cell["display_error"] == ("display value is not serialisable: its JSON form is more "
+                                     f"than the limit of {cap} bytes")
+    assert len(cell["display"]["text/plain"]) <= cap + 100
