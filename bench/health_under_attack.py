@@ -1,7 +1,7 @@
 """/health latency while the workers run one attack class at a time, per isolation mode.
 
 Runs the attacks of tests/security/test_health_under_load.py one class at a time (two
-workers, each running it back to back) against an in-process server, as that test does, and
+workers, each running it back to back) against a started server, as that test does, and
 prints /health's median and p99 per class. The `idle` row is no attack; `spin` (two endless
 loops, not an attack on the server but plain CPU use) is the baseline that says how much of
 a p99 is the machine's cores being busy rather than the server's event loop being blocked.
@@ -15,6 +15,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,18 +26,21 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "security")]
 from test_health_under_load import COMMON, PROCESS_ONLY  # noqa: E402
 
 
-def run_case(isolation: str, attack, seconds: float) -> tuple[float, float, int]:
-    from fastapi.testclient import TestClient
+def run_case(isolation: str, attack, seconds: float, tmp: Path) -> tuple[float, float, int]:
+    import httpx
 
-    from mlpy_server.app import create_app
-    from mlpy_server.settings import Settings
-    settings = Settings(isolation=isolation, max_workers=2, rate_limit_per_minute=0,
-                        max_concurrent_per_client=64)
-    with TestClient(create_app(settings), base_url="http://localhost") as client:
-        client.get("/health")
-        stop = threading.Event()
+    from tests.server.conftest import module_server
 
-        def loop() -> None:
+    class Factory:        # module_server's tmp_path_factory: one folder per server
+        def mktemp(self, name: str) -> Path:
+            return Path(tempfile.mkdtemp(prefix=name, dir=tmp))
+
+    server = module_server(Factory(), f"health-{isolation}", {
+        "MLPY_ISOLATION": isolation, "MLPY_MAX_WORKERS": "2"})
+    stop = threading.Event()
+
+    def loop() -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
             sid = client.post("/sessions").json()["id"]
             while attack is not None and not stop.is_set():
                 kind, what = attack
@@ -51,20 +55,24 @@ def run_case(isolation: str, attack, seconds: float) -> tuple[float, float, int]
                 else:
                     client.post("/execute", json={"code": text, "timeout": 2.0})
 
+    try:
         threads = [threading.Thread(target=loop, daemon=True) for _ in range(2)]
         for thread in threads:
             thread.start()
         time.sleep(0.5)
         latencies = []
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            client.get("/health")
-            latencies.append(time.perf_counter() - started)
-            time.sleep(0.02)
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                client.get("/health")
+                latencies.append(time.perf_counter() - started)
+                time.sleep(0.02)
         stop.set()
         for thread in threads:
             thread.join(15)
+    finally:
+        server.stop()
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return statistics.median(latencies), p99, len(latencies)
@@ -83,11 +91,12 @@ def main() -> None:
             label = (what() if callable(what) else what)[:48].replace("\n", " ")
             cases.append((f"{i}: {label}", attack))
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    tmp = Path(tempfile.mkdtemp(prefix="health-bench"))
     for isolation in args.isolation:
         for label, attack in cases:
             if attack in PROCESS_ONLY and isolation == "thread":
                 continue
-            median, p99, n = run_case(isolation, attack, args.seconds)
+            median, p99, n = run_case(isolation, attack, args.seconds, tmp)
             print(f"{isolation:8s} {label:60s} median {median * 1000:6.1f} ms  "
                   f"p99 {p99 * 1000:6.1f} ms  (n={n}, load {os.getloadavg()[0]:.2f})",
                   flush=True)
