@@ -41,6 +41,9 @@ def page(jupyterlab, browser_context):
     page.locator(".jp-Notebook .jp-Cell .cm-content").first.wait_for()
     # the notebook's kernel is ML
     page.locator(".jp-Toolbar-kernelName", has_text="ML").first.wait_for()
+    # and connected and idle: keys pressed before that can be lost (a first cell never ran)
+    page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first.wait_for(
+        timeout=120_000)
     try:
         yield page
     finally:
@@ -68,7 +71,7 @@ def shot(page, name: str, cell=None) -> None:
 
 def test_array_of_objects_is_an_html_table(page):
     cell, _ = run_cell(page, 'rows = [{name: "ada", born: 1815}, {name: "alan", born: 1912},'
-                              ' {name: "grace", born: 1906}];\nrows', timeout=120_000)  # the kernel starts (under its pytest timeout)
+                              ' {name: "grace", born: 1906}];\nrows', timeout=120_000)
     table = cell.locator(".jp-OutputArea-output table")
     table.wait_for()
     assert table.locator("th").all_inner_texts() == ["name", "born"]
