@@ -1,8 +1,9 @@
 """The OpenAPI document as the whole contract: what FastAPI derives from the routes, plus what
 the pure-ASGI gateway does for every route and so no route declares itself — the `X-API-Key`
-security scheme (the Authorize button of /docs), 401 where a key is needed, and the headers
-every reply carries (`X-Request-ID`; `Retry-After` with 429 and 503).  Built once, at the
-first request for it: no per-request dependency does this work.
+security scheme (the Authorize button of /docs), 401 where a key is needed, 400 for a Host
+header the server does not answer to (MLPY_ALLOWED_HOSTS), and the headers every reply
+carries (`X-Request-ID`; `Retry-After` with 429 and 503).  Built once, at the first request
+for it: no per-request dependency does this work.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ UNAUTHORIZED = {"description": "API keys are configured and none, or a wrong one
                                "in X-API-Key",
                 "content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/ErrorDetail"}}}}
+BAD_HOST = "the Host header names a host this server does not answer to (MLPY_ALLOWED_HOSTS)"
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -53,6 +55,7 @@ def complete(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
             if method not in _METHODS:
                 continue
             responses = operation.setdefault("responses", {})
+            _add_bad_host(responses)
             if path not in public:
                 # with keys the operation needs one; without, sending one does no harm
                 operation["security"] = [{SCHEME: []}] if keys else [{}, {SCHEME: []}]
@@ -64,6 +67,16 @@ def complete(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 if status in ("429", "503"):
                     headers.setdefault("Retry-After", RETRY_AFTER)
     return schema
+
+
+def _add_bad_host(responses: dict[str, Any]) -> None:
+    """The gateway checks Host before any route runs, so every operation can answer 400."""
+    existing = responses.get("400")
+    if existing is None:
+        responses["400"] = {"description": BAD_HOST, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ErrorDetail"}}}}
+    elif BAD_HOST not in existing.get("description", ""):
+        existing["description"] = f"{existing.get('description', '')}; or {BAD_HOST}"
 
 
 def _limits(schema: dict[str, Any], settings: Settings) -> None:

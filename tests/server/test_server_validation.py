@@ -127,6 +127,12 @@ def test_the_openapi_document_declares_the_key_and_the_headers(start_server):
     with server.client() as c:
         doc = c.get("/openapi.json").json()
         assert c.put("/sessions", headers={"X-API-Key": "k1"}).headers["allow"] == "GET, HEAD, POST"
+        refused = c.get("/sessions/x", headers={"X-API-Key": "k1", "Host": "evil.example"})
+    # the gateway checks Host before any route: every operation says it may answer 400
+    assert refused.status_code == 400 and "MLPY_ALLOWED_HOSTS" in refused.json()["detail"]
+    operations = [op for ops in doc["paths"].values() for op in ops.values()]
+    assert all("MLPY_ALLOWED_HOSTS" in op["responses"]["400"]["description"]
+               for op in operations)
     scheme = doc["components"]["securitySchemes"]["APIKeyHeader"]
     assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "X-API-Key"}
     execute = doc["paths"]["/execute"]["post"]
