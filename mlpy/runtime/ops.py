@@ -442,21 +442,18 @@ def _index(a, item, *rest):
         except ValueError:
             pass
         found = slices.index(a, item, *rest)
-        if found >= 0:
-            return found
+    else:
+        try:
+            found = a.index(item, *rest)
+        except ValueError:
+            found = -1
+    if found < 0:
         raise ValueError(f"{ml_repr(item)} is not in list")
-    try:
-        return a.index(item, *rest)
-    except ValueError:
-        raise ValueError(f"{ml_repr(item)} is not in list") from None
+    return found
 
 
 def _remove(a, item):
     del a[_index(a, item)]
-
-
-def _count(a, item):
-    return slices.count(a, item)
 
 
 def _sort(a, reverse=False):
@@ -491,7 +488,7 @@ ARRAY_METHODS.update({
     "append": _plain("append"), "extend": _wrapped("extend", _extend),
     "index": _wrapped("index", _index), "remove": _wrapped("remove", _remove),
     "sort": _wrapped("sort", _sort), "insert": _wrapped("insert", _insert),
-    "pop": _wrapped("pop", _pop), "count": _wrapped("count", _count),
+    "pop": _wrapped("pop", _pop), "count": _wrapped("count", slices.count),
 })
 
 
