@@ -132,11 +132,19 @@ class CompileHelpers:
         pid = helper.pid
         try:
             reply = helper.ask(request)
+        except CompileHelperFailed:
+            self._forget(helper)
+            if self._closed:         # killed by shutdown: the run's own stop follows
+                return None
+            raise
         except BaseException:
             # A host stop re-raises itself at the first Python call or loop of a handler
             # (executor/interrupt.py), so the kill is the handler's first call: a C function,
             # on a local. The killed helper is reaped by the next `_take` or by shutdown.
-            _kill(pid, signal.SIGKILL)
+            try:
+                _kill(pid, signal.SIGKILL)
+            except OSError:          # already gone
+                pass
             raise
         self._give_back(helper)
         self.compiled += 1
