@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import marshal
 import os
+import queue
 import select
 import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from ..errors import MLError, MLImportError, MLSecurityError, MLSyntaxError
@@ -56,17 +58,29 @@ class _Helper:
             env={}, cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
         self.pid = self.popen.pid
+        self.left = False       # its caller was stopped: nobody reads its pipes any more
+
+    def wait_ready(self) -> bool:
+        """Block until the helper has built its compiler (it writes one byte then)."""
+        assert self.popen.stdout is not None
+        try:
+            return os.read(self.popen.stdout.fileno(), 1) == b"R"
+        except OSError:
+            return False
 
     def ask(self, request: bytes) -> bytes:
-        """Send one request and wait for its reply, waking every _POLL_MS milliseconds so that a
-        host stop raised in this thread lands."""
+        """Send one request and wait for its reply, waking every _POLL_MS milliseconds so that
+        a host stop raised in this thread lands."""
         assert self.popen.stdin is not None and self.popen.stdout is not None
         out, fd = self.popen.stdin.fileno(), self.popen.stdout.fileno()
         poller = select.poll()           # (not select.select: a server's fds pass 1024)
         poller.register(fd, select.POLLIN)
         data = memoryview(_HEADER.pack(len(request)) + request)
-        while data:
-            data = data[os.write(out, data[:1 << 16]):]
+        try:
+            while data:
+                data = data[os.write(out, data[:1 << 16]):]
+        except OSError as err:
+            raise CompileHelperFailed(f"the compile process ended ({err})") from None
         chunks: list[bytes] = []
         have, need = 0, _HEADER.size
         header = True
@@ -92,7 +106,7 @@ class _Helper:
         return self.popen.poll() is None
 
     def close(self) -> None:
-        """Kill the process (it may be mid-compile) and reap it."""
+        """Kill the process (it may be mid-compile), reap it, close its pipes."""
         try:
             self.popen.kill()
         except OSError:
@@ -109,17 +123,32 @@ class _Helper:
                 pass
 
 
+_SPAWN = "spawn"
+
+
 class CompileHelpers:
     """The helper processes of one thread pool: `translate` is what `mlpy.program` calls
-    (see `program.translate_elsewhere`) for a program missing from the compile caches."""
+    (see `program.translate_elsewhere`) for a program missing from the compile caches.
 
-    def __init__(self, above: int):
+    Worker threads (which a stop may interrupt anywhere) only take idle helpers, use them
+    and hand them back, with no lock and no process or file handling of their own beyond
+    the kill; a manager thread of the pool's own starts helpers one at a time (each ready
+    before the next is started, so a flood of stopped compiles cannot start processes
+    faster than one core can run their start-up), and kills, reaps and closes those
+    that are done with."""
+
+    def __init__(self, above: int, keep: int = 2):
         self.above = above
+        self.keep = keep                    # idle helpers kept
         self.compiled = 0                   # programs a helper answered for (for tests)
         self._idle: list[_Helper] = []
         self._all: set[_Helper] = set()     # every helper not yet closed, busy or idle
         self._closed = False
-        self._lock = threading.Lock()
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()   # _SPAWN, a _Helper, None
+        # started here, on the host's thread: never by a worker (see program._start)
+        self._manager = threading.Thread(target=self._manage, name="mlpy-compile-helpers",
+                                         daemon=True)
+        self._manager.start()
 
     def translate(self, source: str, interactive: bool, strict_security: bool,
                   filename: str) -> tuple | None:
@@ -129,51 +158,78 @@ class CompileHelpers:
             return None
         request = marshal.dumps((source, interactive, strict_security, filename))
         helper = self._take()
+        if helper is None:                   # shut down meanwhile: the run's stop follows
+            return None
         pid = helper.pid
         try:
             reply = helper.ask(request)
         except CompileHelperFailed:
-            self._forget(helper)
-            if self._closed:         # killed by shutdown: the run's own stop follows
+            helper.left = True
+            if self._closed:                 # killed by shutdown: the run's stop follows
+                self._forget(helper)
                 return None
+            self._inbox.put(helper)
             raise
         except BaseException:
             # A host stop re-raises itself at the first Python call or loop of a handler
-            # (executor/interrupt.py), so the kill is the handler's first call: a C function,
-            # on a local. The killed helper is reaped by the next `_take` or by shutdown.
+            # (executor/interrupt.py): the attribute store runs no call, and the kill is the
+            # handler's first call (a C function, on locals). The manager reaps the helper.
+            helper.left = True
             try:
                 _kill(pid, signal.SIGKILL)
             except OSError:          # already gone
                 pass
             raise
-        self._give_back(helper)
+        if len(self._idle) >= self.keep:
+            self._inbox.put(helper)
+        else:
+            self._idle.append(helper)
+        if self._closed:                     # shut down meanwhile
+            self._forget(helper)
         self.compiled += 1
         return _decode(marshal.loads(reply))
 
-    def _take(self) -> _Helper:
-        for helper in [h for h in list(self._all) if h not in self._idle and not h.alive]:
-            self._forget(helper)             # killed while its caller was stopped
-        while True:
+    def _take(self) -> _Helper | None:
+        """An idle helper, else one the manager starts (waited for in short sleeps)."""
+        asked = 0
+        while not self._closed:
             try:
                 helper = self._idle.pop()
             except IndexError:
-                break
-            if helper.alive:
+                if asked % 100 == 0:        # again after a second: another caller took it
+                    self._inbox.put(_SPAWN)
+                asked += 1
+                time.sleep(_POLL_MS / 1000)
+                continue
+            if helper.popen.returncode is None:
                 return helper
-            self._forget(helper)
-        helper = _Helper()
-        self._all.add(helper)
-        if self._closed:                     # shut down meanwhile
-            self._forget(helper)
-            raise CompileHelperFailed("the executor is shut down")
-        return helper
+            self._inbox.put(helper)         # died while idle
+        return None
 
-    def _give_back(self, helper: _Helper) -> None:
-        with self._lock:
-            if not self._closed and len(self._idle) < 2:
-                self._idle.append(helper)
+    # -- the manager thread --------------------------------------------------------------
+    def _manage(self) -> None:
+        while True:
+            message = self._inbox.get()
+            if message is None:
                 return
-        self._forget(helper)
+            for helper in list(self._all):          # killed when their callers were stopped
+                if helper.left and helper not in self._idle:
+                    self._forget(helper)
+            if isinstance(message, _Helper):
+                self._forget(message)
+            elif not self._idle and not self._closed:
+                self._spawn()
+
+    def _spawn(self) -> None:
+        try:
+            helper = _Helper()
+        except OSError:                              # no process: callers keep waiting
+            return
+        self._all.add(helper)
+        if helper.wait_ready() and not self._closed:
+            self._idle.append(helper)
+        else:
+            self._forget(helper)
 
     def _forget(self, helper: _Helper) -> None:
         self._all.discard(helper)
@@ -184,12 +240,20 @@ class CompileHelpers:
         return [helper.pid for helper in list(self._all)]
 
     def shutdown(self) -> None:
-        """Kill every helper, idle or busy (a busy one's caller gets CompileHelperFailed)."""
-        with self._lock:
-            self._closed = True
-            self._idle.clear()
+        """Kill every helper, idle or busy, and close those nobody reads from any more (a busy
+        one's caller reads end-of-file and closes it itself)."""
+        self._closed = True
+        self._inbox.put(None)
+        self._manager.join(10)
+        idle, self._idle[:] = list(self._idle), []
         for helper in list(self._all):
-            self._forget(helper)
+            if helper in idle or helper.left or helper.popen.returncode is not None:
+                self._forget(helper)
+            else:
+                try:
+                    helper.popen.kill()
+                except OSError:
+                    pass
 
 
 def _decode(reply: tuple) -> tuple:
@@ -238,6 +302,7 @@ def main() -> None:
     program.compile("x = 1;", cache=False)       # build the parser before the first request
     gc.collect()
     gc.freeze()
+    os.write(1, b"R")
     while True:
         try:
             (size,) = _HEADER.unpack(_read(0, _HEADER.size))
