@@ -143,3 +143,28 @@ def test_process_workers_compile_in_the_worker():
         [pid] = ex.stats()["pids"]
         with open(f"/proc/{pid}/task/{pid}/children") as children:
             assert children.read().split() == []
+
+
+def test_a_flood_of_stopped_compiles_leaves_no_helper_behind():
+    """Stops landing anywhere in the take-use-give-back of a helper (timeouts of a millisecond
+    or so, while a helper is started, asked or answering) lose no process and no pipe."""
+    ex = AsyncMLExecutor(max_workers=4)
+    helpers = ex.pool.compile_helpers
+    seen: set[int] = set()
+
+    async def flood():
+        async def one(i: int):
+            timeout = (0.001, 0.005, 0.02, 0.1)[i % 4]
+            result = await ex.execute(_long(300 + i), timeout=timeout)
+            seen.update(helpers.pids())
+            return result
+        return await asyncio.gather(*(one(i) for i in range(60)))
+
+    results = asyncio.run(flood())
+    assert all(r.success or r.stopped_by == "timeout" for r in results)
+    assert any(r.stopped_by == "timeout" for r in results)
+    assert ex.run_sync(_long(), timeout=60).value == 300          # still serving
+    seen.update(helpers.pids())
+    ex.shutdown(wait=True)
+    assert helpers.pids() == []
+    assert seen and all(_gone(pid) for pid in seen)
