@@ -12,6 +12,8 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Callable
+from contextvars import ContextVar
 from types import CodeType
 from typing import Any
 
@@ -159,8 +161,28 @@ def _generate(source: str, interactive: bool, strict_security: bool,
         raise MLSyntaxError(TOO_DEEP, line=compiler.statement_line) from None
 
 
+# Where this thread's compiles may be done instead of here: a function taking _translate's
+# arguments and returning its tuple, or None to compile here after all. The thread executor
+# sets its helper processes' (executor/compile_helpers.py) on its worker threads, so a long
+# program's compile holds neither their GIL nor a stop off. Read below the compile caches:
+# a cached program never goes there.
+_elsewhere: ContextVar[Callable[..., tuple | None] | None] = ContextVar(
+    "mlpy_compile_elsewhere", default=None)
+
+
+def translate_elsewhere(translate: Callable[..., tuple | None] | None) -> None:
+    """Have this thread's compiles (from now on) offered to `translate` first (see above)."""
+    if _elsewhere.get() is not translate:
+        _elsewhere.set(translate)
+
+
 def _translate(source: str, interactive: bool, strict_security: bool, filename: str) -> tuple:
     """(code object, has a display value, imports) of ML source."""
+    elsewhere = _elsewhere.get()
+    if elsewhere is not None:
+        done = elsewhere(source, interactive, strict_security, filename)
+        if done is not None:
+            return done
     return _on_compile_stack(_translate_here, source, interactive, strict_security, filename)
 
 

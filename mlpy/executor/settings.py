@@ -22,6 +22,11 @@ class ExecutorSettings:
     output_interval: float = 0.02    # minimum time between two on_output batches
     cache: bool = True               # cache compiled programs
     thread_stack_size: int = 64 << 20   # worker threads get deep stacks for deep ML recursion
+    # isolation="thread" only: a program longer than this many characters (and not in the
+    # compile cache) is compiled in a helper process, where its compile holds neither the
+    # host's GIL nor a stop off (executor/compile_helpers.py); None: always on the worker.
+    # 1024: Python's compile() of the densest ML (an operator chain) passes ~20 ms there.
+    compile_elsewhere_above: int | None = 1024
     # isolation="process" only: OS limits of each worker process and how workers are replaced
     memory_limit: int | None = 256 << 20   # RLIMIT_AS (bytes) of a worker process
     cpu_limit: int | None = 600        # RLIMIT_CPU (seconds) over a worker's life
@@ -50,6 +55,8 @@ class ExecutorSettings:
             raise ValueError("kill_grace must be positive, spare_workers 0 or 1")
         if self.recycle_rss is not None and self.recycle_rss <= 0:
             raise ValueError("recycle_rss must be positive or None")
+        if self.compile_elsewhere_above is not None and self.compile_elsewhere_above < 0:
+            raise ValueError("compile_elsewhere_above must not be negative")
         if self.output_interval < 0:
             raise ValueError("output_interval must not be negative")
 

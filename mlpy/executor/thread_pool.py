@@ -14,6 +14,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MLError, MLTimeoutError
+from ..program import translate_elsewhere
 from ..runtime.context import Capabilities, ExecutionContext, OutputSink
 from ..runtime.slices import plain_data
 from ..runtime.stops import INTERRUPT, SHUTDOWN, Stop, ml_position
@@ -25,6 +26,7 @@ from .threads import WorkerPool
 from .toolchain import toolchain
 
 if TYPE_CHECKING:
+    from .compile_helpers import CompileHelpers
     from .executor import AsyncMLExecutor
 
 log = logging.getLogger("mlpy.executor")
@@ -64,6 +66,10 @@ class ThreadPool:
         self.workers = WorkerPool(max_workers, stop_grace=settings.stop_grace,
                                   reinject_interval=settings.reinject_interval,
                                   stack_size=settings.thread_stack_size)
+        self.compile_helpers: CompileHelpers | None = None
+        if settings.compile_elsewhere_above is not None:
+            from .compile_helpers import CompileHelpers
+            self.compile_helpers = CompileHelpers(settings.compile_elsewhere_above)
 
     # -- the Pool contract -------------------------------------------------------------------
     @property
@@ -94,6 +100,8 @@ class ThreadPool:
     def shutdown(self, wait: bool = True, cancel_pending: bool = False,
                  stop: Stop = SHUTDOWN) -> None:
         self.workers.shutdown(wait=wait, cancel_pending=cancel_pending, stop=stop)
+        if self.compile_helpers is not None:
+            self.compile_helpers.shutdown()
 
     def stats(self) -> dict[str, Any]:
         return {"isolation": "thread", **self.workers.stats()}
@@ -159,6 +167,8 @@ class ThreadPool:
     def _compile(self, job: Job) -> Any:
         run: ThreadRun = job.data
         started = perf_counter()
+        if self.compile_helpers is not None:
+            translate_elsewhere(self.compile_helpers.translate)
         try:
             return toolchain().compile(run.code, interactive=run.interactive,
                                        strict_security=self.executor.strict_security,

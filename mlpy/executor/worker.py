@@ -82,7 +82,8 @@ class Worker:
         self.outbox = channel.Channel(write_fd=write_fd)
         self.send_lock = threading.Lock()
         self.stops = {cls.__name__: cls for cls in _host_stops(HostStop)}
-        settings = cfg.settings
+        # the worker is the process a compile is stopped in: no helper processes of its own
+        settings = dataclasses.replace(cfg.settings, compile_elsewhere_above=None)
         self.executor = AsyncMLExecutor(
             max_workers=1, strict_security=cfg.strict_security, settings=settings,
             capabilities=cfg.capabilities, allowed_hosts=cfg.allowed_hosts,

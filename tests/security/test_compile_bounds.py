@@ -5,11 +5,14 @@ longer to compile than its timeout allows is stopped as a time-out, never left t
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import uuid
 
 import pytest
 
 from mlpy import AsyncMLExecutor
+from tests.server.conftest import module_server
 
 
 def _slow_to_compile() -> str:
@@ -33,3 +36,59 @@ def test_compile_time_counts_against_the_timeout(isolation):
     assert slow.error_type == "TimeoutError", slow
     assert slow.error == "Execution timeout after 0.02 seconds"
     assert after.success and after.value == 2
+
+
+def _chain_bomb() -> str:
+    """80 kB (the server takes 100 kB): a chain of 20,000 `*` whose Python compile() alone
+    takes seconds (it grows faster than the chain); unique, so never cached."""
+    return f"// {uuid.uuid4().hex}\ny = 1; x = y" + " * y" * 20000 + "; result = x;"
+
+
+def _children(pid: int) -> set[int]:
+    """The child processes of process `pid` (every thread's: a worker thread starts them)."""
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.update(int(child) for child in children.read().split())
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_a_compile_bomb_times_out_while_health_keeps_answering(isolation, tmp_path_factory):
+    """Through a started server: the bomb's compile is stopped at its timeout (thread
+    isolation: in a helper process, see executor/compile_helpers.py; process isolation: in
+    the worker), and /health answers while it compiles (a compile on the server's own
+    thread would hold its GIL, and so its event loop, for seconds)."""
+    server = module_server(tmp_path_factory, f"bomb-{isolation}",
+                           {"MLPY_ISOLATION": isolation, "MLPY_MAX_WORKERS": "2"})
+    try:
+        with server.client() as client:
+            assert client.post("/execute", json={"code": "result = 1;"}).json()["value"] == 1
+            reply: dict = {}
+            bomb = threading.Thread(target=lambda: reply.update(client.post(
+                "/execute", json={"code": _chain_bomb(), "timeout": 1}).json()))
+            during: list[int] = []
+            helpers: set[int] = set()
+            with server.client() as prober:
+                bomb.start()
+                while bomb.is_alive():
+                    status = prober.get("/health").status_code
+                    if bomb.is_alive():           # asked and answered while the bomb ran
+                        during.append(status)
+                        helpers |= _children(server.proc.pid)
+                bomb.join()
+            assert reply.get("success") is False, reply
+            assert reply["error_type"] == "TimeoutError", reply
+            assert reply["error"] == "Execution timeout after 1.0 seconds"
+            assert len(during) >= 2 and set(during) == {200}, during
+            if isolation == "thread":     # compiled by a helper process of the server's
+                assert helpers
+            after = client.post("/execute", json={"code": "result = 6 * 7;", "timeout": 5})
+            assert after.json()["value"] == 42
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()

@@ -36,8 +36,8 @@ DEEP = "[" * 5000 + "]" * 5000
 
 def _chain_bomb() -> str:
     """A chain of 10,000 operands (the least spec §7.2 allows): Python's compile() of it is
-    one C call of 0.4-0.8 s, in the worker process in process isolation. (In thread
-    isolation it holds the server's GIL that long: not run there, see docs/internals.md.)"""
+    one C call of 0.4-0.8 s, in the worker process in process isolation, in a helper
+    process in thread isolation (executor/compile_helpers.py)."""
     return f"// {uuid.uuid4().hex}\ny = 1; x = " + " + ".join(["y"] * 10000) + ";"
 
 
@@ -61,10 +61,10 @@ COMMON = [
     # long integer division near the integer cap (one Python call would hold the GIL 0.5 s)
     ("code", "import math; a = math.pow(3, 630000); b = math.pow(7, 178000); "
              "while (true) { q = a // b; r = math.gcd(a, b + 1); }"),
+    ("code", _chain_bomb),
 ]
-# process isolation only: no memory cap in thread mode; compile() of a chain holds the GIL
-PROCESS_ONLY = [("code", 'a = []; while (true) { a.append("x" * 100000); }'),
-                ("code", _chain_bomb)]
+# process isolation only: no memory cap in thread mode
+PROCESS_ONLY = [("code", 'a = []; while (true) { a.append("x" * 100000); }')]
 
 
 # Thread isolation: every program shares the server's GIL, so a single C call of a program
