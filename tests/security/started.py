@@ -17,7 +17,7 @@ LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[[^\]\n]*\]
 
 
 def security_server(tmp_path_factory, name: str, isolation: str,
-                    **settings: str) -> RunningServer:
+                    **settings: str | None) -> RunningServer:
     """A started uvicorn server (its own process) in `isolation` for one module's attacks:
     the canary (set by conftest.py) in its environment, its log at info level (an access
     line per request), one worker unless `settings` say otherwise (MLPY_* names)."""

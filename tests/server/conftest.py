@@ -248,15 +248,17 @@ def start_server(tmp_path):
         server.stop()
 
 
-def module_server(tmp_path_factory, name: str, settings: dict[str, str]):
+def module_server(tmp_path_factory, name: str, settings: dict[str, str | None]):
     """A real uvicorn server with `settings` (MLPY_* variables) for a module's tests; they
-    play many clients from one address, so the per-client share and rate limit are off."""
+    play many clients from one address, so the per-client share and rate limit are off
+    unless `settings` say otherwise (a None value leaves the variable unset: the default)."""
     port = free_port()
     log_path = tmp_path_factory.mktemp(name) / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
     env.update({"MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64",
                 "MLPY_RATE_LIMIT_PER_MINUTE": "0", "MLPY_DATA_DIR": str(log_path.parent / "data"),
                 **settings})
+    env = {k: v for k, v in env.items() if v is not None}
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mlpy_server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],
