@@ -2,8 +2,8 @@
 class of attack on the server itself: endless loops, slow regular expressions, memory and
 output floods (process mode: thread mode has no memory cap and is one trust domain), results
 and displayed values far over the reply cap, programs built to compile slowly, JSON bombs in
-the request, sorting millions of items, and long integer division and gcd near the integer
-cap."""
+the request, sorting ten million items, long integer division and gcd near the integer
+cap, oversized errors and literals, programs and notebook metadata nested too deep."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def _compile_bomb() -> str:
                                                 for i in range(3900))
 
 
-# (kind, what to send): "code" -> /execute, "cell" -> a session cell, "raw" -> a raw body
+# (kind, what to send): "code" -> /execute, "cell" -> a session cell, "raw" -> a raw body,
+# "notebook" -> a raw body to /notebooks/execute
 COMMON = [
     ("code", "while (true) { }"),
     ("code", 'import regex; result = regex.test("(a|aa)+$", "' + "a" * 60 + 'b");'),
@@ -69,6 +70,15 @@ COMMON = [
     # long integer division near the integer cap (one Python call would hold the GIL 0.5 s)
     ("code", "import math; a = math.pow(3, 630000); b = math.pow(7, 178000); "
              "while (true) { q = a // b; r = math.gcd(a, b + 1); }"),
+    # oversized errors and literals, programs nested past what the compiler descends
+    ("code", 'try { throw {message: "x" * 10000000}; } except (e) { throw e; }'),
+    ("code", "result = " + "7" * 5000 + ";"),
+    ("code", "result = " + "[" * 30000 + "]" * 30000 + ";"),
+    # notebook metadata nested deep (validated off the event loop) and far too deep (422)
+    ("notebook", '{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": ' + "[" * 990
+     + "]" * 990 + '}, "cells": [{"cell_type": "code", "source": "1 + 1", "metadata": {}}]}'),
+    ("notebook", '{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": ' + DEEP
+     + '}, "cells": []}'),
 ]
 # process isolation only: no memory cap in thread mode; compile() of a chain holds the GIL
 PROCESS_ONLY = [("code", 'a = []; while (true) { a.append("x" * 100000); }'),
@@ -107,15 +117,16 @@ def test_health_p99_while_every_worker_runs_an_attack(attacked_server, canary):
                     kind, what = attacks[i % len(attacks)]
                     i += 1
                     text = what() if callable(what) else what
-                    if kind == "raw":
-                        response = own.post("/execute", content=text,
+                    if kind in ("raw", "notebook"):
+                        response = own.post("/execute" if kind == "raw" else
+                                            "/notebooks/execute", content=text,
                                             headers={"content-type": "application/json"})
                     elif kind == "cell":
                         response = own.post(f"/sessions/{sid}/execute",
                                             json={"code": text, "timeout": 2.0})
                     else:
                         response = own.post("/execute", json={"code": text, "timeout": 2.0})
-                    if response.status_code == 422 and kind != "raw":
+                    if response.status_code == 422 and kind == "code":
                         errors.append(f"refused, not run: {text[:60]}")
                     if response.status_code >= 500 and response.status_code != 503:
                         errors.append(f"{response.status_code} for {text[:60]}")
