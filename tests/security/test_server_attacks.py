@@ -265,3 +265,87 @@ def test_a_path_cannot_forge_a_log_line(client, server):
     lines = server.log().splitlines()
     assert any("\\r\\n" + FORGED in line for line in lines)
     assert not any(line.startswith(FORGED) for line in lines)
+
+
+# -- program-chosen errors are never host events ---------------------------------------------
+LIMIT_NAMES = ["MemoryError", "MemoryLimitError", "TimeoutError", "LimitError",
+               "OutputLimitError", "KeyboardInterrupt", "SessionLost"]
+
+
+def _worker_events(client) -> float:
+    """Worker processes started, recycled, killed... so far (none in thread isolation)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return sum(sample.value for family in text_string_to_metric_families(
+        client.get("/metrics").text) for sample in family.samples
+        if sample.name == "mlpy_worker_events_total")
+
+
+def test_thrown_limit_names_are_the_callers_own_errors(client):
+    """A thrown {type: "MemoryError"} comes back as the program's own error; no worker is
+    retired or replaced for it, and a session beside it keeps its state."""
+    sid = client.post("/sessions").json()["id"]
+    assert client.post(f"/sessions/{sid}/execute", json={"code": "a = 41;"}).json()["success"]
+    before = _worker_events(client)
+    for _ in range(2):
+        for name in LIMIT_NAMES:
+            for path in ("/execute", f"/sessions/{sid}/execute"):
+                body = client.post(path, json={
+                    "code": f'throw {{type: "{name}", message: "chosen by the program"}};'}
+                ).json()
+                assert (body["success"], body["error_type"], body["error"]) == (
+                    False, name, "chosen by the program")
+    assert _worker_events(client) == before
+    assert client.post(f"/sessions/{sid}/execute", json={"code": "a + 1"}).json()[
+        "display_value"] == 42
+    client.delete(f"/sessions/{sid}")
+
+
+# -- no endpoint waits on a busy worker ------------------------------------------------------
+def test_a_session_answers_while_its_cell_runs(client):
+    """GET /sessions/{id} and /health answer while the session's cell loops: the cell's
+    reply comes only after them (it runs until its timeout)."""
+    sid = client.post("/sessions").json()["id"]
+    replies: list = []
+    cell = threading.Thread(target=lambda: replies.append(client.post(
+        f"/sessions/{sid}/execute", json={"code": "while (true) { }", "timeout": 3})))
+    cell.start()
+    try:
+        for _ in range(200):
+            if client.get(f"/sessions/{sid}").json().get("running"):
+                break
+            time.sleep(0.02)
+        info = client.get(f"/sessions/{sid}")
+        assert info.status_code == 200 and info.json()["running"] is True, info.text[:200]
+        assert client.get("/health").status_code in (200, 503)
+        assert cell.is_alive() and not replies
+    finally:
+        cell.join(30)
+    assert replies[0].json()["error_type"] == "TimeoutError"
+    client.delete(f"/sessions/{sid}")
+
+
+# -- caps that hold for every producer -------------------------------------------------------
+CAPPED = {
+    "container form": ('a = ["x" * 100000] * 1000; b = [a, a, a, a, a, a, a, a, a, a]; '
+                       "result = str(b).length;"),
+    "split": 'result = ("," * 20000000).split(",").length;',
+    "replacement template": ('import regex; result = regex.sub("a", "\\\\g<0>" * 600, '
+                             '"a" * 100000).length;'),
+    "join": 's = "x" * 1000000; a = [s] * 1000; result = ",".join(a).length;',
+}
+
+
+@pytest.mark.parametrize("name", list(CAPPED))
+def test_producers_meet_the_caps(client, name):
+    body = _run(client, CAPPED[name], 10)[0].json()
+    if name == "replacement template" and body["error_type"] == "RuntimeError":
+        # process isolation: the regex engine builds the whole 60,000,000 characters before
+        # the cap is checked, meets the worker's memory cap first and says "invalid RE code"
+        # (a clean ML error, the worker survives; thread mode says LimitError). Bounding the
+        # template while it expands costs a Python call per match (legitimate substitutions
+        # of millions of matches then pass the regex timeout): left open, see docs/internals.md.
+        assert body["error"] == "invalid RE code"
+        pytest.xfail("process mode: regex.sub meets the memory cap before the string cap")
+    assert body["error_type"] == "LimitError", (body["error_type"], body["error"])
+    assert "limit" in body["error"]
+    _still_serves(client)

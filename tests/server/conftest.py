@@ -79,7 +79,7 @@ class FakeExecutor:
             return AsyncMLResult(True, None, stdout=code[6:] + "\n")
         if code == "lose":       # what a process session says once its worker process died
             return AsyncMLResult(False, error="session lost: its worker process was killed "
-                                 "(SIGKILL)", error_type="SessionLost")
+                                 "(SIGKILL)", error_type="SessionLost", stopped_by="lost")
         if code == "explode":    # the executor itself failing (a bug below the server)
             raise RuntimeError("boom\n2026-01-01 00:00:00 INFO [x] forged: line")
         if code == "fail":
