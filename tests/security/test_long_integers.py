@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from started import ISOLATIONS, security_server, stop_and_check_log
 
 from mlpy import AsyncMLExecutor
 from mlpy.executor.settings import ExecutorSettings
@@ -112,14 +111,11 @@ def test_an_lcm_chain_meets_the_integer_cap(isolation):
     assert after.value == 2
 
 
-@pytest.fixture(scope="module", params=ISOLATIONS)
-def client(request, tmp_path_factory):
-    """A started server (uvicorn in its own process) per isolation mode."""
-    server = security_server(tmp_path_factory, "long-integers", request.param)
-    with server.client() as c:
-        assert c.get("/health").json()["executor"]["isolation"] == request.param
+@pytest.fixture
+def client(plain_server):
+    """A started server (uvicorn in its own process, conftest.py's) per isolation mode."""
+    with plain_server.client() as c:
         yield c
-    stop_and_check_log(server)
 
 
 def test_long_integers_as_results_and_displays_over_http(client):

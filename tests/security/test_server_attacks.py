@@ -232,7 +232,7 @@ def test_one_client_cannot_take_every_worker(client, server):
     request leaves the other worker to everyone else."""
     runaway: list = []
     loop = threading.Thread(target=lambda: runaway.append(client.post(
-        "/execute", json={"code": "while (true) { }", "timeout": 4})))
+        "/execute", json={"code": "while (true) { }", "timeout": 2})))
     loop.start()
     try:
         for _ in range(200):                     # until the runaway run holds its worker
@@ -307,7 +307,7 @@ def test_a_session_answers_while_its_cell_runs(client):
     sid = client.post("/sessions").json()["id"]
     replies: list = []
     cell = threading.Thread(target=lambda: replies.append(client.post(
-        f"/sessions/{sid}/execute", json={"code": "while (true) { }", "timeout": 3})))
+        f"/sessions/{sid}/execute", json={"code": "while (true) { }", "timeout": 2})))
     cell.start()
     try:
         for _ in range(200):

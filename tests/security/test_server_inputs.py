@@ -1,23 +1,19 @@
 """No input gets an HTTP 500: request bodies, contexts and notebook metadata nested thousands
 deep are 422; displayed values nested thousands deep or far over the cap come back bounded.
-Against a started server (uvicorn in its own process), one per isolation mode; its log holds
-no traceback, internal error or forged line afterwards."""
+Against a started server (uvicorn in its own process, conftest.py's `plain_server`), one per
+isolation mode; its log holds no traceback, internal error or forged line afterwards."""
 
 from __future__ import annotations
 
 import pytest
-from started import ISOLATIONS, security_server, stop_and_check_log
 
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module", params=ISOLATIONS)
-def client(request, tmp_path_factory):
-    server = security_server(tmp_path_factory, "inputs", request.param)
-    with server.client() as c:
-        assert c.get("/health").json()["executor"]["isolation"] == request.param
+@pytest.fixture
+def client(plain_server):
+    with plain_server.client() as c:
         yield c
-    stop_and_check_log(server)
 
 
 def _post(client, path: str, body: str):
