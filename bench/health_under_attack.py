@@ -45,9 +45,9 @@ def run_case(isolation: str, attack, seconds: float, tmp: Path) -> tuple[float, 
             while attack is not None and not stop.is_set():
                 kind, what = attack
                 text = what() if callable(what) else what
-                if kind == "raw":
-                    client.post("/execute", content=text,
-                                headers={"content-type": "application/json"})
+                if kind in ("raw", "notebook"):
+                    client.post("/execute" if kind == "raw" else "/notebooks/execute",
+                                content=text, headers={"content-type": "application/json"})
                 elif kind == "cell":
                     if client.post(f"/sessions/{sid}/execute",
                                    json={"code": text, "timeout": 2.0}).status_code == 410:

@@ -455,7 +455,7 @@ class SessionStore:
         if the state changed.  Returns why the new state could not be saved, or None.
         Without a shared store a lost worker ends the session (SessionGone)."""
         shared = self.shared
-        if result.error_type == "SessionLost":
+        if result.stopped_by == "lost":     # the host's event, never a thrown type name
             if shared is None:
                 reason = result.error or "session lost"
                 self.lose(entry, reason)

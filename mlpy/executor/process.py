@@ -927,7 +927,8 @@ def _signal_name(number: int) -> str:
 
 def session_lost(reason: str) -> AsyncMLResult:
     """The result of a run on a session whose process is gone: loss announced, never silent."""
-    return AsyncMLResult(False, error=f"session lost: {reason}", error_type="SessionLost")
+    return AsyncMLResult(False, error=f"session lost: {reason}", error_type="SessionLost",
+                         stopped_by="lost")
 
 
 class ProcessSession(Session):

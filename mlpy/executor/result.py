@@ -40,7 +40,8 @@ class AsyncMLResult:
     # frames of {file, program, line, column, function, source, repeat, skipped}
     traceback: list[dict] | None = None
     # what stopped the run from outside the program: "timeout", "interrupt", "shutdown",
-    # "memory" or "limit" (a size or output cap); None when the program ended by itself.
+    # "memory", "limit" (a size or output cap) or "lost" (a session's worker process is
+    # gone); None when the program ended by itself.
     # Hosts read this, never `error_type`, which a program chooses (`throw {type: ...}`).
     stopped_by: str | None = None
 

@@ -103,7 +103,7 @@ async def _run_cell(state: ServerState, entry: SessionEntry, body: SessionExecut
                 admit=state.sessions_share_workers)
             if entry.ended is not None:          # deleted or evicted while it ran
                 raise SessionGone(entry.ended)
-            if result.error_type == "SessionLost":
+            if result.stopped_by == "lost":      # not `throw {type: "SessionLost"}`
                 state.record_execution("session", "lost", 0.0)
                 if state.sessions.shared is not None:
                     result.error = (f"{result.error}; the session's state as of its last "

@@ -398,6 +398,7 @@ def test_a_session_whose_process_dies_is_lost_with_its_reason(executor):
             time.sleep(0.02)
         result = session.run_sync("a")
         assert result.error_type == "SessionLost", result
+        assert result.stopped_by == "lost"           # the host's event, not the type name
         assert "killed (SIGKILL)" in result.error
         other = executor.session()
         assert other.run_sync("b = 2; result = b;").value == 2     # the pool goes on

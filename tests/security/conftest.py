@@ -102,3 +102,17 @@ def roots(tmp_path_factory):
     yield root, outside
     assert list(outside.iterdir()) == [], "an attack wrote outside the file root"
     assert not (base / "escape.txt").exists()
+
+
+@pytest.fixture(scope="session", params=["thread", "process"])
+def plain_server(request, tmp_path_factory):
+    """A started server per isolation mode with the default settings and one worker, shared
+    by the modules that need nothing else (test_server_inputs.py, test_long_integers.py): a
+    start costs seconds on the 2-core CI machine. Its log is checked when the run ends."""
+    from started import security_server, stop_and_check_log
+
+    server = security_server(tmp_path_factory, "plain", request.param)
+    with server.client() as client:
+        assert client.get("/health").json()["executor"]["isolation"] == request.param
+    yield server
+    stop_and_check_log(server)

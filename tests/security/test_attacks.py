@@ -1,7 +1,9 @@
 """Every attack of attacks.py through the executor in thread and process isolation and
-through HTTP against the server (process isolation): each ends with its expected ML error
-type (or harmlessly succeeds), leaks neither the canary environment variable nor
-/etc/passwd, answers within timeout + 1 s, and `result = 1 + 1;` works right after."""
+through HTTP against a started server (uvicorn in its own process) in both isolation modes:
+each ends with its expected ML error type (or harmlessly succeeds), leaks neither the canary
+environment variable nor /etc/passwd, answers within timeout + 1 s, and `result = 1 + 1;`
+works right after. The executor runs are kept beside the HTTP ones: they reach what HTTP
+cannot (granted capabilities confined to a file root, Python objects in a context)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import pytest
 
 from attacks import ANY, ATTACKS, OK, PASSWD_MARK, TIMEOUT
 from mltest import TIME_SLACK
+from started import ISOLATIONS, security_server, stop_and_check_log
+
 from mlpy.executor import AsyncMLExecutor
 from mlpy.executor.result import MAX_ERROR_MESSAGE
 from mlpy.executor.session import short_repr
@@ -56,16 +60,17 @@ def executors(roots, listener, log_records):
     assert growth < 400 << 20, f"host memory grew by {growth >> 20} MiB"
 
 
-@pytest.fixture(scope="module")
-def http_client(log_records):
-    from fastapi.testclient import TestClient
-
-    from mlpy_server.app import create_app
-    from mlpy_server.settings import Settings
-    settings = Settings(isolation="process", max_workers=2, max_timeout=30.0,
-                        rate_limit_per_minute=0)
-    with TestClient(create_app(settings), base_url="http://localhost") as client:
+@pytest.fixture(scope="module", params=ISOLATIONS)
+def http_client(request, tmp_path_factory):
+    """A started server per isolation mode; afterwards its log (at debug level, as the
+    executors' records are read) holds neither the canary nor /etc/passwd, no traceback,
+    internal error or forged line."""
+    server = security_server(tmp_path_factory, "attacks", request.param,
+                             MLPY_MAX_WORKERS="2", MLPY_LOG_LEVEL="debug")
+    with server.client() as client:
+        assert client.get("/health").json()["executor"]["isolation"] == request.param
         yield client
+    stop_and_check_log(server)
 
 
 def _program(attack, roots, listener, canary_name):

@@ -10,7 +10,8 @@ killed (process isolation), even with a stop grace shorter than one of Python's 
 kill count tells a stall from a step without a clock: that every C call the steps make is
 short is tested in tests/language/test_long_integer_division.py and tests/stdlib/test_math.py;
 test_health_under_load.py measures /health while long divisions run.) Results of the same
-operations are exact, through the same executors.
+operations are exact, through the same executors. The executor runs are units beside the
+started-server ones: they read the pool's abandon and kill counts, which HTTP does not show.
 """
 
 from __future__ import annotations
@@ -110,31 +111,52 @@ def test_an_lcm_chain_meets_the_integer_cap(isolation):
     assert after.value == 2
 
 
-@pytest.mark.parametrize("isolation", ["thread", "process"])
-def test_long_integers_as_results_and_displays_over_http(isolation):
+@pytest.fixture
+def client(plain_server):
+    """A started server (uvicorn in its own process, conftest.py's) per isolation mode."""
+    with plain_server.client() as c:
+        yield c
+
+
+def test_long_integers_as_results_and_displays_over_http(client):
     """Python writes at most 4300 decimal digits: a longer integer as a result is a clean
     SerialisationError, and as a session cell's displayed value a placeholder text — never an
     HTTP 500 nor Python's advice about its own settings."""
-    from fastapi.testclient import TestClient
-
-    from mlpy_server.app import create_app
-    from mlpy_server.settings import Settings
-    settings = Settings(isolation=isolation, max_workers=1, rate_limit_per_minute=0)
-    with TestClient(create_app(settings), base_url="http://localhost") as client:
-        for code, where in (("result = a;", "result"), ("result = [1, a];", "result[1]")):
-            body = client.post("/execute", json={"code": LONG + code, "timeout": 10}).json()
-            assert body["error_type"] == "SerialisationError"
-            assert body["error"] == (f"result is not serialisable: the integer at {where} is "
-                                     "too large to write as text")
-        sid = client.post("/sessions").json()["id"]
-        response = client.post(f"/sessions/{sid}/execute",
-                               json={"code": LONG + "\n[a, 1]", "timeout": 10})
-        assert response.status_code == 200
+    for code, where in (("result = a;", "result"), ("result = [1, a];", "result[1]")):
+        response = client.post("/execute", json={"code": LONG + code, "timeout": 10})
+        assert response.status_code == 200, response.text[:300]
         body = response.json()
-        assert body["success"] is True
-        assert body["display"]["text/plain"] == \
-            "[<integer of 998527 bits, too large to write as text>, 1]"
-        assert body["display_error"] == ("display value is not serialisable: the integer at "
-                                         "display value[0] is too large to write as text")
-        after = client.post(f"/sessions/{sid}/execute", json={"code": "a % 1000", "timeout": 10})
-        assert after.json()["display"]["text/plain"] == str(3 ** 630000 % 1000)
+        assert body["error_type"] == "SerialisationError"
+        assert body["error"] == (f"result is not serialisable: the integer at {where} is "
+                                 "too large to write as text")
+    sid = client.post("/sessions").json()["id"]
+    response = client.post(f"/sessions/{sid}/execute",
+                           json={"code": LONG + "\n[a, 1]", "timeout": 10})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert body["display"]["text/plain"] == \
+        "[<integer of 998527 bits, too large to write as text>, 1]"
+    assert body["display_error"] == ("display value is not serialisable: the integer at "
+                                     "display value[0] is too large to write as text")
+    after = client.post(f"/sessions/{sid}/execute", json={"code": "a % 1000", "timeout": 10})
+    assert after.json()["display"]["text/plain"] == str(3 ** 630000 % 1000)
+
+
+@pytest.mark.parametrize("name", ["floor division", "math.gcd"])
+def test_long_integer_work_is_stopped_over_http(client, name):
+    """The same stop through the server: a TimeoutError reply, and the next run is served."""
+    response = client.post("/execute", json={"code": STOPPED[name], "timeout": 1.0})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["error_type"], body["error"]) == ("TimeoutError",
+                                                   "Execution timeout after 1.0 seconds")
+    assert client.post("/execute", json={"code": "result = 1 + 1;"}).json()["value"] == 2
+
+
+def test_an_lcm_chain_meets_the_integer_cap_over_http(client):
+    body = client.post("/execute", json={
+        "code": "import math; x = 2; while (true) { x = math.lcm(x, x + 1); }",
+        "timeout": 30}).json()
+    assert (body["error_type"], body["error"]) == (
+        "LimitError", "integer of more than 1000000 bits exceeds the size limit")

@@ -79,7 +79,7 @@ class FakeExecutor:
             return AsyncMLResult(True, None, stdout=code[6:] + "\n")
         if code == "lose":       # what a process session says once its worker process died
             return AsyncMLResult(False, error="session lost: its worker process was killed "
-                                 "(SIGKILL)", error_type="SessionLost")
+                                 "(SIGKILL)", error_type="SessionLost", stopped_by="lost")
         if code == "explode":    # the executor itself failing (a bug below the server)
             raise RuntimeError("boom\n2026-01-01 00:00:00 INFO [x] forged: line")
         if code == "fail":
@@ -248,15 +248,17 @@ def start_server(tmp_path):
         server.stop()
 
 
-def module_server(tmp_path_factory, name: str, settings: dict[str, str]):
+def module_server(tmp_path_factory, name: str, settings: dict[str, str | None]):
     """A real uvicorn server with `settings` (MLPY_* variables) for a module's tests; they
-    play many clients from one address, so the per-client share and rate limit are off."""
+    play many clients from one address, so the per-client share and rate limit are off
+    unless `settings` say otherwise (a None value leaves the variable unset: the default)."""
     port = free_port()
     log_path = tmp_path_factory.mktemp(name) / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPY_")}
     env.update({"MLPY_LOG_LEVEL": "warning", "MLPY_MAX_CONCURRENT_PER_CLIENT": "64",
                 "MLPY_RATE_LIMIT_PER_MINUTE": "0", "MLPY_DATA_DIR": str(log_path.parent / "data"),
                 **settings})
+    env = {k: v for k, v in env.items() if v is not None}
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mlpy_server.app:app", "--host",
                                  "127.0.0.1", "--port", str(port), "--log-level", "warning"],
