@@ -278,7 +278,9 @@ class MLKernel(Kernel):
             self._task = None
 
         from mlpy.errors import MLError
-        if self._interrupted or result is None or result.error_type == "KeyboardInterrupt":
+        # an interrupt is the host's event (`stopped_by`), never read from `error_type`, which
+        # a program chooses: `throw {type: "KeyboardInterrupt"}` keeps its own message
+        if self._interrupted or result is None or result.stopped_by == "interrupt":
             error = MLError("Execution interrupted", type="KeyboardInterrupt",
                             line=result.line if result else None,
                             column=result.column if result else None)

@@ -95,6 +95,14 @@ def test_interrupt_stops_cell_and_keeps_session(kernel, how):
     assert results(outputs)[0]["text/plain"] == "7"
 
 
+def test_a_thrown_keyboard_interrupt_is_the_programs_own_error(kc):
+    # the type name is the program's choice: the kernel shows its message, not an interrupt
+    reply, outputs, _ = run_cell(kc, 'throw {type: "KeyboardInterrupt", message: "mine"};')
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    assert "mine" in reply["evalue"] and "interrupted" not in reply["evalue"]
+    assert "mine" in plain("\n".join(errors(outputs)[0]["traceback"]))
+
+
 def test_interrupt_while_idle_does_nothing(kernel):
     km, kc = kernel
     run_cell(kc, "idle_value = 3;")
