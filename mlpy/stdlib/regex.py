@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re as _stdre
 
-from ..runtime.context import SIZE_CHECK_ABOVE
+from ..runtime.context import SIZE_CHECK_ABOVE, current
 from ..runtime.ops import cap_string
 from ..runtime.values import MLObject, display
 from . import LibraryModule
@@ -110,9 +110,52 @@ def _run(compiled, operation, *args, **kwargs):
         raise ValueError(f"Invalid regex replacement: {exc}") from None
 
 
+def _substitute(compiled, repl, text, count) -> tuple[str, int]:
+    """sub and subn: the result and the number of replacements, held to the string cap.
+
+    The engine builds every piece of a template's result before anything can be checked,
+    and group references multiply the text (`\\g<0>` six hundred times over 100,000 matches
+    is 60,000,000 characters): a worker process met its memory cap there ("invalid RE
+    code"), a thread-isolated server would simply grow. So a template whose result may pass
+    the cap is expanded one match at a time, like a function's results always are, and the
+    growing size stops the work as soon as it passes the cap."""
+    text = _check_text(text)
+    count = _check_count(count, "count")
+    replacement = _replacement(repl)
+    limit = current().limits.max_string
+    if isinstance(replacement, str):
+        if not _may_pass(replacement, text, limit):
+            result, n = _run(compiled, compiled.subn, replacement, text, count=count)
+            return _capped(result), n
+        # the template's own errors first, as the engine gives them (a match or not)
+        _run(compiled, compiled.subn, replacement, " ", count=1)
+        template = replacement
+        replacement = lambda m: m.expand(template)  # noqa: E731
+    grown = 0
+
+    def held(m) -> str:
+        nonlocal grown
+        piece = replacement(m)
+        grown += len(piece)
+        if grown > limit:
+            cap_string(grown)
+        return piece
+
+    result, n = _run(compiled, compiled.subn, held, text, count=count)
+    return _capped(result), n
+
+
+def _may_pass(template: str, text: str, limit: int) -> bool:
+    """Whether a template's result could pass `limit`: each match (at most one per
+    character, plus one) adds the template's text and, per reference (each starts with a
+    backslash), at most the matched text, and the matches together are at most the text."""
+    references = template.count("\\")
+    size = len(text) * (1 + references) + (len(text) + 1) * len(template)
+    return size > limit
+
+
 def _capped(result: str) -> str:
-    """A replacement template can multiply the text (`\\g<0>` a thousand times): the result
-    is held to the string cap like every other string."""
+    """Every result is held to the string cap like every other string."""
     if len(result) > SIZE_CHECK_ABOVE:
         cap_string(len(result))
     return result
@@ -199,16 +242,12 @@ class Pattern(MLObject):
 
     def sub(self, repl, text, count=0) -> str:
         """Replace matches with repl (\\1, \\g<name> refer to groups)."""
-        text = _check_text(text)
-        return _capped(_run(self._compiled, self._compiled.sub, _replacement(repl), text,
-                            count=_check_count(count, "count")))
+        return _substitute(self._compiled, repl, text, count)[0]
 
     def subn(self, repl, text, count=0) -> dict:
         """Like sub, returning {result, count}."""
-        text = _check_text(text)
-        result, n = _run(self._compiled, self._compiled.subn, _replacement(repl), text,
-                         count=_check_count(count, "count"))
-        return {"result": _capped(result), "count": n}
+        result, n = _substitute(self._compiled, repl, text, count)
+        return {"result": result, "count": n}
 
     def count(self, text) -> int:
         """The number of non-overlapping matches in text."""

@@ -1,6 +1,6 @@
 """The string and array caps hold for producers that build a result in parts or in C: the
 container form of a shared nested array, a split into more parts than the array cap, a
-replacement template that multiplies its text. Each stops with LimitError (spec §11.1) and
+replacement template that multiplies its text, or a replacement function. Each stops with LimitError (spec §11.1) and
 the program's next run is unaffected."""
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ CASES = {
     "split": 'result = ("," * 20000000).split(",").length;',
     "rsplit": 'result = ("," * 20000000).rsplit(",").length;',
     "replacement template": ('import regex; result = regex.sub("a", "\\\\g<0>" * 600, '
+                             '"a" * 100000).length;'),
+    # a replacement function's results are held the same way (it had grown to 10 GB)
+    "replacement function": ('import regex; result = regex.sub("a", fn(m) => "x" * 1000000, '
                              '"a" * 100000).length;'),
     # library functions: every module function's result passes the caps (ops.cap_result)
     "encodeURI": 'import http; result = http.encodeURI("\\u00e9" * 20000000).length;',
@@ -46,6 +49,12 @@ def test_results_under_the_caps_are_exact():
     assert mlpy.run('result = ("x," * 20000000).split(",", 3).length;').value == 4
     assert mlpy.run('a = [1, [2, "x"], {k: 3.5}]; result = str(a);').value == \
         '[1, [2, "x"], {"k": 3.5}]'
+    # a template that could pass the cap over this text is expanded match by match: the
+    # same result as the engine's
+    replaced = mlpy.run('import regex; t = "xa" + "b" * 20000000 + "a"; '
+                        'r = regex.subn("(a)", "<\\\\1\\\\g<0>>", t); '
+                        'result = [r.count, r.result.length, r.result[0:8]];').value
+    assert replaced == [2, 20000009, "x<aa>bbb"]
 
 
 @pytest.mark.parametrize("isolation", ["thread", "process"])
