@@ -309,8 +309,8 @@ class WorkerPool(StoppablePool):
                 self._next_wake = wake
                 if not finished:
                     timeout = None if wake == float("inf") else max(wake - now, 0.0)
-                    if self._closed and timeout is None:
-                        timeout = 0.1
+                    if self._closed:         # look again soon for the workers' exit
+                        timeout = 0.1 if timeout is None else min(timeout, 0.1)
                     self._wake.wait(timeout)
             for job in finished:
                 job.finish(job.stopped(job))
