@@ -236,7 +236,13 @@ class WorkerPool(StoppablePool):
         if job.timeout is None:
             return
         deadline = time.monotonic() + job.timeout
-        heapq.heappush(self._deadlines, (deadline, next(self._seq), weakref.ref(job)))
+        deadlines = self._deadlines
+        while deadlines:        # drop the runs that ended (their entries would pile up for
+            ended = deadlines[0][2]()           # the watchdog to pop, thousands at a time)
+            if ended is not None and ended.state == RUNNING:
+                break
+            heapq.heappop(deadlines)
+        heapq.heappush(deadlines, (deadline, next(self._seq), weakref.ref(job)))
         if deadline < self._next_wake:
             self._next_wake = deadline
             self._wake.notify()
