@@ -68,7 +68,8 @@ class Admission:
         fut = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         try:
-            await asyncio.wait_for(fut, self.queue_timeout)
+            async with asyncio.timeout(self.queue_timeout):   # (no waiter future and
+                await fut                                      # callback as wait_for)
         except BaseException as exc:
             if fut.done() and not fut.cancelled():
                 self.release()  # we were handed the slot as we gave up: pass it on

@@ -4,7 +4,10 @@ Each kind of message is one small typed record below (a NamedTuple): what the pa
 (`RunRequest`, `StopRequest`, `InputReply`, `VarsRequest`, `ResetSession`, `Exit`, and the
 `WorkerConfig` first) and what a worker sends back (`Ready`, `Output`, `InputRequest`,
 `VarsReply`, `Done`). A run costs one `RunRequest` and one `Done` (plus any `Output`
-batches); the result travels as an `AsyncMLResult`.
+batches). On the wire a record is a plain tuple, its kind's number then its fields (a
+`Done` carries its `AsyncMLResult`'s fields in order), so a message names no class: pickling
+and unpickling one is a few microseconds, where the records and the result's dataclass,
+looked up by name and rebuilt field by field, cost ~9 µs each way (issue 15).
 `Done.event` carries a host event the worker observed itself (a real MemoryError, a limit or
 time stop); the parent never infers one from the ML error's type name, which a program picks.
 
@@ -24,6 +27,7 @@ import io
 import os
 import pickle
 import struct
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 from ..runtime.values import (ErrorValue, MLIterator, MLModule, MLObject, OversizedValue,
@@ -201,7 +205,16 @@ class Done(NamedTuple):
     recycle: bool                     # the worker asks to be replaced (it abandoned a thread)
 
 
+TO_WORKER = (WorkerConfig, RunRequest, StopRequest, InputReply, VarsRequest, ResetSession,
+             Exit)
 FROM_WORKER = (Ready, Output, InputRequest, VarsReply, Done)
+_TO_TAGS = {cls: tag for tag, cls in enumerate(TO_WORKER)}
+_FROM_TAGS = {cls: tag for tag, cls in enumerate(FROM_WORKER)}
+_DONE = _FROM_TAGS[Done]
+_RESULT_FIELDS = tuple(f.name for f in fields(AsyncMLResult))
+# stdout and stderr reach the parent in `Output` batches: a Done carries them empty
+_UNSENT = frozenset({"stdout", "stderr"})
+_RESULT_SENT = tuple((name, name not in _UNSENT) for name in _RESULT_FIELDS)
 
 
 # -- values leaving a worker ---------------------------------------------------------------
@@ -237,7 +250,7 @@ def remote_value(kind: str, name: str) -> Any:
 class _WorkerPickler(pickle.Pickler):
     def reducer_override(self, obj):
         cls = type(obj)
-        if (cls is ErrorValue or cls is OversizedValue or cls in _RECORDS
+        if (cls is ErrorValue or cls is OversizedValue
                 or obj is remote_value or isinstance(obj, type)):
             return NotImplemented          # classes go by name; the parent allows a few
         if cls is MLModule:
@@ -254,16 +267,27 @@ class _WorkerPickler(pickle.Pickler):
 
 
 def dump_from_worker(obj: Any) -> bytes:
+    """A value as a worker sends it (stand-ins for what cannot leave the worker)."""
     buffer = io.BytesIO()
     _WorkerPickler(buffer, PROTOCOL).dump(obj)
     return buffer.getvalue()
 
 
-_RECORDS = frozenset(FROM_WORKER) | {AsyncMLResult}
+def dump_message_from_worker(message: Any) -> bytes:
+    """A worker's message (one of FROM_WORKER) as its wire tuple."""
+    cls = type(message)
+    if cls is Done:
+        result = message.result
+        wire = (_DONE, message.rid, message.event, message.recycle,
+                *[getattr(result, name) if sent else "" for name, sent in _RESULT_SENT])
+    else:
+        wire = (_FROM_TAGS[cls], *message)
+    return dump_from_worker(wire)
+
+
 _ALLOWED = {("mlpy.runtime.values", "ErrorValue"): ErrorValue,
             ("mlpy.runtime.values", "OversizedValue"): OversizedValue,
-            ("mlpy.executor.channel", "remote_value"): remote_value,
-            **{(cls.__module__, cls.__qualname__): cls for cls in _RECORDS}}
+            ("mlpy.executor.channel", "remote_value"): remote_value}
 
 
 class _ParentUnpickler(pickle.Unpickler):
@@ -275,7 +299,20 @@ class _ParentUnpickler(pickle.Unpickler):
 
 
 def load_from_worker(data: bytes) -> Any:
-    return _ParentUnpickler(io.BytesIO(data)).load()
+    """A worker's message, rebuilt from its wire tuple. Anything else — another shape, an
+    unknown kind, the wrong number of fields, a class the worker may not name — raises
+    (the parent then kills the worker)."""
+    wire = _ParentUnpickler(io.BytesIO(data)).load()
+    if type(wire) is not tuple or not wire or type(wire[0]) is not int:
+        raise pickle.UnpicklingError("a worker's message is not a message tuple")
+    tag = wire[0]
+    if tag == _DONE:
+        if len(wire) != 4 + len(_RESULT_FIELDS):
+            raise pickle.UnpicklingError("a worker's Done has the wrong number of fields")
+        return Done(wire[1], AsyncMLResult(*wire[4:]), wire[2], wire[3])
+    if not 0 <= tag < len(FROM_WORKER):
+        raise pickle.UnpicklingError(f"a worker may not send a message of kind {tag}")
+    return FROM_WORKER[tag](*wire[1:])
 
 
 class _ToWorkerPickler(pickle.Pickler):
@@ -291,11 +328,14 @@ class _ToWorkerPickler(pickle.Pickler):
         return NotImplemented
 
 
-def dump(obj: Any) -> bytes:
+def dump(message: Any) -> bytes:
+    """A message to a worker (one of TO_WORKER) as its wire tuple."""
     buffer = io.BytesIO()
-    _ToWorkerPickler(buffer, PROTOCOL).dump(obj)
+    _ToWorkerPickler(buffer, PROTOCOL).dump((_TO_TAGS[type(message)], *message))
     return buffer.getvalue()
 
 
 def load(data: bytes) -> Any:
-    return pickle.loads(data)
+    """A message from the parent (trusted), rebuilt from its wire tuple."""
+    wire = pickle.loads(data)
+    return TO_WORKER[wire[0]](*wire[1:])

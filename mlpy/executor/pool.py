@@ -72,6 +72,14 @@ def check_request(code: object, context: object) -> None:
         raise TypeError("context must be a mapping of variable names to values")
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running on this thread, or None (a reader or worker thread)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _set_future(fut: asyncio.Future[Any], result: Any) -> None:
     if not fut.done():
         fut.set_result(result)
@@ -89,7 +97,7 @@ async def run_async(pool: Pool, submit: Submit, code: str, timeout: float | None
     fut: asyncio.Future[AsyncMLResult] = loop.create_future()
 
     def deliver(done: Job) -> None:
-        if asyncio._get_running_loop() is loop:    # the pool read the reply on this loop
+        if running_loop() is loop:    # the pool read the reply on this loop
             _set_future(fut, done.result)
             return
         try:

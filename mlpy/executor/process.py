@@ -54,7 +54,7 @@ from .channel import (Done, Exit, InputReply, InputRequest, Output,
                       Ready, ResetSession, RunRequest, StopRequest, VarsReply, VarsRequest,
                       WorkerConfig)
 from .jobs import QUEUED, RUNNING, Job, StoppablePool
-from .pool import InputReader, Writer, check_request
+from .pool import InputReader, Writer, check_request, running_loop
 from .result import AsyncMLResult, memory_message
 from .session import Session
 
@@ -177,7 +177,7 @@ class _Proc:
         loop = pool.loop
         if loop is not None:
             try:
-                if asyncio._get_running_loop() is loop:
+                if running_loop() is loop:
                     self._watch_on_loop()
                 else:
                     loop.call_soon_threadsafe(self._watch_on_loop)

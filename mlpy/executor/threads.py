@@ -37,6 +37,13 @@ from .jobs import RUNNING, Job, StoppablePool
 log = logging.getLogger("mlpy.executor")
 
 ABANDONED_REINJECT = 0.5    # seconds between stops sent to an abandoned thread
+# With no run in progress when it looks, the watchdog still wakes this soon while runs keep
+# coming (a later run's deadline is then later than its wake-up, so arming it wakes no one).
+# Sleeping until a run's deadline instead meant a wake-up per run: the watchdog, woken by a
+# run's start, gets the GIL only once that run has ended, finds nothing running, and sleeps
+# until the next start wakes it again (a GIL handoff per run in a process worker and in a
+# thread-isolated server's event loop).
+BUSY_WAKE = 1.0
 
 def _exc_class(stop: Stop, thread_id: int) -> type[HostStop]:
     """The class raised in `thread_id` for `stop` (it re-raises itself there)."""
@@ -229,7 +236,13 @@ class WorkerPool(StoppablePool):
         if job.timeout is None:
             return
         deadline = time.monotonic() + job.timeout
-        heapq.heappush(self._deadlines, (deadline, next(self._seq), weakref.ref(job)))
+        deadlines = self._deadlines
+        while deadlines:        # drop the runs that ended (their entries would pile up for
+            ended = deadlines[0][2]()           # the watchdog to pop, thousands at a time)
+            if ended is not None and ended.state == RUNNING:
+                break
+            heapq.heappop(deadlines)
+        heapq.heappush(deadlines, (deadline, next(self._seq), weakref.ref(job)))
         if deadline < self._next_wake:
             self._next_wake = deadline
             self._wake.notify()
@@ -298,27 +311,36 @@ class WorkerPool(StoppablePool):
                     elif now >= at:
                         self._inject_locked(job)
                         self._abandoned[job] = now + ABANDONED_REINJECT
-                # sleep until the deadline of a job still running, not of one that finished
-                # long ago: else the watchdog wakes once per finished job (a GIL handoff per
-                # request under load)
-                while deadlines:
-                    job = deadlines[0][2]()
-                    if job is not None and job.state == RUNNING:
-                        break
-                    heapq.heappop(deadlines)
-                wake = deadlines[0][0] if deadlines else float("inf")
-                for at in self._abandoned.values():
-                    wake = min(wake, at)
-                for times in self._stopping.values():
-                    wake = min(wake, times[0], times[1])
+                wake = self._wake_time_locked(now)
                 self._next_wake = wake
                 if not finished:
                     timeout = None if wake == float("inf") else max(wake - now, 0.0)
-                    if self._closed and timeout is None:
-                        timeout = 0.1
+                    if self._closed:         # look again soon for the workers' exit
+                        timeout = 0.1 if timeout is None else min(timeout, 0.1)
                     self._wake.wait(timeout)
             for job in finished:
                 job.finish(job.stopped(job))
+
+    def _wake_time_locked(self, now: float) -> float:
+        """When the watchdog must look again: the earliest deadline of a job still running
+        (not of one that finished long ago: else it wakes once per finished job, a GIL
+        handoff per request under load), of a stop to repeat or of an abandon."""
+        deadlines = self._deadlines
+        popped = False
+        while deadlines:
+            job = deadlines[0][2]()
+            if job is not None and job.state == RUNNING:
+                break
+            heapq.heappop(deadlines)
+            popped = True
+        wake = deadlines[0][0] if deadlines else float("inf")
+        if popped and not deadlines:
+            wake = now + BUSY_WAKE
+        for at in self._abandoned.values():
+            wake = min(wake, at)
+        for times in self._stopping.values():
+            wake = min(wake, times[0], times[1])
+        return wake
 
     # -- introspection ---------------------------------------------------------------------
     def stats(self) -> dict:

@@ -111,7 +111,7 @@ class Worker:
 
     # -- sending -----------------------------------------------------------------------------
     def send(self, message: tuple) -> None:
-        data = channel.dump_from_worker(message)
+        data = channel.dump_message_from_worker(message)
         with self.send_lock:
             self.outbox.send_bytes(data)
 
@@ -198,7 +198,7 @@ class Worker:
     def _report(self, rid: int, job: Job) -> None:
         self.jobs.pop(rid, None)
         self.inputs.pop(rid, None)
-        result: AsyncMLResult = dataclasses.replace(job.result, stdout="", stderr="")
+        result: AsyncMLResult = job.result    # (its stdout and stderr went in Output)
         event = job.event
         recycle = self.pool.abandoned_total > 0
         if event == "memory":
@@ -208,18 +208,18 @@ class Worker:
             try:
                 self._flush_locked()
                 try:
-                    data = channel.dump_from_worker(Done(rid, result, event, recycle))
+                    data = channel.dump_message_from_worker(Done(rid, result, event, recycle))
                     if self.result_cap is not None and len(data) > self.result_cap:
                         result = self._oversized(result)
-                        data = channel.dump_from_worker(Done(rid, result, event, recycle))
+                        data = channel.dump_message_from_worker(Done(rid, result, event, recycle))
                 except MemoryError:
                     self.reserve = None
                     result = dataclasses.replace(self._memory_limit(result), display_value=None)
-                    data = channel.dump_from_worker(Done(rid, result, "memory", True))
+                    data = channel.dump_message_from_worker(Done(rid, result, "memory", True))
                 except Exception:          # a value pickle cannot take (too deep, ...)
                     result = dataclasses.replace(result, value=_opaque(result.value),
                                                  display_value=_opaque(result.display_value))
-                    data = channel.dump_from_worker(Done(rid, result, event, recycle))
+                    data = channel.dump_message_from_worker(Done(rid, result, event, recycle))
                 with self.send_lock:
                     self.outbox.send_bytes(data)
             except channel.ChannelClosed:

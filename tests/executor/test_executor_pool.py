@@ -245,3 +245,42 @@ def test_stops_landing_while_a_worker_starts_its_compile_thread_stay_with_the_wo
     assert all(r.success or r.stopped_by == "timeout" for r in results)
     assert any(r.stopped_by == "timeout" for r in results)
     assert unraisable == []
+
+
+def test_the_watchdog_is_not_woken_once_per_run_and_still_stops_a_late_run():
+    """Back-to-back short runs that hold the GIL (as a program does) wake the watchdog
+    about once a BUSY_WAKE, not once each: it used to get the GIL only after each run had
+    ended, find nothing running and sleep until the next start woke it (a GIL handoff per
+    run). A run that then overstays its timeout is still stopped."""
+    from mlpy.executor import threads
+
+    pool = WorkerPool(1, stop_grace=0.5, reinject_interval=0.01)
+    try:
+        wait_all([submit(pool, lambda job: "warm", timeout=5.0)[1]])
+        wakes = []
+        notify = pool._wake.notify
+        pool._wake.notify = lambda n=1: (wakes.append(n), notify(n))
+
+        def spin(job):                # half a millisecond of Python, never releasing the GIL
+            end = time.perf_counter() + 0.0005
+            while time.perf_counter() < end:
+                pass
+            return "ran"
+
+        started = time.monotonic()
+        for _ in range(200):
+            job, done = submit(pool, spin, timeout=5.0)
+            wait_all([done])
+            assert job.result == "ran"
+        busy = time.monotonic() - started
+        assert len(wakes) <= 3 + busy / threads.BUSY_WAKE, (len(wakes), busy)
+
+        def forever(job):
+            while True:
+                pass
+
+        job, done = submit(pool, forever, timeout=0.3)
+        wait_all([done], timeout=10)
+        assert job.result == ("stopped", timeout_message(0.3)), job.result
+    finally:
+        pool.shutdown(wait=False, cancel_pending=True, stop=Stop("shutdown", InterruptStop, "bye"))

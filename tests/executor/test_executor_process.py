@@ -480,3 +480,45 @@ def test_frames_give_whole_messages_whatever_the_reads_return():
     assert channel.Frames().feed(stream) == [b"first", b"", b"x" * 70000]
     with pytest.raises(channel.ChannelClosed):
         channel.Frames().feed(header.pack(channel.MAX_MESSAGE + 1))
+
+
+def test_messages_cross_as_plain_tuples_and_a_worker_cannot_name_a_class():
+    """A message travels as its kind's number and its fields (no class named on the wire);
+    the parent rebuilds the records itself and refuses whatever else a worker could send:
+    another shape, an unknown kind, a Done with the wrong number of fields, a class that is
+    not one of the few stand-ins."""
+    import pickle
+
+    from mlpy.executor import channel
+    from mlpy.executor.channel import Done, Output, RunRequest
+    from mlpy.executor.result import AsyncMLResult
+    from mlpy.runtime.values import ErrorValue
+
+    error = ErrorValue(message="boom", type="ValueError")
+    sent = Done(7, AsyncMLResult(False, value=[1, error, len], error="e", error_type="T",
+                                 line=3, column=4, stdout="already sent", stderr="also"),
+                "timeout", True)
+    wire = channel.dump_message_from_worker(sent)
+    assert b"AsyncMLResult" not in wire and b"Done" not in wire
+    got = channel.load_from_worker(wire)
+    assert type(got) is Done and (got.rid, got.event, got.recycle) == (7, "timeout", True)
+    result = got.result
+    assert (result.success, result.error, result.error_type, result.line) == (False, "e", "T", 3)
+    assert result.stdout == result.stderr == ""       # output comes in Output batches
+    assert result.value[:2] == [1, error] and result.value[2].__name__ == "len"
+    out = Output(7, [("stdout", "hi\n")])
+    assert channel.load_from_worker(channel.dump_message_from_worker(out)) == out
+    request = RunRequest(1, "result = 1;", 5.0, {"x": 1}, False, None, None, False)
+    assert channel.load(channel.dump(request)) == request
+
+    def refused(obj):
+        with pytest.raises(Exception):
+            channel.load_from_worker(pickle.dumps(obj, 5))
+
+    refused({"rid": 7})                                    # not a message tuple
+    refused((99, 1))                                       # no such kind
+    refused((-1, 1))
+    refused((4, 7, None, False, True))                     # a Done missing fields
+    refused((1, 7))                                        # an Output missing its chunks
+    refused((4, 7, None, False) + (0,) * 18 + (os.system,))   # a class it may not name
+    refused(AsyncMLResult(True))                           # records are never on the wire

@@ -698,3 +698,38 @@ def test_a_lost_session_answers_410_with_its_reason(make_client):
     again = c.post(f"/sessions/{sid}/execute", json={"code": "a = 1;"})
     assert again.status_code == 410 and again.json()["reason"] == body["reason"]
     assert 'outcome="lost"' in c.get("/metrics").text
+
+
+def test_a_disconnect_stops_the_work_whether_it_came_early_or_late():
+    """The disconnect watcher starts only once a run has lasted WATCH_AFTER: a client gone
+    before that (or after) still has its work cancelled (ClientGone); work that ends first
+    returns its value and leaves no watcher or timer behind."""
+    from mlpy_server.deps import WATCH_AFTER, ClientGone, unless_disconnected
+
+    async def scenario(disconnect_after: float, work_seconds: float):
+        cancelled = asyncio.Event()
+
+        async def receive():
+            await asyncio.sleep(disconnect_after)
+            return {"type": "http.disconnect"}
+
+        async def work():
+            try:
+                await asyncio.sleep(work_seconds)
+                return "done"
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+        try:
+            outcome = await unless_disconnected(receive, work())
+        except ClientGone:
+            outcome = "gone"
+        await asyncio.sleep(0)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return outcome, cancelled.is_set(), others
+
+    assert asyncio.run(scenario(0.0, 30)) == ("gone", True, [])
+    assert asyncio.run(scenario(WATCH_AFTER * 4, 30)) == ("gone", True, [])
+    assert asyncio.run(scenario(30, 0.0)) == ("done", False, [])
+    assert asyncio.run(scenario(30, WATCH_AFTER * 2)) == ("done", False, [])
