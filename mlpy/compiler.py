@@ -47,6 +47,10 @@ _EXPR: dict[type, Callable[..., Any]] = {}
 
 
 _CHAIN_CHUNK = 64      # steps of an operator chain per level of the Python tree
+# A chain longer than this lowers each `+ * % //` step to its helper call alone, without the
+# inline fast path: that path is ~10x the tree, and compiling a 10,000-operand `*` chain with
+# it took ~230 MB, past a process worker's memory cap (spec §7.2: such a chain runs)
+_LONG_CHAIN = 256
 _PY_BLOCK_BUDGET = 15  # Python blocks per function before a block is outlined (Python: 20)
 _ML_BLOCK_LIMIT = 100  # nested ML loops/try (spec §7.2: at least 18)
 TOO_DEEP = "program too deeply nested"      # spec §7.2
@@ -742,8 +746,13 @@ class Compiler(ArithmeticLowering):
             node = node.left
         acc = _EXPR.get(type(node), _not_allowed)(self, node)
         parts: list = []
+        compact = len(spine) > _LONG_CHAIN
         for count, b in enumerate(reversed(spine), 1):
-            acc = self._binary(b, acc)
+            if compact and b.op in self._HELPED:
+                right = _EXPR.get(type(b.right), _not_allowed)(self, b.right)
+                acc = self.helper(self._HELPED[b.op][0], [acc, right], b)
+            else:
+                acc = self._binary(b, acc)
             if count % _CHAIN_CHUNK == 0 and count < len(spine):
                 # a long chain becomes `(t := <64 steps>, t := <t + 64 steps>, ...)[-1]`:
                 # the same evaluation order, with a Python tree of bounded depth

@@ -7,6 +7,7 @@ function under a chosen context, and the one time-slack factor for bounds taken 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,16 @@ from mlpy.runtime.context import Capabilities, ExecutionContext, OutputSink, usi
 
 # Bounds taken from an issue ("interrupt within 1 s") are multiplied by this on a loaded machine.
 TIME_SLACK = float(os.environ.get("MLPY_TEST_TIME_SLACK", "2.0"))
+
+
+def slow_to_compile(chains: int = 95) -> str:
+    """A program under the server's 100,000-character code cap whose Python compile() takes
+    seconds (~3.5-9 s for 95 chains on the 2-core machine, and about 5 MB of memory per
+    chain): chains of 250 `*` operands, each step with its inline integer fast path (a
+    longer chain lowers to helper calls and compiles fast). Unique, so never cached."""
+    chain = "y" + " * y" * 249
+    return (f"// {uuid.uuid4().hex}\ny = 1;\n"
+            + "".join(f"x{i} = {chain};\n" for i in range(chains)) + "result = 1;")
 
 
 def ml_out(source: str, **kw: Any) -> str:

@@ -10,6 +10,7 @@ import signal
 import uuid
 
 import pytest
+from mltest import slow_to_compile
 
 import mlpy.program
 from mlpy import AsyncMLExecutor
@@ -21,12 +22,6 @@ pytestmark = pytest.mark.timeout(120)
 def _long(n: int = 300) -> str:
     """A program past the threshold, unique so never in the compile cache."""
     return f"// {uuid.uuid4().hex}\ny = 1; x = " + " + ".join(["y"] * n) + "; result = x;"
-
-
-def _slow_to_compile() -> str:
-    """Python's compile() of a 30,000-operand `*` chain takes seconds (it grows faster than
-    the chain), far longer than the timeouts below."""
-    return f"// {uuid.uuid4().hex}\ny = 1; x = y" + " * y" * 30000 + "; result = x;"
 
 
 def _gone(pid: int) -> bool:
@@ -84,7 +79,7 @@ def test_a_timeout_during_the_compile_kills_the_helper(executor):
     helpers = executor.pool.compile_helpers
     assert executor.run_sync(_long(), timeout=60).success        # a helper is started
     [helper] = list(helpers._all)
-    result = executor.run_sync(_slow_to_compile(), timeout=0.3)
+    result = executor.run_sync(slow_to_compile(), timeout=0.3)
     assert not result.success
     assert result.error_type == "TimeoutError"
     assert result.error == "Execution timeout after 0.3 seconds"
@@ -110,7 +105,7 @@ def test_no_busy_helper_outlives_the_executor():
     helpers = ex.pool.compile_helpers
 
     async def shut_down_while_compiling():
-        task = asyncio.ensure_future(ex.execute(_slow_to_compile(), timeout=60))
+        task = asyncio.ensure_future(ex.execute(slow_to_compile(), timeout=60))
         while not helpers.pids() and not task.done():
             await asyncio.sleep(0.01)
         pids = helpers.pids()
@@ -137,7 +132,7 @@ def test_the_threshold_is_a_setting():
 def test_process_workers_compile_in_the_worker():
     """A process worker is where its compile is stopped: it starts no helpers of its own."""
     with AsyncMLExecutor(max_workers=1, isolation="process") as ex:
-        result = ex.run_sync(_slow_to_compile(), timeout=0.5)
+        result = ex.run_sync(slow_to_compile(), timeout=0.5)
         assert result.error_type == "TimeoutError", result
         assert ex.run_sync(_long(), timeout=60).value == 300
         [pid] = ex.stats()["pids"]

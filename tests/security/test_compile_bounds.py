@@ -10,6 +10,7 @@ import threading
 import uuid
 
 import pytest
+from mltest import slow_to_compile
 
 from mlpy import AsyncMLExecutor
 from tests.server.conftest import module_server
@@ -38,12 +39,6 @@ def test_compile_time_counts_against_the_timeout(isolation):
     assert after.success and after.value == 2
 
 
-def _chain_bomb() -> str:
-    """80 kB (the server takes 100 kB): a chain of 20,000 `*` whose Python compile() alone
-    takes seconds (it grows faster than the chain); unique, so never cached."""
-    return f"// {uuid.uuid4().hex}\ny = 1; x = y" + " * y" * 20000 + "; result = x;"
-
-
 def _children(pid: int) -> set[int]:
     """The child processes of process `pid` (every thread's: a worker thread starts them)."""
     found: set[int] = set()
@@ -70,7 +65,7 @@ def test_a_compile_bomb_times_out_while_health_keeps_answering(isolation, tmp_pa
             assert client.post("/execute", json={"code": "result = 1;"}).json()["value"] == 1
             reply: dict = {}
             bomb = threading.Thread(target=lambda: reply.update(client.post(
-                "/execute", json={"code": _chain_bomb(), "timeout": 1}).json()))
+                "/execute", json={"code": slow_to_compile(), "timeout": 0.5}).json()))
             during: list[int] = []
             helpers: set[int] = set()
             with server.client() as prober:
@@ -83,7 +78,7 @@ def test_a_compile_bomb_times_out_while_health_keeps_answering(isolation, tmp_pa
                 bomb.join()
             assert reply.get("success") is False, reply
             assert reply["error_type"] == "TimeoutError", reply
-            assert reply["error"] == "Execution timeout after 1.0 seconds"
+            assert reply["error"] == "Execution timeout after 0.5 seconds"
             assert len(during) >= 2 and set(during) == {200}, during
             if isolation == "thread":     # compiled by a helper process of the server's
                 assert helpers

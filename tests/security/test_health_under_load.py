@@ -13,6 +13,7 @@ import time
 import uuid
 
 import pytest
+from mltest import slow_to_compile
 from attacks import CANARY_VAR
 
 from mlpy_server.settings import Settings
@@ -39,9 +40,7 @@ DEEP = "[" * 5000 + "]" * 5000
 
 
 def _chain_bomb() -> str:
-    """A chain of 10,000 operands (the least spec §7.2 allows): Python's compile() of it is
-    one C call of 0.4-0.8 s, in the worker process in process isolation, in a helper
-    process in thread isolation (executor/compile_helpers.py)."""
+    """A chain of 10,000 operands (the least spec §7.2 allows; it must run)."""
     return f"// {uuid.uuid4().hex}\ny = 1; x = " + " + ".join(["y"] * 10000) + ";"
 
 
@@ -71,6 +70,7 @@ COMMON = [
     ("code", "import math; a = math.pow(3, 630000); b = math.pow(7, 178000); "
              "while (true) { q = a // b; r = math.gcd(a, b + 1); }"),
     ("code", _chain_bomb),
+    ("code", slow_to_compile),          # seconds of Python compile(): a worker, or a helper
     # oversized errors and literals, programs nested past what the compiler descends
     ("code", 'try { throw {message: "x" * 10000000}; } except (e) { throw e; }'),
     ("code", "result = " + "7" * 5000 + ";"),
