@@ -1,4 +1,6 @@
-"""Messages between the executor and its worker processes: length-prefixed pickles on pipes.
+"""Messages between the executor and its worker processes: length-prefixed pickles on pipes
+(the framing `Channel` and `Frames` also carry the compile helpers' marshal data), and the
+command line that starts such a child (`child_command`).
 
 Each kind of message is one small typed record below (a NamedTuple): what the parent sends
 (`RunRequest`, `StopRequest`, `InputReply`, `VarsRequest`, `ResetSession`, `Exit`, and the
@@ -27,6 +29,7 @@ import io
 import os
 import pickle
 import struct
+import sys
 from dataclasses import fields
 from typing import Any, NamedTuple
 
@@ -34,6 +37,22 @@ from ..runtime.values import (ErrorValue, MLIterator, MLModule, MLObject, Oversi
                               function_name, typeof)
 from .result import AsyncMLResult
 from .settings import ExecutorSettings
+
+# A child process (a process worker, a compile helper) is a fresh interpreter, never a fork of
+# the host. It imports mlpy from the folder the parent's mlpy came from, not whichever mlpy is
+# installed: a checkout, a CI clone or a second version beside the installed one runs its own.
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def child_command(module: str, *args: str) -> list[str]:
+    """The command line of a child that runs `mlpy.executor.<module>.main(*args)`, in
+    isolated mode (no environment variables, no user site) with UTF-8 I/O."""
+    bootstrap = ("import sys\n"
+                 "sys.path.insert(0, sys.argv[1])\n"
+                 f"from mlpy.executor import {module}\n"
+                 f"{module}.main(*sys.argv[2:])\n")
+    return [sys.executable, "-I", "-X", "utf8", "-c", bootstrap, PACKAGE_ROOT, *args]
+
 
 _HEADER = struct.Struct("!Q")
 PROTOCOL = 5

@@ -22,24 +22,14 @@ import os
 import queue
 import select
 import signal
-import struct
 import subprocess
-import sys
 import threading
 import time
 from typing import Any
 
 from ..errors import MLError, MLImportError, MLSecurityError, MLSyntaxError
+from . import channel
 
-# The helper imports mlpy from the folder this mlpy came from (as process workers do).
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BOOTSTRAP = (
-    "import sys\n"
-    "sys.path.insert(0, sys.argv[1])\n"
-    "from mlpy.executor import compile_helpers\n"
-    "compile_helpers.main()\n"
-)
-_HEADER = struct.Struct("!Q")
 _POLL_MS = 10       # milliseconds between two looks for a pending stop while waiting
 _ERRORS = {cls.__name__: cls for cls in (MLSyntaxError, MLImportError, MLSecurityError)}
 _kill = os.kill     # called first in the stop handler (see CompileHelpers.translate)
@@ -54,7 +44,7 @@ class _Helper:
 
     def __init__(self) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, "-I", "-X", "utf8", "-c", BOOTSTRAP, PACKAGE_ROOT],
+            channel.child_command("compile_helpers"),
             env={}, cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
         self.pid = self.popen.pid
@@ -72,38 +62,23 @@ class _Helper:
         """Send one request and wait for its reply, waking every _POLL_MS milliseconds so that
         a host stop raised in this thread lands."""
         assert self.popen.stdin is not None and self.popen.stdout is not None
-        out, fd = self.popen.stdin.fileno(), self.popen.stdout.fileno()
+        fd = self.popen.stdout.fileno()
         poller = select.poll()           # (not select.select: a server's fds pass 1024)
         poller.register(fd, select.POLLIN)
-        data = memoryview(_HEADER.pack(len(request)) + request)
+        frames = channel.Frames()
         try:
-            while data:
-                data = data[os.write(out, data[:1 << 16]):]
-        except OSError as err:
-            raise CompileHelperFailed(f"the compile process ended ({err})") from None
-        chunks: list[bytes] = []
-        have, need = 0, _HEADER.size
-        header = True
-        while True:
-            while have < need:
+            channel.Channel(write_fd=self.popen.stdin.fileno()).send_bytes(request)
+            while True:
                 if not poller.poll(_POLL_MS):
                     continue
-                chunk = os.read(fd, min(need - have, 1 << 20))
+                chunk = os.read(fd, 1 << 20)
                 if not chunk:
-                    raise CompileHelperFailed(f"the compile process ended "
-                                              f"(exit status {self.popen.poll()})")
-                chunks.append(chunk)
-                have += len(chunk)
-            body = b"".join(chunks)
-            if not header:
-                return body
-            header = False
-            (need,) = _HEADER.unpack(body)
-            chunks, have = [], 0
-
-    @property
-    def alive(self) -> bool:
-        return self.popen.poll() is None
+                    raise channel.ChannelClosed(f"exit status {self.popen.poll()}")
+                replies = frames.feed(chunk)
+                if replies:
+                    return replies[0]
+        except (channel.ChannelClosed, OSError) as err:
+            raise CompileHelperFailed(f"the compile process ended ({err})") from None
 
     def close(self) -> None:
         """Kill the process (it may be mid-compile), reap it, close its pipes."""
@@ -283,17 +258,6 @@ def _reply(request: bytes) -> Any:
                                       for path, line, column in imports])
 
 
-def _read(fd: int, n: int) -> bytes:
-    chunks, have = [], 0
-    while have < n:
-        chunk = os.read(fd, min(n - have, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        have += len(chunk)
-    return b"".join(chunks)
-
-
 def main() -> None:
     """The helper: read requests on stdin, answer on stdout, until stdin ends."""
     import gc
@@ -303,13 +267,9 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     os.write(1, b"R")
-    while True:
-        try:
-            (size,) = _HEADER.unpack(_read(0, _HEADER.size))
-            request = _read(0, size)
-        except EOFError:
-            return
-        data = marshal.dumps(_reply(request))
-        view = memoryview(_HEADER.pack(len(data)) + data)
-        while view:
-            view = view[os.write(1, view):]
+    link = channel.Channel(read_fd=0, write_fd=1)
+    try:
+        while True:
+            link.send_bytes(marshal.dumps(_reply(link.recv_bytes())))
+    except channel.ChannelClosed:         # the parent has gone, or closed our stdin
+        return

@@ -66,16 +66,6 @@ log = logging.getLogger("mlpy.executor")
 RECYCLE_EVENTS = frozenset({"memory", "timeout", "limit"})   # a worker is replaced after these
 # a worker process that ended by itself, by its exit's cause: the OS limit that stopped it
 _EXIT_STOPS = {"cpu": "timeout", "memory": "memory"}
-# The worker's entry point: a fresh interpreter (never a fork of the host) runs this. It imports
-# mlpy from the folder the parent's mlpy came from (argv[3]), not whichever mlpy is installed:
-# a checkout, a CI clone or a second version beside the installed one runs its own workers.
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BOOTSTRAP = (
-    "import sys\n"
-    "sys.path.insert(0, sys.argv[3])\n"
-    "from mlpy.executor import worker\n"
-    "worker.main(int(sys.argv[1]), int(sys.argv[2]))\n"
-)
 
 
 class ProcessRun:
@@ -155,8 +145,7 @@ class _Proc:
         from_child_r, from_child_w = os.pipe()
         try:
             self.popen = subprocess.Popen(
-                [sys.executable, "-I", "-X", "utf8", "-c", BOOTSTRAP, str(to_child_r),
-                 str(from_child_w), PACKAGE_ROOT],
+                channel.child_command("worker", str(to_child_r), str(from_child_w)),
                 env={}, cwd=self.tmpdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=None if pool.worker_stderr else subprocess.DEVNULL,
                 pass_fds=(to_child_r, from_child_w), close_fds=True,

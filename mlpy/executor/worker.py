@@ -1,6 +1,6 @@
 """The worker process of `AsyncMLExecutor(isolation="process")`.
 
-Started by `process.py` as `python -I -X utf8 -c BOOTSTRAP READ_FD WRITE_FD` with an empty
+Started by `process.py` (`channel.child_command("worker", READ_FD, WRITE_FD)`) with an empty
 environment, its working directory in an empty temporary folder and no descriptors but the
 two pipes (stdin and stdout are /dev/null). Before any ML code runs it imports the toolchain,
 builds the parser, then sets its OS limits (address space, CPU seconds, file size, open files,
@@ -317,7 +317,8 @@ def _opaque(value: Any) -> Any:
                                 else f"deep {kind}")
 
 
-def main(read_fd: int, write_fd: int) -> None:
+def main(read_arg: str, write_arg: str) -> None:
+    read_fd, write_fd = int(read_arg), int(write_arg)      # (the command line's text)
     _one_malloc_arena()                            # before any thread exists
     threading.stack_size(512 << 10)                # helper threads; the worker sets its own
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -345,5 +346,5 @@ def main(read_fd: int, write_fd: int) -> None:
         os._exit(5)
 
 
-if __name__ == "__main__":   # pragma: no cover - started through BOOTSTRAP
-    main(int(sys.argv[1]), int(sys.argv[2]))
+if __name__ == "__main__":   # pragma: no cover - started through channel.child_command
+    main(sys.argv[1], sys.argv[2])
