@@ -251,9 +251,13 @@ class ThreadPool:
             traceback=err.traceback)
 
     def _internal_error(self, job: Job, err: Exception, doing: str) -> AsyncMLResult:
-        log.exception("internal error while %s an ML program", doing)
         if isinstance(err, MemoryError):
+            # the process worker's memory cap (a host event, reported as such by the worker),
+            # not a bug: one line, no traceback
             job.event = "memory"
+            log.warning("out of memory while %s an ML program", doing)
+        else:
+            log.exception("internal error while %s an ML program", doing)
         result = self._error_result(
             job.data, MLError(f"internal error while {doing}: {type(err).__name__}: {err}",
                               type="InternalError"))
