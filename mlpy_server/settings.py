@@ -133,6 +133,11 @@ class Settings(BaseSettings):
         0.001, ge=0, description="sys.setswitchinterval for the server process (seconds; 0 = "
                                  "leave Python's 0.005): how long a worker running ML code may "
                                  "hold the GIL before the event loop gets a turn")
+    gc_young_threshold: int = Field(
+        50_000, ge=0, description="container allocations between the cyclic collector's "
+        "young-generation passes in the server process (0 = leave Python's 700): a pass walks "
+        "every list a program has just built while holding the GIL, so with thread isolation "
+        "a frequent pass over a fresh ten-million-item list stalls the event loop")
     health_interval: float = Field(
         1.0, ge=0, description="seconds a /health test execution is reused for (0: every "
         "request runs one)")

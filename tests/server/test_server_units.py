@@ -546,6 +546,29 @@ def test_lifespan_shuts_executor_down(make_client):
     assert fake.closed
 
 
+def test_lifespan_sets_and_restores_the_collectors_pace():
+    """The server spaces the collector's young passes (a pass over a program's fresh big list
+    holds the GIL) while it runs, and leaves the process as it found it."""
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from mlpy_server.factory import create_app
+    from mlpy_server.settings import Settings
+
+    before = gc.get_threshold()
+    with TestClient(create_app(Settings(gc_young_threshold=12_345),
+                               executor_factory=lambda s: FakeExecutor()),
+                    base_url="http://localhost") as c:
+        assert c.get("/ready").status_code == 200
+        assert gc.get_threshold() == (12_345, *before[1:])
+    assert gc.get_threshold() == before
+    with TestClient(create_app(Settings(gc_young_threshold=0),
+                               executor_factory=lambda s: FakeExecutor()),
+                    base_url="http://localhost"):
+        assert gc.get_threshold() == before
+
+
 def test_drain_stops_running_executions(make_client):
     c = make_client()
     threads, results = _fire(c, 2, "sleep 20", timeout=30)
