@@ -114,9 +114,9 @@ def mul(a, b):
     total = len(seq) * max(int(count), 0)
     if type(seq) is str:
         cap_string(total)
-    else:
-        cap_sequence(total, "array")
-    return seq * count
+        return seq * count
+    cap_sequence(total, "array")
+    return slices.repeat(seq, count)
 
 
 def _big_product(a: int, b: int) -> int:

@@ -101,6 +101,18 @@ def test_sort_ends_with_every_item_even_when_less_than_is_not_an_order():
     assert sorted(map(id, out)) == sorted(map(id, items))
 
 
+@pytest.mark.parametrize("n, count", [
+    (0, 5), (3, 0), (3, -2), (1, True), (1, slices.COPY_STEP + 1), (7, slices.COPY_STEP // 3),
+    (1000, 300), (slices.COPY_STEP - 1, 3), (slices.COPY_STEP, 2), (slices.COPY_STEP + 5, 3)])
+def test_repeat_is_pythons_repeat(n, count):
+    items = [object() for _ in range(min(n, 50))] * (n // 50) + [object()] * (n % 50)
+    assert len(items) == n
+    out = slices.repeat(items, count)
+    want = items * count
+    assert len(out) == len(want)
+    assert all(a is b for a, b in zip(out, want))
+
+
 def test_searches_and_comparisons_answer_as_pythons_calls():
     rng = random.Random(5)
     items = [rng.randrange(50) for _ in range(5 * STEP + 3)]
@@ -212,6 +224,10 @@ def test_big_sorts_and_searches_through_the_executors(isolation):
 
 # a grace far shorter than sorting these ten million items in one call (seconds)
 GRACE = 0.3
+# Building the array takes ~0.04 s; sorting it ~0.5 s (four million items, process worker)
+# and ~1.4 s (ten million, thread) on the 2-core machine: the stop lands mid-sort even on a
+# machine a few times faster (a 1 s timeout let the process worker's sort finish first).
+TIMEOUT = 0.25
 
 
 @pytest.mark.parametrize("isolation", ["thread", "process"])
@@ -230,14 +246,14 @@ def test_a_stop_lands_during_a_ten_million_item_sort(isolation):
     async def scenario():
         async with AsyncMLExecutor(max_workers=1, isolation=isolation,
                                    settings=settings) as ex:
-            results = [await ex.execute(code, timeout=1.0) for code in programs]
+            results = [await ex.execute(code, timeout=TIMEOUT) for code in programs]
             after = await ex.execute("result = 1 + 1;", timeout=5)
             return results, after, ex.stats()
 
     results, after, stats = asyncio.run(scenario())
     for result in results:
         assert result.error_type == "TimeoutError", (result.error_type, result.error)
-        assert result.error == "Execution timeout after 1.0 seconds"
+        assert result.error == f"Execution timeout after {TIMEOUT} seconds"
     assert after.value == 2
     assert stats["abandoned_total"] == 0, stats        # the stop landed: the worker was kept
     if isolation == "process":

@@ -21,19 +21,15 @@ from tests.server.conftest import module_server
 
 pytestmark = pytest.mark.timeout(180)
 
-# Measured against a started server (uvicorn in its own process, so the test's own threads do
-# not queue for the server's GIL) on the 2-core machine, load average ~1.3: process isolation
-# p99 18-20 ms, the bound of 100 ms holds with room. Thread isolation shares one GIL
-# between the event loop and every program: p99 70-129 ms for this mix, 38 ms with two plain
-# endless loops and no attack, and per attack class 4-88 ms, the worst being long integer
-# powers (one C multiplication of a near-cap integer) and a 10M-character displayed string
-# (bench/health_under_attack.py). Thread isolation is one trust domain; its bound is twice
-# the worst mix measured. The measured figure is printed (-s). With the compile bomb under
-# the code cap (it had been 422, never compiled) and ten million scrambled items to sort, on
-# the same machine at load average 4-6 (other jobs): process p99 37-62 ms, thread 78-227 ms;
-# per class (bench/health_under_attack.py --only 6 9) 20 and 11 ms (process), 62 and 84 ms
-# (thread).
-P99_BOUND = {"process": 0.1, "thread": 0.25}
+# The bound, 100 ms, in both modes. Measured against a started server (uvicorn in its
+# own process, so the test's own threads do not queue for the server's GIL) on the 2-core
+# machine, load average 1-1.7: process isolation p99 8-9 ms; thread isolation, where the
+# event loop and every program share one GIL, 24-32 ms (37-41 ms before the server spaced
+# the collector's young passes: `Settings.gc_young_threshold`). Per class
+# (bench/health_under_attack.py, thread) every attack 2-50 ms against 37-44 ms for two plain
+# endless loops. On a slower machine of this class (session 9) thread isolation measured
+# 88-110 ms before that change; the measured figure is printed (-s).
+P99_BOUND = 0.1
 WORKERS = 2
 REPLY_CAP = Settings.model_fields["max_result_bytes"].default   # the server's, unset
 DEEP = "[" * 5000 + "]" * 5000
@@ -159,7 +155,7 @@ def test_health_p99_while_every_worker_runs_an_attack(attacked_server, canary):
               f"{statistics.median(latencies) * 1000:.1f} ms p99={p99 * 1000:.1f} ms "
               f"max={latencies[-1] * 1000:.1f} ms")
         assert not errors, errors
-        assert p99 < P99_BOUND[isolation]
+        assert p99 < P99_BOUND
         after = client.post("/execute", json={"code": "result = 1 + 1;", "timeout": 5})
         assert after.json()["value"] == 2
     assert "Traceback" not in server.log()
