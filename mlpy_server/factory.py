@@ -172,6 +172,25 @@ def _drain(state: ServerState) -> None:
         log.info("shutting down: stopped %d running execution(s)", stopped)
 
 
+def _pace_the_interpreter(settings: Settings) -> Callable[[], None]:
+    """Set how often the event loop gets the GIL back while the server runs; returns the undo."""
+    previous_interval = sys.getswitchinterval()
+    previous_gc = gc.get_threshold()
+    if settings.switch_interval:
+        # CPU-bound ML code on the workers holds the GIL for a whole switch interval at a
+        # time; a shorter interval keeps the event loop (/health, /ready) responsive.
+        sys.setswitchinterval(settings.switch_interval)
+    if settings.gc_young_threshold:
+        # A young-generation pass over a program's fresh 10M-item list held the GIL 20-50 ms,
+        # every 700 allocations (issue 18); fewer passes catch fewer of them.
+        gc.set_threshold(settings.gc_young_threshold, *previous_gc[1:])
+
+    def undo() -> None:
+        sys.setswitchinterval(previous_interval)
+        gc.set_threshold(*previous_gc)
+    return undo
+
+
 def create_app(settings: Settings | None = None, *,
                executor_factory: Callable[[Settings], Executor] | None = None,
                clock: Callable[[], float] = time.monotonic, lean: bool = True) -> FastAPI:
@@ -186,16 +205,7 @@ def create_app(settings: Settings | None = None, *,
     async def lifespan(app: FastAPI):
         install_record_factory()
         stop_logging = configure_logging(settings.log_level)
-        previous_interval = sys.getswitchinterval()
-        if settings.switch_interval:
-            # CPU-bound ML code on the workers holds the GIL for a whole switch interval at a
-            # time; a shorter interval keeps the event loop (/health, /ready) responsive.
-            sys.setswitchinterval(settings.switch_interval)
-        previous_gc = gc.get_threshold()
-        if settings.gc_young_threshold:
-            # A young-generation pass over a program's fresh 10M-item list held the GIL
-            # 20-50 ms, every 700 allocations (issue 18); fewer passes catch fewer of them.
-            gc.set_threshold(settings.gc_young_threshold, *previous_gc[1:])
+        undo_pace = _pace_the_interpreter(settings)
         executor = make_executor(settings)
         state = ServerState(settings, executor, clock)
         app.state.ml = holder.state = state
@@ -230,8 +240,7 @@ def create_app(settings: Settings | None = None, *,
             except Exception:
                 log.exception("executor shutdown failed")
             app.state.ml = holder.state = None
-            sys.setswitchinterval(previous_interval)
-            gc.set_threshold(*previous_gc)
+            undo_pace()
             log.info("mlpy server stopped")
             stop_logging()
 
