@@ -270,17 +270,27 @@ def _join(worker: threading.Thread, box: dict) -> None:
         raise
 
 
+_NOTHING = object()
+
+
 def _on_compile_stack(fn, *args):
-    box: dict = {}
+    # every key is there from the start: recording the outcome allocates nothing, so it
+    # still works when the compile has used up a worker's memory
+    box: dict = {"ran": False, "value": _NOTHING, "error": None, "abandoned": False}
 
     def target() -> None:
+        box["ran"] = True
         while True:
             try:
                 box["value"] = fn(*args)
             except _CompileAbandoned as exc:
-                if not box.get("abandoned"):   # meant for a thread that had this id before
+                if not box["abandoned"]:       # meant for a thread that had this id before
                     continue
                 box["error"] = exc
+            except MemoryError as exc:
+                # without its traceback: the frames hold the compile's trees, which the
+                # caller's error handling needs the memory of
+                box["error"] = exc.with_traceback(None)
             except BaseException as exc:       # handed to the caller's thread below
                 box["error"] = exc
             return
@@ -297,12 +307,16 @@ def _on_compile_stack(fn, *args):
         raise
     if worker.ident is not None:
         _join(worker, box)
-    if "error" in box:
-        raise box.pop("error")
-    if "value" not in box:
-        target()                        # no thread, or it died before running: compile here
-        if "error" in box:
-            raise box.pop("error")
+    if box["error"] is None and box["value"] is _NOTHING:
+        if box["ran"]:
+            # it ran and died without a word: only a failed allocation does that (compiling
+            # it again here would meet the same wall, on the caller's smaller stack)
+            raise MemoryError("out of memory while compiling")
+        target()                        # no thread: compile here
+    error = box["error"]
+    if error is not None:
+        box["error"] = None
+        raise error
     return box["value"]
 
 

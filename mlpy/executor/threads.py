@@ -105,6 +105,11 @@ class _Worker:
                 _clear_async_exc(self.ident, None)
                 job.stop_exception = stop
                 return None
+            except MemoryError:
+                # a process worker's memory cap (a host event): no traceback to format, which
+                # would need memory too, and a dead worker thread would leave the job unfinished
+                job.event = "memory"
+                return None
             except Exception:
                 log.exception("job failed")
                 return None
