@@ -344,10 +344,7 @@ class Compiler(ArithmeticLowering):
     def load_name(self, name: str, node):
         py = _PLAIN_NAMES.get(name)
         if py is not None:
-            load = ast.Name(py, _LOAD)
-            load.lineno = node.line
-            load.col_offset = node.column - 1
-            return load
+            return asty.Name(node, py, _LOAD)
         if not self.check_name(name, node):
             return self.helper(H.REFUSE_NAME, [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
@@ -364,10 +361,7 @@ class Compiler(ArithmeticLowering):
             if not self.check_name(name, node):
                 return None
             py = py_name(name)
-        store = ast.Name(py, _STORE)
-        store.lineno = node.line
-        store.col_offset = node.column - 1
-        return store
+        return asty.Name(node, py, _STORE)
 
     def _refuse_stmt(self, name: str, node) -> list:
         return [asty.Expr(node, self.helper(H.REFUSE_NAME, [ast.Constant(name)], node))]
@@ -686,10 +680,7 @@ class Compiler(ArithmeticLowering):
 
     @expression(N.Number, N.String, N.Literal)
     def expr_Number(self, e):
-        const = ast.Constant(e.value)
-        const.lineno = e.line
-        const.col_offset = e.column - 1
-        return const
+        return asty.Constant(e, e.value)
 
 
     @expression(N.Name)
