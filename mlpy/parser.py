@@ -649,36 +649,40 @@ class _Driver:
 
     def parse(self, tokens: list):
         rows = self.rows
-        end = self.end
         stack = [self.start]
         row = rows[self.start]
         values: list = []
         push_state = stack.append
         push_value = values.append
+        # (`type(x) is int` is a faster test than `x.__class__ is int` in CPython 3.11)
         for token in chain(tokens, (_END,)):
             kind = token[0]
-            while True:
-                try:
-                    action = row[kind]
-                except KeyError:
-                    if stack[-1] == end:      # `start` was reduced, on $END
-                        return values[-1]
-                    raise _Unexpected(token, {t for t in row if t.isupper()}) from None
-                if action.__class__ is int:
-                    push_state(action)
-                    push_value(token)
-                    row = rows[action]
-                    break
-                if action.__class__ is tuple:
+            try:
+                action = row[kind]
+            except KeyError:
+                action = None
+            while type(action) is not int:          # reductions until the token is shifted
+                if type(action) is tuple:
                     cut, build, gotos = action
                     build(values)
                     del stack[cut]
                     state = gotos[stack[-1]]
                     push_state(state)
+                elif action is None:
+                    if stack[-1] == self.end:       # `start` was reduced, on $END
+                        return values[-1]
+                    raise _Unexpected(token, {t for t in row if t.isupper()})
                 else:
                     state = action[stack[-2]]
                     stack[-1] = state
                 row = rows[state]
+                try:
+                    action = row[kind]
+                except KeyError:
+                    action = None
+            push_state(action)
+            push_value(token)
+            row = rows[action]
         raise _Unexpected(_END, set())
 
 
