@@ -239,21 +239,31 @@ class Compiler(ArithmeticLowering):
 
     def _with_prelude(self, build, *args) -> list:
         """The statements `build(*args)` returns, after the ones compiling them put in the
-        prelude (functions made for arrows). No `finally`: a failed compile discards the
-        Compiler."""
-        outer = self.prelude
-        prelude: list[ast.stmt] = []
-        self.prelude = prelude
+        prelude (functions made for arrows). The prelude is one list for the whole compile:
+        each statement takes back what was added while it compiled (nested statements have
+        taken theirs already), which costs nothing when nothing was. No `finally`: a failed
+        compile discards the Compiler."""
+        prelude = self.prelude
+        mark = len(prelude)
         stmts = build(*args)
-        self.prelude = outer
-        return prelude + stmts if prelude else stmts
+        if len(prelude) == mark:
+            return stmts
+        made = prelude[mark:]
+        del prelude[mark:]
+        return made + stmts
 
     def block(self, body: list, owner) -> list:
         """The statements of an ML block; an empty block is a `pass` at its owner's position."""
         out: list = []
-        stmt_methods = _STMT
+        prelude = self.prelude
         for stmt in body:
-            out.extend(self._with_prelude(stmt_methods.get(type(stmt), _not_allowed), self, stmt))
+            # (`_with_prelude`, inlined: this runs for every statement)
+            mark = len(prelude)
+            stmts = _STMT.get(type(stmt), _not_allowed)(self, stmt)
+            if len(prelude) != mark:
+                out.extend(prelude[mark:])
+                del prelude[mark:]
+            out.extend(stmts)
         return out or [asty.Pass(owner)]
 
     def nested_block(self, body: list, owner, weight: int, final: bool = False) -> list:
@@ -685,6 +695,9 @@ class Compiler(ArithmeticLowering):
 
     @expression(N.Name)
     def expr_Name(self, e):
+        py = _PLAIN_NAMES.get(e.name)       # (load_name's first case, without the call)
+        if py is not None:
+            return asty.Name(e, py, _LOAD)
         return self.load_name(e.name, e)
 
     @expression(N.Array)
@@ -763,14 +776,10 @@ class Compiler(ArithmeticLowering):
             # two containers that hold themselves would overflow Python's `==`
             return self.helper(H.EQ if op == "==" else H.NE, [left, right], e)
         if op in self._CMPOPS:
-            py = ast.Compare(left, [self._CMPOPS[op]], [right])
-        elif op in self._BINOPS:
-            py = ast.BinOp(left, self._BINOPS[op], right)
-        else:
-            return self._arithmetic(left, right, op, e)
-        py.lineno = e.line
-        py.col_offset = e.column - 1
-        return py
+            return asty.Compare(e, left, [self._CMPOPS[op]], [right])
+        if op in self._BINOPS:
+            return asty.BinOp(e, left, self._BINOPS[op], right)
+        return self._arithmetic(left, right, op, e)
 
     @staticmethod
     def _scalar_literal(node) -> bool:

@@ -163,7 +163,11 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
     tokens: list[tuple] = []
     append = tokens.append
     findall = _TOKEN.findall
-    fixed = _FIXED.get
+    # the type of each word whose type depends on nothing before it: the fixed operators,
+    # then each plain name (not a reserved word) once seen, so a name's next occurrences
+    # take one look-up (inside a capability block the state machine below re-types them)
+    known = dict(_FIXED)
+    fixed = known.get
     first = _FIRST.get
     keyword = KEYWORDS.get
     prev = None            # type of the previous significant token
@@ -178,8 +182,7 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
             continue
         pairs = findall(text)
         for space, word in pairs:
-            if space:
-                column += len(space)
+            column += len(space)
             typ = fixed(word)
             if typ is not None:
                 value = word
@@ -191,7 +194,11 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                     elif cap_state == CAP_IN_BLOCK and word in CAPABILITY_WORDS:
                         typ = CAPABILITY_WORDS[word]
                     else:
-                        typ = keyword(word, "NAME")
+                        typ = keyword(word)
+                        if typ is None:
+                            typ = known[word] = "NAME"
+                        elif typ == "CAPABILITY":
+                            cap_state = CAP_AFTER_KEYWORD    # (set again below)
                     value = word
                 elif kind == "number":
                     typ = "NUMBER"
@@ -229,16 +236,19 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                 else:
                     _unexpected_char(word[0], line, column)
 
-            # capability blocks: `capability NAME {` ... `}`
-            if cap_state or typ == "CAPABILITY":
+            # capability blocks: `capability NAME {` ... `}` (entered above, at the keyword)
+            if cap_state:
                 if typ == "CAPABILITY":
                     cap_state = CAP_AFTER_KEYWORD
                 elif cap_state == CAP_AFTER_KEYWORD:
                     cap_state = CAP_AFTER_NAME if typ == "NAME" else CAP_OUTSIDE
                 elif cap_state == CAP_AFTER_NAME:
                     cap_state = CAP_IN_BLOCK if typ == "LBRACE" else CAP_OUTSIDE
-                elif cap_state == CAP_IN_BLOCK and typ == "_RBRACE":
-                    cap_state = CAP_OUTSIDE
+                elif cap_state == CAP_IN_BLOCK:
+                    if typ == "_RBRACE":
+                        cap_state = CAP_OUTSIDE
+                    elif typ == "NAME" and prev != "_DOT" and word in CAPABILITY_WORDS:
+                        typ = CAPABILITY_WORDS[word]       # a name seen before the block
             append((typ, value, line, column, word))
             column += len(word)
             prev = typ

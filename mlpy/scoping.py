@@ -234,7 +234,7 @@ def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal
     for predicate in typed:
         kept = set(names)
         changed = True
-        while changed:
+        while changed and kept:
             changed = False
             for name, value in assigns:
                 if name in kept and not predicate(value, kept):
