@@ -23,7 +23,7 @@ def stamp(py: _Py, node: Any) -> _Py:
     return py
 
 
-def _builder(cls: type) -> Callable[..., Any]:
+def _builder(cls: type[ast.AST]) -> Callable[..., Any]:
     """`build(node, <cls's fields>)`: the node made with its attribute dict in one step.
 
     `cls(*args)` followed by setting the two positions costs ~1.5x as much (the constructor
