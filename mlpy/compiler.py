@@ -500,11 +500,12 @@ class Compiler(ArithmeticLowering):
             body = body_builder(scope)
             # names only an outlined block binds: local here (an annotation binds nothing),
             # so the block's `nonlocal` finds them
-            decls.extend(stamp(ast.AnnAssign(target=stamp(ast.Name(py, _STORE), node),
-                                             annotation=stamp(ast.Constant(0), node),
-                                             value=None, simple=1), node)
-                         for py in sorted(self.outlined_names - {py_name(p) for p in seen}
-                                          - {py_name(n) for n in scope.nonlocals}))
+            if self.outlined_names:
+                decls.extend(stamp(ast.AnnAssign(
+                    target=stamp(ast.Name(py, _STORE), node),
+                    annotation=stamp(ast.Constant(0), node), value=None, simple=1), node)
+                    for py in sorted(self.outlined_names - {py_name(p) for p in seen}
+                                     - {py_name(n) for n in scope.nonlocals}))
         finally:
             self.scope, self.loop_depth = outer_scope, outer_loops
             self.py_blocks, self.outlined_names = outer_blocks, outer_outlined

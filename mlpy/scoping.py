@@ -258,6 +258,13 @@ def str_typed(node, strs) -> bool:
     """Whether an expression certainly gives a string (or fails), knowing the names in `strs`
     hold strings: a literal, such a name, or ML `+` with a string anywhere among its operands
     (a string on either side makes `+` concatenate display forms)."""
+    t = type(node)
+    if t is N.String:
+        return True
+    if t is N.Name:
+        return node.name in strs
+    if t is not N.Binary or node.op != "+":
+        return False
     if is_str(node):
         return True
     if not strs:
