@@ -46,6 +46,7 @@ _STMT: dict[type, Callable[..., list]] = {}
 _EXPR: dict[type, Callable[..., Any]] = {}
 
 
+_SCALAR_LITERALS = frozenset({N.Number, N.String, N.Literal})
 _CHAIN_CHUNK = 64      # steps of an operator chain per level of the Python tree
 # A chain longer than this lowers each `+ * % //` step to its helper call alone, without the
 # inline fast path: that path is ~10x the tree, and compiling a 10,000-operand `*` chain with
@@ -388,7 +389,9 @@ class Compiler(ArithmeticLowering):
     def stmt_Assign(self, s):
         target = s.target
         if type(target) is N.Name:
-            store = self.store_name(target.name, target)
+            py = _PLAIN_NAMES.get(target.name)     # (store_name's first case, without the call)
+            store = (asty.Name(target, py, _STORE) if py is not None
+                     else self.store_name(target.name, target))
             if store is None:
                 return self._refuse_stmt(target.name, target)
             value = s.value
@@ -753,6 +756,8 @@ class Compiler(ArithmeticLowering):
     def expr_Binary(self, e):
         # A chain `a + b + c + ...` is a left-deep tree; walk its spine with a loop, so a
         # chain of any length costs no recursion here (spec §7.2: 10,000 operands).
+        if type(e.left) is not N.Binary:            # one operator (most): no spine to walk
+            return self._binary(e, self.expr(e.left))
         spine = []
         node = e
         while type(node) is N.Binary:
@@ -781,8 +786,8 @@ class Compiler(ArithmeticLowering):
     def _binary(self, e, left):
         right = _EXPR.get(type(e.right), _not_allowed)(self, e.right)
         op = e.op
-        if op in ("==", "!=") and not (self._scalar_literal(e.left)
-                                       or self._scalar_literal(e.right)):
+        if op in ("==", "!=") and not (type(e.left) in _SCALAR_LITERALS
+                                       or type(e.right) in _SCALAR_LITERALS):
             # two containers that hold themselves would overflow Python's `==`
             return self.helper(H.EQ if op == "==" else H.NE, [left, right], e)
         if op in self._CMPOPS:
@@ -790,10 +795,6 @@ class Compiler(ArithmeticLowering):
         if op in self._BINOPS:
             return asty.BinOp(e, left, self._BINOPS[op], right)
         return self._arithmetic(left, right, op, e)
-
-    @staticmethod
-    def _scalar_literal(node) -> bool:
-        return type(node) in (N.Number, N.String, N.Literal)
 
     @expression(N.Logical)
     def expr_Logical(self, e):
