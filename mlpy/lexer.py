@@ -70,8 +70,9 @@ def _tokens_after_floor_division() -> re.Pattern:
 
 
 _STRING_TOKEN = re.compile(_STRING).fullmatch
-# Tokens whose type depends on nothing before them.
-_FIXED = {text: typ for text, typ in OPERATORS.items() if text not in ("-", "+", "//", "{")}
+# Tokens whose type depends on nothing before them, as (type, value).
+_FIXED_PAIRS = {text: (typ, text) for text, typ in OPERATORS.items()
+                if text not in ("-", "+", "//", "{")}
 # A sign not after an operand end (there is no unary plus: PLUS is a parse error).
 _PREFIX_SIGNS = {"-": "MINUS", "+": "PLUS"}
 # How the rest are told apart: by their first character.
@@ -163,10 +164,11 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
     tokens: list[tuple] = []
     append = tokens.append
     findall = _TOKEN.findall
-    # the type of each word whose type depends on nothing before it: the fixed operators,
-    # then each plain name (not a reserved word) once seen, so a name's next occurrences
-    # take one look-up (inside a capability block the state machine below re-types them)
-    known = dict(_FIXED)
+    # (type, value) of each word whose type depends on nothing before it: the fixed
+    # operators, then each plain name (not a reserved word) and each unsigned number once
+    # seen, so their next occurrences take one look-up (inside a capability block the state
+    # machine below re-types names)
+    known = dict(_FIXED_PAIRS)
     fixed = known.get
     first = _FIRST.get
     keyword = KEYWORDS.get
@@ -183,9 +185,9 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
         pairs = findall(text)
         for space, word in pairs:
             column += len(space)
-            typ = fixed(word)
-            if typ is not None:
-                value = word
+            hit = fixed(word)
+            if hit is not None:
+                typ, value = hit
             else:
                 kind = first(word[0])
                 if kind == "name":
@@ -196,13 +198,15 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                     else:
                         typ = keyword(word)
                         if typ is None:
-                            typ = known[word] = "NAME"
+                            typ = "NAME"
+                            known[word] = ("NAME", word)
                         elif typ == "CAPABILITY":
                             cap_state = CAP_AFTER_KEYWORD    # (set again below)
                     value = word
                 elif kind == "number":
                     typ = "NUMBER"
                     value = _number(word, line, column)
+                    known[word] = ("NUMBER", value)
                 elif kind == "sign":           # `-`, `+` or a signed number
                     if len(word) == 1:
                         typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
