@@ -168,7 +168,7 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
     # operators, then each plain name (not a reserved word) and each unsigned number once
     # seen, so their next occurrences take one look-up (inside a capability block the state
     # machine below re-types names)
-    known = dict(_FIXED_PAIRS)
+    known: dict[str, tuple] = dict(_FIXED_PAIRS)
     fixed = known.get
     first = _FIRST.get
     keyword = KEYWORDS.get
