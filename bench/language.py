@@ -3,8 +3,9 @@
     python bench/language.py [--repeat N]
 
 Each case is an ML program and the Python a person would write for the same job; both run
-as top-level code calling a function, best of N runs. Also: cold and cached transpile time
-of a ~20 KB program, and `import mlpy` in a fresh process.
+as top-level code calling a function, best of N runs each, ML and Python alternately. Also:
+cold (best of 4N) and cached transpile time of a ~20 KB program, and `import mlpy` in a
+fresh process.
 """
 
 from __future__ import annotations
@@ -160,6 +161,18 @@ def best_of(repeat: int, fn) -> float:
     return min(times)
 
 
+def best_of_pair(repeat: int, first, second) -> tuple[float, float]:
+    """Best of `repeat` runs of each, run alternately: on a shared machine both see the same
+    spells of load, so their ratio does not swing with when each happened to run."""
+    times: tuple[list, list] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return min(times[0]), min(times[1])
+
+
 def run_ml(code_obj):
     def go():
         ctx = ExecutionContext(output=OutputSink())
@@ -282,13 +295,13 @@ def main() -> None:
         ml_value = run_ml(program)()
         py_value = run_py(py_source)()
         assert ml_value == py_value, (name, ml_value, py_value)
-        ml_t = best_of(args.repeat, run_ml(program))
-        py_t = best_of(args.repeat, run_py(py_source))
+        ml_t, py_t = best_of_pair(args.repeat, run_ml(program), run_py(py_source))
         row(name, ml_t, py_t, TARGETS.get(name))
 
     source = big_program()
     mlpy.compile("x = 1;", cache=False)          # build the parser once, as a process would
-    cold = best_of(args.repeat, lambda: mlpy.compile(source, cache=False))
+    # (a compile is ~10 ms: four times the runs, for a best that is the code's, not the load's)
+    cold = best_of(args.repeat * 4, lambda: mlpy.compile(source, cache=False))
     mlpy.compile(source)
     cached = best_of(args.repeat * 20, lambda: mlpy.compile(source))
     py_compile = best_of(args.repeat, lambda: compile(mlpy.compile(source).python_source,

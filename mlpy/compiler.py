@@ -46,6 +46,7 @@ _STMT: dict[type, Callable[..., list]] = {}
 _EXPR: dict[type, Callable[..., Any]] = {}
 
 
+_SCALAR_LITERALS = frozenset({N.Number, N.String, N.Literal})
 _CHAIN_CHUNK = 64      # steps of an operator chain per level of the Python tree
 # A chain longer than this lowers each `+ * % //` step to its helper call alone, without the
 # inline fast path: that path is ~10x the tree, and compiling a 10,000-operand `*` chain with
@@ -239,21 +240,31 @@ class Compiler(ArithmeticLowering):
 
     def _with_prelude(self, build, *args) -> list:
         """The statements `build(*args)` returns, after the ones compiling them put in the
-        prelude (functions made for arrows). No `finally`: a failed compile discards the
-        Compiler."""
-        outer = self.prelude
-        prelude: list[ast.stmt] = []
-        self.prelude = prelude
+        prelude (functions made for arrows). The prelude is one list for the whole compile:
+        each statement takes back what was added while it compiled (nested statements have
+        taken theirs already), which costs nothing when nothing was. No `finally`: a failed
+        compile discards the Compiler."""
+        prelude = self.prelude
+        mark = len(prelude)
         stmts = build(*args)
-        self.prelude = outer
-        return prelude + stmts if prelude else stmts
+        if len(prelude) == mark:
+            return stmts
+        made = prelude[mark:]
+        del prelude[mark:]
+        return made + stmts
 
     def block(self, body: list, owner) -> list:
         """The statements of an ML block; an empty block is a `pass` at its owner's position."""
         out: list = []
-        stmt_methods = _STMT
+        prelude = self.prelude
         for stmt in body:
-            out.extend(self._with_prelude(stmt_methods.get(type(stmt), _not_allowed), self, stmt))
+            # (`_with_prelude`, inlined: this runs for every statement)
+            mark = len(prelude)
+            stmts = _STMT.get(type(stmt), _not_allowed)(self, stmt)
+            if len(prelude) != mark:
+                out.extend(prelude[mark:])
+                del prelude[mark:]
+            out.extend(stmts)
         return out or [asty.Pass(owner)]
 
     def nested_block(self, body: list, owner, weight: int, final: bool = False) -> list:
@@ -344,10 +355,7 @@ class Compiler(ArithmeticLowering):
     def load_name(self, name: str, node):
         py = _PLAIN_NAMES.get(name)
         if py is not None:
-            load = ast.Name(py, _LOAD)
-            load.lineno = node.line
-            load.col_offset = node.column - 1
-            return load
+            return asty.Name(node, py, _LOAD)
         if not self.check_name(name, node):
             return self.helper(H.REFUSE_NAME, [ast.Constant(name)], node)
         if name in DENIED_NAMES and not self._bound_in_functions(name):
@@ -364,10 +372,7 @@ class Compiler(ArithmeticLowering):
             if not self.check_name(name, node):
                 return None
             py = py_name(name)
-        store = ast.Name(py, _STORE)
-        store.lineno = node.line
-        store.col_offset = node.column - 1
-        return store
+        return asty.Name(node, py, _STORE)
 
     def _refuse_stmt(self, name: str, node) -> list:
         return [asty.Expr(node, self.helper(H.REFUSE_NAME, [ast.Constant(name)], node))]
@@ -384,7 +389,9 @@ class Compiler(ArithmeticLowering):
     def stmt_Assign(self, s):
         target = s.target
         if type(target) is N.Name:
-            store = self.store_name(target.name, target)
+            py = _PLAIN_NAMES.get(target.name)     # (store_name's first case, without the call)
+            store = (asty.Name(target, py, _STORE) if py is not None
+                     else self.store_name(target.name, target))
             if store is None:
                 return self._refuse_stmt(target.name, target)
             value = s.value
@@ -496,11 +503,12 @@ class Compiler(ArithmeticLowering):
             body = body_builder(scope)
             # names only an outlined block binds: local here (an annotation binds nothing),
             # so the block's `nonlocal` finds them
-            decls.extend(stamp(ast.AnnAssign(target=stamp(ast.Name(py, _STORE), node),
-                                             annotation=stamp(ast.Constant(0), node),
-                                             value=None, simple=1), node)
-                         for py in sorted(self.outlined_names - {py_name(p) for p in seen}
-                                          - {py_name(n) for n in scope.nonlocals}))
+            if self.outlined_names:
+                decls.extend(stamp(ast.AnnAssign(
+                    target=stamp(ast.Name(py, _STORE), node),
+                    annotation=stamp(ast.Constant(0), node), value=None, simple=1), node)
+                    for py in sorted(self.outlined_names - {py_name(p) for p in seen}
+                                     - {py_name(n) for n in scope.nonlocals}))
         finally:
             self.scope, self.loop_depth = outer_scope, outer_loops
             self.py_blocks, self.outlined_names = outer_blocks, outer_outlined
@@ -682,18 +690,27 @@ class Compiler(ArithmeticLowering):
 
     # ------------------------------------------------------------ expressions
     def expr(self, e):
-        return _EXPR.get(type(e), _not_allowed)(self, e)
+        t = type(e)
+        # names and numbers are half of all expressions: made here, without a second call
+        if t is N.Name:
+            py = _PLAIN_NAMES.get(e.name)
+            if py is not None:
+                return asty.Name(e, py, _LOAD)
+            return self.load_name(e.name, e)
+        if t is N.Number:
+            return asty.Constant(e, e.value)
+        return _EXPR.get(t, _not_allowed)(self, e)
 
     @expression(N.Number, N.String, N.Literal)
     def expr_Number(self, e):
-        const = ast.Constant(e.value)
-        const.lineno = e.line
-        const.col_offset = e.column - 1
-        return const
+        return asty.Constant(e, e.value)
 
 
     @expression(N.Name)
     def expr_Name(self, e):
+        py = _PLAIN_NAMES.get(e.name)       # (load_name's first case, without the call)
+        if py is not None:
+            return asty.Name(e, py, _LOAD)
         return self.load_name(e.name, e)
 
     @expression(N.Array)
@@ -739,6 +756,8 @@ class Compiler(ArithmeticLowering):
     def expr_Binary(self, e):
         # A chain `a + b + c + ...` is a left-deep tree; walk its spine with a loop, so a
         # chain of any length costs no recursion here (spec §7.2: 10,000 operands).
+        if type(e.left) is not N.Binary:            # one operator (most): no spine to walk
+            return self._binary(e, self.expr(e.left))
         spine = []
         node = e
         while type(node) is N.Binary:
@@ -767,23 +786,15 @@ class Compiler(ArithmeticLowering):
     def _binary(self, e, left):
         right = _EXPR.get(type(e.right), _not_allowed)(self, e.right)
         op = e.op
-        if op in ("==", "!=") and not (self._scalar_literal(e.left)
-                                       or self._scalar_literal(e.right)):
+        if op in ("==", "!=") and not (type(e.left) in _SCALAR_LITERALS
+                                       or type(e.right) in _SCALAR_LITERALS):
             # two containers that hold themselves would overflow Python's `==`
             return self.helper(H.EQ if op == "==" else H.NE, [left, right], e)
         if op in self._CMPOPS:
-            py = ast.Compare(left, [self._CMPOPS[op]], [right])
-        elif op in self._BINOPS:
-            py = ast.BinOp(left, self._BINOPS[op], right)
-        else:
-            return self._arithmetic(left, right, op, e)
-        py.lineno = e.line
-        py.col_offset = e.column - 1
-        return py
-
-    @staticmethod
-    def _scalar_literal(node) -> bool:
-        return type(node) in (N.Number, N.String, N.Literal)
+            return asty.Compare(e, left, [self._CMPOPS[op]], [right])
+        if op in self._BINOPS:
+            return asty.BinOp(e, left, self._BINOPS[op], right)
+        return self._arithmetic(left, right, op, e)
 
     @expression(N.Logical)
     def expr_Logical(self, e):

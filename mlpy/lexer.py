@@ -70,8 +70,9 @@ def _tokens_after_floor_division() -> re.Pattern:
 
 
 _STRING_TOKEN = re.compile(_STRING).fullmatch
-# Tokens whose type depends on nothing before them.
-_FIXED = {text: typ for text, typ in OPERATORS.items() if text not in ("-", "+", "//", "{")}
+# Tokens whose type depends on nothing before them, as (type, value).
+_FIXED_PAIRS = {text: (typ, text) for text, typ in OPERATORS.items()
+                if text not in ("-", "+", "//", "{")}
 # A sign not after an operand end (there is no unary plus: PLUS is a parse error).
 _PREFIX_SIGNS = {"-": "MINUS", "+": "PLUS"}
 # How the rest are told apart: by their first character.
@@ -163,7 +164,12 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
     tokens: list[tuple] = []
     append = tokens.append
     findall = _TOKEN.findall
-    fixed = _FIXED.get
+    # (type, value) of each word whose type depends on nothing before it: the fixed
+    # operators, then each plain name (not a reserved word) and each unsigned number once
+    # seen, so their next occurrences take one look-up (inside a capability block the state
+    # machine below re-types names)
+    known: dict[str, tuple] = dict(_FIXED_PAIRS)
+    fixed = known.get
     first = _FIRST.get
     keyword = KEYWORDS.get
     prev = None            # type of the previous significant token
@@ -178,11 +184,10 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
             continue
         pairs = findall(text)
         for space, word in pairs:
-            if space:
-                column += len(space)
-            typ = fixed(word)
-            if typ is not None:
-                value = word
+            column += len(space)
+            hit = fixed(word)
+            if hit is not None:
+                typ, value = hit
             else:
                 kind = first(word[0])
                 if kind == "name":
@@ -191,11 +196,17 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                     elif cap_state == CAP_IN_BLOCK and word in CAPABILITY_WORDS:
                         typ = CAPABILITY_WORDS[word]
                     else:
-                        typ = keyword(word, "NAME")
+                        typ = keyword(word)
+                        if typ is None:
+                            typ = "NAME"
+                            known[word] = ("NAME", word)
+                        elif typ == "CAPABILITY":
+                            cap_state = CAP_AFTER_KEYWORD    # (set again below)
                     value = word
                 elif kind == "number":
                     typ = "NUMBER"
                     value = _number(word, line, column)
+                    known[word] = ("NUMBER", value)
                 elif kind == "sign":           # `-`, `+` or a signed number
                     if len(word) == 1:
                         typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
@@ -229,16 +240,19 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                 else:
                     _unexpected_char(word[0], line, column)
 
-            # capability blocks: `capability NAME {` ... `}`
-            if cap_state or typ == "CAPABILITY":
+            # capability blocks: `capability NAME {` ... `}` (entered above, at the keyword)
+            if cap_state:
                 if typ == "CAPABILITY":
                     cap_state = CAP_AFTER_KEYWORD
                 elif cap_state == CAP_AFTER_KEYWORD:
                     cap_state = CAP_AFTER_NAME if typ == "NAME" else CAP_OUTSIDE
                 elif cap_state == CAP_AFTER_NAME:
                     cap_state = CAP_IN_BLOCK if typ == "LBRACE" else CAP_OUTSIDE
-                elif cap_state == CAP_IN_BLOCK and typ == "_RBRACE":
-                    cap_state = CAP_OUTSIDE
+                elif cap_state == CAP_IN_BLOCK:
+                    if typ == "_RBRACE":
+                        cap_state = CAP_OUTSIDE
+                    elif typ == "NAME" and prev != "_DOT" and word in CAPABILITY_WORDS:
+                        typ = CAPABILITY_WORDS[word]       # a name seen before the block
             append((typ, value, line, column, word))
             column += len(word)
             prev = typ

@@ -57,6 +57,10 @@ def own_statements(body: list, out: list | None = None) -> list:
     return out
 
 
+# the statements other than `name = e` that can bind a name (see `bindings`)
+_BINDING = frozenset({N.Destructure, N.FunctionDef, N.For, N.Try, N.Import})
+
+
 class BodyFacts:
     """What one walk over a body's own statements tells the scope analyses: the names it
     binds, its `nonlocal` statements, its `name = e` assignments, the names bound any other
@@ -65,25 +69,31 @@ class BodyFacts:
     __slots__ = ("bound", "nonlocals", "assigns", "other", "sequences")
 
     def __init__(self, body: list):
-        self.bound: set = set()
+        bound: set = set()
+        assigns: list = []
+        self.bound = bound
         self.nonlocals: list = []
-        self.assigns: list = []
+        self.assigns = assigns
         self.other: set = set()
         sequences = set()
         for stmt in own_statements(body):
             t = type(stmt)
-            if t is N.Assign and type(stmt.target) is N.Name:
-                name = stmt.target.name
-                self.bound.add(name)
-                self.assigns.append((name, stmt.value))
-                if type(stmt.value) is N.Array or is_str(stmt.value):
-                    sequences.add(name)
+            if t is N.Assign:
+                if type(stmt.target) is N.Name:
+                    name = stmt.target.name
+                    value = stmt.value
+                    bound.add(name)
+                    assigns.append((name, value))
+                    kind = type(value)
+                    if kind is N.Array or kind is N.String or (kind is N.Binary
+                                                               and is_str(value)):
+                        sequences.add(name)
             elif t is N.Nonlocal:
                 self.nonlocals.append(stmt)
-            else:
+            elif t in _BINDING:
                 names = bindings(stmt)
                 if names:
-                    self.bound.update(names)
+                    bound.update(names)
                     self.other.update(names)
         self.sequences = frozenset(sequences)
 
@@ -234,7 +244,7 @@ def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal
     for predicate in typed:
         kept = set(names)
         changed = True
-        while changed:
+        while changed and kept:
             changed = False
             for name, value in assigns:
                 if name in kept and not predicate(value, kept):
@@ -248,6 +258,13 @@ def str_typed(node, strs) -> bool:
     """Whether an expression certainly gives a string (or fails), knowing the names in `strs`
     hold strings: a literal, such a name, or ML `+` with a string anywhere among its operands
     (a string on either side makes `+` concatenate display forms)."""
+    t = type(node)
+    if t is N.String:
+        return True
+    if t is N.Name:
+        return node.name in strs
+    if t is not N.Binary or node.op != "+":
+        return False
     if is_str(node):
         return True
     if not strs:

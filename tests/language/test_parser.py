@@ -223,6 +223,16 @@ class TestStatements:
         prog = mlpy.parse("read = 1; write = 2; resource = allow + execute + network + system;")
         assert len(prog.body) == 3
 
+    def test_capability_words_named_before_a_block_are_its_words_inside(self):
+        """The lexer types a name once seen; inside a block its capability words still count."""
+        prog = mlpy.parse('read = 1; allow = 2; capability C { allow read "x"; resource "y"; }'
+                          ' x = allow + read; o.read = read;')
+        cap = prog.body[2]
+        assert isinstance(cap, N.Capability)
+        assert [item[:2] for item in cap.items] == [("allow", "read"), ("resource", None)]
+        assert [type(s).__name__ for s in prog.body] == ["Assign"] * 2 + ["Capability"] + \
+            ["Assign"] * 2
+
     def test_capability_only_at_top_level(self):
         parse_error("function f() { capability X { } }")
 
