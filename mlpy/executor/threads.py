@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ..runtime.signals import HostStop
@@ -66,6 +67,15 @@ class _Worker:
     # handlers below must end the barrage before running any Python call: the first thing
     # they do is call the ctypes function directly with operands that need no call.
     def _main(self) -> None:
+        try:
+            self._serve()
+        except BaseException as err:       # a failure outside any job's own handling
+            death = self.pool.on_thread_death
+            if death is not None:
+                death(err)
+            raise
+
+    def _serve(self) -> None:
         ident = self.ident = threading.get_ident()
         pool = self.pool
         get = pool._queue.get
@@ -151,6 +161,11 @@ class WorkerPool(StoppablePool):
         self._closed = False
         self._watchdog: threading.Thread | None = None
         self.abandoned_total = 0
+        # Called in a worker thread about to die of an exception no job handled (out of
+        # memory, mostly, where even reporting fails): its job would never finish. A process
+        # worker exits here, which its parent reports; a host process keeps the thread's
+        # death as it is (and its traceback in the log).
+        self.on_thread_death: Callable[[BaseException], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def _ensure_started(self) -> None:

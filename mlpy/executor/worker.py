@@ -76,6 +76,10 @@ def _one_malloc_arena() -> None:
         pass
 
 
+def _exit_for(err: BaseException) -> None:
+    os._exit(4 if isinstance(err, MemoryError) else 5)
+
+
 class Worker:
     def __init__(self, read_fd: int, write_fd: int, cfg: WorkerConfig):
         self.inbox = channel.Channel(read_fd=read_fd)
@@ -91,6 +95,9 @@ class Worker:
         pool = self.executor.pool
         assert isinstance(pool, ThreadPool)
         self.pool: ThreadPool = pool
+        # the program thread dying unreported would leave the parent waiting for the whole
+        # timeout: exit instead, with the status the parent reads as the memory cap
+        pool.workers.on_thread_death = _exit_for
         self.jobs: dict[int, Job] = {}
         self.sessions: dict[int, Session] = {}
         self.inputs: dict[int, queue.SimpleQueue[Any]] = {}

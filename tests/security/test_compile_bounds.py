@@ -87,3 +87,25 @@ def test_a_compile_bomb_times_out_while_health_keeps_answering(isolation, tmp_pa
         assert "Traceback" not in server.log()
     finally:
         server.stop()
+
+
+def test_a_compile_past_the_workers_memory_cap_is_a_memory_limit_every_time():
+    """A compile that needs more than a process worker's memory cap (about 500 MB of trees
+    against 256 MiB) is reported as the memory limit, run after run, never left to wait out
+    its timeout. Out of memory, even reporting can fail (a dying thread may leave a lock
+    held): then the program thread's death exits the worker with the status its parent reads
+    as the memory cap. (Before, a worker thread that died of a MemoryError while logging one
+    left its run waiting for the whole timeout: from the third bomb on a quiet machine, from
+    the first under load.)"""
+    async def scenario():
+        async with AsyncMLExecutor(max_workers=1, isolation="process") as ex:
+            bombs = [await ex.execute(slow_to_compile(), timeout=60) for _ in range(4)]
+            after = await ex.execute("result = 1 + 1;", timeout=5)
+            return bombs, after, ex.stats()
+
+    bombs, after, stats = asyncio.run(scenario())
+    for result in bombs:
+        assert (result.error_type, result.stopped_by) == ("MemoryLimitError", "memory"), (
+            result.error_type, result.error)
+    assert after.value == 2
+    assert stats["killed_total"] == 0, stats          # none waited for the watchdog's kill
