@@ -220,10 +220,12 @@ def _execute_with_deadline(program, namespace, ctx, timeout: float) -> Outcome:
 
     thread = threading.Thread(target=watchdog, name="mlpy-run-deadline", daemon=True)
     install_unraisable_filter()
-    thread.start()
     outcome = late = None
     IN_PROGRAM.add(target)
     try:
+        # started inside the `try`: on a busy machine a tiny timeout can run out before
+        # this thread gets back from starting the watchdog
+        thread.start()
         outcome = execute(program, namespace, ctx)
     except HostStop as exc:             # landed while a failure was being reported
         late = exc
