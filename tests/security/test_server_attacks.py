@@ -7,12 +7,14 @@ bound on it is test_health_under_load.py's, which runs these classes on every wo
 
 from __future__ import annotations
 
+import asyncio
 import re
 import statistics
 import threading
 import time
 import uuid
 
+import httpx
 import pytest
 from attacks import TIMEOUT
 from mltest import TIME_SLACK
@@ -249,6 +251,42 @@ def test_one_client_cannot_take_every_worker(client, server):
     finally:
         loop.join(30)
     assert runaway[0].json()["error_type"] == "TimeoutError"
+    _still_serves(client)
+
+
+def test_a_client_that_goes_away_stops_its_run(client, server):
+    """A client that leaves mid-run (here: its read timeout) frees the worker: the run is
+    stopped, not left to spin for its 30 s, and counted as disconnected."""
+    with httpx.Client(base_url=server.url, timeout=0.5,
+                      headers={"X-API-Key": KEYS[1]}) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            impatient.post("/execute", json={"code": "while (true) { }", "timeout": 30})
+    for _ in range(500):                 # a stop lands within WATCH_AFTER + the stop's grace
+        if _busy(client) == 0:
+            break
+        time.sleep(0.02)
+    assert _busy(client) == 0, "the run of the client that left is still going"
+    assert re.search(r'^mlpy_executions_total\{endpoint="execute",outcome="disconnected"\} '
+                     r"[1-9]", client.get("/metrics").text, re.MULTILINE)
+    _still_serves(client)
+
+
+def test_a_health_flood_costs_one_test_execution_per_interval(client, server):
+    """Two hundred concurrent /health requests share the probe's test execution (run at
+    most once per MLPY_HEALTH_INTERVAL, 1 s by default) instead of queueing one each behind
+    the workers; every one is answered."""
+    async def flood():
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+            started = time.monotonic()
+            replies = await asyncio.gather(*(c.get("/health") for _ in range(200)))
+            return replies, time.monotonic() - started
+
+    replies, elapsed = asyncio.run(flood())
+    assert {r.status_code for r in replies} <= {200, 503}
+    runs = {(r.json()["test_execution"]["execution_time_ms"],
+             r.json()["test_execution"]["via"]) for r in replies}
+    # one run per started interval, and one more that the first reply may have found
+    assert len(runs) <= elapsed / 1.0 + 2, (len(runs), elapsed)
     _still_serves(client)
 
 
