@@ -256,13 +256,10 @@ class WorkerPool(StoppablePool):
         if job.timeout is None:
             return
         deadline = time.monotonic() + job.timeout
-        deadlines = self._deadlines
-        while deadlines:        # drop the runs that ended (their entries would pile up for
-            ended = deadlines[0][2]()           # the watchdog to pop, thousands at a time)
-            if ended is not None and ended.state == RUNNING:
-                break
-            heapq.heappop(deadlines)
-        heapq.heappush(deadlines, (deadline, next(self._seq), weakref.ref(job)))
+        # the ended runs' entries would otherwise pile up for the watchdog to pop, thousands
+        # at a time
+        self._drop_ended_locked()
+        heapq.heappush(self._deadlines, (deadline, next(self._seq), weakref.ref(job)))
         if deadline < self._next_wake:
             self._next_wake = deadline
             self._wake.notify()
@@ -346,13 +343,7 @@ class WorkerPool(StoppablePool):
         (not of one that finished long ago: else it wakes once per finished job, a GIL
         handoff per request under load), of a stop to repeat or of an abandon."""
         deadlines = self._deadlines
-        popped = False
-        while deadlines:
-            job = deadlines[0][2]()
-            if job is not None and job.state == RUNNING:
-                break
-            heapq.heappop(deadlines)
-            popped = True
+        popped = self._drop_ended_locked()
         wake = deadlines[0][0] if deadlines else float("inf")
         if popped and not deadlines:
             wake = now + BUSY_WAKE
@@ -361,6 +352,19 @@ class WorkerPool(StoppablePool):
         for times in self._stopping.values():
             wake = min(wake, times[0], times[1])
         return wake
+
+    def _drop_ended_locked(self) -> bool:
+        """Pop the deadline entries of runs that have ended from the top of the heap, up to
+        the first run still going; whether any was popped."""
+        deadlines = self._deadlines
+        popped = False
+        while deadlines:
+            job = deadlines[0][2]()
+            if job is not None and job.state == RUNNING:
+                break
+            heapq.heappop(deadlines)
+            popped = True
+        return popped
 
     # -- introspection ---------------------------------------------------------------------
     def stats(self) -> dict:
