@@ -54,6 +54,10 @@ def child_command(module: str, *args: str) -> list[str]:
     return [sys.executable, "-I", "-X", "utf8", "-c", bootstrap, PACKAGE_ROOT, *args]
 
 
+# A worker process that exits by itself with this status ran out of memory under its cap:
+# the parent reports its runs as the memory limit.
+EXIT_OUT_OF_MEMORY = 4
+
 _HEADER = struct.Struct("!Q")
 PROTOCOL = 5
 MAX_MESSAGE = 1 << 31          # a worker's message larger than this is refused

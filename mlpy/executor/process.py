@@ -732,7 +732,7 @@ class ProcessPool(StoppablePool):
         if code == -signal.SIGXCPU:
             return ("CPU time limit of the worker process exceeded", TimeoutStop.ml_type,  # run time
                     "cpu")
-        if code == 4:
+        if code == channel.EXIT_OUT_OF_MEMORY:
             return (memory_message(self.settings.memory_limit), MemoryLimitStop.ml_type,
                     "memory")
         if code is not None and code < 0:

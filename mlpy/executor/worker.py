@@ -77,7 +77,7 @@ def _one_malloc_arena() -> None:
 
 
 def _exit_for(err: BaseException) -> None:
-    os._exit(4 if isinstance(err, MemoryError) else 5)
+    os._exit(channel.EXIT_OUT_OF_MEMORY if isinstance(err, MemoryError) else 5)
 
 
 class Worker:
@@ -200,7 +200,7 @@ class Worker:
             try:
                 self.send(Done(rid, result, "memory" if memory else None, True))
             except BaseException:
-                os._exit(4)
+                os._exit(channel.EXIT_OUT_OF_MEMORY)
 
     def _report(self, rid: int, job: Job) -> None:
         self.jobs.pop(rid, None)
@@ -346,11 +346,8 @@ def main(read_arg: str, write_arg: str) -> None:
     _set_limits(cfg.settings)
     try:
         worker.serve()
-    except MemoryError:
-        worker.reserve = None
-        os._exit(4)
-    except BaseException:
-        os._exit(5)
+    except BaseException as err:
+        _exit_for(err)
 
 
 if __name__ == "__main__":   # pragma: no cover - started through channel.child_command
