@@ -707,10 +707,7 @@ class Compiler(ArithmeticLowering):
 
 
     @expression(N.Name)
-    def expr_Name(self, e):
-        py = _PLAIN_NAMES.get(e.name)       # (load_name's first case, without the call)
-        if py is not None:
-            return asty.Name(e, py, _LOAD)
+    def expr_Name(self, e):                 # (`expr` makes plain names itself)
         return self.load_name(e.name, e)
 
     @expression(N.Array)
@@ -763,12 +760,12 @@ class Compiler(ArithmeticLowering):
         while type(node) is N.Binary:
             spine.append(node)
             node = node.left
-        acc = _EXPR.get(type(node), _not_allowed)(self, node)
+        acc = self.expr(node)
         parts: list = []
         compact = len(spine) > _LONG_CHAIN
         for count, b in enumerate(reversed(spine), 1):
             if compact and b.op in self._HELPED:
-                right = _EXPR.get(type(b.right), _not_allowed)(self, b.right)
+                right = self.expr(b.right)
                 acc = self.helper(self._HELPED[b.op][0], [acc, right], b)
             else:
                 acc = self._binary(b, acc)
@@ -784,7 +781,7 @@ class Compiler(ArithmeticLowering):
         return acc
 
     def _binary(self, e, left):
-        right = _EXPR.get(type(e.right), _not_allowed)(self, e.right)
+        right = self.expr(e.right)
         op = e.op
         if op in ("==", "!=") and not (type(e.left) in _SCALAR_LITERALS
                                        or type(e.right) in _SCALAR_LITERALS):
