@@ -170,6 +170,14 @@ def _unexpected_char(ch: str, line: int, column: int):
 # The token loop's states inside `capability NAME { ... }`, where the capability words are keywords.
 CAP_OUTSIDE, CAP_AFTER_KEYWORD, CAP_AFTER_NAME, CAP_IN_BLOCK = range(4)
 _NO_PIECES: dict[str, tuple] = {}
+_AFTER_DOT = frozenset({"_DOT"})
+
+
+def _contextual(after: frozenset, typ_after: str, typ: str, word: str, lead: int) -> tuple:
+    """What the token loop knows of a piece whose type depends only on the type before it:
+    (the types before it that make it `typ_after`, its piece then, its piece otherwise)."""
+    width = lead + len(word)
+    return after, (typ_after, word, word, lead, width), (typ, word, word, lead, width)
 
 
 def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its states are named
@@ -180,10 +188,14 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
     # What is known of each piece (whitespace and token) whose token depends on nothing before
     # it, as in _FIXED_PIECES: the fixed operators, then each plain name (not a reserved
     # word), unsigned number and string once seen, so their next occurrences with the same
-    # whitespace before them take one look-up. Inside a capability declaration no piece is
-    # looked up, so that every token passes its state machine below.
+    # whitespace before them take one look-up; and of each reserved word (a name after `.`)
+    # and lone sign (binary after an operand end) once seen, as `_contextual` gives.
+    # Inside a capability declaration no piece is looked up, so that every token passes its
+    # state machine below.
     known: dict[str, tuple] = dict(_FIXED_PIECES)
     known_piece = known.get
+    contextual: dict[str, tuple] = {}
+    contextual_piece = contextual.get
     first = _FIRST.get
     cap_state = CAP_OUTSIDE
     arrows = []            # indices of the `=>` tokens
@@ -198,79 +210,90 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
         for piece in pieces:
             hit = known_piece(piece)
             if hit is None:
-                word = piece.lstrip(_SPACE)
-                lead = len(piece) - len(word)
-                at = column + lead
-                prev = tokens[-1][0] if tokens else None   # the previous token's type
-                cached = False
-                fixed = _FIXED_PAIRS.get(word)
-                if fixed is not None:
-                    typ, value = fixed
-                    if typ == "_ARROW":
-                        arrows.append(len(tokens))
-                    else:
-                        cached = True
+                entry = contextual_piece(piece)
+                if entry is not None:
+                    hit = entry[1] if tokens and tokens[-1][0] in entry[0] else entry[2]
                 else:
-                    kind = first(word[0])
-                    value = word
-                    if kind == "name":
-                        if cap_state == CAP_IN_BLOCK and prev != "_DOT" \
-                                and word in CAPABILITY_WORDS:
-                            typ = CAPABILITY_WORDS[word]
-                        elif word in KEYWORDS:
-                            typ = "NAME" if prev == "_DOT" else KEYWORDS[word]
-                            if typ == "CAPABILITY":
-                                cap_state = CAP_AFTER_KEYWORD    # (set again below)
+                    word = piece.lstrip(_SPACE)
+                    lead = len(piece) - len(word)
+                    at = column + lead
+                    prev = tokens[-1][0] if tokens else None   # the previous token's type
+                    cached = False
+                    fixed = _FIXED_PAIRS.get(word)
+                    if fixed is not None:
+                        typ, value = fixed
+                        if typ == "_ARROW":
+                            arrows.append(len(tokens))
                         else:
-                            typ = "NAME"
                             cached = True
-                    elif kind == "number":
-                        typ = "NUMBER"
-                        value = _number(word, line, at)
-                        cached = True
-                    elif kind == "sign":           # `-`, `+` or a signed number
-                        if len(word) == 1:
-                            typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
-                        else:
-                            if prev in OPERAND_END:
-                                # the sign is the binary operator (the capability state below
-                                # ends up as if it had seen both tokens)
-                                append(("BINOP", word[0], line, at, word[0]))
-                                lead += 1
-                                at += 1
-                                word = word[1:]
+                    else:
+                        kind = first(word[0])
+                        value = word
+                        if kind == "name":
+                            if cap_state == CAP_IN_BLOCK and prev != "_DOT" \
+                                    and word in CAPABILITY_WORDS:
+                                typ = CAPABILITY_WORDS[word]
+                            elif word in KEYWORDS:
+                                typ = "NAME" if prev == "_DOT" else KEYWORDS[word]
+                                if typ == "CAPABILITY":
+                                    cap_state = CAP_AFTER_KEYWORD    # (set again below)
+                                elif word != "capability":
+                                    contextual[piece] = _contextual(
+                                        _AFTER_DOT, "NAME", KEYWORDS[word], word, lead)
+                            else:
+                                typ = "NAME"
+                                cached = True
+                        elif kind == "number":
                             typ = "NUMBER"
                             value = _number(word, line, at)
-                    elif kind == "slash":          # `//` and the rest of the line
-                        if prev not in OPERAND_END:
-                            break                  # a comment
-                        if len(word) > 2:
-                            # floor division: the rest of the line is tokens, which join the
-                            # pieces still to come (none: a comment is the line's last piece)
-                            pieces += _tokens_after_floor_division().findall(word[2:])
-                        typ = "BINOP"
-                        value = word = "//"
-                    elif kind == "string" and _STRING_TOKEN(word):
-                        typ = "STRING"
-                        value = decode_string(word[1:-1], line, at + 1)
-                        cached = True
-                    else:
-                        _unexpected_char(word[0], line, at)
+                            cached = True
+                        elif kind == "sign":           # `-`, `+` or a signed number
+                            if len(word) == 1:
+                                typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
+                                contextual[piece] = _contextual(
+                                    OPERAND_END, "BINOP", _PREFIX_SIGNS[word], word, lead)
+                            else:
+                                if prev in OPERAND_END:
+                                    # the sign is the binary operator (the capability state
+                                    # below ends up as if it had seen both tokens)
+                                    append(("BINOP", word[0], line, at, word[0]))
+                                    lead += 1
+                                    at += 1
+                                    word = word[1:]
+                                typ = "NUMBER"
+                                value = _number(word, line, at)
+                        elif kind == "slash":          # `//` and the rest of the line
+                            if prev not in OPERAND_END:
+                                break                  # a comment
+                            if len(word) > 2:
+                                # floor division: the rest of the line is tokens, which join
+                                # the pieces still to come (none: a comment is the line's last)
+                                pieces += _tokens_after_floor_division().findall(word[2:])
+                            typ = "BINOP"
+                            value = word = "//"
+                        elif kind == "string" and _STRING_TOKEN(word):
+                            typ = "STRING"
+                            value = decode_string(word[1:-1], line, at + 1)
+                            cached = True
+                        else:
+                            _unexpected_char(word[0], line, at)
 
-                # capability blocks: `capability NAME {` ... `}` (entered above, at the keyword)
-                if cap_state:
-                    if typ == "CAPABILITY":
-                        cap_state = CAP_AFTER_KEYWORD
-                    elif cap_state == CAP_AFTER_KEYWORD:
-                        cap_state = CAP_AFTER_NAME if typ == "NAME" else CAP_OUTSIDE
-                    elif cap_state == CAP_AFTER_NAME:
-                        cap_state = CAP_IN_BLOCK if typ == "LBRACE" else CAP_OUTSIDE
-                    elif typ == "_RBRACE":
-                        cap_state = CAP_OUTSIDE
-                    known_piece = _NO_PIECES.get if cap_state else known.get
-                hit = (typ, value, word, lead, lead + len(word))
-                if cached:
-                    known[piece] = hit
+                    # capability blocks: `capability NAME {` ... `}` (entered above, at the
+                    # keyword)
+                    if cap_state:
+                        if typ == "CAPABILITY":
+                            cap_state = CAP_AFTER_KEYWORD
+                        elif cap_state == CAP_AFTER_KEYWORD:
+                            cap_state = CAP_AFTER_NAME if typ == "NAME" else CAP_OUTSIDE
+                        elif cap_state == CAP_AFTER_NAME:
+                            cap_state = CAP_IN_BLOCK if typ == "LBRACE" else CAP_OUTSIDE
+                        elif typ == "_RBRACE":
+                            cap_state = CAP_OUTSIDE
+                        known_piece = _NO_PIECES.get if cap_state else known.get
+                        contextual_piece = _NO_PIECES.get if cap_state else contextual.get
+                    hit = (typ, value, word, lead, lead + len(word))
+                    if cached:
+                        known[piece] = hit
             typ, value, word, lead, width = hit
             append((typ, value, line, column + lead, word))
             column += width

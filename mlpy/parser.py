@@ -215,9 +215,12 @@ def _expr_stmt(v):
 
 @_rule("assign_stmt", 4)             # expression _ASSIGN expression _SEMI
 def _assign_stmt(v):
-    value, equals = v[-2], v[-3]
+    target, equals, value, _ = v[-4:]
     del v[-3:]
-    v[-1] = _assign(v[-1], value, equals)
+    if type(target) is N.Name:       # (most assignments: no call)
+        v[-1] = N.Assign(target.line, target.column, target, value)
+    else:
+        v[-1] = _assign(target, value, equals)
 
 
 @_rule("destructure_object", 6)      # LBRACE names _RBRACE _ASSIGN expression _SEMI
