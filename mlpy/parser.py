@@ -734,7 +734,27 @@ def _driver_rows(table: dict) -> list[dict]:
                 size, builder = _BUILDERS[alias]
                 assert size == length, (action, size)
                 rows[state][terminal] = _reduction(size, builder, after)
+    _shift_through(rows)
     return rows
+
+
+def _shift_through(rows: list[dict]) -> None:
+    """A shift into a state that only passes the token on (`?binop: BINOP`), to one next
+    state expecting the same terminals, goes to that state directly: a step less for every
+    operator, and a token is rejected with the same expected terminals as before."""
+    def terminals(row: dict) -> set[str]:
+        return {symbol for symbol in row if symbol.isupper()}
+
+    for state, row in enumerate(rows):
+        for terminal, action in row.items():
+            if type(action) is not int or not terminal.isupper():
+                continue
+            after = rows[action]
+            targets = {through.get(state) if type(through) is dict else None
+                       for through in after.values()}
+            if len(targets) == 1 and (target := targets.pop()) is not None \
+                    and terminals(after) == terminals(rows[target]):
+                row[terminal] = target
 
 
 _CUTS = {size: slice(-size, None) if size else slice(0, 0) for size in range(10)}
