@@ -77,8 +77,8 @@ def _tokens_after_floor_division() -> re.Pattern:
 
 _STRING_TOKEN = re.compile(_STRING).fullmatch
 # Tokens whose type depends on nothing before them, as (type, value).
-_FIXED_PAIRS = {text: (typ, text) for text, typ in OPERATORS.items()
-                if text not in ("-", "+", "//")}
+_FIXED_PAIRS: dict[str, tuple[str, object]] = {
+    text: (typ, text) for text, typ in OPERATORS.items() if text not in ("-", "+", "//")}
 # What the token loop knows of a piece from the start: (type, value, text, length of the
 # whitespace before, length of the piece) of each fixed token written without whitespace
 # before it. `=>` is left out: the loop notes where each one is (a `{` right after it may
