@@ -80,11 +80,12 @@ _STRING_TOKEN = re.compile(_STRING).fullmatch
 _FIXED_PAIRS: dict[str, tuple[str, object]] = {
     text: (typ, text) for text, typ in OPERATORS.items() if text not in ("-", "+", "//")}
 # What the token loop knows of a piece from the start: (type, value, text, length of the
-# whitespace before, length of the piece) of each fixed token written without whitespace
-# before it. `=>` is left out: the loop notes where each one is (a `{` right after it may
+# whitespace before, length of the piece) of each fixed token written with no space or one
+# space before it. `=>` is left out: the loop notes where each one is (a `{` right after it may
 # open a block, `_mark_arrow_blocks`).
-_FIXED_PIECES = {text: (typ, value, text, 0, len(text))
-                 for text, (typ, value) in _FIXED_PAIRS.items() if text != "=>"}
+_FIXED_PIECES = {space + text: (typ, value, text, len(space), len(space + text))
+                 for text, (typ, value) in _FIXED_PAIRS.items() if text != "=>"
+                 for space in ("", " ")}
 # A sign not after an operand end (there is no unary plus: PLUS is a parse error).
 _PREFIX_SIGNS = {"-": "MINUS", "+": "PLUS"}
 # How the rest are told apart: by their first character.
@@ -217,66 +218,66 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                     word = piece.lstrip(_SPACE)
                     lead = len(piece) - len(word)
                     at = column + lead
-                    prev = tokens[-1][0] if tokens else None   # the previous token's type
-                    cached = False
-                    fixed = _FIXED_PAIRS.get(word)
-                    if fixed is not None:
+                    cached = False     # (whether its token depends on nothing before it)
+                    kind = first(word[0])
+                    value = word
+                    if kind == "name":
+                        if cap_state == CAP_IN_BLOCK and word in CAPABILITY_WORDS \
+                                and tokens[-1][0] != "_DOT":
+                            typ = CAPABILITY_WORDS[word]
+                        elif word in KEYWORDS:
+                            typ = KEYWORDS[word]
+                            if tokens and tokens[-1][0] == "_DOT":
+                                typ = "NAME"
+                            elif typ == "CAPABILITY":
+                                cap_state = CAP_AFTER_KEYWORD    # (set again below)
+                            if word != "capability":
+                                contextual[piece] = _contextual(
+                                    _AFTER_DOT, "NAME", KEYWORDS[word], word, lead)
+                        else:
+                            typ = "NAME"
+                            cached = True
+                    elif (fixed := _FIXED_PAIRS.get(word)) is not None:
                         typ, value = fixed
                         if typ == "_ARROW":
                             arrows.append(len(tokens))
                         else:
                             cached = True
-                    else:
-                        kind = first(word[0])
-                        value = word
-                        if kind == "name":
-                            if cap_state == CAP_IN_BLOCK and prev != "_DOT" \
-                                    and word in CAPABILITY_WORDS:
-                                typ = CAPABILITY_WORDS[word]
-                            elif word in KEYWORDS:
-                                typ = "NAME" if prev == "_DOT" else KEYWORDS[word]
-                                if typ == "CAPABILITY":
-                                    cap_state = CAP_AFTER_KEYWORD    # (set again below)
-                                elif word != "capability":
-                                    contextual[piece] = _contextual(
-                                        _AFTER_DOT, "NAME", KEYWORDS[word], word, lead)
-                            else:
-                                typ = "NAME"
-                                cached = True
-                        elif kind == "number":
+                    elif kind == "number":
+                        typ = "NUMBER"
+                        value = _number(word, line, at)
+                        cached = True
+                    elif kind == "sign":               # `-`, `+` or a signed number
+                        after_operand = tokens and tokens[-1][0] in OPERAND_END
+                        if len(word) == 1:
+                            typ = "BINOP" if after_operand else _PREFIX_SIGNS[word]
+                            contextual[piece] = _contextual(
+                                OPERAND_END, "BINOP", _PREFIX_SIGNS[word], word, lead)
+                        else:
+                            if after_operand:
+                                # the sign is the binary operator (the capability state
+                                # below ends up as if it had seen both tokens)
+                                append(("BINOP", word[0], line, at, word[0]))
+                                lead += 1
+                                at += 1
+                                word = word[1:]
                             typ = "NUMBER"
                             value = _number(word, line, at)
-                            cached = True
-                        elif kind == "sign":           # `-`, `+` or a signed number
-                            if len(word) == 1:
-                                typ = "BINOP" if prev in OPERAND_END else _PREFIX_SIGNS[word]
-                                contextual[piece] = _contextual(
-                                    OPERAND_END, "BINOP", _PREFIX_SIGNS[word], word, lead)
-                            else:
-                                if prev in OPERAND_END:
-                                    # the sign is the binary operator (the capability state
-                                    # below ends up as if it had seen both tokens)
-                                    append(("BINOP", word[0], line, at, word[0]))
-                                    lead += 1
-                                    at += 1
-                                    word = word[1:]
-                                typ = "NUMBER"
-                                value = _number(word, line, at)
-                        elif kind == "slash":          # `//` and the rest of the line
-                            if prev not in OPERAND_END:
-                                break                  # a comment
-                            if len(word) > 2:
-                                # floor division: the rest of the line is tokens, which join
-                                # the pieces still to come (none: a comment is the line's last)
-                                pieces += _tokens_after_floor_division().findall(word[2:])
-                            typ = "BINOP"
-                            value = word = "//"
-                        elif kind == "string" and _STRING_TOKEN(word):
-                            typ = "STRING"
-                            value = decode_string(word[1:-1], line, at + 1)
-                            cached = True
-                        else:
-                            _unexpected_char(word[0], line, at)
+                    elif kind == "slash":              # `//` and the rest of the line
+                        if not (tokens and tokens[-1][0] in OPERAND_END):
+                            break                      # a comment
+                        if len(word) > 2:
+                            # floor division: the rest of the line is tokens, which join
+                            # the pieces still to come (none: a comment is the line's last)
+                            pieces += _tokens_after_floor_division().findall(word[2:])
+                        typ = "BINOP"
+                        value = word = "//"
+                    elif kind == "string" and _STRING_TOKEN(word):
+                        typ = "STRING"
+                        value = decode_string(word[1:-1], line, at + 1)
+                        cached = True
+                    else:
+                        _unexpected_char(word[0], line, at)
 
                     # capability blocks: `capability NAME {` ... `}` (entered above, at the
                     # keyword)
