@@ -15,6 +15,7 @@ import pytest
 import mlpy
 from mlpy import nodes as N
 from mlpy.errors import MLSyntaxError
+from mlpy.lexer import tokenize
 
 
 # ------------------------------------------------------------------ helpers
@@ -511,6 +512,37 @@ class TestComments:
 
     def test_no_block_comments(self):
         parse_error("x = 1; /* no */")
+
+
+class TestRepeatedPieces:
+    """The lexer remembers what each piece (a token with the whitespace before it) is once
+    seen; a piece whose type depends on the token before it follows that token every time."""
+
+    @staticmethod
+    def types(source: str) -> list[str]:
+        return [t[0] for t in tokenize(source)]
+
+    def test_a_sign_is_binary_only_after_an_operand_end(self):
+        assert self.types("b - c - - c") == ["NAME", "BINOP", "NAME", "BINOP", "MINUS", "NAME"]
+        assert self.types("x = + c;\ny = a + c;\nz = + c;") == \
+            ["NAME", "_ASSIGN", "PLUS", "NAME", "_SEMI"] + \
+            ["NAME", "_ASSIGN", "NAME", "BINOP", "NAME", "_SEMI"] + \
+            ["NAME", "_ASSIGN", "PLUS", "NAME", "_SEMI"]
+
+    def test_a_reserved_word_after_a_dot_is_a_name(self):
+        assert self.types("if o.if if\n.if") == \
+            ["IF", "NAME", "_DOT", "NAME", "IF", "_DOT", "NAME"]
+        prog = mlpy.parse("o.capability = 1; capability C { allow read; } o.capability = 2;")
+        assert [type(s).__name__ for s in prog.body] == ["Assign", "Capability", "Assign"]
+
+    def test_a_brace_after_an_arrow_on_the_line_before_opens_a_block(self):
+        assert "_BLOCK_LBRACE" in self.types("f = fn() =>\n{ return 1; };")
+        assert "_BLOCK_LBRACE" not in self.types("f = fn() =>\n{ a: 1 };")
+
+    def test_columns_follow_the_whitespace_of_each_piece(self):
+        tokens = tokenize("x = 1;\n  x  =\t1 ;")
+        assert [(t[2], t[3]) for t in tokens] == \
+            [(1, 1), (1, 3), (1, 5), (1, 6), (2, 3), (2, 6), (2, 8), (2, 10)]
 
 
 class TestArrows:
