@@ -18,7 +18,7 @@ from .errors import MLSecurityError, MLSyntaxError
 from .language import py_name
 from .lowering import LOAD as _LOAD
 from .lowering import STORE as _STORE
-from .lowering import ArithmeticLowering, copy_operand
+from .lowering import _AND, _IS_CHAIN, _IS_NOT, _OR, ArithmeticLowering, copy_operand
 from .runtime import helper_names as H
 from .runtime import ops
 from .runtime.builtins import BUILTINS
@@ -338,7 +338,7 @@ class Compiler(ArithmeticLowering):
                 owner, asty.Name(owner, result, _LOAD), asty.Constant(owner, 0), _LOAD)))
         return [fdef,
                 asty.Assign(owner, targets=[asty.Name(owner, result, _STORE)], value=call),
-                asty.If(owner, asty.Compare(owner, asty.Name(owner, result, _LOAD), [ast.IsNot()],
+                asty.If(owner, asty.Compare(owner, asty.Name(owner, result, _LOAD), _IS_NOT,
                                             [asty.Constant(owner, None)]), then, [])]
 
     # ------------------------------------------------------------ names
@@ -744,9 +744,10 @@ class Compiler(ArithmeticLowering):
     @expression(N.Unary)
     def expr_Unary(self, e):
         operand = self.expr(e.operand)
-        op = ast.Not() if e.op == "!" else ast.USub()
+        op = self._UNARY[e.op]
         return asty.UnaryOp(e, op, operand)
 
+    _UNARY = {"!": ast.Not(), "-": ast.USub()}
     _BINOPS = {"-": ast.Sub(), "/": ast.Div()}
     _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
                ">=": ast.GtE()}
@@ -798,7 +799,7 @@ class Compiler(ArithmeticLowering):
     @expression(N.Logical)
     def expr_Logical(self, e):
         # `a && b && c ...` is one flat Python BoolOp, built with a loop (spec §7.2)
-        op = ast.And() if e.op == "&&" else ast.Or()
+        op = _AND if e.op == "&&" else _OR
         rights = []
         node = e
         while type(node) is N.Logical and node.op == e.op:
@@ -833,7 +834,7 @@ class Compiler(ArithmeticLowering):
         while the global `len` is still ML's builtin (the program or an earlier run in the
         same namespace may rebind it), else the call as written."""
         arg = self.expr(e.args[0])
-        test = asty.Compare(e, callee, [ast.Is()], [asty.Name(e, H.ML_LEN, _LOAD)])
+        test = asty.Compare(e, callee, _IS_CHAIN[1], [asty.Name(e, H.ML_LEN, _LOAD)])
         fast = asty.Call(e, asty.Name(e, H.PY_LEN, _LOAD), [arg], [])
         slow = asty.Call(e, self.expr(e.func), [copy_operand(arg, e)], [])
         return asty.IfExp(e, test, fast, slow)
