@@ -209,16 +209,20 @@ class Compiler(ArithmeticLowering):
         self.top_sequences = BodyFacts(program.body).sequences
         body: list = []
         stmts = program.body
-        for i, stmt in enumerate(stmts):
+        shown = stmts[-1] if self.interactive and stmts and type(stmts[-1]) is N.ExprStmt else None
+        prelude = self.prelude      # (as in `block`; nothing is in it between statements)
+        for stmt in stmts:
             self.statement_line = stmt.line
-            last = i == len(stmts) - 1
-            if last and self.interactive and type(stmt) is N.ExprStmt:
+            if stmt is shown and shown is not None:
                 self.has_display = True
-                body.extend(self._with_prelude(
-                    lambda s=stmt: [asty.Assign(s, targets=[ast.Name(H.DISPLAY, _STORE)],
-                        value=self.expr(s.expr))]))
+                out = [asty.Assign(shown, targets=[ast.Name(H.DISPLAY, _STORE)],
+                                   value=self.expr(shown.expr))]
             else:
-                body.extend(self._with_prelude(_STMT.get(type(stmt), _not_allowed), self, stmt))
+                out = _STMT.get(type(stmt), _not_allowed)(self, stmt)
+            if prelude:
+                body.extend(prelude)
+                prelude.clear()
+            body.extend(out)
         return ast.Module(body=body, type_ignores=[])
 
     @property
@@ -403,8 +407,9 @@ class Compiler(ArithmeticLowering):
                 return self._refuse_stmt(target.name, target)
             value = s.value
             if type(value) is N.Binary and value.op == "+":
+                py = store.id
                 emit = lambda v: asty.Assign(s,  # noqa: E731
-                    targets=[self.store_name(target.name, target)], value=v)
+                    targets=[asty.Name(target, py, _STORE)], value=v)
                 add = self._add_statement(value, emit)
                 if add:
                     return add
@@ -643,7 +648,7 @@ class Compiler(ArithmeticLowering):
 
     @statement(N.Return)
     def stmt_Return(self, s):
-        if self.scope is not None and s.value is not None:
+        if self.scope is not None and type(s.value) is N.Binary and s.value.op == "+":
             add = self._add_statement(s.value, lambda v: asty.Return(s, v))
             if add:
                 return add
