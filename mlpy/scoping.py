@@ -64,8 +64,8 @@ class BodyFacts:
                     self.assigned.add(name)
                     self.assigns.append((name, value))
                     kind = type(value)
-                    if kind is N.Array or kind is N.String or (kind is N.Binary
-                                                               and is_str(value)):
+                    if kind is N.Array or kind is N.String or (
+                            kind is N.Binary and value.op == "+" and is_str(value)):
                         sequences.add(name)
             elif t is N.ExprStmt or t is N.Return:
                 continue
@@ -77,6 +77,8 @@ class BodyFacts:
             elif t is N.For:
                 self.other.add(stmt.var)
                 self._visit(stmt.body, sequences)
+            elif t is N.FunctionDef:
+                self.other.add(stmt.name)
             elif t is N.While:
                 self._visit(stmt.body, sequences)
             elif t is N.Try:
@@ -89,8 +91,6 @@ class BodyFacts:
                 self.nonlocals.append(stmt)
             elif t is N.Destructure:
                 self.other.update(stmt.names)
-            elif t is N.FunctionDef:
-                self.other.add(stmt.name)
             elif t is N.Import:
                 self.other.add(stmt.alias or stmt.path[0])
 
@@ -127,19 +127,22 @@ def first_use(body: list, name: str):
     return first
 
 
+_INT_OPERATORS = frozenset({"+", "-", "*", "//", "%"})   # int op int gives an int
+
+
 def is_int(node, ints) -> bool:
     """Whether an expression always gives an int, knowing the locals in `ints` hold ints.
     Such expressions are also pure (names, integer constants, arithmetic)."""
     t = type(node)
-    if t is N.Number:
-        return type(node.value) is int
     if t is N.Name:
         return node.name in ints
+    if t is N.Number:
+        return type(node.value) is int
+    if t is N.Binary:
+        return node.op in _INT_OPERATORS and is_int(node.left, ints) and \
+            is_int(node.right, ints)
     if t is N.Unary:
         return node.op == "-" and is_int(node.operand, ints)
-    if t is N.Binary:
-        return node.op in ("+", "-", "*", "//", "%") and is_int(node.left, ints) and \
-            is_int(node.right, ints)
     return False
 
 
