@@ -192,7 +192,6 @@ class Compiler(ArithmeticLowering):
         self.temp_count = 0
         self.imports: list[N.Import] = []
         self.has_display = False
-        self.top_sequences: frozenset = frozenset()
         self.says_nonlocal = "nonlocal" in source
         self.statement_line: int | None = None   # the top-level statement being compiled
         self.function_sources = FunctionSources(source, tokens)
@@ -206,7 +205,6 @@ class Compiler(ArithmeticLowering):
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
         self.program = program
-        self.top_sequences = BodyFacts(program.body).sequences
         body: list = []
         stmts = program.body
         shown = stmts[-1] if self.interactive and stmts and type(stmts[-1]) is N.ExprStmt else None
@@ -224,6 +222,15 @@ class Compiler(ArithmeticLowering):
                 prelude.clear()
             body.extend(out)
         return ast.Module(body=body, type_ignores=[])
+
+    @property
+    def top_sequences(self) -> frozenset:
+        """Names the program's top level assigns a string or array (computed only when a
+        top-level `+` asks)."""
+        names = self.__dict__.get("_top_sequences")
+        if names is None:
+            names = self.__dict__["_top_sequences"] = BodyFacts(self.program.body).sequences
+        return names
 
     @property
     def program_bound(self) -> set:
