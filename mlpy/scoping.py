@@ -187,6 +187,10 @@ def is_str(node) -> bool:
         return True
     if t is not N.Binary or node.op != "+":
         return False
+    left, right = node.left, node.right
+    if not (type(left) is N.Binary and left.op == "+" or
+            type(right) is N.Binary and right.op == "+"):   # no `+` below: nothing to remember
+        return type(left) is N.String or type(right) is N.String
     spine = []                      # the `+` nodes down the left side not answered yet
     answer = False
     while type(node) is N.Binary and node.op == "+":
