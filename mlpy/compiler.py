@@ -549,8 +549,7 @@ class Compiler(ArithmeticLowering):
 
     @statement(N.FunctionDef)
     def stmt_FunctionDef(self, s):
-        target = self.store_name(s.name, s)
-        if target is None:
+        if not self.check_name(s.name, s):      # (store_name's test; no Name node needed)
             return self._refuse_stmt(s.name, s)
 
         def build(scope):
