@@ -71,6 +71,5 @@ def _build_on_first_call(class_name: str, /, *args: Any, **kwargs: Any) -> Any:
     return build(*args, **kwargs)
 
 
-for _name, _cls in vars(ast).items():
-    if isinstance(_cls, type) and issubclass(_cls, ast.AST):
-        setattr(asty, _name, partial(_build_on_first_call, _name))
+asty.__dict__.update({name: partial(_build_on_first_call, name) for name, cls in vars(ast).items()
+                      if isinstance(cls, type) and issubclass(cls, ast.AST)})
