@@ -18,7 +18,7 @@ from .errors import MLSecurityError, MLSyntaxError
 from .language import py_name
 from .lowering import LOAD as _LOAD
 from .lowering import STORE as _STORE
-from .lowering import ArithmeticLowering, copy_operand
+from .lowering import _AND, _IS_CHAIN, _IS_NOT, _OR, ArithmeticLowering, copy_operand
 from .runtime import helper_names as H
 from .runtime import ops
 from .runtime.builtins import BUILTINS
@@ -138,6 +138,17 @@ def _bound_names(stmts: list) -> set:
     return names
 
 
+# Python 3.12+ gives FunctionDef a `type_params` list, which must not be left None
+_TYPE_PARAMS: dict = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+
+
+def _function_def(node, name: str, args: list, body: list) -> ast.FunctionDef:
+    """`def name(args): body` at `node`'s position. (Positional `ast.arguments(...)`: with
+    keywords the constructor costs ~4x as much.)"""
+    arguments = ast.arguments([], args, None, [], [], None, [])
+    return asty.FunctionDef(node, name, arguments, body, [], **_TYPE_PARAMS)
+
+
 def _registers(table: dict[type, Callable[..., Any]], *classes: type) -> Callable[[_Method], _Method]:
     def register(method: _Method) -> _Method:
         for cls in classes:
@@ -181,7 +192,6 @@ class Compiler(ArithmeticLowering):
         self.temp_count = 0
         self.imports: list[N.Import] = []
         self.has_display = False
-        self.top_sequences: frozenset = frozenset()
         self.says_nonlocal = "nonlocal" in source
         self.statement_line: int | None = None   # the top-level statement being compiled
         self.function_sources = FunctionSources(source, tokens)
@@ -195,20 +205,32 @@ class Compiler(ArithmeticLowering):
     # ------------------------------------------------------------ entry point
     def compile_module(self, program: N.Program) -> ast.Module:
         self.program = program
-        self.top_sequences = BodyFacts(program.body).sequences
         body: list = []
         stmts = program.body
-        for i, stmt in enumerate(stmts):
+        shown = stmts[-1] if self.interactive and stmts and type(stmts[-1]) is N.ExprStmt else None
+        prelude = self.prelude      # (as in `block`; nothing is in it between statements)
+        for stmt in stmts:
             self.statement_line = stmt.line
-            last = i == len(stmts) - 1
-            if last and self.interactive and type(stmt) is N.ExprStmt:
+            if stmt is shown and shown is not None:
                 self.has_display = True
-                body.extend(self._with_prelude(
-                    lambda s=stmt: [asty.Assign(s, targets=[ast.Name(H.DISPLAY, _STORE)],
-                        value=self.expr(s.expr))]))
+                out = [asty.Assign(shown, targets=[ast.Name(H.DISPLAY, _STORE)],
+                                   value=self.expr(shown.expr))]
             else:
-                body.extend(self._with_prelude(_STMT.get(type(stmt), _not_allowed), self, stmt))
+                out = _STMT.get(type(stmt), _not_allowed)(self, stmt)
+            if prelude:
+                body.extend(prelude)
+                prelude.clear()
+            body.extend(out)
         return ast.Module(body=body, type_ignores=[])
+
+    @property
+    def top_sequences(self) -> frozenset:
+        """Names the program's top level assigns a string or array (computed only when a
+        top-level `+` asks)."""
+        names = self.__dict__.get("_top_sequences")
+        if names is None:
+            names = self.__dict__["_top_sequences"] = BodyFacts(self.program.body).sequences
+        return names
 
     @property
     def program_bound(self) -> set:
@@ -311,14 +333,10 @@ class Compiler(ArithmeticLowering):
                 if bound - ml_globals:
                     decls.append(stamp(ast.Nonlocal(names=sorted(bound - ml_globals)), owner))
                 self.outlined_names |= bound - ml_globals
-        fdef = ast.FunctionDef(name=name, args=ast.arguments(
-            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-            defaults=[]), body=decls + stmts, decorator_list=[], returns=None)
-        if "type_params" in ast.FunctionDef._fields:
-            fdef.type_params = []  # type: ignore[attr-defined]  # (Python 3.12+ field)
+        fdef = _function_def(owner, name, [], decls + stmts)
         call = asty.Call(owner, func=asty.Name(owner, name, _LOAD), args=[], keywords=[])
         if not (exits.breaks or exits.continues or exits.returns):
-            return [stamp(fdef, owner), asty.Expr(owner, call)]
+            return [fdef, asty.Expr(owner, call)]
         result = f"{H.BLOCK}r{self.block_count}"
         then: list = []
         for flag, code, jump in ((exits.breaks, 1, ast.Break), (exits.continues, 2, ast.Continue)):
@@ -329,9 +347,9 @@ class Compiler(ArithmeticLowering):
         if exits.returns:
             then.append(asty.Return(owner, asty.Subscript(
                 owner, asty.Name(owner, result, _LOAD), asty.Constant(owner, 0), _LOAD)))
-        return [stamp(fdef, owner),
+        return [fdef,
                 asty.Assign(owner, targets=[asty.Name(owner, result, _STORE)], value=call),
-                asty.If(owner, asty.Compare(owner, asty.Name(owner, result, _LOAD), [ast.IsNot()],
+                asty.If(owner, asty.Compare(owner, asty.Name(owner, result, _LOAD), _IS_NOT,
                                             [asty.Constant(owner, None)]), then, [])]
 
     # ------------------------------------------------------------ names
@@ -396,8 +414,9 @@ class Compiler(ArithmeticLowering):
                 return self._refuse_stmt(target.name, target)
             value = s.value
             if type(value) is N.Binary and value.op == "+":
+                py = store.id
                 emit = lambda v: asty.Assign(s,  # noqa: E731
-                    targets=[self.store_name(target.name, target)], value=v)
+                    targets=[asty.Name(target, py, _STORE)], value=v)
                 add = self._add_statement(value, emit)
                 if add:
                     return add
@@ -516,12 +535,7 @@ class Compiler(ArithmeticLowering):
         text = self.function_sources.text(node.line, node.column,
                                           getattr(body_nodes, "end", None))
         doc = [asty.Expr(node, asty.Constant(node, text))] if text is not None else []
-        fdef = ast.FunctionDef(name=name, args=ast.arguments(
-            posonlyargs=[], args=args, vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-            defaults=[]), body=doc + decls + body, decorator_list=[], returns=None)
-        if "type_params" in ast.FunctionDef._fields:
-            fdef.type_params = []  # type: ignore[attr-defined]  # (Python 3.12+ field)
-        return stamp(fdef, node)
+        return _function_def(node, name, args, doc + decls + body)
 
     def _resolve_nonlocal(self, name: str, enclosing: Scope | None) -> str:
         scope = enclosing
@@ -535,8 +549,7 @@ class Compiler(ArithmeticLowering):
 
     @statement(N.FunctionDef)
     def stmt_FunctionDef(self, s):
-        target = self.store_name(s.name, s)
-        if target is None:
+        if not self.check_name(s.name, s):      # (store_name's test; no Name node needed)
             return self._refuse_stmt(s.name, s)
 
         def build(scope):
@@ -641,7 +654,7 @@ class Compiler(ArithmeticLowering):
 
     @statement(N.Return)
     def stmt_Return(self, s):
-        if self.scope is not None and s.value is not None:
+        if self.scope is not None and type(s.value) is N.Binary and s.value.op == "+":
             add = self._add_statement(s.value, lambda v: asty.Return(s, v))
             if add:
                 return add
@@ -742,9 +755,10 @@ class Compiler(ArithmeticLowering):
     @expression(N.Unary)
     def expr_Unary(self, e):
         operand = self.expr(e.operand)
-        op = ast.Not() if e.op == "!" else ast.USub()
+        op = self._UNARY[e.op]
         return asty.UnaryOp(e, op, operand)
 
+    _UNARY = {"!": ast.Not(), "-": ast.USub()}
     _BINOPS = {"-": ast.Sub(), "/": ast.Div()}
     _CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
                ">=": ast.GtE()}
@@ -796,7 +810,7 @@ class Compiler(ArithmeticLowering):
     @expression(N.Logical)
     def expr_Logical(self, e):
         # `a && b && c ...` is one flat Python BoolOp, built with a loop (spec §7.2)
-        op = ast.And() if e.op == "&&" else ast.Or()
+        op = _AND if e.op == "&&" else _OR
         rights = []
         node = e
         while type(node) is N.Logical and node.op == e.op:
@@ -831,7 +845,7 @@ class Compiler(ArithmeticLowering):
         while the global `len` is still ML's builtin (the program or an earlier run in the
         same namespace may rebind it), else the call as written."""
         arg = self.expr(e.args[0])
-        test = asty.Compare(e, callee, [ast.Is()], [asty.Name(e, H.ML_LEN, _LOAD)])
+        test = asty.Compare(e, callee, _IS_CHAIN[1], [asty.Name(e, H.ML_LEN, _LOAD)])
         fast = asty.Call(e, asty.Name(e, H.PY_LEN, _LOAD), [arg], [])
         slow = asty.Call(e, self.expr(e.func), [copy_operand(arg, e)], [])
         return asty.IfExp(e, test, fast, slow)

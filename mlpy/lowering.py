@@ -36,14 +36,18 @@ from .language import py_name
 from .runtime import helper_names as H
 from .scoping import Scope, cannot_rebind, is_int, is_str, small_factor, str_typed
 
-# Expression contexts carry no state, so every node shares one (as CPython's own AST does).
+# Expression contexts and operators carry no state, so every node shares one (as CPython's
+# own AST does); so do the operator lists of comparisons (nothing changes them).
 LOAD = ast.Load()
 STORE = ast.Store()
 _LOAD, _STORE = LOAD, STORE
 _OPERATORS = {cls: cls() for cls in (ast.Add, ast.Mult, ast.Mod, ast.FloorDiv)}
 _IS_CHAIN = {1: [ast.Is()], 2: [ast.Is(), ast.Is()]}
+_IS_NOT = [ast.IsNot()]
 _BETWEEN = [ast.Lt(), ast.Lt()]
 _AND = ast.And()
+_OR = ast.Or()
+_UADD = ast.UAdd()
 
 
 _STABLE = (ast.Name, ast.Constant)       # operands that read the same value twice
@@ -77,9 +81,10 @@ class ArithmeticLowering:
 
     # provided by Compiler (declared here so type checkers see the mixin's contract)
     scope: Scope | None
-    top_sequences: frozenset
 
     if TYPE_CHECKING:
+        @property
+        def top_sequences(self) -> frozenset: ...
         def expr(self, e: Any) -> Any: ...
         def helper(self, name: str, args: list, node: Any) -> ast.Call: ...
         def _temp(self, kind: str) -> str: ...
@@ -114,8 +119,8 @@ class ArithmeticLowering:
             operands.append(value)
         a, b = operands
         plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
-            asty.UnaryOp(e, ast.UAdd(), b)
-        fast = asty.BinOp(e, a, ast.Add(), plus_b)
+            asty.UnaryOp(e, _UADD, b)
+        fast = asty.BinOp(e, a, _OPERATORS[ast.Add], plus_b)
         slow = self.helper(H.ADD, [copy_operand(a, e), copy_operand(b, e)], e)
         handler = asty.ExceptHandler(e, type=asty.Name(e, H.TYPE_ERROR, _LOAD),
                                        name=None, body=[emit(slow)])
@@ -140,7 +145,7 @@ class ArithmeticLowering:
     def _is_type(self, value, type_name: str, node):
         """`__ml_type(value) is <type_name>`."""
         return asty.Compare(node, asty.Call(node, asty.Name(node, H.TYPE, _LOAD), [value], []),
-                              [ast.Is()], [asty.Name(node, type_name, _LOAD)])
+                              _IS_CHAIN[1], [asty.Name(node, type_name, _LOAD)])
 
     _HELPED = {"+": (H.ADD, ast.Add), "*": (H.MUL, ast.Mult),
                "%": (H.MOD, ast.Mod), "//": (H.FLOORDIV, ast.FloorDiv)}
@@ -226,7 +231,7 @@ class ArithmeticLowering:
         """Both operands are known integers: `+` is Python's; `*` checks the factors' size
         inline when they are names or constants (else the helper applies the cap); `%` and
         `//` check the dividend's size inline unless the division is cheap."""
-        plain = asty.BinOp(e, left, pyop(), right)
+        plain = asty.BinOp(e, left, _OPERATORS[pyop], right)
         if pyop is ast.Mod or pyop is ast.FloorDiv:
             if self._cheap_division(e):
                 return plain
@@ -245,10 +250,10 @@ class ArithmeticLowering:
         if not names or any(small_factor(f) or (type(f) is N.Name and f.name in counters)
                             for f in (e.left, e.right)):
             return plain
-        checks = [asty.Compare(e, asty.Constant(e, -bound), [ast.Lt(), ast.Lt()],
+        checks = [asty.Compare(e, asty.Constant(e, -bound), _BETWEEN,
                                  [asty.Name(e, py_name(n), _LOAD), asty.Constant(e, bound)])
                   for n in names]
-        test = checks[0] if len(checks) == 1 else asty.BoolOp(e, ast.And(), checks)
+        test = checks[0] if len(checks) == 1 else asty.BoolOp(e, _AND, checks)
         slow = self.helper(helper, [self.expr(e.left), self.expr(e.right)], e)
         return asty.IfExp(e, test, plain, slow)
 
@@ -274,8 +279,8 @@ class ArithmeticLowering:
         test = small
         if not known_ints:
             not_int = asty.Compare(e, asty.Call(e, asty.Name(e, H.TYPE, _LOAD), [first], []),
-                                   [ast.IsNot()], [asty.Name(e, H.INT, _LOAD)])
-            test = asty.BoolOp(e, ast.Or(), [not_int, small])
+                                   _IS_NOT, [asty.Name(e, H.INT, _LOAD)])
+            test = asty.BoolOp(e, _OR, [not_int, small])
         fast = asty.BinOp(e, value, _OPERATORS[pyop], right)
         slow = self.helper(helper, [copy_operand(value, e), copy_operand(right, e)], e)
         return asty.IfExp(e, test, fast, slow)

@@ -35,85 +35,64 @@ class Scope:
         return (self.params | self.bound) - set(self.nonlocals)
 
 
-def own_statements(body: list, out: list | None = None) -> list:
-    """Every statement of a function's own body, inside if/while/for/try too, but not inside
-    nested functions or arrows (they have scopes of their own)."""
-    if out is None:
-        out = []
-    for stmt in body:
-        out.append(stmt)
-        t = type(stmt)
-        if t is N.For or t is N.While:
-            own_statements(stmt.body, out)
-        elif t is N.If:
-            for _, branch in stmt.branches:
-                own_statements(branch, out)
-            if stmt.otherwise:
-                own_statements(stmt.otherwise, out)
-        elif t is N.Try:
-            for part in (stmt.body, stmt.handler, stmt.finally_body):
-                if part:
-                    own_statements(part, out)
-    return out
-
-
-# the statements other than `name = e` that can bind a name (see `bindings`)
-_BINDING = frozenset({N.Destructure, N.FunctionDef, N.For, N.Try, N.Import})
-
-
 class BodyFacts:
-    """What one walk over a body's own statements tells the scope analyses: the names it
-    binds, its `nonlocal` statements, its `name = e` assignments, the names bound any other
-    way, and the names it assigns a string or array (a hint that `+` on them concatenates)."""
+    """What one walk over a body's own statements (inside if/while/for/try too, but not
+    inside nested functions or arrows: they have scopes of their own) tells the scope
+    analyses: the names it binds, its `nonlocal` statements in order, its `name = e`
+    assignments (and their names), the names bound any other way, and the names it assigns
+    a string or array (a hint that `+` on them concatenates)."""
 
-    __slots__ = ("bound", "nonlocals", "assigns", "other", "sequences")
+    __slots__ = ("bound", "nonlocals", "assigns", "assigned", "other", "sequences")
 
     def __init__(self, body: list):
-        bound: set = set()
-        assigns: list = []
-        self.bound = bound
         self.nonlocals: list = []
-        self.assigns = assigns
+        self.assigns: list = []
+        self.assigned: set = set()
         self.other: set = set()
-        sequences = set()
-        for stmt in own_statements(body):
+        sequences: set = set()
+        self._visit(body, sequences)
+        self.bound = self.assigned | self.other
+        self.sequences = frozenset(sequences)
+
+    def _visit(self, body: list, sequences: set) -> None:
+        for stmt in body:
             t = type(stmt)
             if t is N.Assign:
                 if type(stmt.target) is N.Name:
                     name = stmt.target.name
                     value = stmt.value
-                    bound.add(name)
-                    assigns.append((name, value))
+                    self.assigned.add(name)
+                    self.assigns.append((name, value))
                     kind = type(value)
-                    if kind is N.Array or kind is N.String or (kind is N.Binary
-                                                               and is_str(value)):
+                    if kind is N.Array or kind is N.String or (
+                            kind is N.Binary and value.op == "+" and is_str(value)):
                         sequences.add(name)
+            elif t is N.ExprStmt or t is N.Return:
+                continue
+            elif t is N.If:
+                for _, branch in stmt.branches:
+                    self._visit(branch, sequences)
+                if stmt.otherwise:
+                    self._visit(stmt.otherwise, sequences)
+            elif t is N.For:
+                self.other.add(stmt.var)
+                self._visit(stmt.body, sequences)
+            elif t is N.FunctionDef:
+                self.other.add(stmt.name)
+            elif t is N.While:
+                self._visit(stmt.body, sequences)
+            elif t is N.Try:
+                if stmt.handler_name:
+                    self.other.add(stmt.handler_name)
+                for part in (stmt.body, stmt.handler, stmt.finally_body):
+                    if part:
+                        self._visit(part, sequences)
             elif t is N.Nonlocal:
                 self.nonlocals.append(stmt)
-            elif t in _BINDING:
-                names = bindings(stmt)
-                if names:
-                    bound.update(names)
-                    self.other.update(names)
-        self.sequences = frozenset(sequences)
-
-
-def bindings(stmt) -> tuple:
-    """The names one statement binds in its scope."""
-    t = type(stmt)
-    if t is N.Assign:
-        return (stmt.target.name,) if type(stmt.target) is N.Name else ()
-    if t is N.Destructure:
-        return tuple(stmt.names)
-    if t is N.FunctionDef:
-        return (stmt.name,)
-    if t is N.For:
-        return (stmt.var,)
-    if t is N.Try:
-        return (stmt.handler_name,) if stmt.handler_name else ()
-    if t is N.Import:
-        return (stmt.alias or stmt.path[0],)
-    return ()
+            elif t is N.Destructure:
+                self.other.update(stmt.names)
+            elif t is N.Import:
+                self.other.add(stmt.alias or stmt.path[0])
 
 
 def first_use(body: list, name: str):
@@ -148,19 +127,22 @@ def first_use(body: list, name: str):
     return first
 
 
+_INT_OPERATORS = frozenset({"+", "-", "*", "//", "%"})   # int op int gives an int
+
+
 def is_int(node, ints) -> bool:
     """Whether an expression always gives an int, knowing the locals in `ints` hold ints.
     Such expressions are also pure (names, integer constants, arithmetic)."""
     t = type(node)
-    if t is N.Number:
-        return type(node.value) is int
     if t is N.Name:
         return node.name in ints
+    if t is N.Number:
+        return type(node.value) is int
+    if t is N.Binary:
+        return node.op in _INT_OPERATORS and is_int(node.left, ints) and \
+            is_int(node.right, ints)
     if t is N.Unary:
         return node.op == "-" and is_int(node.operand, ints)
-    if t is N.Binary:
-        return node.op in ("+", "-", "*", "//", "%") and is_int(node.left, ints) and \
-            is_int(node.right, ints)
     return False
 
 
@@ -205,6 +187,10 @@ def is_str(node) -> bool:
         return True
     if t is not N.Binary or node.op != "+":
         return False
+    left, right = node.left, node.right
+    if not (type(left) is N.Binary and left.op == "+" or
+            type(right) is N.Binary and right.op == "+"):   # no `+` below: nothing to remember
+        return type(left) is N.String or type(right) is N.String
     spine = []                      # the `+` nodes down the left side not answered yet
     answer = False
     while type(node) is N.Binary and node.op == "+":
@@ -233,13 +219,16 @@ def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal
     local holds a value of that type whenever it can be read. Names a nested function may
     rebind through `nonlocal` are left out. The candidates are found once for all the
     predicates (the nested-`nonlocal` walk covers the whole body, nested functions too)."""
-    names = {name for name, _ in facts.assigns} - facts.other - scope.params - set(
-        scope.nonlocals)
+    names = facts.assigned - facts.other - scope.params
+    if scope.nonlocals:
+        names.difference_update(scope.nonlocals)
     if names and may_nest_nonlocal:
         names -= nested_nonlocal_names(body)
     if not names:
         return (frozenset(),) * len(typed)
-    assigns = [(name, value) for name, value in facts.assigns if name in names]
+    assigns = facts.assigns
+    if len(names) < len(facts.assigned):
+        assigns = [(name, value) for name, value in assigns if name in names]
     found = []
     for predicate in typed:
         kept = set(names)
