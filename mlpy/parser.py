@@ -84,6 +84,8 @@ def _assign(target, value, equals=None):
 # One per alias in the grammar. A builder gets the value stack, whose top `size` entries are
 # the values of the rule's symbols (a token tuple `(type, value, line, column, text)` for a
 # terminal), and replaces them with the rule's value, in place: no child list per reduction.
+# It pops what it consumes and appends the value (CPython 3.11 specialises neither a negative
+# index nor a slice: `v[-4:]` unpacked and replaced is ~2x the four pops and an append).
 _BUILDERS: dict[str, tuple[int, object]] = {}
 
 
@@ -96,7 +98,7 @@ def _rule(alias: str, size: int):
 
 @_rule("program", 1)                 # start: toplevel_list
 def _program(v):
-    v[-1] = N.Program(1, 1, v[-1])
+    v.append(N.Program(1, 1, v.pop()))
 
 
 @_rule("empty_program", 0)           # start:
@@ -106,7 +108,7 @@ def _empty_program(v):
 
 @_rule("list_first", 1)              # x_list: x
 def _list_first(v):
-    v[-1] = [v[-1]]
+    v.append([v.pop()])
 
 
 @_rule("list_append", 2)             # x_list: x_list x
@@ -118,152 +120,200 @@ def _list_append(v):
 @_rule("sep_list_first", 2)          # x_list: _COMMA x
 def _sep_list_first(v):
     item = v.pop()
-    v[-1] = [item]
+    v.pop()
+    v.append([item])
 
 
 @_rule("sep_list_append", 3)         # x_list: x_list _COMMA x
 def _sep_list_append(v):
     item = v.pop()
-    del v[-1]
+    v.pop()
     v[-1].append(item)
 
 
 @_rule("head_and_list", 2)           # xs: x x_list
 def _head_and_list(v):
     rest = v.pop()
-    v[-1] = [v[-1], *rest]
+    v.append([v.pop(), *rest])
 
 
 @_rule("word_list_first", 2)         # words: _DOT NAME | _COMMA NAME
 def _word_list_first(v):
     word = v.pop()
-    v[-1] = [word[1]]
+    v.pop()
+    v.append([word[1]])
 
 
 @_rule("word_list_append", 3)        # words: words _DOT NAME | words _COMMA NAME
 def _word_list_append(v):
     word = v.pop()
-    del v[-1]
+    v.pop()
     v[-1].append(word[1])
 
 
 @_rule("second", 2)                  # ELSE block | FINALLY block
 def _second(v):
-    v[-1] = v.pop()
+    second = v.pop()
+    v.pop()
+    v.append(second)
 
 
 # ----------------------------------------------------------- top level
-@_rule("import_dotted_as", 6)
+@_rule("import_dotted_as", 6)        # IMPORT NAME dotted_list AS NAME _SEMI
 def _import_dotted_as(v):
-    kw, name, dotted, _, alias, _ = v[-6:]
-    v[-6:] = [N.Import(kw[2], kw[3], [name[1], *dotted], alias[1])]
+    v.pop()
+    alias = v.pop()
+    v.pop()
+    dotted = v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1], *dotted], alias[1]))
 
 
-@_rule("import_dotted", 4)
+@_rule("import_dotted", 4)           # IMPORT NAME dotted_list _SEMI
 def _import_dotted(v):
-    kw, name, dotted, _ = v[-4:]
-    v[-4:] = [N.Import(kw[2], kw[3], [name[1], *dotted], None)]
+    v.pop()
+    dotted = v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1], *dotted], None))
 
 
-@_rule("import_as", 5)
+@_rule("import_as", 5)               # IMPORT NAME AS NAME _SEMI
 def _import_as(v):
-    kw, name, _, alias, _ = v[-5:]
-    v[-5:] = [N.Import(kw[2], kw[3], [name[1]], alias[1])]
+    v.pop()
+    alias = v.pop()
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1]], alias[1]))
 
 
-@_rule("import_plain", 3)
+@_rule("import_plain", 3)            # IMPORT NAME _SEMI
 def _import_plain(v):
-    kw, name, _ = v[-3:]
-    v[-3:] = [N.Import(kw[2], kw[3], [name[1]], None)]
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1]], None))
 
 
-@_rule("capability", 5)
+@_rule("capability", 5)              # CAPABILITY NAME LBRACE cap_item_list _RBRACE
 def _capability(v):
-    kw, name, _, items, _ = v[-5:]
-    v[-5:] = [N.Capability(kw[2], kw[3], name[1], items)]
+    v.pop()
+    items = v.pop()
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Capability(kw[2], kw[3], name[1], items))
 
 
-@_rule("capability_empty", 4)
+@_rule("capability_empty", 4)        # CAPABILITY NAME LBRACE _RBRACE
 def _capability_empty(v):
-    kw, name, _, _ = v[-4:]
-    v[-4:] = [N.Capability(kw[2], kw[3], name[1], [])]
+    del v[-2:]
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Capability(kw[2], kw[3], name[1], []))
 
 
 # A capability pattern is kept as written, quotes included (the compiler reads it so).
-@_rule("cap_resource", 3)
+@_rule("cap_resource", 3)            # RESOURCE STRING _SEMI
 def _cap_resource(v):
-    v[-3:] = [("resource", None, v[-2][4])]
+    v.pop()
+    pattern = v.pop()
+    v.pop()
+    v.append(("resource", None, pattern[4]))
 
 
-@_rule("cap_allow_pattern", 4)
+@_rule("cap_allow_pattern", 4)       # ALLOW CAP_KIND STRING _SEMI
 def _cap_allow_pattern(v):
-    v[-4:] = [("allow", v[-3][1], v[-2][4])]
+    v.pop()
+    pattern = v.pop()
+    kind = v.pop()
+    v.pop()
+    v.append(("allow", kind[1], pattern[4]))
 
 
-@_rule("cap_allow", 3)
+@_rule("cap_allow", 3)               # ALLOW CAP_KIND _SEMI
 def _cap_allow(v):
-    v[-3:] = [("allow", v[-2][1], None)]
+    v.pop()
+    kind = v.pop()
+    v.pop()
+    v.append(("allow", kind[1], None))
 
 
 # ----------------------------------------------------------- statements
 @_rule("expr_stmt", 2)               # expression _SEMI
 def _expr_stmt(v):
-    del v[-1]
-    expr = v[-1]
-    v[-1] = N.ExprStmt(expr.line, expr.column, expr)
+    v.pop()
+    expr = v.pop()
+    v.append(N.ExprStmt(expr.line, expr.column, expr))
 
 
 @_rule("assign_stmt", 4)             # expression _ASSIGN expression _SEMI
 def _assign_stmt(v):
-    target, equals, value, _ = v[-4:]
-    del v[-3:]
+    v.pop()
+    value = v.pop()
+    equals = v.pop()
+    target = v.pop()
     if type(target) is N.Name:       # (most assignments: no call)
-        v[-1] = N.Assign(target.line, target.column, target, value)
+        v.append(N.Assign(target.line, target.column, target, value))
     else:
-        v[-1] = _assign(target, value, equals)
+        v.append(_assign(target, value, equals))
 
 
 @_rule("destructure_object", 6)      # LBRACE names _RBRACE _ASSIGN expression _SEMI
 def _destructure_object(v):
-    brace, names, _, _, value, _ = v[-6:]
-    v[-6:] = [N.Destructure(brace[2], brace[3], "object", names, value)]
+    v.pop()
+    value = v.pop()
+    del v[-2:]
+    names = v.pop()
+    brace = v.pop()
+    v.append(N.Destructure(brace[2], brace[3], "object", names, value))
 
 
 @_rule("names", 2)                   # NAME name_list
 def _names(v):
     rest = v.pop()
-    v[-1] = [v[-1][1], *rest]
+    v.append([v.pop()[1], *rest])
 
 
 @_rule("names_one", 1)
 def _names_one(v):
-    v[-1] = [v[-1][1]]
+    v.append([v.pop()[1]])
 
 
 @_rule("function_def", 6)            # FUNCTION NAME _LPAR params _RPAR block
 def _function_def(v):
-    kw, name, _, params, _, body = v[-6:]
-    v[-6:] = [N.FunctionDef(kw[2], kw[3], name[1], params, body)]
+    body = v.pop()
+    v.pop()
+    params = v.pop()
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.FunctionDef(kw[2], kw[3], name[1], params, body))
 
 
 @_rule("function_def_bare", 5)       # FUNCTION NAME _LPAR _RPAR block
 def _function_def_bare(v):
-    kw, name, _, _, body = v[-5:]
-    v[-5:] = [N.FunctionDef(kw[2], kw[3], name[1], [], body)]
+    body = v.pop()
+    del v[-2:]
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.FunctionDef(kw[2], kw[3], name[1], [], body))
 
 
 @_rule("param_annotated", 3)         # NAME _COLON NAME
 def _param_annotated(v):
     annotation = v.pop()
-    del v[-1]
-    name = v[-1]
-    v[-1] = N.Param(name[2], name[3], name[1], annotation[1])
+    v.pop()
+    name = v.pop()
+    v.append(N.Param(name[2], name[3], name[1], annotation[1]))
 
 
 @_rule("param", 1)
 def _param(v):
-    name = v[-1]
-    v[-1] = N.Param(name[2], name[3], name[1], None)
+    name = v.pop()
+    v.append(N.Param(name[2], name[3], name[1], None))
 
 
 class Body(list):
@@ -284,157 +334,223 @@ def _body(statements: list, close: tuple) -> Body:
 @_rule("block", 3)                   # LBRACE statement_list _RBRACE
 def _block(v):
     close = v.pop()
-    v[-1] = _body(v.pop(), close)
+    statements = v.pop()
+    v.pop()
+    v.append(_body(statements, close))
 
 
 @_rule("block_empty", 2)             # LBRACE _RBRACE
 def _block_empty(v):
     close = v.pop()
-    v[-1] = _body([], close)
+    v.pop()
+    v.append(_body([], close))
 
 
 @_rule("if_elif_else", 7)            # IF _LPAR expression _RPAR block elif_list else_clause
 def _if_elif_else(v):
-    kw, _, test, _, body, elifs, otherwise = v[-7:]
-    v[-7:] = [N.If(kw[2], kw[3], [(test, body), *elifs], otherwise)]
+    otherwise = v.pop()
+    elifs = v.pop()
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body), *elifs], otherwise))
 
 
-@_rule("if_elif", 6)
+@_rule("if_elif", 6)                 # IF _LPAR expression _RPAR block elif_list
 def _if_elif(v):
-    kw, _, test, _, body, elifs = v[-6:]
-    v[-6:] = [N.If(kw[2], kw[3], [(test, body), *elifs], None)]
+    elifs = v.pop()
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body), *elifs], None))
 
 
-@_rule("if_else", 6)
+@_rule("if_else", 6)                 # IF _LPAR expression _RPAR block else_clause
 def _if_else(v):
-    kw, _, test, _, body, otherwise = v[-6:]
-    v[-6:] = [N.If(kw[2], kw[3], [(test, body)], otherwise)]
+    otherwise = v.pop()
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body)], otherwise))
 
 
-@_rule("if_only", 5)
+@_rule("if_only", 5)                 # IF _LPAR expression _RPAR block
 def _if_only(v):
-    kw, _, test, _, body = v[-5:]
-    v[-5:] = [N.If(kw[2], kw[3], [(test, body)], None)]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body)], None))
 
 
 @_rule("elif_clause", 5)             # ELIF _LPAR expression _RPAR block
 def _elif_clause(v):
-    v[-5:] = [(v[-3], v[-1])]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    del v[-2:]
+    v.append((test, body))
 
 
 @_rule("else_if_clause", 6)          # ELSE IF _LPAR expression _RPAR block
 def _else_if_clause(v):
-    v[-6:] = [(v[-3], v[-1])]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    del v[-3:]
+    v.append((test, body))
 
 
 @_rule("while_stmt", 5)              # WHILE _LPAR expression _RPAR block
 def _while_stmt(v):
-    kw, _, test, _, body = v[-5:]
-    v[-5:] = [N.While(kw[2], kw[3], test, body)]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.While(kw[2], kw[3], test, body))
 
 
 @_rule("for_stmt", 7)                # FOR _LPAR NAME IN expression _RPAR block
 def _for_stmt(v):
-    kw, _, var, _, iterable, _, body = v[-7:]
-    v[-7:] = [N.For(kw[2], kw[3], var[1], iterable, body)]
+    body = v.pop()
+    v.pop()
+    iterable = v.pop()
+    v.pop()
+    var = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.For(kw[2], kw[3], var[1], iterable, body))
 
 
 # Only the first except clause is used; each clause's value is (name or None, body).
 @_rule("try_except_finally", 4)      # TRY block except_list finally_clause
 def _try_except_finally(v):
-    kw, body, handlers, finally_body = v[-4:]
+    finally_body = v.pop()
+    handlers = v.pop()
+    body = v.pop()
+    kw = v.pop()
     name, handler = handlers[0]
-    v[-4:] = [N.Try(kw[2], kw[3], body, handler, name, finally_body)]
+    v.append(N.Try(kw[2], kw[3], body, handler, name, finally_body))
 
 
-@_rule("try_except", 3)
+@_rule("try_except", 3)              # TRY block except_list
 def _try_except(v):
-    kw, body, handlers = v[-3:]
+    handlers = v.pop()
+    body = v.pop()
+    kw = v.pop()
     name, handler = handlers[0]
-    v[-3:] = [N.Try(kw[2], kw[3], body, handler, name, None)]
+    v.append(N.Try(kw[2], kw[3], body, handler, name, None))
 
 
-@_rule("try_finally", 3)
+@_rule("try_finally", 3)             # TRY block finally_clause
 def _try_finally(v):
-    kw, body, finally_body = v[-3:]
-    v[-3:] = [N.Try(kw[2], kw[3], body, None, None, finally_body)]
+    finally_body = v.pop()
+    body = v.pop()
+    kw = v.pop()
+    v.append(N.Try(kw[2], kw[3], body, None, None, finally_body))
 
 
-@_rule("try_only", 2)
+@_rule("try_only", 2)                # TRY block
 def _try_only(v):
-    kw, body = v[-2:]
-    v[-2:] = [N.Try(kw[2], kw[3], body, None, None, None)]
+    body = v.pop()
+    kw = v.pop()
+    v.append(N.Try(kw[2], kw[3], body, None, None, None))
 
 
 @_rule("except_named", 5)            # EXCEPT _LPAR NAME _RPAR block
 def _except_named(v):
-    v[-5:] = [(v[-3][1], v[-1])]
+    body = v.pop()
+    v.pop()
+    name = v.pop()
+    del v[-2:]
+    v.append((name[1], body))
 
 
 @_rule("except_bare", 2)             # EXCEPT block
 def _except_bare(v):
-    v[-2:] = [(None, v[-1])]
+    body = v.pop()
+    v.pop()
+    v.append((None, body))
 
 
 @_rule("throw_stmt", 3)              # THROW expression _SEMI
 def _throw_stmt(v):
-    kw, value, _ = v[-3:]
-    v[-3:] = [N.Throw(kw[2], kw[3], value)]
+    v.pop()
+    value = v.pop()
+    kw = v.pop()
+    v.append(N.Throw(kw[2], kw[3], value))
 
 
 @_rule("return_value", 3)            # RETURN expression _SEMI
 def _return_value(v):
-    kw, value, _ = v[-3:]
-    v[-3:] = [N.Return(kw[2], kw[3], value)]
+    v.pop()
+    value = v.pop()
+    kw = v.pop()
+    v.append(N.Return(kw[2], kw[3], value))
 
 
-@_rule("return_bare", 2)
+@_rule("return_bare", 2)             # RETURN _SEMI
 def _return_bare(v):
-    del v[-1]
-    kw = v[-1]
-    v[-1] = N.Return(kw[2], kw[3], None)
+    v.pop()
+    kw = v.pop()
+    v.append(N.Return(kw[2], kw[3], None))
 
 
-@_rule("break_stmt", 2)
+@_rule("break_stmt", 2)              # BREAK _SEMI
 def _break_stmt(v):
-    del v[-1]
-    kw = v[-1]
-    v[-1] = N.Break(kw[2], kw[3])
+    v.pop()
+    kw = v.pop()
+    v.append(N.Break(kw[2], kw[3]))
 
 
-@_rule("continue_stmt", 2)
+@_rule("continue_stmt", 2)           # CONTINUE _SEMI
 def _continue_stmt(v):
-    del v[-1]
-    kw = v[-1]
-    v[-1] = N.Continue(kw[2], kw[3])
+    v.pop()
+    kw = v.pop()
+    v.append(N.Continue(kw[2], kw[3]))
 
 
 @_rule("nonlocal_stmt", 3)           # NONLOCAL names _SEMI
 def _nonlocal_stmt(v):
-    kw, names, _ = v[-3:]
-    v[-3:] = [N.Nonlocal(kw[2], kw[3], names)]
+    v.pop()
+    names = v.pop()
+    kw = v.pop()
+    v.append(N.Nonlocal(kw[2], kw[3], names))
 
 
 # ----------------------------------------------------------- expressions
 @_rule("conditional", 5)             # operation _QMARK expression _COLON expression
 def _conditional(v):
-    test, _, then, _, otherwise = v[-5:]
-    v[-5:] = [N.Conditional(test.line, test.column, test, then, otherwise)]
+    otherwise = v.pop()
+    v.pop()
+    then = v.pop()
+    v.pop()
+    test = v.pop()
+    v.append(N.Conditional(test.line, test.column, test, then, otherwise))
 
 
 @_rule("operation", 2)               # unary operator_list
 def _operation(v):
     rest = v.pop()
+    first = v.pop()
     if len(rest) == 2:
-        v[-1] = _binary(rest[0], v[-1], rest[1])
+        v.append(_binary(rest[0], first, rest[1]))
     else:
-        v[-1] = _fold(v[-1], rest)
+        v.append(_fold(first, rest))
 
 
 @_rule("pair_list_first", 2)         # operator_list: binop unary
 def _pair_list_first(v):
     operand = v.pop()
-    v[-1] = [v[-1], operand]
+    v.append([v.pop(), operand])
 
 
 @_rule("pair_list_append", 3)        # operator_list: operator_list binop unary
@@ -449,45 +565,52 @@ def _pair_list_append(v):
 @_rule("unary", 2)                   # BANG unary | MINUS unary
 def _unary(v):
     operand = v.pop()
-    op = v[-1]
+    op = v.pop()
     if op[1] == "-" and isinstance(operand, N.Number):
-        v[-1] = N.Number(op[2], op[3], -operand.value)
+        v.append(N.Number(op[2], op[3], -operand.value))
     else:
-        v[-1] = N.Unary(op[2], op[3], op[1], operand)
+        v.append(N.Unary(op[2], op[3], op[1], operand))
 
 
 @_rule("call", 4)                    # postfix _LPAR args _RPAR
 def _call(v):
-    args = v[-2]
-    del v[-3:]
-    func = v[-1]
-    v[-1] = N.Call(func.line, func.column, func, args)
+    v.pop()
+    args = v.pop()
+    v.pop()
+    func = v.pop()
+    v.append(N.Call(func.line, func.column, func, args))
 
 
 @_rule("call_bare", 3)               # postfix _LPAR _RPAR
 def _call_bare(v):
     del v[-2:]
-    func = v[-1]
-    v[-1] = N.Call(func.line, func.column, func, [])
+    func = v.pop()
+    v.append(N.Call(func.line, func.column, func, []))
 
 
 @_rule("index", 4)                   # postfix LSQB expression _RSQB
 def _index(v):
-    obj, bracket, index, _ = v[-4:]
-    v[-4:] = [N.Index(bracket[2], bracket[3], obj, index)]
+    v.pop()
+    index = v.pop()
+    bracket = v.pop()
+    obj = v.pop()
+    v.append(N.Index(bracket[2], bracket[3], obj, index))
 
 
 @_rule("slicing", 4)                 # postfix LSQB slice _RSQB
 def _slicing(v):
-    obj, bracket, (start, stop, step), _ = v[-4:]
-    v[-4:] = [N.Slice(bracket[2], bracket[3], obj, start, stop, step)]
+    v.pop()
+    start, stop, step = v.pop()
+    bracket = v.pop()
+    obj = v.pop()
+    v.append(N.Slice(bracket[2], bracket[3], obj, start, stop, step))
 
 
 @_rule("member", 3)                  # postfix _DOT NAME
 def _member(v):
     name = v.pop()
-    del v[-1]
-    v[-1] = N.Member(name[2], name[3] - 1, v[-1], name[1])
+    v.pop()
+    v.append(N.Member(name[2], name[3] - 1, v.pop(), name[1]))
 
 
 def _slice_rule(alias: str):
@@ -521,87 +644,103 @@ _BUILDERS["name"] = (1, N.Name)
 
 @_rule("true", 1)
 def _true(v):
-    t = v[-1]
-    v[-1] = N.Literal(t[2], t[3], True)
+    t = v.pop()
+    v.append(N.Literal(t[2], t[3], True))
 
 
 @_rule("false", 1)
 def _false(v):
-    t = v[-1]
-    v[-1] = N.Literal(t[2], t[3], False)
+    t = v.pop()
+    v.append(N.Literal(t[2], t[3], False))
 
 
 @_rule("null", 1)
 def _null(v):
-    t = v[-1]
-    v[-1] = N.Literal(t[2], t[3], None)
+    t = v.pop()
+    v.append(N.Literal(t[2], t[3], None))
 
 
 @_rule("group", 3)                   # _LPAR expression _RPAR
 def _group(v):
-    del v[-1]
-    v[-1] = v.pop()
+    v.pop()
+    expr = v.pop()
+    v.pop()
+    v.append(expr)
 
 
 @_rule("array", 3)                   # LSQB args _RSQB
 def _array(v):
-    del v[-1]
+    v.pop()
     items = v.pop()
-    bracket = v[-1]
-    v[-1] = N.Array(bracket[2], bracket[3], items)
+    bracket = v.pop()
+    v.append(N.Array(bracket[2], bracket[3], items))
 
 
-@_rule("array_empty", 2)
+@_rule("array_empty", 2)             # LSQB _RSQB
 def _array_empty(v):
-    del v[-1]
-    bracket = v[-1]
-    v[-1] = N.Array(bracket[2], bracket[3], [])
+    v.pop()
+    bracket = v.pop()
+    v.append(N.Array(bracket[2], bracket[3], []))
 
 
 @_rule("object", 3)                  # LBRACE properties _RBRACE
 def _object(v):
-    del v[-1]
+    v.pop()
     props = v.pop()
-    brace = v[-1]
-    v[-1] = N.Object(brace[2], brace[3], props)
+    brace = v.pop()
+    v.append(N.Object(brace[2], brace[3], props))
 
 
-@_rule("object_empty", 2)
+@_rule("object_empty", 2)            # LBRACE _RBRACE
 def _object_empty(v):
-    del v[-1]
-    brace = v[-1]
-    v[-1] = N.Object(brace[2], brace[3], [])
+    v.pop()
+    brace = v.pop()
+    v.append(N.Object(brace[2], brace[3], []))
 
 
 @_rule("property", 3)                # (NAME | STRING) _COLON expression
 def _property(v):
     value = v.pop()
-    del v[-1]
-    v[-1] = (v[-1][1], value)
+    v.pop()
+    v.append((v.pop()[1], value))
 
 
 @_rule("arrow_expr", 6)              # FN _LPAR params _RPAR _ARROW expression
 def _arrow_expr(v):
-    kw, _, params, _, _, body = v[-6:]
-    v[-6:] = [N.Arrow(kw[2], kw[3], params, body, False)]
+    body = v.pop()
+    del v[-2:]
+    params = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], params, body, False))
 
 
-@_rule("arrow_expr_bare", 5)
+@_rule("arrow_expr_bare", 5)         # FN _LPAR _RPAR _ARROW expression
 def _arrow_expr_bare(v):
-    kw, _, _, _, body = v[-5:]
-    v[-5:] = [N.Arrow(kw[2], kw[3], [], body, False)]
+    body = v.pop()
+    del v[-3:]
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], [], body, False))
 
 
 @_rule("arrow_block", 8)             # FN _LPAR params _RPAR _ARROW _BLOCK_LBRACE stmts _RBRACE
 def _arrow_block(v):
-    kw, _, params, _, _, _, body, close = v[-8:]
-    v[-8:] = [N.Arrow(kw[2], kw[3], params, _body(body, close), True)]
+    close = v.pop()
+    body = v.pop()
+    del v[-3:]
+    params = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], params, _body(body, close), True))
 
 
-@_rule("arrow_block_bare", 7)
+@_rule("arrow_block_bare", 7)        # FN _LPAR _RPAR _ARROW _BLOCK_LBRACE stmts _RBRACE
 def _arrow_block_bare(v):
-    kw, _, _, _, _, body, close = v[-7:]
-    v[-7:] = [N.Arrow(kw[2], kw[3], [], _body(body, close), True)]
+    close = v.pop()
+    body = v.pop()
+    del v[-4:]
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], [], _body(body, close), True))
 
 
 # ------------------------------------------------------------------ the driver
