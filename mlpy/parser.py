@@ -782,8 +782,13 @@ class _Driver:
 
     def parse(self, tokens: list):
         rows = self.rows
-        stack = [self.start]
-        row = rows[self.start]
+        # The states under the top one, which is `state` (the top is read far more often than
+        # set, and CPython 3.11 specialises no negative index); at the bottom a copy of the
+        # start state, which the one rule of no symbols (`start:`, an empty program) reads as
+        # the state below it.
+        state = self.start
+        stack = [state]
+        row = rows[state]
         values: list = []
         # (`type(x) is int` is a faster test than `x.__class__ is int` in CPython 3.11, and
         # `stack.append(x)` than a bound `append`)
@@ -799,25 +804,23 @@ class _Driver:
                     build(values)
                     del stack[cut]
                     state = gotos[stack[-1]]
-                    stack.append(state)
                 elif form is list:                  # a leaf: replace the top
                     leaf = values[-1]
                     values[-1] = action[0](leaf[2], leaf[3], leaf[1])
-                    state = action[1][stack[-2]]
-                    stack[-1] = state
+                    state = action[1][stack[-1]]
                 elif action is None:
-                    if stack[-1] == self.end:       # `start` was reduced, on $END
+                    if state == self.end:           # `start` was reduced, on $END
                         return values[-1]
                     raise _Unexpected(token, {t for t in row if t.isupper()})
                 else:
-                    state = action[stack[-2]]
-                    stack[-1] = state
+                    state = action[stack[-1]]
                 row = rows[state]
                 try:
                     action = row[kind]
                 except KeyError:
                     action = None
-            stack.append(action)
+            stack.append(state)
+            state = action
             values.append(token)
             row = rows[action]
         raise _Unexpected(_END, set())
@@ -865,6 +868,7 @@ def _driver_rows(table: dict) -> list[dict]:
             if action.__class__ is int:
                 continue
             origin, length, alias = action
+            assert length or state == table["start"], action    # (see `_Driver.parse`)
             after = goto_map(origin, down(state, length), terminal)
             if alias is None:
                 assert length == 1, action
@@ -896,14 +900,16 @@ def _shift_through(rows: list[dict]) -> None:
                 row[terminal] = target
 
 
-_CUTS = {size: slice(-size, None) if size else slice(0, 0) for size in range(10)}
+# What a reduction of `size` symbols takes off the stack under the top state: its `size - 1`
+# symbols' states below the top (a rule of no symbols takes nothing: see `_Driver.parse`).
+_CUTS = {size: slice(1 - size, None) if size > 1 else slice(0, 0) for size in range(10)}
 
 
 def _reduction(size: int, builder, gotos: dict):
     """A reduction's action (see `_Driver`)."""
     if type(builder) is type:
         return [builder, gotos]
-    return (_CUTS.get(size) or slice(-size, None), builder, gotos)
+    return (_CUTS.get(size) or slice(1 - size, None), builder, gotos)
 
 
 # The rows cost ~9 ms to derive from lark's table, paid by every process on its first parse
