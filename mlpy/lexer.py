@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from typing import NoReturn
 
 from . import language
 from .errors import MLSyntaxError
 from .language import IDENTIFIER_PATTERN, RESERVED_WORDS
 
-# token type of each reserved word (mlpy/language.py lists them once)
-KEYWORDS = {word: word.upper() for word in RESERVED_WORDS}
-CAPABILITY_WORDS = {word: word.upper() if word in ("resource", "allow") else "CAP_KIND"
+# token type of each reserved word (mlpy/language.py lists them once), interned as the
+# other types (literals in this module) are: the parser's table finds them by identity
+KEYWORDS = {word: sys.intern(word.upper()) for word in RESERVED_WORDS}
+CAPABILITY_WORDS = {word: sys.intern(word.upper()) if word in ("resource", "allow") else "CAP_KIND"
                     for word in language.CAPABILITY_WORDS}
 OPERATORS = {
     ";": "_SEMI", ",": "_COMMA", "(": "_LPAR", ")": "_RPAR", "{": "LBRACE", "}": "_RBRACE",

@@ -9,6 +9,7 @@ directly with the builder of its grammar rule, so no parse tree or intermediate 
 from __future__ import annotations
 
 import functools
+import sys
 from itertools import chain
 
 from . import nodes as N
@@ -878,7 +879,10 @@ def _driver_rows(table: dict) -> list[dict]:
                 assert size == length, (action, size)
                 rows[state][terminal] = _reduction(size, builder, after)
     _shift_through(rows)
-    return rows
+    # The symbols interned, as the lexer's token types are: a row's look-up of a token type
+    # is then found by identity, where an equal string of its own is compared character by
+    # character (marshal keeps them interned in the stored rows).
+    return [{sys.intern(symbol): action for symbol, action in row.items()} for row in rows]
 
 
 def _shift_through(rows: list[dict]) -> None:
