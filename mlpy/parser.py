@@ -756,15 +756,18 @@ class _Unexpected(Exception):
 
 class _Driver:
     """The LALR loop over lark's parse table, with the work of each step resolved when the
-    table is built. A state's row maps a terminal to
-    - the next state (a shift);
-    - `(cut, builder, gotos)` (a reduction): the builder makes the rule's value on the value
-      stack, `cut` is the slice of the state stack its symbols hold, and `gotos` maps the state
-      then on top to the next one;
-    - `[node class, gotos]` for a leaf (`name`, `number`, `string`): the node of the token's
-      value at its position replaces the token, and the next state the token's;
+    table is built. A state's row maps a terminal to an int (`_encode`): `~state`, below 0,
+    for a shift to `state`, else the index in `reductions` of
+    - None, at 0: no action (a parse error, or the end of the input);
     - for a rule that passes its one symbol through (`?rule: x`), a dict from the state below
-      to the next state.
+      to the next state;
+    - from index `leaves`, `[node class, gotos]` for a leaf (`name`, `number`, `string`): the
+      node of the token's value at its position replaces the token, and `gotos` maps the
+      state below to the next one;
+    - from index `builds`, `(cut, builder, gotos)`: the builder makes the rule's value on the
+      value stack, `cut` is the slice of the state stack its symbols hold, and `gotos` maps
+      the state then below to the next one.
+    So the loop tells a shift, and each kind of reduction, by comparing ints.
     Where passed-through rules follow each other on the same look-ahead (name -> postfix ->
     unary -> operation -> expression), the next state is the last one's: a chain is one step.
     The states skipped so all have an action for that look-ahead, so a token is rejected in
@@ -773,16 +776,27 @@ class _Driver:
     def __init__(self, table: dict):
         self.start = table["start"]
         self.end = table["end"]
-        self.rows = _driver_rows(table)
+        self.rows, self.reductions = _encode(_driver_rows(table))
+        self._bounds()
 
     @classmethod
-    def from_rows(cls, start: int, end: int, rows: list[dict]) -> "_Driver":
+    def from_rows(cls, start: int, end: int, rows: list[dict],
+                  reductions: list) -> "_Driver":
         driver = cls.__new__(cls)
-        driver.start, driver.end, driver.rows = start, end, rows
+        driver.start, driver.end, driver.rows, driver.reductions = start, end, rows, reductions
+        driver._bounds()
         return driver
+
+    def _bounds(self) -> None:
+        kinds = [type(reduction) for reduction in self.reductions]
+        self.leaves = kinds.index(list) if list in kinds else len(kinds)
+        self.builds = kinds.index(tuple) if tuple in kinds else len(kinds)
 
     def parse(self, tokens: list):
         rows = self.rows
+        reductions = self.reductions
+        leaves = self.leaves
+        builds = self.builds
         # The states under the top one, which is `state` (the top is read far more often than
         # set, and CPython 3.11 specialises no negative index); at the bottom a copy of the
         # start state, which the one rule of no symbols (`start:`, an empty program) reads as
@@ -791,39 +805,39 @@ class _Driver:
         stack = [state]
         row = rows[state]
         values: list = []
-        # (`type(x) is int` is a faster test than `x.__class__ is int` in CPython 3.11, and
-        # `stack.append(x)` than a bound `append`)
+        # (`stack.append(x)` is a faster call than a bound `append` in CPython 3.11)
         for token in chain(tokens, (_END,)):
             kind = token[0]
             try:
                 action = row[kind]
             except KeyError:
-                action = None
-            while (form := type(action)) is not int:    # reductions until the token is shifted
-                if form is tuple:
-                    cut, build, gotos = action
+                action = 0
+            while action >= 0:                  # reductions until the token is shifted
+                if action >= builds:
+                    cut, build, gotos = reductions[action]
                     build(values)
                     del stack[cut]
                     state = gotos[stack[-1]]
-                elif form is list:                  # a leaf: replace the top
+                elif action >= leaves:          # a leaf: replace the top
+                    make, gotos = reductions[action]
                     leaf = values[-1]
-                    values[-1] = action[0](leaf[2], leaf[3], leaf[1])
-                    state = action[1][stack[-1]]
-                elif action is None:
-                    if state == self.end:           # `start` was reduced, on $END
+                    values[-1] = make(leaf[2], leaf[3], leaf[1])
+                    state = gotos[stack[-1]]
+                elif action:
+                    state = reductions[action][stack[-1]]
+                else:
+                    if state == self.end:       # `start` was reduced, on $END
                         return values[-1]
                     raise _Unexpected(token, {t for t in row if t.isupper()})
-                else:
-                    state = action[stack[-1]]
                 row = rows[state]
                 try:
                     action = row[kind]
                 except KeyError:
-                    action = None
+                    action = 0
             stack.append(state)
-            state = action
+            state = ~action
             values.append(token)
-            row = rows[action]
+            row = rows[state]
         raise _Unexpected(_END, set())
 
 
@@ -910,10 +924,26 @@ _CUTS = {size: slice(1 - size, None) if size > 1 else slice(0, 0) for size in ra
 
 
 def _reduction(size: int, builder, gotos: dict):
-    """A reduction's action (see `_Driver`)."""
+    """A reduction (see `_Driver`)."""
     if type(builder) is type:
         return [builder, gotos]
     return (_CUTS.get(size) or slice(1 - size, None), builder, gotos)
+
+
+def _encode(rows: list[dict]) -> tuple[list[dict], list]:
+    """The rows with each terminal's action an int, and the reductions they index (see
+    `_Driver`): a comparison of ints tells them apart in fewer steps than `type()`."""
+    reductions: list = [None]
+    index: dict[int, int] = {}
+    for kind in (dict, list, tuple):
+        for row in rows:
+            for symbol, action in row.items():
+                if type(action) is kind and symbol.isupper() and id(action) not in index:
+                    index[id(action)] = len(reductions)
+                    reductions.append(action)
+    return [{symbol: (~action if type(action) is int else index[id(action)])
+             if symbol.isupper() else action for symbol, action in row.items()}
+            for row in rows], reductions
 
 
 # The rows cost ~9 ms to derive from lark's table, paid by every process on its first parse
@@ -921,13 +951,14 @@ def _reduction(size: int, builder, gotos: dict):
 # writes both), with each builder named by its alias, and only the builders are looked up
 # when they are loaded. A missing or stale file falls back to deriving them.
 def stored_rows(driver: _Driver) -> dict:
-    """What is stored of a driver: its rows with a reduction as (alias, gotos)."""
+    """What is stored of a driver: its rows, and its reductions with a builder or leaf as
+    (alias, gotos)."""
     alias_of = {id(builder): alias for alias, (_, builder) in _BUILDERS.items()}
-    rows = [{terminal: (alias_of[id(action[1])], action[2]) if type(action) is tuple
-             else (alias_of[id(action[0])], action[1]) if type(action) is list
-             else action for terminal, action in row.items()} for row in driver.rows]
+    reductions = [(alias_of[id(action[1])], action[2]) if type(action) is tuple
+                  else (alias_of[id(action[0])], action[1]) if type(action) is list
+                  else action for action in driver.reductions]
     return {"builders": _builder_sizes(), "start": driver.start, "end": driver.end,
-            "rows": rows}
+            "rows": driver.rows, "reductions": reductions}
 
 
 def _builder_sizes() -> dict[str, int]:
@@ -939,13 +970,12 @@ def _from_stored(stored: dict) -> _Driver | None:
     if stored.get("builders") != _builder_sizes():
         return None
     builders = _BUILDERS
-    rows = stored["rows"]
-    for row in rows:
-        for terminal, action in row.items():
-            if action.__class__ is tuple:
-                size, builder = builders[action[0]]
-                row[terminal] = _reduction(size, builder, action[1])
-    return _Driver.from_rows(stored["start"], stored["end"], rows)
+    reductions = stored["reductions"]
+    for i, action in enumerate(reductions):
+        if type(action) is tuple:
+            size, builder = builders[action[0]]
+            reductions[i] = _reduction(size, builder, action[1])
+    return _Driver.from_rows(stored["start"], stored["end"], stored["rows"], reductions)
 
 
 _parser: _Driver | None = None
