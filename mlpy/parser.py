@@ -759,15 +759,14 @@ class _Driver:
     table is built. A state's row maps a terminal to an int (`_encode`): `~state`, below 0,
     for a shift to `state`, else the index in `reductions` of
     - None, at 0: no action (a parse error, or the end of the input);
-    - for a rule that passes its one symbol through (`?rule: x`), a dict from the state below
-      to the next state;
+    - for a rule that passes its one symbol through (`?rule: x`), its gotos;
     - from index `leaves`, `[node class, gotos]` for a leaf (`name`, `number`, `string`): the
-      node of the token's value at its position replaces the token, and `gotos` maps the
-      state below to the next one;
+      node of the token's value at its position replaces the token;
     - from index `builds`, `(cut, builder, gotos)`: the builder makes the rule's value on the
-      value stack, `cut` is the slice of the state stack its symbols hold, and `gotos` maps
-      the state then below to the next one.
-    So the loop tells a shift, and each kind of reduction, by comparing ints.
+      value stack, and `cut` is the slice of the state stack its symbols hold.
+    So the loop tells a shift, and each kind of reduction, by comparing ints. A reduction's
+    gotos map the state then below the top to the next state and that state's action on the
+    same look-ahead, so a reduction needs no look-up in the next state's row.
     Where passed-through rules follow each other on the same look-ahead (name -> postfix ->
     unary -> operation -> expression), the next state is the last one's: a chain is one step.
     The states skipped so all have an action for that look-ahead, so a token is rejected in
@@ -817,23 +816,18 @@ class _Driver:
                     cut, build, gotos = reductions[action]
                     build(values)
                     del stack[cut]
-                    state = gotos[stack[-1]]
+                    state, action = gotos[stack[-1]]
                 elif action >= leaves:          # a leaf: replace the top
                     make, gotos = reductions[action]
                     leaf = values[-1]
                     values[-1] = make(leaf[2], leaf[3], leaf[1])
-                    state = gotos[stack[-1]]
+                    state, action = gotos[stack[-1]]
                 elif action:
-                    state = reductions[action][stack[-1]]
+                    state, action = reductions[action][stack[-1]]
                 else:
                     if state == self.end:       # `start` was reduced, on $END
                         return values[-1]
-                    raise _Unexpected(token, {t for t in row if t.isupper()})
-                row = rows[state]
-                try:
-                    action = row[kind]
-                except KeyError:
-                    action = 0
+                    raise _Unexpected(token, set(rows[state]))
             stack.append(state)
             state = ~action
             values.append(token)
@@ -932,8 +926,11 @@ def _reduction(size: int, builder, gotos: dict):
 
 def _encode(rows: list[dict]) -> tuple[list[dict], list]:
     """The rows with each terminal's action an int, and the reductions they index (see
-    `_Driver`): a comparison of ints tells them apart in fewer steps than `type()`."""
+    `_Driver`): a comparison of ints tells them apart in fewer steps than `type()`. A
+    reduction's gotos give the next state with its action on the reduction's look-ahead, so
+    the loop does not look that up in the next state's row."""
     reductions: list = [None]
+    look_aheads = [""]
     index: dict[int, int] = {}
     for kind in (dict, list, tuple):
         for row in rows:
@@ -941,9 +938,28 @@ def _encode(rows: list[dict]) -> tuple[list[dict], list]:
                 if type(action) is kind and symbol.isupper() and id(action) not in index:
                     index[id(action)] = len(reductions)
                     reductions.append(action)
-    return [{symbol: (~action if type(action) is int else index[id(action)])
-             if symbol.isupper() else action for symbol, action in row.items()}
-            for row in rows], reductions
+                    look_aheads.append(symbol)
+    encoded = [{symbol: ~action if type(action) is int else index[id(action)]
+                for symbol, action in row.items() if symbol.isupper()}    # (no gotos)
+               for row in rows]
+    made: dict[int, dict] = {}         # (a gotos dict is shared by one look-ahead's rules)
+    pairs: dict[tuple, tuple] = {}     # (each pair once: stored once, then by reference)
+
+    def then(gotos: dict, terminal: str) -> dict:
+        if id(gotos) not in made:
+            made[id(gotos)] = {
+                below: pairs.setdefault(pair := (state, encoded[state].get(terminal, 0)), pair)
+                for below, state in gotos.items()}
+        return made[id(gotos)]
+
+    for i, (action, terminal) in enumerate(zip(reductions, look_aheads, strict=True)):
+        if type(action) is dict:
+            reductions[i] = then(action, terminal)
+        elif type(action) is list:
+            reductions[i] = [action[0], then(action[1], terminal)]
+        elif type(action) is tuple:
+            reductions[i] = (action[0], action[1], then(action[2], terminal))
+    return encoded, reductions
 
 
 # The rows cost ~9 ms to derive from lark's table, paid by every process on its first parse
