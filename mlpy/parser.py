@@ -966,6 +966,9 @@ def _encode(rows: list[dict]) -> tuple[list[dict], list]:
 # (each `mlpy run`): they are stored next to the grammar too (`python -m mlpy.parse_table`
 # writes both), with each builder named by its alias, and only the builders are looked up
 # when they are loaded. A missing or stale file falls back to deriving them.
+_LAYOUT = 2          # of the stored rows: raised when what `_Driver` reads changes
+
+
 def stored_rows(driver: _Driver) -> dict:
     """What is stored of a driver: its rows, and its reductions with a builder or leaf as
     (alias, gotos)."""
@@ -973,8 +976,8 @@ def stored_rows(driver: _Driver) -> dict:
     reductions = [(alias_of[id(action[1])], action[2]) if type(action) is tuple
                   else (alias_of[id(action[0])], action[1]) if type(action) is list
                   else action for action in driver.reductions]
-    return {"builders": _builder_sizes(), "start": driver.start, "end": driver.end,
-            "rows": driver.rows, "reductions": reductions}
+    return {"layout": _LAYOUT, "builders": _builder_sizes(), "start": driver.start,
+            "end": driver.end, "rows": driver.rows, "reductions": reductions}
 
 
 def _builder_sizes() -> dict[str, int]:
@@ -982,8 +985,9 @@ def _builder_sizes() -> dict[str, int]:
 
 
 def _from_stored(stored: dict) -> _Driver | None:
-    """The driver of stored rows, or None if they were made for other builders."""
-    if stored.get("builders") != _builder_sizes():
+    """The driver of stored rows, or None if they were made for other builders or by
+    another layout of the driver."""
+    if stored.get("layout") != _LAYOUT or stored.get("builders") != _builder_sizes():
         return None
     builders = _BUILDERS
     reductions = stored["reductions"]
