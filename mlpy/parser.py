@@ -787,9 +787,10 @@ class _Driver:
         return driver
 
     def _bounds(self) -> None:
+        """Where the leaves and the builders start among the reductions (see above)."""
         kinds = [type(reduction) for reduction in self.reductions]
-        self.leaves = kinds.index(list) if list in kinds else len(kinds)
         self.builds = kinds.index(tuple) if tuple in kinds else len(kinds)
+        self.leaves = kinds.index(list) if list in kinds else self.builds
 
     def parse(self, tokens: list):
         rows = self.rows
