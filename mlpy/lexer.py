@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from typing import NoReturn
 
 from . import language
 from .errors import MLSyntaxError
 from .language import IDENTIFIER_PATTERN, RESERVED_WORDS
 
-# token type of each reserved word (mlpy/language.py lists them once)
-KEYWORDS = {word: word.upper() for word in RESERVED_WORDS}
-CAPABILITY_WORDS = {word: word.upper() if word in ("resource", "allow") else "CAP_KIND"
+# token type of each reserved word (mlpy/language.py lists them once), interned as the
+# other types (literals in this module) are: the parser's table finds them by identity
+KEYWORDS = {word: sys.intern(word.upper()) for word in RESERVED_WORDS}
+CAPABILITY_WORDS = {word: sys.intern(word.upper()) if word in ("resource", "allow") else "CAP_KIND"
                     for word in language.CAPABILITY_WORDS}
 OPERATORS = {
     ";": "_SEMI", ",": "_COMMA", "(": "_LPAR", ")": "_RPAR", "{": "LBRACE", "}": "_RBRACE",
@@ -183,8 +185,8 @@ def _contextual(after: frozenset, typ_after: str, typ: str, word: str, lead: int
 
 def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its states are named
     """The token list of `source` (newlines already normalised)."""
+    # (`tokens.append(t)` is a specialised call in CPython 3.11, a bound append a generic one)
     tokens: list[tuple] = []
-    append = tokens.append
     findall = _TOKEN.findall
     # What is known of each piece (whitespace and token) whose token depends on nothing before
     # it, as in _FIXED_PIECES: the fixed operators, then each plain name (not a reserved
@@ -257,7 +259,7 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                             if after_operand:
                                 # the sign is the binary operator (the capability state
                                 # below ends up as if it had seen both tokens)
-                                append(("BINOP", word[0], line, at, word[0]))
+                                tokens.append(("BINOP", word[0], line, at, word[0]))
                                 lead += 1
                                 at += 1
                                 word = word[1:]
@@ -296,7 +298,7 @@ def tokenize(source: str) -> list[tuple]:  # noqa: C901 - the token loop; its st
                     if cached:
                         known[piece] = hit
             typ, value, word, lead, width = hit
-            append((typ, value, line, column + lead, word))
+            tokens.append((typ, value, line, column + lead, word))
             column += width
     if arrows:
         _mark_arrow_blocks(tokens, arrows)

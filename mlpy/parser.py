@@ -9,6 +9,7 @@ directly with the builder of its grammar rule, so no parse tree or intermediate 
 from __future__ import annotations
 
 import functools
+import sys
 from itertools import chain
 
 from . import nodes as N
@@ -84,6 +85,8 @@ def _assign(target, value, equals=None):
 # One per alias in the grammar. A builder gets the value stack, whose top `size` entries are
 # the values of the rule's symbols (a token tuple `(type, value, line, column, text)` for a
 # terminal), and replaces them with the rule's value, in place: no child list per reduction.
+# It pops what it consumes and appends the value (CPython 3.11 specialises neither a negative
+# index nor a slice: `v[-4:]` unpacked and replaced is ~2x the four pops and an append).
 _BUILDERS: dict[str, tuple[int, object]] = {}
 
 
@@ -96,7 +99,7 @@ def _rule(alias: str, size: int):
 
 @_rule("program", 1)                 # start: toplevel_list
 def _program(v):
-    v[-1] = N.Program(1, 1, v[-1])
+    v.append(N.Program(1, 1, v.pop()))
 
 
 @_rule("empty_program", 0)           # start:
@@ -106,7 +109,7 @@ def _empty_program(v):
 
 @_rule("list_first", 1)              # x_list: x
 def _list_first(v):
-    v[-1] = [v[-1]]
+    v.append([v.pop()])
 
 
 @_rule("list_append", 2)             # x_list: x_list x
@@ -118,152 +121,200 @@ def _list_append(v):
 @_rule("sep_list_first", 2)          # x_list: _COMMA x
 def _sep_list_first(v):
     item = v.pop()
-    v[-1] = [item]
+    v.pop()
+    v.append([item])
 
 
 @_rule("sep_list_append", 3)         # x_list: x_list _COMMA x
 def _sep_list_append(v):
     item = v.pop()
-    del v[-1]
+    v.pop()
     v[-1].append(item)
 
 
 @_rule("head_and_list", 2)           # xs: x x_list
 def _head_and_list(v):
     rest = v.pop()
-    v[-1] = [v[-1], *rest]
+    v.append([v.pop(), *rest])
 
 
 @_rule("word_list_first", 2)         # words: _DOT NAME | _COMMA NAME
 def _word_list_first(v):
     word = v.pop()
-    v[-1] = [word[1]]
+    v.pop()
+    v.append([word[1]])
 
 
 @_rule("word_list_append", 3)        # words: words _DOT NAME | words _COMMA NAME
 def _word_list_append(v):
     word = v.pop()
-    del v[-1]
+    v.pop()
     v[-1].append(word[1])
 
 
 @_rule("second", 2)                  # ELSE block | FINALLY block
 def _second(v):
-    v[-1] = v.pop()
+    second = v.pop()
+    v.pop()
+    v.append(second)
 
 
 # ----------------------------------------------------------- top level
-@_rule("import_dotted_as", 6)
+@_rule("import_dotted_as", 6)        # IMPORT NAME dotted_list AS NAME _SEMI
 def _import_dotted_as(v):
-    kw, name, dotted, _, alias, _ = v[-6:]
-    v[-6:] = [N.Import(kw[2], kw[3], [name[1], *dotted], alias[1])]
+    v.pop()
+    alias = v.pop()
+    v.pop()
+    dotted = v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1], *dotted], alias[1]))
 
 
-@_rule("import_dotted", 4)
+@_rule("import_dotted", 4)           # IMPORT NAME dotted_list _SEMI
 def _import_dotted(v):
-    kw, name, dotted, _ = v[-4:]
-    v[-4:] = [N.Import(kw[2], kw[3], [name[1], *dotted], None)]
+    v.pop()
+    dotted = v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1], *dotted], None))
 
 
-@_rule("import_as", 5)
+@_rule("import_as", 5)               # IMPORT NAME AS NAME _SEMI
 def _import_as(v):
-    kw, name, _, alias, _ = v[-5:]
-    v[-5:] = [N.Import(kw[2], kw[3], [name[1]], alias[1])]
+    v.pop()
+    alias = v.pop()
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1]], alias[1]))
 
 
-@_rule("import_plain", 3)
+@_rule("import_plain", 3)            # IMPORT NAME _SEMI
 def _import_plain(v):
-    kw, name, _ = v[-3:]
-    v[-3:] = [N.Import(kw[2], kw[3], [name[1]], None)]
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Import(kw[2], kw[3], [name[1]], None))
 
 
-@_rule("capability", 5)
+@_rule("capability", 5)              # CAPABILITY NAME LBRACE cap_item_list _RBRACE
 def _capability(v):
-    kw, name, _, items, _ = v[-5:]
-    v[-5:] = [N.Capability(kw[2], kw[3], name[1], items)]
+    v.pop()
+    items = v.pop()
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Capability(kw[2], kw[3], name[1], items))
 
 
-@_rule("capability_empty", 4)
+@_rule("capability_empty", 4)        # CAPABILITY NAME LBRACE _RBRACE
 def _capability_empty(v):
-    kw, name, _, _ = v[-4:]
-    v[-4:] = [N.Capability(kw[2], kw[3], name[1], [])]
+    del v[-2:]
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.Capability(kw[2], kw[3], name[1], []))
 
 
 # A capability pattern is kept as written, quotes included (the compiler reads it so).
-@_rule("cap_resource", 3)
+@_rule("cap_resource", 3)            # RESOURCE STRING _SEMI
 def _cap_resource(v):
-    v[-3:] = [("resource", None, v[-2][4])]
+    v.pop()
+    pattern = v.pop()
+    v.pop()
+    v.append(("resource", None, pattern[4]))
 
 
-@_rule("cap_allow_pattern", 4)
+@_rule("cap_allow_pattern", 4)       # ALLOW CAP_KIND STRING _SEMI
 def _cap_allow_pattern(v):
-    v[-4:] = [("allow", v[-3][1], v[-2][4])]
+    v.pop()
+    pattern = v.pop()
+    kind = v.pop()
+    v.pop()
+    v.append(("allow", kind[1], pattern[4]))
 
 
-@_rule("cap_allow", 3)
+@_rule("cap_allow", 3)               # ALLOW CAP_KIND _SEMI
 def _cap_allow(v):
-    v[-3:] = [("allow", v[-2][1], None)]
+    v.pop()
+    kind = v.pop()
+    v.pop()
+    v.append(("allow", kind[1], None))
 
 
 # ----------------------------------------------------------- statements
 @_rule("expr_stmt", 2)               # expression _SEMI
 def _expr_stmt(v):
-    del v[-1]
-    expr = v[-1]
-    v[-1] = N.ExprStmt(expr.line, expr.column, expr)
+    v.pop()
+    expr = v.pop()
+    v.append(N.ExprStmt(expr.line, expr.column, expr))
 
 
 @_rule("assign_stmt", 4)             # expression _ASSIGN expression _SEMI
 def _assign_stmt(v):
-    target, equals, value, _ = v[-4:]
-    del v[-3:]
+    v.pop()
+    value = v.pop()
+    equals = v.pop()
+    target = v.pop()
     if type(target) is N.Name:       # (most assignments: no call)
-        v[-1] = N.Assign(target.line, target.column, target, value)
+        v.append(N.Assign(target.line, target.column, target, value))
     else:
-        v[-1] = _assign(target, value, equals)
+        v.append(_assign(target, value, equals))
 
 
 @_rule("destructure_object", 6)      # LBRACE names _RBRACE _ASSIGN expression _SEMI
 def _destructure_object(v):
-    brace, names, _, _, value, _ = v[-6:]
-    v[-6:] = [N.Destructure(brace[2], brace[3], "object", names, value)]
+    v.pop()
+    value = v.pop()
+    del v[-2:]
+    names = v.pop()
+    brace = v.pop()
+    v.append(N.Destructure(brace[2], brace[3], "object", names, value))
 
 
 @_rule("names", 2)                   # NAME name_list
 def _names(v):
     rest = v.pop()
-    v[-1] = [v[-1][1], *rest]
+    v.append([v.pop()[1], *rest])
 
 
 @_rule("names_one", 1)
 def _names_one(v):
-    v[-1] = [v[-1][1]]
+    v.append([v.pop()[1]])
 
 
 @_rule("function_def", 6)            # FUNCTION NAME _LPAR params _RPAR block
 def _function_def(v):
-    kw, name, _, params, _, body = v[-6:]
-    v[-6:] = [N.FunctionDef(kw[2], kw[3], name[1], params, body)]
+    body = v.pop()
+    v.pop()
+    params = v.pop()
+    v.pop()
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.FunctionDef(kw[2], kw[3], name[1], params, body))
 
 
 @_rule("function_def_bare", 5)       # FUNCTION NAME _LPAR _RPAR block
 def _function_def_bare(v):
-    kw, name, _, _, body = v[-5:]
-    v[-5:] = [N.FunctionDef(kw[2], kw[3], name[1], [], body)]
+    body = v.pop()
+    del v[-2:]
+    name = v.pop()
+    kw = v.pop()
+    v.append(N.FunctionDef(kw[2], kw[3], name[1], [], body))
 
 
 @_rule("param_annotated", 3)         # NAME _COLON NAME
 def _param_annotated(v):
     annotation = v.pop()
-    del v[-1]
-    name = v[-1]
-    v[-1] = N.Param(name[2], name[3], name[1], annotation[1])
+    v.pop()
+    name = v.pop()
+    v.append(N.Param(name[2], name[3], name[1], annotation[1]))
 
 
 @_rule("param", 1)
 def _param(v):
-    name = v[-1]
-    v[-1] = N.Param(name[2], name[3], name[1], None)
+    name = v.pop()
+    v.append(N.Param(name[2], name[3], name[1], None))
 
 
 class Body(list):
@@ -284,157 +335,223 @@ def _body(statements: list, close: tuple) -> Body:
 @_rule("block", 3)                   # LBRACE statement_list _RBRACE
 def _block(v):
     close = v.pop()
-    v[-1] = _body(v.pop(), close)
+    statements = v.pop()
+    v.pop()
+    v.append(_body(statements, close))
 
 
 @_rule("block_empty", 2)             # LBRACE _RBRACE
 def _block_empty(v):
     close = v.pop()
-    v[-1] = _body([], close)
+    v.pop()
+    v.append(_body([], close))
 
 
 @_rule("if_elif_else", 7)            # IF _LPAR expression _RPAR block elif_list else_clause
 def _if_elif_else(v):
-    kw, _, test, _, body, elifs, otherwise = v[-7:]
-    v[-7:] = [N.If(kw[2], kw[3], [(test, body), *elifs], otherwise)]
+    otherwise = v.pop()
+    elifs = v.pop()
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body), *elifs], otherwise))
 
 
-@_rule("if_elif", 6)
+@_rule("if_elif", 6)                 # IF _LPAR expression _RPAR block elif_list
 def _if_elif(v):
-    kw, _, test, _, body, elifs = v[-6:]
-    v[-6:] = [N.If(kw[2], kw[3], [(test, body), *elifs], None)]
+    elifs = v.pop()
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body), *elifs], None))
 
 
-@_rule("if_else", 6)
+@_rule("if_else", 6)                 # IF _LPAR expression _RPAR block else_clause
 def _if_else(v):
-    kw, _, test, _, body, otherwise = v[-6:]
-    v[-6:] = [N.If(kw[2], kw[3], [(test, body)], otherwise)]
+    otherwise = v.pop()
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body)], otherwise))
 
 
-@_rule("if_only", 5)
+@_rule("if_only", 5)                 # IF _LPAR expression _RPAR block
 def _if_only(v):
-    kw, _, test, _, body = v[-5:]
-    v[-5:] = [N.If(kw[2], kw[3], [(test, body)], None)]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.If(kw[2], kw[3], [(test, body)], None))
 
 
 @_rule("elif_clause", 5)             # ELIF _LPAR expression _RPAR block
 def _elif_clause(v):
-    v[-5:] = [(v[-3], v[-1])]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    del v[-2:]
+    v.append((test, body))
 
 
 @_rule("else_if_clause", 6)          # ELSE IF _LPAR expression _RPAR block
 def _else_if_clause(v):
-    v[-6:] = [(v[-3], v[-1])]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    del v[-3:]
+    v.append((test, body))
 
 
 @_rule("while_stmt", 5)              # WHILE _LPAR expression _RPAR block
 def _while_stmt(v):
-    kw, _, test, _, body = v[-5:]
-    v[-5:] = [N.While(kw[2], kw[3], test, body)]
+    body = v.pop()
+    v.pop()
+    test = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.While(kw[2], kw[3], test, body))
 
 
 @_rule("for_stmt", 7)                # FOR _LPAR NAME IN expression _RPAR block
 def _for_stmt(v):
-    kw, _, var, _, iterable, _, body = v[-7:]
-    v[-7:] = [N.For(kw[2], kw[3], var[1], iterable, body)]
+    body = v.pop()
+    v.pop()
+    iterable = v.pop()
+    v.pop()
+    var = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.For(kw[2], kw[3], var[1], iterable, body))
 
 
 # Only the first except clause is used; each clause's value is (name or None, body).
 @_rule("try_except_finally", 4)      # TRY block except_list finally_clause
 def _try_except_finally(v):
-    kw, body, handlers, finally_body = v[-4:]
+    finally_body = v.pop()
+    handlers = v.pop()
+    body = v.pop()
+    kw = v.pop()
     name, handler = handlers[0]
-    v[-4:] = [N.Try(kw[2], kw[3], body, handler, name, finally_body)]
+    v.append(N.Try(kw[2], kw[3], body, handler, name, finally_body))
 
 
-@_rule("try_except", 3)
+@_rule("try_except", 3)              # TRY block except_list
 def _try_except(v):
-    kw, body, handlers = v[-3:]
+    handlers = v.pop()
+    body = v.pop()
+    kw = v.pop()
     name, handler = handlers[0]
-    v[-3:] = [N.Try(kw[2], kw[3], body, handler, name, None)]
+    v.append(N.Try(kw[2], kw[3], body, handler, name, None))
 
 
-@_rule("try_finally", 3)
+@_rule("try_finally", 3)             # TRY block finally_clause
 def _try_finally(v):
-    kw, body, finally_body = v[-3:]
-    v[-3:] = [N.Try(kw[2], kw[3], body, None, None, finally_body)]
+    finally_body = v.pop()
+    body = v.pop()
+    kw = v.pop()
+    v.append(N.Try(kw[2], kw[3], body, None, None, finally_body))
 
 
-@_rule("try_only", 2)
+@_rule("try_only", 2)                # TRY block
 def _try_only(v):
-    kw, body = v[-2:]
-    v[-2:] = [N.Try(kw[2], kw[3], body, None, None, None)]
+    body = v.pop()
+    kw = v.pop()
+    v.append(N.Try(kw[2], kw[3], body, None, None, None))
 
 
 @_rule("except_named", 5)            # EXCEPT _LPAR NAME _RPAR block
 def _except_named(v):
-    v[-5:] = [(v[-3][1], v[-1])]
+    body = v.pop()
+    v.pop()
+    name = v.pop()
+    del v[-2:]
+    v.append((name[1], body))
 
 
 @_rule("except_bare", 2)             # EXCEPT block
 def _except_bare(v):
-    v[-2:] = [(None, v[-1])]
+    body = v.pop()
+    v.pop()
+    v.append((None, body))
 
 
 @_rule("throw_stmt", 3)              # THROW expression _SEMI
 def _throw_stmt(v):
-    kw, value, _ = v[-3:]
-    v[-3:] = [N.Throw(kw[2], kw[3], value)]
+    v.pop()
+    value = v.pop()
+    kw = v.pop()
+    v.append(N.Throw(kw[2], kw[3], value))
 
 
 @_rule("return_value", 3)            # RETURN expression _SEMI
 def _return_value(v):
-    kw, value, _ = v[-3:]
-    v[-3:] = [N.Return(kw[2], kw[3], value)]
+    v.pop()
+    value = v.pop()
+    kw = v.pop()
+    v.append(N.Return(kw[2], kw[3], value))
 
 
-@_rule("return_bare", 2)
+@_rule("return_bare", 2)             # RETURN _SEMI
 def _return_bare(v):
-    del v[-1]
-    kw = v[-1]
-    v[-1] = N.Return(kw[2], kw[3], None)
+    v.pop()
+    kw = v.pop()
+    v.append(N.Return(kw[2], kw[3], None))
 
 
-@_rule("break_stmt", 2)
+@_rule("break_stmt", 2)              # BREAK _SEMI
 def _break_stmt(v):
-    del v[-1]
-    kw = v[-1]
-    v[-1] = N.Break(kw[2], kw[3])
+    v.pop()
+    kw = v.pop()
+    v.append(N.Break(kw[2], kw[3]))
 
 
-@_rule("continue_stmt", 2)
+@_rule("continue_stmt", 2)           # CONTINUE _SEMI
 def _continue_stmt(v):
-    del v[-1]
-    kw = v[-1]
-    v[-1] = N.Continue(kw[2], kw[3])
+    v.pop()
+    kw = v.pop()
+    v.append(N.Continue(kw[2], kw[3]))
 
 
 @_rule("nonlocal_stmt", 3)           # NONLOCAL names _SEMI
 def _nonlocal_stmt(v):
-    kw, names, _ = v[-3:]
-    v[-3:] = [N.Nonlocal(kw[2], kw[3], names)]
+    v.pop()
+    names = v.pop()
+    kw = v.pop()
+    v.append(N.Nonlocal(kw[2], kw[3], names))
 
 
 # ----------------------------------------------------------- expressions
 @_rule("conditional", 5)             # operation _QMARK expression _COLON expression
 def _conditional(v):
-    test, _, then, _, otherwise = v[-5:]
-    v[-5:] = [N.Conditional(test.line, test.column, test, then, otherwise)]
+    otherwise = v.pop()
+    v.pop()
+    then = v.pop()
+    v.pop()
+    test = v.pop()
+    v.append(N.Conditional(test.line, test.column, test, then, otherwise))
 
 
 @_rule("operation", 2)               # unary operator_list
 def _operation(v):
     rest = v.pop()
+    first = v.pop()
     if len(rest) == 2:
-        v[-1] = _binary(rest[0], v[-1], rest[1])
+        v.append(_binary(rest[0], first, rest[1]))
     else:
-        v[-1] = _fold(v[-1], rest)
+        v.append(_fold(first, rest))
 
 
 @_rule("pair_list_first", 2)         # operator_list: binop unary
 def _pair_list_first(v):
     operand = v.pop()
-    v[-1] = [v[-1], operand]
+    v.append([v.pop(), operand])
 
 
 @_rule("pair_list_append", 3)        # operator_list: operator_list binop unary
@@ -449,45 +566,52 @@ def _pair_list_append(v):
 @_rule("unary", 2)                   # BANG unary | MINUS unary
 def _unary(v):
     operand = v.pop()
-    op = v[-1]
+    op = v.pop()
     if op[1] == "-" and isinstance(operand, N.Number):
-        v[-1] = N.Number(op[2], op[3], -operand.value)
+        v.append(N.Number(op[2], op[3], -operand.value))
     else:
-        v[-1] = N.Unary(op[2], op[3], op[1], operand)
+        v.append(N.Unary(op[2], op[3], op[1], operand))
 
 
 @_rule("call", 4)                    # postfix _LPAR args _RPAR
 def _call(v):
-    args = v[-2]
-    del v[-3:]
-    func = v[-1]
-    v[-1] = N.Call(func.line, func.column, func, args)
+    v.pop()
+    args = v.pop()
+    v.pop()
+    func = v.pop()
+    v.append(N.Call(func.line, func.column, func, args))
 
 
 @_rule("call_bare", 3)               # postfix _LPAR _RPAR
 def _call_bare(v):
     del v[-2:]
-    func = v[-1]
-    v[-1] = N.Call(func.line, func.column, func, [])
+    func = v.pop()
+    v.append(N.Call(func.line, func.column, func, []))
 
 
 @_rule("index", 4)                   # postfix LSQB expression _RSQB
 def _index(v):
-    obj, bracket, index, _ = v[-4:]
-    v[-4:] = [N.Index(bracket[2], bracket[3], obj, index)]
+    v.pop()
+    index = v.pop()
+    bracket = v.pop()
+    obj = v.pop()
+    v.append(N.Index(bracket[2], bracket[3], obj, index))
 
 
 @_rule("slicing", 4)                 # postfix LSQB slice _RSQB
 def _slicing(v):
-    obj, bracket, (start, stop, step), _ = v[-4:]
-    v[-4:] = [N.Slice(bracket[2], bracket[3], obj, start, stop, step)]
+    v.pop()
+    start, stop, step = v.pop()
+    bracket = v.pop()
+    obj = v.pop()
+    v.append(N.Slice(bracket[2], bracket[3], obj, start, stop, step))
 
 
 @_rule("member", 3)                  # postfix _DOT NAME
 def _member(v):
     name = v.pop()
-    del v[-1]
-    v[-1] = N.Member(name[2], name[3] - 1, v[-1], name[1])
+    v.pop()
+    v.append(N.Member(name[2], name[3] - 1, v.pop(), name[1]))
 
 
 def _slice_rule(alias: str):
@@ -521,87 +645,103 @@ _BUILDERS["name"] = (1, N.Name)
 
 @_rule("true", 1)
 def _true(v):
-    t = v[-1]
-    v[-1] = N.Literal(t[2], t[3], True)
+    t = v.pop()
+    v.append(N.Literal(t[2], t[3], True))
 
 
 @_rule("false", 1)
 def _false(v):
-    t = v[-1]
-    v[-1] = N.Literal(t[2], t[3], False)
+    t = v.pop()
+    v.append(N.Literal(t[2], t[3], False))
 
 
 @_rule("null", 1)
 def _null(v):
-    t = v[-1]
-    v[-1] = N.Literal(t[2], t[3], None)
+    t = v.pop()
+    v.append(N.Literal(t[2], t[3], None))
 
 
 @_rule("group", 3)                   # _LPAR expression _RPAR
 def _group(v):
-    del v[-1]
-    v[-1] = v.pop()
+    v.pop()
+    expr = v.pop()
+    v.pop()
+    v.append(expr)
 
 
 @_rule("array", 3)                   # LSQB args _RSQB
 def _array(v):
-    del v[-1]
+    v.pop()
     items = v.pop()
-    bracket = v[-1]
-    v[-1] = N.Array(bracket[2], bracket[3], items)
+    bracket = v.pop()
+    v.append(N.Array(bracket[2], bracket[3], items))
 
 
-@_rule("array_empty", 2)
+@_rule("array_empty", 2)             # LSQB _RSQB
 def _array_empty(v):
-    del v[-1]
-    bracket = v[-1]
-    v[-1] = N.Array(bracket[2], bracket[3], [])
+    v.pop()
+    bracket = v.pop()
+    v.append(N.Array(bracket[2], bracket[3], []))
 
 
 @_rule("object", 3)                  # LBRACE properties _RBRACE
 def _object(v):
-    del v[-1]
+    v.pop()
     props = v.pop()
-    brace = v[-1]
-    v[-1] = N.Object(brace[2], brace[3], props)
+    brace = v.pop()
+    v.append(N.Object(brace[2], brace[3], props))
 
 
-@_rule("object_empty", 2)
+@_rule("object_empty", 2)            # LBRACE _RBRACE
 def _object_empty(v):
-    del v[-1]
-    brace = v[-1]
-    v[-1] = N.Object(brace[2], brace[3], [])
+    v.pop()
+    brace = v.pop()
+    v.append(N.Object(brace[2], brace[3], []))
 
 
 @_rule("property", 3)                # (NAME | STRING) _COLON expression
 def _property(v):
     value = v.pop()
-    del v[-1]
-    v[-1] = (v[-1][1], value)
+    v.pop()
+    v.append((v.pop()[1], value))
 
 
 @_rule("arrow_expr", 6)              # FN _LPAR params _RPAR _ARROW expression
 def _arrow_expr(v):
-    kw, _, params, _, _, body = v[-6:]
-    v[-6:] = [N.Arrow(kw[2], kw[3], params, body, False)]
+    body = v.pop()
+    del v[-2:]
+    params = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], params, body, False))
 
 
-@_rule("arrow_expr_bare", 5)
+@_rule("arrow_expr_bare", 5)         # FN _LPAR _RPAR _ARROW expression
 def _arrow_expr_bare(v):
-    kw, _, _, _, body = v[-5:]
-    v[-5:] = [N.Arrow(kw[2], kw[3], [], body, False)]
+    body = v.pop()
+    del v[-3:]
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], [], body, False))
 
 
 @_rule("arrow_block", 8)             # FN _LPAR params _RPAR _ARROW _BLOCK_LBRACE stmts _RBRACE
 def _arrow_block(v):
-    kw, _, params, _, _, _, body, close = v[-8:]
-    v[-8:] = [N.Arrow(kw[2], kw[3], params, _body(body, close), True)]
+    close = v.pop()
+    body = v.pop()
+    del v[-3:]
+    params = v.pop()
+    v.pop()
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], params, _body(body, close), True))
 
 
-@_rule("arrow_block_bare", 7)
+@_rule("arrow_block_bare", 7)        # FN _LPAR _RPAR _ARROW _BLOCK_LBRACE stmts _RBRACE
 def _arrow_block_bare(v):
-    kw, _, _, _, _, body, close = v[-7:]
-    v[-7:] = [N.Arrow(kw[2], kw[3], [], _body(body, close), True)]
+    close = v.pop()
+    body = v.pop()
+    del v[-4:]
+    kw = v.pop()
+    v.append(N.Arrow(kw[2], kw[3], [], _body(body, close), True))
 
 
 # ------------------------------------------------------------------ the driver
@@ -616,15 +756,17 @@ class _Unexpected(Exception):
 
 class _Driver:
     """The LALR loop over lark's parse table, with the work of each step resolved when the
-    table is built. A state's row maps a terminal to
-    - the next state (a shift);
-    - `(cut, builder, gotos)` (a reduction): the builder makes the rule's value on the value
-      stack, `cut` is the slice of the state stack its symbols hold, and `gotos` maps the state
-      then on top to the next one;
-    - `[node class, gotos]` for a leaf (`name`, `number`, `string`): the node of the token's
-      value at its position replaces the token, and the next state the token's;
-    - for a rule that passes its one symbol through (`?rule: x`), a dict from the state below
-      to the next state.
+    table is built. A state's row maps a terminal to an int (`_encode`): `~state`, below 0,
+    for a shift to `state`, else the index in `reductions` of
+    - None, at 0: no action (a parse error, or the end of the input);
+    - for a rule that passes its one symbol through (`?rule: x`), its gotos;
+    - from index `leaves`, `[node class, gotos]` for a leaf (`name`, `number`, `string`): the
+      node of the token's value at its position replaces the token;
+    - from index `builds`, `(cut, builder, gotos)`: the builder makes the rule's value on the
+      value stack, and `cut` is the slice of the state stack its symbols hold.
+    So the loop tells a shift, and each kind of reduction, by comparing ints. A reduction's
+    gotos map the state then below the top to the next state and that state's action on the
+    same look-ahead, so a reduction needs no look-up in the next state's row.
     Where passed-through rules follow each other on the same look-ahead (name -> postfix ->
     unary -> operation -> expression), the next state is the last one's: a chain is one step.
     The states skipped so all have an action for that look-ahead, so a token is rejected in
@@ -633,54 +775,64 @@ class _Driver:
     def __init__(self, table: dict):
         self.start = table["start"]
         self.end = table["end"]
-        self.rows = _driver_rows(table)
+        self.rows, self.reductions = _encode(_driver_rows(table))
+        self._bounds()
 
     @classmethod
-    def from_rows(cls, start: int, end: int, rows: list[dict]) -> "_Driver":
+    def from_rows(cls, start: int, end: int, rows: list[dict],
+                  reductions: list) -> "_Driver":
         driver = cls.__new__(cls)
-        driver.start, driver.end, driver.rows = start, end, rows
+        driver.start, driver.end, driver.rows, driver.reductions = start, end, rows, reductions
+        driver._bounds()
         return driver
+
+    def _bounds(self) -> None:
+        """Where the leaves and the builders start among the reductions (see above)."""
+        kinds = [type(reduction) for reduction in self.reductions]
+        self.builds = kinds.index(tuple) if tuple in kinds else len(kinds)
+        self.leaves = kinds.index(list) if list in kinds else self.builds
 
     def parse(self, tokens: list):
         rows = self.rows
-        stack = [self.start]
-        row = rows[self.start]
+        reductions = self.reductions
+        leaves = self.leaves
+        builds = self.builds
+        # The states under the top one, which is `state` (the top is read far more often than
+        # set, and CPython 3.11 specialises no negative index); at the bottom a copy of the
+        # start state, which the one rule of no symbols (`start:`, an empty program) reads as
+        # the state below it.
+        state = self.start
+        stack = [state]
+        row = rows[state]
         values: list = []
-        # (`type(x) is int` is a faster test than `x.__class__ is int` in CPython 3.11, and
-        # `stack.append(x)` than a bound `append`)
+        # (`stack.append(x)` is a faster call than a bound `append` in CPython 3.11)
         for token in chain(tokens, (_END,)):
             kind = token[0]
             try:
                 action = row[kind]
             except KeyError:
-                action = None
-            while (form := type(action)) is not int:    # reductions until the token is shifted
-                if form is tuple:
-                    cut, build, gotos = action
+                action = 0
+            while action >= 0:                  # reductions until the token is shifted
+                if action >= builds:
+                    cut, build, gotos = reductions[action]
                     build(values)
                     del stack[cut]
-                    state = gotos[stack[-1]]
-                    stack.append(state)
-                elif form is list:                  # a leaf: replace the top
+                    state, action = gotos[stack[-1]]
+                elif action >= leaves:          # a leaf: replace the top
+                    make, gotos = reductions[action]
                     leaf = values[-1]
-                    values[-1] = action[0](leaf[2], leaf[3], leaf[1])
-                    state = action[1][stack[-2]]
-                    stack[-1] = state
-                elif action is None:
-                    if stack[-1] == self.end:       # `start` was reduced, on $END
-                        return values[-1]
-                    raise _Unexpected(token, {t for t in row if t.isupper()})
+                    values[-1] = make(leaf[2], leaf[3], leaf[1])
+                    state, action = gotos[stack[-1]]
+                elif action:
+                    state, action = reductions[action][stack[-1]]
                 else:
-                    state = action[stack[-2]]
-                    stack[-1] = state
-                row = rows[state]
-                try:
-                    action = row[kind]
-                except KeyError:
-                    action = None
-            stack.append(action)
+                    if state == self.end:       # `start` was reduced, on $END
+                        return values[-1]
+                    raise _Unexpected(token, set(rows[state]))
+            stack.append(state)
+            state = ~action
             values.append(token)
-            row = rows[action]
+            row = rows[state]
         raise _Unexpected(_END, set())
 
 
@@ -726,6 +878,7 @@ def _driver_rows(table: dict) -> list[dict]:
             if action.__class__ is int:
                 continue
             origin, length, alias = action
+            assert length or state == table["start"], action    # (see `_Driver.parse`)
             after = goto_map(origin, down(state, length), terminal)
             if alias is None:
                 assert length == 1, action
@@ -735,7 +888,10 @@ def _driver_rows(table: dict) -> list[dict]:
                 assert size == length, (action, size)
                 rows[state][terminal] = _reduction(size, builder, after)
     _shift_through(rows)
-    return rows
+    # The symbols interned, as the lexer's token types are: a row's look-up of a token type
+    # is then found by identity, where an equal string of its own is compared character by
+    # character (marshal keeps them interned in the stored rows).
+    return [{sys.intern(symbol): action for symbol, action in row.items()} for row in rows]
 
 
 def _shift_through(rows: list[dict]) -> None:
@@ -757,28 +913,72 @@ def _shift_through(rows: list[dict]) -> None:
                 row[terminal] = target
 
 
-_CUTS = {size: slice(-size, None) if size else slice(0, 0) for size in range(10)}
+# What a reduction of `size` symbols takes off the stack under the top state: its `size - 1`
+# symbols' states below the top (a rule of no symbols takes nothing: see `_Driver.parse`).
+_CUTS = {size: slice(1 - size, None) if size > 1 else slice(0, 0) for size in range(10)}
 
 
 def _reduction(size: int, builder, gotos: dict):
-    """A reduction's action (see `_Driver`)."""
+    """A reduction (see `_Driver`)."""
     if type(builder) is type:
         return [builder, gotos]
-    return (_CUTS.get(size) or slice(-size, None), builder, gotos)
+    return (_CUTS.get(size) or slice(1 - size, None), builder, gotos)
+
+
+def _encode(rows: list[dict]) -> tuple[list[dict], list]:
+    """The rows with each terminal's action an int, and the reductions they index (see
+    `_Driver`): a comparison of ints tells them apart in fewer steps than `type()`. A
+    reduction's gotos give the next state with its action on the reduction's look-ahead, so
+    the loop does not look that up in the next state's row."""
+    reductions: list = [None]
+    look_aheads = [""]
+    index: dict[int, int] = {}
+    for kind in (dict, list, tuple):
+        for row in rows:
+            for symbol, action in row.items():
+                if type(action) is kind and symbol.isupper() and id(action) not in index:
+                    index[id(action)] = len(reductions)
+                    reductions.append(action)
+                    look_aheads.append(symbol)
+    encoded = [{symbol: ~action if type(action) is int else index[id(action)]
+                for symbol, action in row.items() if symbol.isupper()}    # (no gotos)
+               for row in rows]
+    made: dict[int, dict] = {}         # (a gotos dict is shared by one look-ahead's rules)
+    pairs: dict[tuple, tuple] = {}     # (each pair once: stored once, then by reference)
+
+    def then(gotos: dict, terminal: str) -> dict:
+        if id(gotos) not in made:
+            made[id(gotos)] = {
+                below: pairs.setdefault(pair := (state, encoded[state].get(terminal, 0)), pair)
+                for below, state in gotos.items()}
+        return made[id(gotos)]
+
+    for i, (action, terminal) in enumerate(zip(reductions, look_aheads, strict=True)):
+        if type(action) is dict:
+            reductions[i] = then(action, terminal)
+        elif type(action) is list:
+            reductions[i] = [action[0], then(action[1], terminal)]
+        elif type(action) is tuple:
+            reductions[i] = (action[0], action[1], then(action[2], terminal))
+    return encoded, reductions
 
 
 # The rows cost ~9 ms to derive from lark's table, paid by every process on its first parse
 # (each `mlpy run`): they are stored next to the grammar too (`python -m mlpy.parse_table`
 # writes both), with each builder named by its alias, and only the builders are looked up
 # when they are loaded. A missing or stale file falls back to deriving them.
+_LAYOUT = 2          # of the stored rows: raised when what `_Driver` reads changes
+
+
 def stored_rows(driver: _Driver) -> dict:
-    """What is stored of a driver: its rows with a reduction as (alias, gotos)."""
+    """What is stored of a driver: its rows, and its reductions with a builder or leaf as
+    (alias, gotos)."""
     alias_of = {id(builder): alias for alias, (_, builder) in _BUILDERS.items()}
-    rows = [{terminal: (alias_of[id(action[1])], action[2]) if type(action) is tuple
-             else (alias_of[id(action[0])], action[1]) if type(action) is list
-             else action for terminal, action in row.items()} for row in driver.rows]
-    return {"builders": _builder_sizes(), "start": driver.start, "end": driver.end,
-            "rows": rows}
+    reductions = [(alias_of[id(action[1])], action[2]) if type(action) is tuple
+                  else (alias_of[id(action[0])], action[1]) if type(action) is list
+                  else action for action in driver.reductions]
+    return {"layout": _LAYOUT, "builders": _builder_sizes(), "start": driver.start,
+            "end": driver.end, "rows": driver.rows, "reductions": reductions}
 
 
 def _builder_sizes() -> dict[str, int]:
@@ -786,17 +986,17 @@ def _builder_sizes() -> dict[str, int]:
 
 
 def _from_stored(stored: dict) -> _Driver | None:
-    """The driver of stored rows, or None if they were made for other builders."""
-    if stored.get("builders") != _builder_sizes():
+    """The driver of stored rows, or None if they were made for other builders or by
+    another layout of the driver."""
+    if stored.get("layout") != _LAYOUT or stored.get("builders") != _builder_sizes():
         return None
     builders = _BUILDERS
-    rows = stored["rows"]
-    for row in rows:
-        for terminal, action in row.items():
-            if action.__class__ is tuple:
-                size, builder = builders[action[0]]
-                row[terminal] = _reduction(size, builder, action[1])
-    return _Driver.from_rows(stored["start"], stored["end"], rows)
+    reductions = stored["reductions"]
+    for i, action in enumerate(reductions):
+        if type(action) is tuple:
+            size, builder = builders[action[0]]
+            reductions[i] = _reduction(size, builder, action[1])
+    return _Driver.from_rows(stored["start"], stored["end"], stored["rows"], reductions)
 
 
 _parser: _Driver | None = None

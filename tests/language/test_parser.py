@@ -688,7 +688,7 @@ class TestParseTable:
         assert stored == derived, "stale driver rows: run `python -m mlpy.parse_table`"
         assert parse_table.load_driver() == stored
 
-    @pytest.mark.parametrize("content", [b"not marshal", None, "stale", "builders"])
+    @pytest.mark.parametrize("content", [b"not marshal", None, "stale", "builders", "layout"])
     def test_missing_or_stale_driver_rows_are_derived_again(self, tmp_path, monkeypatch,
                                                             content):
         import marshal
@@ -702,6 +702,10 @@ class TestParseTable:
         elif content == "builders":
             stored = marshal.loads(parse_table.DRIVER.read_bytes())
             stored["builders"] = {**stored["builders"], "program": 9}
+            content = marshal.dumps(stored)
+        elif content == "layout":            # rows stored by an earlier driver
+            stored = marshal.loads(parse_table.DRIVER.read_bytes())
+            del stored["layout"], stored["reductions"]
             content = marshal.dumps(stored)
         if content is not None:
             path.write_bytes(content)
