@@ -817,7 +817,8 @@ class Compiler(ArithmeticLowering):
             rights.append(node.right)
             node = node.left
         values = [self.expr(node)]
-        values.extend(self.expr(r) for r in reversed(rights))
+        for right in reversed(rights):
+            values.append(self.expr(right))
         return asty.BoolOp(e, op, values)
 
     @expression(N.Conditional)

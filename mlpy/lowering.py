@@ -100,11 +100,12 @@ class ArithmeticLowering:
         so a TypeError raised while computing them is never mistaken for the `+` failing.
         Returns None where the expression form serves better (not a `+`, integer operands, or
         operands that look like strings or arrays)."""
-        if type(e) is not N.Binary or e.op != "+" or self._known_str(e.left) or \
-                self._known_str(e.right):
+        if type(e) is not N.Binary or e.op != "+":
             return None
         ints = self.scope.ints if self.scope is not None else ()
-        if ints and is_int(e.left, ints) and is_int(e.right, ints):
+        if ints and is_int(e.left, ints) and is_int(e.right, ints):     # (the cheaper test first)
+            return None
+        if self._known_str(e.left) or self._known_str(e.right):
             return None
         if self._looks_like_sequence(e.left) or self._looks_like_sequence(e.right):
             return None

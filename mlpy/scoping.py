@@ -11,6 +11,9 @@ from __future__ import annotations
 from . import nodes as N
 
 
+_NONE: frozenset = frozenset()
+
+
 class Scope:
     """A function's names: parameters, names its own body binds, and `nonlocal` decisions."""
 
@@ -24,11 +27,11 @@ class Scope:
         # name -> "nonlocal" | "global"
         self.nonlocals: dict = {} if nonlocals is None else nonlocals
         self.parent = parent
-        self.ints: frozenset = frozenset()         # locals that only ever hold integers
-        self.counters: frozenset = frozenset()     # int locals only stepped by constants
-        self.sequences: frozenset = frozenset()    # names assigned a string or array literal
-        self.strs: frozenset = frozenset()         # locals that only ever hold strings
-        self.lists: frozenset = frozenset()        # locals that only ever hold arrays
+        self.ints: frozenset = _NONE           # locals that only ever hold integers
+        self.counters: frozenset = _NONE       # int locals only stepped by constants
+        self.sequences: frozenset = _NONE      # names assigned a string or array literal
+        self.strs: frozenset = _NONE           # locals that only ever hold strings
+        self.lists: frozenset = _NONE          # locals that only ever hold arrays
 
     @property
     def locals(self) -> set:
@@ -225,7 +228,7 @@ def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal
     if names and may_nest_nonlocal:
         names -= nested_nonlocal_names(body)
     if not names:
-        return (frozenset(),) * len(typed)
+        return (_NONE,) * len(typed)
     assigns = facts.assigns
     if len(names) < len(facts.assigned):
         assigns = [(name, value) for name, value in assigns if name in names]
@@ -239,7 +242,7 @@ def typed_locals(body: list, facts: BodyFacts, scope: "Scope", may_nest_nonlocal
                 if name in kept and not predicate(value, kept):
                     kept.discard(name)
                     changed = True
-        found.append(frozenset(kept))
+        found.append(frozenset(kept) if kept else _NONE)
     return tuple(found)
 
 
