@@ -112,12 +112,23 @@ class ArithmeticLowering:
         out: list = []
         left, right = self.expr(e.left), self.expr(e.right)
         operands = []
+        stores, values = [], []
         for value, stable in _rereadable(left, right, e):
             if not stable:
                 temp = self._temp("v")
-                out.append(asty.Assign(e, targets=[asty.Name(e, temp, _STORE)], value=value))
+                stores.append(asty.Name(e, temp, _STORE))
+                values.append(value)
                 value = asty.Name(e, temp, _LOAD)
             operands.append(value)
+        if len(stores) == 2 and self.scope is not None:
+            # `v1, v2 = L, R`: both values stay on the stack until both are computed, then
+            # two stores Python fuses into one step (a function's locals only: at top level
+            # the pair costs a swap more)
+            out.append(asty.Assign(e, targets=[asty.Tuple(e, stores, _STORE)],
+                                   value=asty.Tuple(e, values, _LOAD)))
+        else:
+            out.extend(asty.Assign(e, targets=[store], value=value)
+                       for store, value in zip(stores, values, strict=True))
         a, b = operands
         plus_b = b if type(b) is ast.Constant and type(b.value) in (int, float) else \
             asty.UnaryOp(e, _UADD, b)

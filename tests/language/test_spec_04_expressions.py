@@ -120,6 +120,10 @@ class TestPlusStatements:
         r = fails("function bad(s) {\n  return s - 1;\n}\nfunction f() {\n"
                   "  return bad(\"s\") + 1;\n}\nx = f();", "TypeError", line=2)
         assert "for -" in r.error
+        # both operands calls (kept in a pair of temporaries): the second one's error too
+        r = fails("function bad(s) {\n  return s - 1;\n}\nfunction f() {\n"
+                  "  return bad(2) + bad(\"s\");\n}\nx = f();", "TypeError", line=2)
+        assert "for -" in r.error
         assert caught("function f(n) { return (n - 1) + 1; } f(\"s\");").startswith(
             "TypeError|unsupported operand type(s) for -")
 
