@@ -347,10 +347,9 @@ def _block_empty(v):
     v.append(_body([], close))
 
 
-@_rule("if_elif_else", 7)            # IF _LPAR expression _RPAR block elif_list else_clause
-def _if_elif_else(v):
-    otherwise = v.pop()
-    elifs = v.pop()
+def _if(v, elifs, otherwise) -> None:
+    """The `if` whose `IF ( test ) block` is on top of the stack (the four rules below take
+    their elif list and else clause first)."""
     body = v.pop()
     v.pop()
     test = v.pop()
@@ -359,36 +358,25 @@ def _if_elif_else(v):
     v.append(N.If(kw[2], kw[3], [(test, body), *elifs], otherwise))
 
 
+@_rule("if_elif_else", 7)            # IF _LPAR expression _RPAR block elif_list else_clause
+def _if_elif_else(v):
+    otherwise = v.pop()
+    _if(v, v.pop(), otherwise)
+
+
 @_rule("if_elif", 6)                 # IF _LPAR expression _RPAR block elif_list
 def _if_elif(v):
-    elifs = v.pop()
-    body = v.pop()
-    v.pop()
-    test = v.pop()
-    v.pop()
-    kw = v.pop()
-    v.append(N.If(kw[2], kw[3], [(test, body), *elifs], None))
+    _if(v, v.pop(), None)
 
 
 @_rule("if_else", 6)                 # IF _LPAR expression _RPAR block else_clause
 def _if_else(v):
-    otherwise = v.pop()
-    body = v.pop()
-    v.pop()
-    test = v.pop()
-    v.pop()
-    kw = v.pop()
-    v.append(N.If(kw[2], kw[3], [(test, body)], otherwise))
+    _if(v, (), v.pop())
 
 
 @_rule("if_only", 5)                 # IF _LPAR expression _RPAR block
 def _if_only(v):
-    body = v.pop()
-    v.pop()
-    test = v.pop()
-    v.pop()
-    kw = v.pop()
-    v.append(N.If(kw[2], kw[3], [(test, body)], None))
+    _if(v, (), None)
 
 
 @_rule("elif_clause", 5)             # ELIF _LPAR expression _RPAR block
