@@ -99,6 +99,8 @@ _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "
 
 
 def normalise_newlines(source: str) -> str:
+    if "\r" not in source:      # (one scan where the two `replace` passes would change nothing)
+        return source
     return source.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -24,8 +24,7 @@ class FunctionSources:
     same text's); without them the text is tokenized on first use."""
 
     def __init__(self, source: str, tokens: list[tuple] | None = None):
-        # (two passes of `replace` where one test finds no carriage return: ~16 us of 20 KB)
-        self.source = normalise_newlines(source) if "\r" in source else source
+        self.source = normalise_newlines(source)
         self._tokens = tokens
         self._before: list[int] | None = None
 
