@@ -901,16 +901,13 @@ def _shift_through(rows: list[dict]) -> None:
                 row[terminal] = target
 
 
-# What a reduction of `size` symbols takes off the stack under the top state: its `size - 1`
-# symbols' states below the top (a rule of no symbols takes nothing: see `_Driver.parse`).
-_CUTS = {size: slice(1 - size, None) if size > 1 else slice(0, 0) for size in range(10)}
-
-
 def _reduction(size: int, builder, gotos: dict):
-    """A reduction (see `_Driver`)."""
+    """A reduction (see `_Driver`). Its cut is what a rule of `size` symbols takes off the
+    stack under the top state: its `size - 1` symbols' states below the top (a rule of no
+    symbols takes nothing: see `_Driver.parse`)."""
     if type(builder) is type:
         return [builder, gotos]
-    return (_CUTS.get(size) or slice(1 - size, None), builder, gotos)
+    return (slice(1 - size, None) if size > 1 else slice(0, 0), builder, gotos)
 
 
 def _encode(rows: list[dict]) -> tuple[list[dict], list]:
