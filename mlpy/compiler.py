@@ -211,7 +211,7 @@ class Compiler(ArithmeticLowering):
         prelude = self.prelude      # (as in `block`; nothing is in it between statements)
         for stmt in stmts:
             self.statement_line = stmt.line
-            if stmt is shown and shown is not None:
+            if stmt is shown:
                 self.has_display = True
                 out = [asty.Assign(shown, targets=[ast.Name(H.DISPLAY, _STORE)],
                                    value=self.expr(shown.expr))]
