@@ -6,6 +6,7 @@ import ast
 import builtins
 import functools
 import gc
+import os
 import queue
 import sys
 import threading
@@ -194,8 +195,9 @@ def _translate_here(source: str, interactive: bool, strict_security: bool,
 
 
 # Spec §7.2: how deep a program may nest must not depend on how deep the caller's stack
-# already is. So parse and compile run on a fresh thread with a bounded stack: 32 MiB fits the
-# process workers' 256 MiB address-space limit. Operator chains are lowered without recursion
+# already is. So parse and compile run on a thread of their own with a bounded stack (below:
+# started for the compile, or kept from the last one): 32 MiB fits the process workers' 256 MiB
+# address-space limit. Operator chains are lowered without recursion
 # (and cut into shallow pieces for Python's compiler), so the recursion limit only has to
 # cover real nesting; it is raised once to what the runner also uses, never lowered (the
 # limit is process-wide: changing it back and forth would race with other threads).
@@ -238,8 +240,6 @@ def _start_threads() -> None:
 
 def _start(thread: threading.Thread) -> threading.Event:
     """Have the starter start `thread`; the event is set once it has tried."""
-    import os
-
     if _starter[0] is None or _starter[1] != os.getpid():     # first use, or a forked child
         with _starter_lock:
             if _starter[0] is None or _starter[1] != os.getpid():
@@ -252,72 +252,214 @@ def _start(thread: threading.Thread) -> threading.Event:
     return started
 
 
-def _join(worker: threading.Thread, box: dict) -> None:
-    """Wait for the compile thread in short steps, so a host stop (an asynchronous exception
-    sent to this thread, e.g. a timeout) lands; it is passed on to the compile thread, which
-    then stops too instead of compiling on borrowed time."""
-    try:
-        while worker.is_alive():
-            worker.join(0.01)
-    except BaseException:
-        box["abandoned"] = True
-        # a class of our own: the host's stop classes may re-arm themselves in the thread
-        # they were made for
-        if worker.ident is not None and worker.is_alive():
-            import ctypes       # (here: ~2 ms of every process's start otherwise)
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
-                                                       ctypes.py_object(_CompileAbandoned))
-        raise
-
-
 _NOTHING = object()
 
 
+class _Job:
+    """One compile for a compile thread, and its outcome. Every slot is filled from the
+    start: recording the outcome allocates nothing, so it still works when the compile has
+    used up a worker's memory."""
+
+    __slots__ = ("fn", "args", "wanted", "ran", "value", "error", "done", "worker",
+                 "keep_thread")
+
+    def __init__(self, fn: Callable, args: tuple) -> None:
+        self.fn = fn
+        self.args = args
+        self.wanted = True          # cleared when the caller leaves without the outcome
+        self.ran = False
+        self.value: Any = _NOTHING
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()         # released once the outcome is recorded
+        self.worker: _CompileThread | None = None     # the thread it was handed to
+        self.keep_thread = False    # the thread may wait for the next job after this one
+
+    def run(self) -> bool:
+        """Compile, recording the outcome (never raises); True if the stop sent to this
+        thread for the job landed in it."""
+        try:
+            if self.wanted:
+                self.ran = True
+                self.value = self.fn(*self.args)
+        except _CompileAbandoned as exc:
+            self.error = exc
+            return True
+        except MemoryError as exc:
+            # without its traceback: the frames hold the compile's trees, which the
+            # caller's error handling needs the memory of
+            self.error = exc.with_traceback(None)
+        except BaseException as exc:       # handed to the caller's thread
+            self.error = exc
+        return False
+
+    def abandon(self) -> None:
+        """The caller is leaving without the outcome (a host stop): stop the compile."""
+        self.wanted = False
+        if self.worker is not None:
+            self.worker.stop(self)
+
+
+# One finished compile thread is kept for the next compile: starting a thread and faulting in
+# its stack cost ~0.2 ms, 2% of compiling a 20 KB program. It ends after _KEPT_FOR seconds
+# without work, and none is kept under an address-space limit (a process worker's
+# `memory_limit`), where its 32 MiB would count against the program's memory. What it keeps
+# resident is the stack its deepest compile touched (~6 MB after the deepest programs §7.2
+# accepts).
+_KEPT_FOR = 30.0
+_idle: list[_CompileThread] = []
+_idle_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's compile threads, and a lock one of them held
+    at the fork would stay held in the child for good."""
+    global _idle_lock, _stack_lock
+    _idle.clear()
+    _idle_lock = threading.Lock()
+    _stack_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _address_space_limited() -> bool:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+
+
+class _CompileThread:
+    """A thread with the compile stack doing one job at a time.
+
+    A caller's stop is passed on to the thread (so it does not go on compiling on borrowed
+    time) only while the thread is on that caller's job, under `lock`; a thread that was sent
+    one ends once it has landed, so no stop meant for one job can land in a later one."""
+
+    def __init__(self, job: _Job) -> None:
+        self.lock = threading.Lock()
+        self.job: _Job | None = job       # the job a stop may be sent for
+        self.stopped = False              # a stop was sent (the thread then ends)
+        self.ending = False               # done with its last job, not kept
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="mlpy-compile", daemon=True)
+        job.worker = self
+        self.jobs.put(job)
+
+    def take(self, job: _Job) -> None:
+        with self.lock:
+            self.job = job
+        job.worker = self
+        self.jobs.put(job)
+
+    def stop(self, job: _Job) -> None:
+        # (a job not begun yet is skipped, being no longer wanted: a stop sent to a thread
+        # still starting could land in threading's start-up code, outside of any handler)
+        ident = self.thread.ident
+        with self.lock:
+            if self.job is job and job.ran and not self.stopped and ident is not None:
+                self.stopped = True
+                import ctypes       # (here: ~2 ms of every process's start otherwise)
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(ident), ctypes.py_object(_CompileAbandoned))
+
+    def _serve(self) -> None:
+        landed = False
+        try:
+            while True:
+                try:
+                    job = self.jobs.get(timeout=_KEPT_FOR)
+                except queue.Empty:
+                    # unused (or taken from the idle by a caller stopped before it handed
+                    # over its job; one that hands it over late finds the thread ended)
+                    with _idle_lock:
+                        if self in _idle:
+                            _idle.remove(self)
+                    return
+                landed = job.run()
+                with self.lock:
+                    self.job = None
+                    stopped = self.stopped
+                # back among the idle before the caller hears the job is done: its next
+                # compile finds the thread there. Nothing here allocates unless the thread is
+                # kept: after a compile that ran out of memory under a worker's cap, a thread
+                # that did (`import resource` here) was seen spinning for good in failing
+                # allocations, its caller waiting out the run's timeout.
+                kept = job.keep_thread and not stopped and self._rest()
+                self.ending = not kept
+                job.done.release()
+                if not kept:
+                    break
+            if stopped:
+                # a stop was sent and lands at the next check of this loop; bounded, as the
+                # caller may itself have been stopped before sending it
+                for _ in range(100):
+                    if landed:
+                        break
+                    time.sleep(0.001)
+        except _CompileAbandoned:
+            pass
+
+    def _rest(self) -> bool:
+        """Wait among the idle for the next job, if one is wanted there; False to end."""
+        with _idle_lock:
+            if _idle:
+                return False
+            _idle.append(self)
+        return True
+
+
+def _hand_over(job: _Job) -> _CompileThread:
+    """Give `job` to an idle compile thread, or to a new one started for it (whose `ident`
+    is None if there was no room for a thread)."""
+    job.keep_thread = not _address_space_limited()
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    if worker is not None:
+        worker.take(job)
+        return worker
+    worker = _CompileThread(job)
+    started = _start(worker.thread)
+    while not started.wait(0.01):
+        pass
+    return worker
+
+
 def _on_compile_stack(fn, *args):
-    # every key is there from the start: recording the outcome allocates nothing, so it
-    # still works when the compile has used up a worker's memory
-    box: dict = {"ran": False, "value": _NOTHING, "error": None, "abandoned": False}
-
-    def target() -> None:
-        box["ran"] = True
-        while True:
-            try:
-                box["value"] = fn(*args)
-            except _CompileAbandoned as exc:
-                if not box["abandoned"]:       # meant for a thread that had this id before
-                    continue
-                box["error"] = exc
-            except MemoryError as exc:
-                # without its traceback: the frames hold the compile's trees, which the
-                # caller's error handling needs the memory of
-                box["error"] = exc.with_traceback(None)
-            except BaseException as exc:       # handed to the caller's thread below
-                box["error"] = exc
-            return
-
     if sys.getrecursionlimit() < _COMPILE_RECURSION:
         sys.setrecursionlimit(_COMPILE_RECURSION)
-    worker = threading.Thread(target=target, name="mlpy-compile", daemon=True)
-    started = _start(worker)
+    job = _Job(fn, args)
     try:
-        while not started.wait(0.01):
-            pass
+        while not job.ran:
+            worker = _hand_over(job)
+            if worker.thread.ident is None:
+                job.run()                  # no room for a thread: compile here
+                break
+            # waited for in short steps, so a host stop (an asynchronous exception sent to
+            # this thread, e.g. a timeout) lands; it is passed on to the compile thread
+            while not job.done.acquire(timeout=0.01):
+                if not worker.thread.is_alive():
+                    break       # it ended: before taking the job (another is tried), or in it
+            if worker.ending:
+                # its memory and stack are given back before the caller goes on: under a
+                # worker's memory cap, the next compile's thread needs them (a thread started
+                # short of memory can die before threading marks it started, and then
+                # `start()` never returns)
+                while worker.thread.is_alive():
+                    worker.thread.join(0.01)
     except BaseException:
-        box["abandoned"] = True         # stopped before the thread ran: nobody waits for it
+        job.abandon()
         raise
-    if worker.ident is not None:
-        _join(worker, box)
-    if box["error"] is None and box["value"] is _NOTHING:
-        if box["ran"]:
-            # it ran and died without a word: only a failed allocation does that (compiling
-            # it again here would meet the same wall, on the caller's smaller stack)
-            raise MemoryError("out of memory while compiling")
-        target()                        # no thread: compile here
-    error = box["error"]
+    if job.error is None and job.value is _NOTHING:
+        # it ran and died without a word: only a failed allocation does that (compiling it
+        # again here would meet the same wall, on the caller's smaller stack)
+        raise MemoryError("out of memory while compiling")
+    error = job.error
     if error is not None:
-        box["error"] = None
+        job.error = None
         raise error
-    return box["value"]
+    return job.value
 
 
 # The bounded LRU caches keyed by source and options. functools' C implementation takes no
