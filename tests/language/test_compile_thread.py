@@ -165,3 +165,27 @@ def test_an_unused_compile_thread_ends_and_the_next_compile_starts_another(monke
     assert _settled_compile_threads(0) == []                      # 0.05 s, then ends
     assert mlpy.run("result = 2 + 2; // unused 2").value == 4
     assert len(_compile_threads()) == 1
+
+
+def test_cpythons_lost_allocation_failure_under_a_memory_cap_is_out_of_memory():
+    """CPython 3.11 can report an allocation failing deep in a compile as "SystemError: error
+    return without exception set" (bench/fuzz.py found it under a process worker's 256 MiB
+    cap, never with more memory): under an address-space limit that is the memory cap, which
+    the executor reports as MemoryLimitError; anywhere else it stays the error it is. (A
+    stand-in compile raises it: the real one cannot be brought about on demand.)"""
+    script = """
+        import resource, sys
+        import mlpy.program as program
+
+        def lost():
+            raise SystemError("error return without exception set")
+
+        for limit in (None, 2 << 30):
+            if limit:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+            try:
+                program._on_compile_stack(lost)
+            except BaseException as exc:
+                print(type(exc).__name__)
+    """
+    assert _python(script).split() == ["SystemError", "MemoryError"]
