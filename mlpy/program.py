@@ -261,7 +261,7 @@ class _Job:
     used up a worker's memory."""
 
     __slots__ = ("fn", "args", "wanted", "ran", "value", "error", "done", "worker",
-                 "keep_thread")
+                 "memory_capped")
 
     def __init__(self, fn: Callable, args: tuple) -> None:
         self.fn = fn
@@ -273,7 +273,7 @@ class _Job:
         self.done = threading.Lock()
         self.done.acquire()         # released once the outcome is recorded
         self.worker: _CompileThread | None = None     # the thread it was handed to
-        self.keep_thread = False    # the thread may wait for the next job after this one
+        self.memory_capped = False  # the process has an address-space limit (no thread kept)
 
     def run(self) -> bool:
         """Compile, recording the outcome (never raises); True if the stop sent to this
@@ -294,9 +294,8 @@ class _Job:
             # return without exception set": seen only under a worker's address-space cap
             # (bench/fuzz.py's deep programs through the process executor: 4 in ~6,800 at
             # 256 MiB, none in the same ~6,500 at 1 GiB), so there it is that cap
-            limited = not self.keep_thread
-            self.error = (MemoryError() if limited and "without exception set" in str(exc)
-                          else exc)
+            lost = self.memory_capped and "without exception set" in str(exc)
+            self.error = MemoryError() if lost else exc
         except BaseException as exc:       # handed to the caller's thread
             self.error = exc
         return False
@@ -347,13 +346,12 @@ class _CompileThread:
 
     def __init__(self, job: _Job) -> None:
         self.lock = threading.Lock()
-        self.job: _Job | None = job       # the job a stop may be sent for
+        self.job: _Job | None = None      # the job a stop may be sent for
         self.stopped = False              # a stop was sent (the thread then ends)
         self.ending = False               # done with its last job, not kept
         self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name="mlpy-compile", daemon=True)
-        job.worker = self
-        self.jobs.put(job)
+        self.take(job)
 
     def take(self, job: _Job) -> None:
         with self.lock:
@@ -394,7 +392,7 @@ class _CompileThread:
                 # kept: after a compile that ran out of memory under a worker's cap, a thread
                 # that did (`import resource` here) was seen spinning for good in failing
                 # allocations, its caller waiting out the run's timeout.
-                kept = job.keep_thread and not stopped and self._rest()
+                kept = not job.memory_capped and not stopped and self._rest()
                 self.ending = not kept
                 job.done.release()
                 if not kept:
@@ -421,7 +419,7 @@ class _CompileThread:
 def _hand_over(job: _Job) -> _CompileThread:
     """Give `job` to an idle compile thread, or to a new one started for it (whose `ident`
     is None if there was no room for a thread)."""
-    job.keep_thread = not _address_space_limited()
+    job.memory_capped = _address_space_limited()
     with _idle_lock:
         worker = _idle.pop() if _idle else None
     if worker is not None:
